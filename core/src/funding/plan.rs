@@ -1,0 +1,1 @@
+//! tend's own funding planner (in progress).

@@ -1,0 +1,379 @@
+//! The funding snapshot: the one JSON document the Olas-compatible report is computed from.
+//!
+//! This schema is a public contract (dashboards and tests produce it). All amounts are decimal
+//! strings; unknown fields are an error; every error names the JSON path of the bad field.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{Address, U256};
+use serde_json::Value;
+
+use crate::address::Asset;
+use crate::chain::Chain;
+use crate::chain_amounts::AssetAmounts;
+use crate::json::{self, InputError, InputErrorKind, Obj, Path};
+
+/// Everything the report needs about one service, its wallet and the chain, at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundingSnapshot {
+    /// The moment of the snapshot, in seconds since the Unix epoch.
+    pub now: u64,
+    /// The service's configuration.
+    pub service: ServiceSnapshot,
+    /// The master wallet, or `None` when none exists yet.
+    pub wallet: Option<WalletSnapshot>,
+    /// Observed balances: chain → address → asset → amount; a missing entry is 0.
+    pub balances: BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>,
+    /// Protocol balances read on chain (registry and staking reads), per chain.
+    pub bonded_assets: BTreeMap<Chain, AssetAmounts>,
+    /// The agent's `/funds-status` body, or `None` when the agent is not deployed or did not
+    /// answer.
+    pub agent_funds_status: Option<FundsStatusBody>,
+    /// A `POST …/fund` is running.
+    pub funding_in_progress: bool,
+    /// Agent funding requests are hidden until this moment (seconds; 0 = no cooldown).
+    pub funding_cooldown_until: u64,
+    /// The middleware's quickstart path.
+    pub quickstart: bool,
+}
+
+/// The service's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSnapshot {
+    /// `sc-…`.
+    pub service_config_id: String,
+    /// The agent EOAs (one in practice).
+    pub agent_addresses: Vec<Address>,
+    /// Per chain, in the document's order (the order the middleware processes chains in).
+    pub chains: Vec<(Chain, ServiceChain)>,
+}
+
+/// The service on one chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceChain {
+    /// The service multisig; `None` when null or the zero address.
+    pub service_safe: Option<Address>,
+    /// The service id, or `None` when not minted (`-1`).
+    pub token: Option<u64>,
+    /// `cost_of_bond`.
+    pub cost_of_bond: U256,
+    /// `fund_requirements`: asset → amounts for each agent and for the service Safe.
+    pub fund_requirements: BTreeMap<Asset, FundRequirement>,
+    /// The staking program's parameters, or `None` without staking.
+    pub staking: Option<StakingParams>,
+}
+
+/// One asset's initial funding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FundRequirement {
+    /// For each agent EOA.
+    pub agent: U256,
+    /// For the service Safe.
+    pub safe: U256,
+}
+
+/// A staking program's parameters as the middleware reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StakingParams {
+    /// `minStakingDeposit()`.
+    pub min_staking_deposit: U256,
+    /// `stakingToken()` (normally OLAS).
+    pub staking_token: Asset,
+    /// Dual-staking tokens (`secondToken` → `secondTokenAmount`).
+    pub additional_staking_tokens: BTreeMap<Asset, U256>,
+}
+
+/// The master wallet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSnapshot {
+    /// The master EOA.
+    pub master_eoa: Address,
+    /// The Master Safe of each chain that has one.
+    pub master_safes: BTreeMap<Chain, Address>,
+}
+
+/// The agent's `/funds-status` body, kept as written: the report reads it as leniently as the
+/// middleware does (unknown chains and addresses are dropped with a diagnostic, a non-numeric
+/// deficit counts as 0).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FundsStatusBody {
+    /// chain name → address → asset → entry, in document order.
+    pub chains: Vec<(String, Vec<(String, Vec<(String, FundsStatusEntry)>)>)>,
+}
+
+/// One `{deficit, balance, requirement}` entry; only `deficit` is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FundsStatusEntry {
+    /// The `deficit` value as written, or `None` when absent.
+    pub deficit: Option<Value>,
+}
+
+const TOP: &[&str] = &[
+    "now",
+    "service",
+    "wallet",
+    "balances",
+    "bonded_assets",
+    "agent_funds_status",
+    "funding_in_progress",
+    "funding_cooldown_until",
+    "quickstart",
+];
+
+impl FundingSnapshot {
+    /// Parses a snapshot from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Self, InputError> {
+        Self::from_json(&json::parse_document(text)?)
+    }
+
+    /// Parses a snapshot from a JSON value.
+    pub fn from_json(v: &Value) -> Result<Self, InputError> {
+        let root = Path::ROOT;
+        let o = Obj::new(v, &root, TOP)?;
+        let now = json::uint(o.required("now")?, &root.key("now"))?;
+        let service = parse_service(o.required("service")?, &root.key("service"))?;
+        let wallet = match o.optional("wallet") {
+            Some(w) => Some(parse_wallet(w, &root.key("wallet"))?),
+            None => None,
+        };
+        let balances = match o.optional("balances") {
+            Some(b) => parse_balances(b, &root.key("balances"))?,
+            None => BTreeMap::new(),
+        };
+        let bonded_assets = match o.optional("bonded_assets") {
+            Some(b) => {
+                let p = root.key("bonded_assets");
+                let mut out = BTreeMap::new();
+                for (c, assets) in json::entries(b, &p)? {
+                    let pc = p.key(c);
+                    let chain = json::chain_text(c, &pc)?;
+                    out.insert(chain, AssetAmounts::from_json(assets, &pc)?);
+                }
+                out
+            }
+            None => BTreeMap::new(),
+        };
+        let agent_funds_status = match o.optional("agent_funds_status") {
+            Some(b) => Some(parse_funds_status(b, &root.key("agent_funds_status"))?),
+            None => None,
+        };
+        let flag = |key: &'static str| -> Result<bool, InputError> {
+            o.optional(key)
+                .map_or(Ok(false), |v| json::boolean(v, &root.key(key)))
+        };
+        let funding_cooldown_until = match o.optional("funding_cooldown_until") {
+            Some(v) => json::uint(v, &root.key("funding_cooldown_until"))?,
+            None => 0,
+        };
+        Ok(FundingSnapshot {
+            now,
+            service,
+            wallet,
+            balances,
+            bonded_assets,
+            agent_funds_status,
+            funding_in_progress: flag("funding_in_progress")?,
+            funding_cooldown_until,
+            quickstart: flag("quickstart")?,
+        })
+    }
+
+    /// The observed balance of `address`, 0 when absent.
+    pub fn balance(&self, chain: Chain, address: &Address, asset: &Asset) -> U256 {
+        self.balances
+            .get(&chain)
+            .and_then(|a| a.get(address))
+            .map(|a| a.get(asset))
+            .unwrap_or_default()
+    }
+}
+
+fn parse_service(v: &Value, path: &Path<'_>) -> Result<ServiceSnapshot, InputError> {
+    let o = Obj::new(v, path, &["service_config_id", "agent_addresses", "chains"])?;
+    let p_id = path.key("service_config_id");
+    let service_config_id = json::string(o.required("service_config_id")?, &p_id)?;
+    let valid_id = (1..=128).contains(&service_config_id.len())
+        && service_config_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !valid_id {
+        return Err(p_id.error(InputErrorKind::Invalid(format!(
+            "{service_config_id:?} is not a service config id (1 to 128 of A-Z a-z 0-9 _ -)"
+        ))));
+    }
+    let p_agents = path.key("agent_addresses");
+    let agent_addresses = json::array(o.required("agent_addresses")?, &p_agents)?
+        .iter()
+        .enumerate()
+        .map(|(i, a)| json::address(a, &p_agents.index(i)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let p_chains = path.key("chains");
+    let mut chains = Vec::new();
+    for (c, cfg) in json::entries(o.required("chains")?, &p_chains)? {
+        let pc = p_chains.key(c);
+        let chain = json::chain_text(c, &pc)?;
+        chains.push((chain, parse_service_chain(cfg, &pc)?));
+    }
+    Ok(ServiceSnapshot {
+        service_config_id: service_config_id.to_owned(),
+        agent_addresses,
+        chains,
+    })
+}
+
+fn parse_service_chain(v: &Value, path: &Path<'_>) -> Result<ServiceChain, InputError> {
+    let o = Obj::new(
+        v,
+        path,
+        &[
+            "service_safe",
+            "token",
+            "cost_of_bond",
+            "fund_requirements",
+            "staking",
+        ],
+    )?;
+    let service_safe = match o.optional("service_safe") {
+        None => None,
+        Some(s) => Some(json::address(s, &path.key("service_safe"))?).filter(|a| !a.is_zero()),
+    };
+    let p_token = path.key("token");
+    let token = match json::int(o.required("token")?, &p_token)? {
+        -1 => None,
+        t => Some(u64::try_from(t).map_err(|_| {
+            p_token.error(InputErrorKind::OutOfRange {
+                value: t.to_string(),
+                expected: "a service id (0 or more), or -1 when not minted",
+            })
+        })?),
+    };
+    let cost_of_bond = json::amount(o.required("cost_of_bond")?, &path.key("cost_of_bond"))?;
+    let p_fr = path.key("fund_requirements");
+    let mut fund_requirements = BTreeMap::new();
+    for (a, req) in json::entries(o.required("fund_requirements")?, &p_fr)? {
+        let pa = p_fr.key(a);
+        let asset = json::asset_text(a, &pa)?;
+        let r = Obj::new(req, &pa, &["agent", "safe"])?;
+        fund_requirements.insert(
+            asset,
+            FundRequirement {
+                agent: json::amount(r.required("agent")?, &pa.key("agent"))?,
+                safe: json::amount(r.required("safe")?, &pa.key("safe"))?,
+            },
+        );
+    }
+    let staking = match o.optional("staking") {
+        None => None,
+        Some(s) => Some(parse_staking(s, &path.key("staking"))?),
+    };
+    Ok(ServiceChain {
+        service_safe,
+        token,
+        cost_of_bond,
+        fund_requirements,
+        staking,
+    })
+}
+
+fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError> {
+    let o = Obj::new(
+        v,
+        path,
+        &[
+            "min_staking_deposit",
+            "staking_token",
+            "additional_staking_tokens",
+        ],
+    )?;
+    let min_staking_deposit = json::amount(
+        o.required("min_staking_deposit")?,
+        &path.key("min_staking_deposit"),
+    )?;
+    let staking_token = Asset(json::address(
+        o.required("staking_token")?,
+        &path.key("staking_token"),
+    )?);
+    let additional_staking_tokens = match o.optional("additional_staking_tokens") {
+        Some(v) => AssetAmounts::from_json(v, &path.key("additional_staking_tokens"))?.0,
+        None => BTreeMap::new(),
+    };
+    Ok(StakingParams {
+        min_staking_deposit,
+        staking_token,
+        additional_staking_tokens,
+    })
+}
+
+fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError> {
+    let o = Obj::new(v, path, &["master_eoa", "master_safes"])?;
+    let master_eoa = json::address(o.required("master_eoa")?, &path.key("master_eoa"))?;
+    let mut master_safes = BTreeMap::new();
+    if let Some(safes) = o.optional("master_safes") {
+        let p = path.key("master_safes");
+        for (c, a) in json::entries(safes, &p)? {
+            let pc = p.key(c);
+            master_safes.insert(json::chain_text(c, &pc)?, json::address(a, &pc)?);
+        }
+    }
+    Ok(WalletSnapshot {
+        master_eoa,
+        master_safes,
+    })
+}
+
+fn parse_balances(
+    v: &Value,
+    path: &Path<'_>,
+) -> Result<BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>, InputError> {
+    let mut out: BTreeMap<Chain, BTreeMap<Address, AssetAmounts>> = BTreeMap::new();
+    for (c, holders) in json::entries(v, path)? {
+        let pc = path.key(c);
+        let chain = json::chain_text(c, &pc)?;
+        let by_address = out.entry(chain).or_default();
+        for (h, assets) in json::entries(holders, &pc)? {
+            let ph = pc.key(h);
+            let address = json::address_text(h, &ph)?;
+            // Two spellings of one address (different letter case) must not silently replace
+            // each other.
+            if by_address.contains_key(&address) {
+                return Err(ph.error(InputErrorKind::Invalid(format!(
+                    "address {h} appears twice (addresses are compared case-insensitively)"
+                ))));
+            }
+            by_address.insert(address, AssetAmounts::from_json(assets, &ph)?);
+        }
+    }
+    Ok(out)
+}
+
+fn parse_funds_status(v: &Value, path: &Path<'_>) -> Result<FundsStatusBody, InputError> {
+    let mut chains = Vec::new();
+    for (c, addresses) in json::entries(v, path)? {
+        let pc = path.key(c);
+        let mut by_address = Vec::new();
+        for (a, assets) in json::entries(addresses, &pc)? {
+            let pa = pc.key(a);
+            let mut by_asset = Vec::new();
+            for (asset, entry) in json::entries(assets, &pa)? {
+                let pe = pa.key(asset);
+                // The agent's body may carry more fields (`balance`, `requirement`, …); only
+                // `deficit` is read, as the middleware does.
+                let e = entry.as_object().ok_or_else(|| {
+                    pe.error(InputErrorKind::WrongType {
+                        expected: "an object with a deficit",
+                        found: json::type_name(entry),
+                    })
+                })?;
+                by_asset.push((
+                    asset.clone(),
+                    FundsStatusEntry {
+                        deficit: e.get("deficit").cloned(),
+                    },
+                ));
+            }
+            by_address.push((a.clone(), by_asset));
+        }
+        chains.push((c.clone(), by_address));
+    }
+    Ok(FundsStatusBody { chains })
+}

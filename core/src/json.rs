@@ -1,0 +1,419 @@
+//! Reading tend's JSON contracts with errors that name the JSON path of the bad field.
+//!
+//! Every reader takes a [`serde_json::Value`] and a [`Path`] and returns a typed [`InputError`]:
+//! which field (as a JSONPath such as `$.service.chains.gnosis.cost_of_bond`) and what is wrong.
+
+use std::fmt;
+
+use alloy_primitives::U256;
+use serde_json::{Map, Value};
+
+use crate::address::{Address, AddressError, Asset, Holder, HolderError, parse_address};
+use crate::amount::{AmountError, parse_decimal};
+use crate::chain::{Chain, ChainId, UnknownChain, UnknownChainId};
+
+/// A bad field in an input document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {kind}")]
+pub struct InputError {
+    /// The JSONPath of the bad field (`$` is the document).
+    pub path: String,
+    /// What is wrong with it.
+    pub kind: InputErrorKind,
+}
+
+/// What is wrong with a field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputErrorKind {
+    /// The document is not JSON.
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// A required field is absent.
+    #[error("missing field")]
+    Missing,
+    /// A field the schema does not have.
+    #[error("unknown field (allowed here: {allowed})")]
+    UnknownField {
+        /// The fields allowed in this object.
+        allowed: String,
+    },
+    /// The value has the wrong JSON type.
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        /// What the schema wants.
+        expected: &'static str,
+        /// What the document has.
+        found: &'static str,
+    },
+    /// Not a valid address.
+    #[error("invalid address {value:?}: {reason}")]
+    InvalidAddress {
+        /// The text as given.
+        value: String,
+        /// Why.
+        reason: AddressError,
+    },
+    /// Not a valid holder.
+    #[error("invalid holder {value:?}: {reason}")]
+    InvalidHolder {
+        /// The text as given.
+        value: String,
+        /// Why.
+        reason: HolderError,
+    },
+    /// Not a valid amount.
+    #[error("invalid amount {value}: {reason} (amounts are decimal strings such as \"1500000000000000000\")")]
+    InvalidAmount {
+        /// The value as given (JSON text).
+        value: String,
+        /// Why.
+        reason: AmountError,
+    },
+    /// An unknown chain name.
+    #[error("{0}")]
+    UnknownChain(UnknownChain),
+    /// Neither a chain name nor a chain id.
+    #[error("{0}")]
+    UnknownChainId(UnknownChainId),
+    /// A number outside the allowed range.
+    #[error("{value} is out of range: {expected}")]
+    OutOfRange {
+        /// The value as given.
+        value: String,
+        /// The allowed range, in words.
+        expected: &'static str,
+    },
+    /// A value that breaks a rule of the schema beyond its type.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The location of a value inside a document, as a chain of segments that borrows its parents
+/// (building a child path allocates nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct Path<'a> {
+    parent: Option<&'a Path<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Seg<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+impl Path<'static> {
+    /// The document root, `$`.
+    pub const ROOT: Path<'static> = Path {
+        parent: None,
+        seg: Seg::Root,
+    };
+}
+
+impl<'a> Path<'a> {
+    /// The path of a field of this object.
+    pub fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Key(key),
+        }
+    }
+
+    /// The path of an element of this array.
+    pub fn index(&'a self, i: usize) -> Path<'a> {
+        Path {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+
+    /// An error at this path.
+    pub fn error(&self, kind: InputErrorKind) -> InputError {
+        InputError {
+            path: self.to_string(),
+            kind,
+        }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(p) = self.parent {
+            p.fmt(f)?;
+        }
+        match self.seg {
+            Seg::Root => f.write_str("$"),
+            Seg::Index(i) => write!(f, "[{i}]"),
+            Seg::Key(k) => {
+                let plain = !k.is_empty()
+                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !k.as_bytes()[0].is_ascii_digit();
+                if plain {
+                    write!(f, ".{k}")
+                } else {
+                    write!(f, "[{}]", Value::String(k.to_owned()))
+                }
+            }
+        }
+    }
+}
+
+/// Parses a JSON document, mapping a syntax error to an [`InputError`] at `$`.
+pub fn parse_document(text: &str) -> Result<Value, InputError> {
+    serde_json::from_str(text).map_err(|e| {
+        Path::ROOT.error(InputErrorKind::Syntax {
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })
+    })
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// The JSON type name of a value, for messages.
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn wrong(path: &Path<'_>, expected: &'static str, v: &Value) -> InputError {
+    path.error(InputErrorKind::WrongType {
+        expected,
+        found: type_name(v),
+    })
+}
+
+/// An object whose fields are checked against an allowed list.
+pub struct Obj<'v, 'p> {
+    map: &'v Map<String, Value>,
+    path: &'p Path<'p>,
+}
+
+impl<'v, 'p> Obj<'v, 'p> {
+    /// Reads `v` as an object that may hold only the `allowed` fields.
+    pub fn new(v: &'v Value, path: &'p Path<'p>, allowed: &[&str]) -> Result<Self, InputError> {
+        let map = v.as_object().ok_or_else(|| wrong(path, "an object", v))?;
+        if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(path.key(k).error(InputErrorKind::UnknownField {
+                allowed: allowed.join(", "),
+            }));
+        }
+        Ok(Obj { map, path })
+    }
+
+    /// A required field (present; it may be `null`).
+    pub fn required(&self, key: &'static str) -> Result<&'v Value, InputError> {
+        self.map
+            .get(key)
+            .ok_or_else(|| self.path.key(key).error(InputErrorKind::Missing))
+    }
+
+    /// An optional field: `None` when absent or `null`.
+    pub fn optional(&self, key: &'static str) -> Option<&'v Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    /// The path of a field of this object.
+    pub fn path(&self) -> &'p Path<'p> {
+        self.path
+    }
+}
+
+/// Reads `v` as an object and returns its entries (any keys).
+pub fn entries<'v>(
+    v: &'v Value,
+    path: &Path<'_>,
+) -> Result<impl Iterator<Item = (&'v String, &'v Value)>, InputError> {
+    Ok(v.as_object().ok_or_else(|| wrong(path, "an object", v))?.iter())
+}
+
+/// Reads `v` as an array.
+pub fn array<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v [Value], InputError> {
+    v.as_array()
+        .map(Vec::as_slice)
+        .ok_or_else(|| wrong(path, "an array", v))
+}
+
+/// Reads a string.
+pub fn string<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v str, InputError> {
+    v.as_str().ok_or_else(|| wrong(path, "a string", v))
+}
+
+/// Reads a boolean.
+pub fn boolean(v: &Value, path: &Path<'_>) -> Result<bool, InputError> {
+    v.as_bool().ok_or_else(|| wrong(path, "a boolean", v))
+}
+
+/// Reads a non-negative integer that fits in 64 bits.
+pub fn uint(v: &Value, path: &Path<'_>) -> Result<u64, InputError> {
+    match v {
+        Value::Number(n) => n.as_u64().ok_or_else(|| {
+            path.error(InputErrorKind::OutOfRange {
+                value: n.to_string(),
+                expected: "a whole number from 0 to 2^64-1",
+            })
+        }),
+        _ => Err(wrong(path, "a whole number", v)),
+    }
+}
+
+/// Reads a signed integer that fits in 64 bits.
+pub fn int(v: &Value, path: &Path<'_>) -> Result<i64, InputError> {
+    match v {
+        Value::Number(n) => n.as_i64().ok_or_else(|| {
+            path.error(InputErrorKind::OutOfRange {
+                value: n.to_string(),
+                expected: "a whole number from -2^63 to 2^63-1",
+            })
+        }),
+        _ => Err(wrong(path, "a whole number", v)),
+    }
+}
+
+/// Reads an amount: a decimal string.
+pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
+    match v {
+        Value::String(s) => parse_decimal(s).map_err(|reason| {
+            path.error(InputErrorKind::InvalidAmount {
+                value: v.to_string(),
+                reason,
+            })
+        }),
+        Value::Number(n) => Err(path.error(InputErrorKind::InvalidAmount {
+            value: n.to_string(),
+            reason: if n.as_f64().is_some_and(|f| f < 0.0) {
+                AmountError::Negative
+            } else {
+                AmountError::NotDecimal
+            },
+        })),
+        _ => Err(wrong(path, "a decimal string", v)),
+    }
+}
+
+/// Parses a text as an address, for a value or a key at `path`.
+pub fn address_text(text: &str, path: &Path<'_>) -> Result<Address, InputError> {
+    parse_address(text).map_err(|reason| {
+        path.error(InputErrorKind::InvalidAddress {
+            value: text.to_owned(),
+            reason,
+        })
+    })
+}
+
+/// Reads an address value.
+pub fn address(v: &Value, path: &Path<'_>) -> Result<Address, InputError> {
+    address_text(string(v, path)?, path)
+}
+
+/// Parses a text as an asset (an address; the zero address is native).
+pub fn asset_text(text: &str, path: &Path<'_>) -> Result<Asset, InputError> {
+    address_text(text, path).map(Asset)
+}
+
+/// Parses a text as a holder.
+pub fn holder_text(text: &str, path: &Path<'_>) -> Result<Holder, InputError> {
+    text.parse().map_err(|reason| {
+        path.error(InputErrorKind::InvalidHolder {
+            value: text.to_owned(),
+            reason,
+        })
+    })
+}
+
+/// Parses a text as a known Olas chain name.
+pub fn chain_text(text: &str, path: &Path<'_>) -> Result<Chain, InputError> {
+    text.parse()
+        .map_err(|e| path.error(InputErrorKind::UnknownChain(e)))
+}
+
+/// Parses a text as a chain name or decimal chain id.
+pub fn chain_id_text(text: &str, path: &Path<'_>) -> Result<ChainId, InputError> {
+    text.parse()
+        .map_err(|e| path.error(InputErrorKind::UnknownChainId(e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_render_as_jsonpath() {
+        let root = Path::ROOT;
+        let a = root.key("service");
+        let b = a.key("agent_addresses");
+        let c = b.index(2);
+        assert_eq!(c.to_string(), "$.service.agent_addresses[2]");
+        let d = root.key("0xabc");
+        assert_eq!(d.to_string(), "$[\"0xabc\"]");
+        let e = root.key("with space \"q\"");
+        assert_eq!(e.to_string(), "$[\"with space \\\"q\\\"\"]");
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let v = json!({"a": 1, "zz": 2});
+        let root = Path::ROOT;
+        let err = Obj::new(&v, &root, &["a"]).err().unwrap();
+        assert_eq!(err.path, "$.zz");
+        assert!(matches!(err.kind, InputErrorKind::UnknownField { .. }));
+    }
+
+    #[test]
+    fn amounts_must_be_decimal_strings() {
+        let root = Path::ROOT;
+        assert_eq!(amount(&json!("12"), &root).unwrap(), U256::from(12));
+        let e = amount(&json!(12), &root).unwrap_err();
+        assert!(matches!(
+            e.kind,
+            InputErrorKind::InvalidAmount {
+                reason: AmountError::NotDecimal,
+                ..
+            }
+        ));
+        let e = amount(&json!(-1), &root).unwrap_err();
+        assert!(matches!(
+            e.kind,
+            InputErrorKind::InvalidAmount {
+                reason: AmountError::Negative,
+                ..
+            }
+        ));
+        let e = amount(&json!("-1"), &root).unwrap_err();
+        assert!(e.to_string().contains("negative"));
+        assert!(matches!(
+            amount(&json!(null), &root).unwrap_err().kind,
+            InputErrorKind::WrongType { .. }
+        ));
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let e = parse_document("{\n  \"a\": }").unwrap_err();
+        match e.kind {
+            InputErrorKind::Syntax { line, .. } => assert_eq!(line, 2),
+            other => panic!("{other:?}"),
+        }
+    }
+}

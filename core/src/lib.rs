@@ -1,0 +1,22 @@
+//! tend's sans-IO core.
+//!
+//! Everything here is computed from injected inputs: no network, files, processes, clock or
+//! randomness. Money is [`alloy_primitives::U256`] in the asset's smallest unit; time is an
+//! integer carried by the inputs. The same code runs in the native daemon, in the browser (wasm)
+//! and in deterministic replays.
+//!
+//! - [`chain`], [`address`], [`amount`], [`chain_amounts`]: the domain types;
+//! - [`funding::olas`]: the Olas middleware's `funding_requirements` report, reproduced exactly;
+//! - [`funding::plan`]: tend's own funding planner;
+//! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
+
+pub mod address;
+pub mod amount;
+pub mod chain;
+pub mod chain_amounts;
+pub mod funding;
+pub mod json;
+pub mod lifecycle;
+pub mod ser;
+
+pub use alloy_primitives::{Address, U256};

@@ -1,0 +1,37 @@
+//! Serialisation helpers for output types: addresses in EIP-55 form, amounts as decimal strings.
+
+use alloy_primitives::{Address, U256};
+use serde::Serializer;
+
+use crate::address::{Asset, Holder, checksum};
+use crate::chain::{Chain, ChainId};
+
+/// Writes an address in EIP-55 checksum form (`#[serde(serialize_with = "ser::address")]`).
+pub fn address<S: Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&checksum(a))
+}
+
+/// Writes an amount as a decimal string (`#[serde(serialize_with = "ser::amount")]`).
+pub fn amount<S: Serializer>(a: &U256, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(a)
+}
+
+/// Writes an optional amount as a decimal string or `null`.
+pub fn opt_amount<S: Serializer>(a: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_none(),
+    }
+}
+
+macro_rules! display_serialize {
+    ($($t:ty),*) => {$(
+        impl serde::Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+    )*};
+}
+
+display_serialize!(Asset, Holder, Chain, ChainId);
