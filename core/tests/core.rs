@@ -1,0 +1,13 @@
+//! Integration tests of tend-core, one binary (fewer link steps on small machines):
+//! - `olas_examples`: the worked examples A–E of the domain document (§2.8) and the quirks;
+//! - `snapshot_errors`: a bad value in every field of the funding snapshot;
+//! - `olas_props`: properties of the Olas report;
+//! - `plan`: tend's own planner, by example and by property.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+mod olas_examples;
+mod olas_props;
+mod plan;
+mod snapshot_errors;
