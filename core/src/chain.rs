@@ -25,7 +25,7 @@ pub enum Chain {
     Mode,
     /// OP Mainnet (10).
     Optimism,
-    /// Polygon PoS (137).
+    /// Polygon (137).
     Polygon,
 }
 
@@ -432,7 +432,10 @@ mod tests {
         assert!("Gnosis".parse::<Chain>().is_err());
         assert_eq!("31337".parse::<ChainId>().unwrap(), ChainId(31337));
         assert_eq!(ChainId(31337).to_string(), "31337");
-        assert_eq!("100".parse::<ChainId>().unwrap().known(), Some(Chain::Gnosis));
+        assert_eq!(
+            "100".parse::<ChainId>().unwrap().known(),
+            Some(Chain::Gnosis)
+        );
         for bad in ["", "0", "-1", "+5", "x", "99999999999999999999999"] {
             assert!(bad.parse::<ChainId>().is_err(), "{bad}");
         }
@@ -443,15 +446,27 @@ mod tests {
         let g = Chain::Gnosis.funding_constants();
         assert_eq!(g.eoa_topup(true), U256::from(750_000_000_000_000_000u64));
         assert_eq!(g.eoa_topup(false), U256::from(1_500_000_000_000_000_000u64));
-        assert_eq!(g.eoa_threshold(true), U256::from(375_000_000_000_000_000u64));
-        assert_eq!(g.eoa_threshold(false), U256::from(750_000_000_000_000_000u64));
+        assert_eq!(
+            g.eoa_threshold(true),
+            U256::from(375_000_000_000_000_000u64)
+        );
+        assert_eq!(
+            g.eoa_threshold(false),
+            U256::from(750_000_000_000_000_000u64)
+        );
         assert_eq!(g.critical_floor(), U256::from(187_500_000_000_000_000u64));
         let p = Chain::Polygon.funding_constants();
-        assert_eq!(p.eoa_topup(false), U256::from(16_000_000_000_000_000_000u128));
+        assert_eq!(
+            p.eoa_topup(false),
+            U256::from(16_000_000_000_000_000_000u128)
+        );
         assert_eq!(p.critical_floor(), U256::from(2_000_000_000_000_000_000u64));
         let m = Chain::Mode.funding_constants();
         assert_eq!(m.critical_floor(), U256::from(62_500_000_000_000u64));
-        assert_eq!(Chain::Celo.funding_constants().dust, U256::from(1_000_000_000_000_000u64));
+        assert_eq!(
+            Chain::Celo.funding_constants().dust,
+            U256::from(1_000_000_000_000_000u64)
+        );
         // Every top-up is even and divisible by four, so floor division is exact.
         for c in Chain::ALL {
             let t = c.funding_constants().eoa_topup_with_safe;
@@ -465,7 +480,10 @@ mod tests {
         assert_eq!(base.len(), 3);
         let polygon = Chain::Polygon.tokens().known_erc20();
         assert_eq!(polygon.len(), 5);
-        assert_eq!(Chain::Mode.tokens().wrapped_native, Chain::Base.tokens().wrapped_native);
+        assert_eq!(
+            Chain::Mode.tokens().wrapped_native,
+            Chain::Base.tokens().wrapped_native
+        );
         assert!(!Chain::Mode.has_erc8004());
     }
 }

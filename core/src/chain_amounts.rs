@@ -103,6 +103,7 @@ impl ChainAmounts {
     }
 
     /// Element-wise sum over the union of keys (a missing key counts as 0).
+    #[must_use]
     pub fn plus(&self, other: &ChainAmounts) -> ChainAmounts {
         let mut out = self.clone();
         for (chain, holders) in &other.0 {
@@ -118,6 +119,7 @@ impl ChainAmounts {
     }
 
     /// Every amount floor-divided by `d` (`d` > 0).
+    #[must_use]
     pub fn div_floor(&self, d: u64) -> ChainAmounts {
         let d = U256::from(d.max(1));
         let mut out = self.clone();
@@ -260,7 +262,8 @@ mod tests {
     #[test]
     fn plus_is_a_union_sum() {
         let a = ca(json!({"gnosis": {"master_safe": {N: "1"}}}));
-        let b = ca(json!({"gnosis": {"master_safe": {N: "2", T: "3"}}, "base": {"master_eoa": {}}}));
+        let b =
+            ca(json!({"gnosis": {"master_safe": {N: "2", T: "3"}}, "base": {"master_eoa": {}}}));
         let s = serde_json::to_value(a.plus(&b)).unwrap();
         assert_eq!(
             s,
@@ -273,7 +276,9 @@ mod tests {
         let thresholds = ca(json!({"gnosis": {"master_eoa": {N: "375", T: "0"}}}));
         let topups = ca(json!({"gnosis": {"master_eoa": {N: "750", T: "0"}}}));
         let at = ca(json!({"gnosis": {"master_eoa": {N: "375"}}}));
-        let below = ca(json!({"gnosis": {"master_eoa": {N: "374", "0x00000000000000000000000000000000000000aa": "9"}}}));
+        let below = ca(
+            json!({"gnosis": {"master_eoa": {N: "374", "0x00000000000000000000000000000000000000aa": "9"}}}),
+        );
         assert_eq!(
             serde_json::to_value(shortfall(&at, &thresholds, &topups)).unwrap(),
             json!({"gnosis": {"master_eoa": {N: "0", T: "0"}}})
@@ -286,10 +291,12 @@ mod tests {
 
     #[test]
     fn bad_json_names_the_path() {
-        let e = ChainAmounts::from_json(&json!({"gnosis": {"master_safe": {N: "-1"}}}), &Path::ROOT)
-            .unwrap_err();
+        let e =
+            ChainAmounts::from_json(&json!({"gnosis": {"master_safe": {N: "-1"}}}), &Path::ROOT)
+                .unwrap_err();
         assert_eq!(e.path, format!("$.gnosis.master_safe[\"{N}\"]"));
-        let e = ChainAmounts::from_json(&json!({"gnosis": {"nobody": {}}}), &Path::ROOT).unwrap_err();
+        let e =
+            ChainAmounts::from_json(&json!({"gnosis": {"nobody": {}}}), &Path::ROOT).unwrap_err();
         assert_eq!(e.path, "$.gnosis.nobody");
         let e = ChainAmounts::from_json(&json!({"solana": {}}), &Path::ROOT).unwrap_err();
         assert_eq!(e.path, "$.solana");

@@ -69,7 +69,9 @@ pub enum InputErrorKind {
         reason: HolderError,
     },
     /// Not a valid amount.
-    #[error("invalid amount {value}: {reason} (amounts are decimal strings such as \"1500000000000000000\")")]
+    #[error(
+        "invalid amount {value}: {reason} (amounts are decimal strings such as \"1500000000000000000\")"
+    )]
     InvalidAmount {
         /// The value as given (JSON text).
         value: String,
@@ -120,6 +122,7 @@ impl Path<'static> {
 
 impl<'a> Path<'a> {
     /// The path of a field of this object.
+    #[must_use]
     pub fn key(&'a self, key: &'a str) -> Path<'a> {
         Path {
             parent: Some(self),
@@ -128,6 +131,7 @@ impl<'a> Path<'a> {
     }
 
     /// The path of an element of this array.
+    #[must_use]
     pub fn index(&'a self, i: usize) -> Path<'a> {
         Path {
             parent: Some(self),
@@ -244,7 +248,9 @@ pub fn entries<'v>(
     v: &'v Value,
     path: &Path<'_>,
 ) -> Result<impl Iterator<Item = (&'v String, &'v Value)>, InputError> {
-    Ok(v.as_object().ok_or_else(|| wrong(path, "an object", v))?.iter())
+    Ok(v.as_object()
+        .ok_or_else(|| wrong(path, "an object", v))?
+        .iter())
 }
 
 /// Reads `v` as an array.
@@ -273,7 +279,9 @@ pub fn uint(v: &Value, path: &Path<'_>) -> Result<u64, InputError> {
                 expected: "a whole number from 0 to 2^64-1",
             })
         }),
-        _ => Err(wrong(path, "a whole number", v)),
+        Value::Null | Value::Bool(_) | Value::String(_) | Value::Array(_) | Value::Object(_) => {
+            Err(wrong(path, "a whole number", v))
+        }
     }
 }
 
@@ -286,7 +294,9 @@ pub fn int(v: &Value, path: &Path<'_>) -> Result<i64, InputError> {
                 expected: "a whole number from -2^63 to 2^63-1",
             })
         }),
-        _ => Err(wrong(path, "a whole number", v)),
+        Value::Null | Value::Bool(_) | Value::String(_) | Value::Array(_) | Value::Object(_) => {
+            Err(wrong(path, "a whole number", v))
+        }
     }
 }
 
@@ -307,7 +317,9 @@ pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
                 AmountError::NotDecimal
             },
         })),
-        _ => Err(wrong(path, "a decimal string", v)),
+        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err(wrong(path, "a decimal string", v))
+        }
     }
 }
 

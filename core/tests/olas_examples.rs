@@ -233,7 +233,11 @@ fn q18_lenient_deficits() {
         .filter(|d| d.code == DiagnosticCode::FundsStatusInvalidDeficit)
         .count();
     assert_eq!(invalid, 3);
-    assert!(r.diagnostics.iter().any(|d| d.code == DiagnosticCode::FundsStatusInvalidAsset));
+    assert!(
+        r.diagnostics
+            .iter()
+            .any(|d| d.code == DiagnosticCode::FundsStatusInvalidAsset)
+    );
 }
 
 #[test]
@@ -248,7 +252,10 @@ fn q1_minted_without_staking_returns_a_bare_asset_map() {
     );
     let (body, r) = report(&s);
     // The bare asset map: no chain or holder level.
-    assert_eq!(body["bonded_assets"], json!({ NATIVE: "20000000000000000" }));
+    assert_eq!(
+        body["bonded_assets"],
+        json!({ NATIVE: "20000000000000000" })
+    );
     // Not staking: P = max(1,B)·n + max(1,B) = 2 × 0.01e18, and the shortfall is the full P even
     // though the bond is held.
     assert_eq!(
@@ -259,7 +266,10 @@ fn q1_minted_without_staking_returns_a_bare_asset_map() {
         body["total_requirements"]["gnosis"][MASTER_SAFE][NATIVE],
         json!("20000000000000000")
     );
-    assert_eq!(r.diagnostics[0].code, DiagnosticCode::BondedAssetsEarlyReturn);
+    assert_eq!(
+        r.diagnostics[0].code,
+        DiagnosticCode::BondedAssetsEarlyReturn
+    );
 }
 
 #[test]
@@ -371,15 +381,27 @@ fn excess_split_keeps_only_the_with_safe_topup() {
         json!({}),
     );
     let (body, _) = report(&s);
-    assert_eq!(body["balances"]["gnosis"][MASTER_EOA][NATIVE], json!(eth(75, 100)));
-    assert_eq!(body["balances"]["gnosis"]["master_safe"][NATIVE], json!(eth(25, 100)));
-    assert_eq!(body["refill_requirements"]["gnosis"][MASTER_EOA][NATIVE], json!("0"));
+    assert_eq!(
+        body["balances"]["gnosis"][MASTER_EOA][NATIVE],
+        json!(eth(75, 100))
+    );
+    assert_eq!(
+        body["balances"]["gnosis"]["master_safe"][NATIVE],
+        json!(eth(25, 100))
+    );
+    assert_eq!(
+        body["refill_requirements"]["gnosis"][MASTER_EOA][NATIVE],
+        json!("0")
+    );
 }
 
 #[test]
 fn balance_at_threshold_needs_nothing_one_below_needs_the_topup() {
     let at = report(&running("375000000000000000", &eth(2, 1))).0;
-    assert_eq!(at["total_requirements"]["gnosis"][MASTER_SAFE][NATIVE], json!("0"));
+    assert_eq!(
+        at["total_requirements"]["gnosis"][MASTER_SAFE][NATIVE],
+        json!("0")
+    );
     let below = report(&running("374999999999999999", &eth(2, 1))).0;
     assert_eq!(
         below["total_requirements"]["gnosis"][MASTER_SAFE][NATIVE],
@@ -391,7 +413,10 @@ fn balance_at_threshold_needs_nothing_one_below_needs_the_topup() {
 fn critical_floor_is_strict() {
     // keep = 0.1875e18 exactly is not critical; one wei less is.
     let at = report(&running("187500000000000000", &eth(2, 1))).0;
-    assert_eq!(at["refill_requirements"]["gnosis"][MASTER_EOA][NATIVE], json!("0"));
+    assert_eq!(
+        at["refill_requirements"]["gnosis"][MASTER_EOA][NATIVE],
+        json!("0")
+    );
     assert_eq!(at["allow_start_agent"], json!(true));
     let below = report(&running("187499999999999999", &eth(2, 1))).0;
     assert_eq!(
@@ -405,8 +430,8 @@ fn critical_floor_is_strict() {
 fn master_eoa_topup_plan_is_hourly_and_capped() {
     use std::collections::BTreeMap;
     use tend_core::funding::olas::master_eoa_topup_plan;
-    let s = tend_core::funding::FundingSnapshot::from_json(&running(&eth(1, 10), &eth(2, 10)))
-        .unwrap();
+    let s =
+        tend_core::funding::FundingSnapshot::from_json(&running(&eth(1, 10), &eth(2, 10))).unwrap();
     let wallet = s.wallet.clone().unwrap();
     let not_due = master_eoa_topup_plan(&wallet, &s.balances, 10_000, 10_000 - 3600);
     assert!(!not_due.due && not_due.transfers.is_empty());
@@ -415,7 +440,10 @@ fn master_eoa_topup_plan_is_hourly_and_capped() {
     // Shortfall 0.65e18, capped at the Safe's 0.2e18.
     assert_eq!(plan.transfers.len(), 1);
     assert_eq!(plan.transfers[0].amount.to_string(), eth(2, 10));
-    assert_eq!(plan.uncovered[&tend_core::chain::Chain::Gnosis].to_string(), eth(45, 100));
+    assert_eq!(
+        plan.uncovered[&tend_core::chain::Chain::Gnosis].to_string(),
+        eth(45, 100)
+    );
     let full = master_eoa_topup_plan(&wallet, &BTreeMap::new(), 10_000, 0);
     assert!(full.transfers.is_empty());
 }
@@ -428,7 +456,9 @@ fn bonded_assets_from_raw_reads() {
     use tend_core::funding::olas::{BondedAssetReads, StakingReads, bonded_assets_from_reads};
     use tend_core::lifecycle::{OnChainState, StakingState};
     let olas: Asset = OLAS.parse().unwrap();
-    let usdc: Asset = "0xDDAfbb505ad214D7b80b1f830fcCc89B60fb7A83".parse().unwrap();
+    let usdc: Asset = "0xDDAfbb505ad214D7b80b1f830fcCc89B60fb7A83"
+        .parse()
+        .unwrap();
     let reads = |state, staking_state| BondedAssetReads {
         state,
         security_deposit: U256::from(1),
@@ -447,8 +477,10 @@ fn bonded_assets_from_raw_reads() {
     assert_eq!(deployed.get(&Asset::NATIVE), U256::from(2));
     assert_eq!(deployed.get(&olas), U256::from(100));
     assert_eq!(deployed.get(&usdc), U256::from(1000));
-    let terminated =
-        bonded_assets_from_reads(&reads(OnChainState::TerminatedBonded, StakingState::Unstaked));
+    let terminated = bonded_assets_from_reads(&reads(
+        OnChainState::TerminatedBonded,
+        StakingState::Unstaked,
+    ));
     // No deposit outside 2 ≤ state < 5; the token operator balance counts in state 5.
     assert_eq!(terminated.get(&Asset::NATIVE), U256::from(1));
     assert_eq!(terminated.get(&olas), U256::from(57));

@@ -1,1 +1,5 @@
-//! tend library.
+//! tend's native adapter: the `tend` command line and (as it grows) the daemon that supervises
+//! agents, reads chains and sends funding transactions. It only translates between the outside
+//! world and [`tend_core`], which makes every decision.
+
+pub mod cli;

@@ -1,1 +1,122 @@
-//! replay.
+//! tend's deterministic replay and golden-file tests.
+//!
+//! Inputs live in `tests/fixtures/<kind>/*.json`; the expected outputs in
+//! `tests/golden/<kind>/*.json`. [`check_dir`] runs a computation on every input and compares its
+//! output with the golden file byte for byte; with `BLESS=1` in the environment it rewrites the
+//! golden files instead. The same fixtures are replayed by the native CLI tests, so the library
+//! and the binary are held to one answer.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use tend_core::funding::plan::{PlanInput, plan};
+use tend_core::funding::{FundingSnapshot, funding_requirements};
+use tend_core::json::InputError;
+
+/// The repository's `tests/` folder.
+pub fn tests_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The fixture inputs of one kind (`olas`, `plan`), sorted by name.
+///
+/// # Panics
+/// When the fixture folder cannot be listed (a broken checkout).
+pub fn fixtures(kind: &str) -> Vec<PathBuf> {
+    let dir = tests_dir().join("fixtures").join(kind);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The golden file of a fixture.
+pub fn golden_path(kind: &str, fixture: &Path) -> PathBuf {
+    let name = fixture.file_name().unwrap_or_default();
+    tests_dir().join("golden").join(kind).join(name)
+}
+
+/// The Olas report of a snapshot, as `tend funding olas` prints it.
+pub fn olas_output(input: &str) -> Result<String, InputError> {
+    let report = funding_requirements(&FundingSnapshot::from_json_str(input)?);
+    let mut s = serde_json::to_string_pretty(&report).unwrap_or_default();
+    s.push('\n');
+    Ok(s)
+}
+
+/// The plan of a planner input, as `tend funding plan --json` prints it.
+pub fn plan_output(input: &str) -> Result<String, InputError> {
+    let p = plan(&PlanInput::from_json_str(input)?)?;
+    let mut s = serde_json::to_string_pretty(&p).unwrap_or_default();
+    s.push('\n');
+    Ok(s)
+}
+
+/// Whether golden files are to be rewritten (`BLESS=1`).
+pub fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some_and(|v| v == "1")
+}
+
+/// Runs `compute` on every fixture of `kind` and compares with (or, when blessing, writes) the
+/// golden files. Returns a report of every difference; empty means all matched.
+///
+/// # Panics
+/// When there are no fixtures of `kind` (a test that checks nothing must not pass).
+pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError>) -> String {
+    let mut failures = String::new();
+    let files = fixtures(kind);
+    assert!(!files.is_empty(), "no fixtures of kind {kind}");
+    for f in files {
+        let input = std::fs::read_to_string(&f).unwrap_or_default();
+        let actual = match compute(&input) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(failures, "{}: {e}", f.display());
+                continue;
+            }
+        };
+        let golden = golden_path(kind, &f);
+        if blessing() {
+            if let Some(dir) = golden.parent() {
+                std::fs::create_dir_all(dir).unwrap_or_default();
+            }
+            std::fs::write(&golden, &actual).unwrap_or_default();
+            continue;
+        }
+        match std::fs::read_to_string(&golden) {
+            Ok(expected) if expected == actual => {}
+            Ok(expected) => {
+                let _ = writeln!(
+                    failures,
+                    "{}: output differs from {} at line {} (rerun with BLESS=1 to accept)\n{}",
+                    f.display(),
+                    golden.display(),
+                    first_difference(&expected, &actual),
+                    actual
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(
+                    failures,
+                    "{}: cannot read golden {} ({e}); run with BLESS=1 to create it",
+                    f.display(),
+                    golden.display()
+                );
+            }
+        }
+    }
+    failures
+}
+
+/// The 1-based line of the first difference between two texts.
+pub fn first_difference(a: &str, b: &str) -> usize {
+    a.lines()
+        .zip(b.lines())
+        .position(|(x, y)| x != y)
+        .unwrap_or_else(|| a.lines().count().min(b.lines().count()))
+        + 1
+}

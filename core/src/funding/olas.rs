@@ -35,6 +35,10 @@ pub const MASTER_EOA_FUNDING_INTERVAL_SECS: u64 = 3600;
 /// Serialises to exactly the middleware's HTTP body; [`OlasReport::diagnostics`] is not part of
 /// it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "the middleware's body has four flags"
+)]
 pub struct OlasReport {
     /// `keep` (Master EOA) + `Mb` (the Master Safe's "future" balance, EOA excess included).
     pub balances: ChainAmounts,
@@ -130,7 +134,8 @@ impl<'a> WalletHolders<'a> {
 
     /// The chain's Master Safe address, if it exists.
     pub fn master_safe_address(&self, chain: Chain) -> Option<Address> {
-        self.wallet.and_then(|w| w.master_safes.get(&chain).copied())
+        self.wallet
+            .and_then(|w| w.master_safes.get(&chain).copied())
     }
 
     /// Whether the chain has a Master Safe.
@@ -211,7 +216,10 @@ pub fn protocol_requirement(
 }
 
 /// `P` for every chain of the service, under each chain's Master Safe holder.
-pub fn protocol_requirements(service: &ServiceSnapshot, holders: &WalletHolders<'_>) -> ChainAmounts {
+pub fn protocol_requirements(
+    service: &ServiceSnapshot,
+    holders: &WalletHolders<'_>,
+) -> ChainAmounts {
     let mut out = ChainAmounts::new();
     for (chain, sc) in &service.chains {
         let req = protocol_requirement(
@@ -269,13 +277,14 @@ pub fn bonded_assets_from_reads(r: &BondedAssetReads) -> AssetAmounts {
     let Some(st) = &r.staking else {
         return out;
     };
-    let mut agent_bonds = st
-        .agent_bonds
-        .iter()
-        .fold(U256::ZERO, |acc, (n, b)| acc.saturating_add(n.saturating_mul(*b)));
+    let mut agent_bonds = st.agent_bonds.iter().fold(U256::ZERO, |acc, (n, b)| {
+        acc.saturating_add(n.saturating_mul(*b))
+    });
     if r.state == OnChainState::TerminatedBonded {
-        agent_bonds = agent_bonds
-            .saturating_add(r.num_agent_instances.saturating_mul(st.token_operator_balance));
+        agent_bonds = agent_bonds.saturating_add(
+            r.num_agent_instances
+                .saturating_mul(st.token_operator_balance),
+        );
     }
     let deposit = if r.state.holds_security_deposit() {
         st.token_deposit
@@ -375,7 +384,10 @@ pub fn split_excess(
 /// The critical split (§2.6 step 8): a native shortfall whose kept balance is below the critical
 /// floor (a quarter of the with-Safe top-up) is critical; everything else, every ERC-20 included,
 /// is not. The other side gets an explicit 0. Returns `(critical, remaining)`.
-pub fn split_critical(keep: &ChainAmounts, shortfalls: &ChainAmounts) -> (ChainAmounts, ChainAmounts) {
+pub fn split_critical(
+    keep: &ChainAmounts,
+    shortfalls: &ChainAmounts,
+) -> (ChainAmounts, ChainAmounts) {
     let mut critical = ChainAmounts::new();
     let mut remaining = ChainAmounts::new();
     for (chain, holder, asset, amount) in shortfalls.iter() {
@@ -438,7 +450,8 @@ fn service_balances(s: &FundingSnapshot, initial: &ChainAmounts) -> ChainAmounts
             continue;
         }
         for (holder, assets) in hs.iter_mut() {
-            if let (Some(addr), Some(native)) = (holder.address(), assets.0.get_mut(&Asset::NATIVE)) {
+            if let (Some(addr), Some(native)) = (holder.address(), assets.0.get_mut(&Asset::NATIVE))
+            {
                 *native = native.saturating_add(s.balance(*chain, &addr, &wrapped));
             }
         }
@@ -471,9 +484,9 @@ pub fn agent_funding_requests(
             continue;
         };
         for (addr_text, assets) in addresses {
-            let known = parse_address(addr_text).ok().filter(|a| {
-                service.agent_addresses.contains(a) || sc.service_safe == Some(*a)
-            });
+            let known = parse_address(addr_text)
+                .ok()
+                .filter(|a| service.agent_addresses.contains(a) || sc.service_safe == Some(*a));
             let Some(address) = known else {
                 diagnostics.push(Diagnostic {
                     code: DiagnosticCode::FundsStatusUnknownAddress,
@@ -506,7 +519,8 @@ pub fn agent_funding_requests(
                     });
                     U256::ZERO
                 });
-                out.entry(*chain, Holder::Address(address)).set(asset, deficit);
+                out.entry(*chain, Holder::Address(address))
+                    .set(asset, deficit);
             }
         }
     }
@@ -525,7 +539,7 @@ fn lenient_deficit(v: Option<&Value>) -> Option<U256> {
             } else {
                 let f = n.as_f64()?;
                 // `as` saturates; 2^128 is far above any amount that reaches a JSON float.
-                (f.is_finite() && f >= 0.0 && f < 3.4e38).then(|| {
+                (0.0..3.4e38).contains(&f).then(|| {
                     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                     let whole = f.trunc() as u128;
                     U256::from(whole)
@@ -579,9 +593,12 @@ pub fn funding_requirements(s: &FundingSnapshot) -> OlasReport {
     } else if s.quickstart {
         (ChainAmounts::new(), false, false)
     } else {
-        let r = s.agent_funds_status.as_ref().map_or_else(ChainAmounts::new, |body| {
-            agent_funding_requests(&s.service, body, &mut diagnostics)
-        });
+        let r = s
+            .agent_funds_status
+            .as_ref()
+            .map_or_else(ChainAmounts::new, |body| {
+                agent_funding_requests(&s.service, body, &mut diagnostics)
+            });
         (r, false, false)
     };
 
@@ -598,8 +615,8 @@ pub fn funding_requirements(s: &FundingSnapshot) -> OlasReport {
         &[&remaining, &protocol_shortfall, &initial_shortfall],
         &holders,
     );
-    let safe_balances = observed(s, &safe_threshold)
-        .plus(&aggregate_under_master_safe(&[&excess], &holders));
+    let safe_balances =
+        observed(s, &safe_threshold).plus(&aggregate_under_master_safe(&[&excess], &holders));
     let safe_shortfall = shortfall(&safe_balances, &safe_threshold, &safe_threshold);
 
     let refill = critical.plus(&safe_shortfall);

@@ -305,7 +305,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     for s in &input.sources {
         available.insert((s.chain, s.address), s.balances.clone());
     }
-    let mut incoming: BTreeMap<(ChainId, Address, Asset), U256> = BTreeMap::new();
+    let mut incoming: Flows = BTreeMap::new();
     for t in &input.in_flight {
         if let Some(a) = available.get_mut(&(t.chain, t.from)) {
             spend(a, t.asset, t.amount);
@@ -319,13 +319,18 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     wallets.sort_by_key(|w| (w.chain, w.priority, w.address));
 
     let mut out = Plan::default();
-    let mut planned_in: BTreeMap<(ChainId, Address, Asset), U256> = BTreeMap::new();
+    let mut planned_in: Flows = BTreeMap::new();
     for w in &wallets {
-        let gas = input.chains[&w.chain];
+        let Some(gas) = input.chains.get(&w.chain).copied() else {
+            continue;
+        };
         for (asset, policy) in &w.policy {
             let key = (w.chain, w.address, *asset);
             let in_flight = incoming.get(&key).copied();
-            let balance = w.balances.get(asset).saturating_add(in_flight.unwrap_or_default());
+            let balance = w
+                .balances
+                .get(asset)
+                .saturating_add(in_flight.unwrap_or_default());
             if balance >= policy.low || in_flight.is_some() {
                 continue;
             }
@@ -338,84 +343,123 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
                 target: policy.target,
                 capped_by_max_transfer: amount < need,
             };
-            let mut remaining = amount;
-            let mut gas_blocked = false;
-            let mut any_source = false;
-            for s in input.sources.iter().filter(|s| s.chain == w.chain) {
-                any_source = true;
-                let Some(a) = available.get_mut(&(s.chain, s.address)) else {
-                    continue;
-                };
-                let cost = gas.cost(asset);
-                let native = a.get(&Asset::NATIVE);
-                let take = if asset.is_native() {
-                    // The coin pays for its own gas: what is left after the fee can be sent.
-                    remaining.min(native.saturating_sub(cost))
-                } else if native < cost {
-                    gas_blocked |= !a.get(asset).is_zero();
-                    U256::ZERO
-                } else {
-                    remaining.min(a.get(asset))
-                };
-                if take.is_zero() {
-                    continue;
-                }
-                spend(a, *asset, take);
-                spend(a, Asset::NATIVE, cost);
-                remaining -= take;
-                *planned_in.entry(key).or_default() += take;
-                out.transfers.push(Transfer {
-                    chain: w.chain,
-                    from: s.address,
-                    to: w.address,
-                    asset: *asset,
-                    amount: take,
-                    gas_reserved: cost,
-                    reason: Some(reason),
-                });
-                if remaining.is_zero() {
-                    break;
-                }
+            let need = Need {
+                chain: w.chain,
+                to: w.address,
+                asset: *asset,
+                amount,
+                reason,
+            };
+            let (transfers, short) = allocate(&need, &input.sources, &mut available, &gas);
+            for t in transfers {
+                *planned_in.entry(key).or_default() += t.amount;
+                out.transfers.push(t);
             }
-            if !remaining.is_zero() {
-                let (reason, message) = if !any_source {
-                    (
-                        ShortfallReason::NoSource,
-                        format!("no funding source on chain {}", w.chain),
-                    )
-                } else if gas_blocked {
-                    (
-                        ShortfallReason::InsufficientGas,
-                        format!(
-                            "sources on chain {} hold {asset} but not enough native coin to pay the transfer's gas ({} each)",
-                            w.chain,
-                            gas.cost(asset)
-                        ),
-                    )
-                } else {
-                    (
-                        ShortfallReason::InsufficientBalance,
-                        format!(
-                            "sources on chain {} cover {} of the {amount} needed",
-                            w.chain,
-                            amount - remaining
-                        ),
-                    )
-                };
-                out.shortfalls.push(Shortfall {
-                    chain: w.chain,
-                    holder: w.address,
-                    asset: *asset,
-                    missing: remaining,
-                    reason,
-                    message,
-                });
-            }
+            out.shortfalls.extend(short);
         }
     }
 
+    out.runway = runway(&wallets, &incoming, &planned_in);
+    Ok(out)
+}
+
+type Flows = BTreeMap<(ChainId, Address, Asset), U256>;
+
+/// One wallet asset to refill.
+struct Need {
+    chain: ChainId,
+    to: Address,
+    asset: Asset,
+    amount: U256,
+    reason: TransferReason,
+}
+
+/// Covers `need` from the sources of its chain in priority order, reserving each transfer's gas;
+/// returns the transfers and what stays uncovered.
+fn allocate(
+    need: &Need,
+    sources: &[Source],
+    available: &mut BTreeMap<Key, AssetAmounts>,
+    gas: &GasParams,
+) -> (Vec<Transfer>, Option<Shortfall>) {
+    let asset = need.asset;
+    let cost = gas.cost(&asset);
+    let mut transfers = Vec::new();
+    let mut remaining = need.amount;
+    let mut gas_blocked = false;
+    let mut any_source = false;
+    for s in sources.iter().filter(|s| s.chain == need.chain) {
+        any_source = true;
+        let Some(a) = available.get_mut(&(s.chain, s.address)) else {
+            continue;
+        };
+        let native = a.get(&Asset::NATIVE);
+        let take = if asset.is_native() {
+            // The coin pays for its own gas: what is left after the fee can be sent.
+            remaining.min(native.saturating_sub(cost))
+        } else if native < cost {
+            gas_blocked |= !a.get(&asset).is_zero();
+            U256::ZERO
+        } else {
+            remaining.min(a.get(&asset))
+        };
+        if take.is_zero() {
+            continue;
+        }
+        spend(a, asset, take);
+        spend(a, Asset::NATIVE, cost);
+        remaining -= take;
+        transfers.push(Transfer {
+            chain: need.chain,
+            from: s.address,
+            to: need.to,
+            asset,
+            amount: take,
+            gas_reserved: cost,
+            reason: Some(need.reason),
+        });
+        if remaining.is_zero() {
+            return (transfers, None);
+        }
+    }
+    let chain = need.chain;
+    let (reason, message) = if !any_source {
+        (
+            ShortfallReason::NoSource,
+            format!("no funding source on chain {chain}"),
+        )
+    } else if gas_blocked {
+        (
+            ShortfallReason::InsufficientGas,
+            format!(
+                "sources on chain {chain} hold {asset} but not enough native coin to pay the transfer's gas ({cost} each)"
+            ),
+        )
+    } else {
+        (
+            ShortfallReason::InsufficientBalance,
+            format!(
+                "sources on chain {chain} cover {} of the {} needed",
+                need.amount - remaining,
+                need.amount
+            ),
+        )
+    };
+    let short = Shortfall {
+        chain,
+        holder: need.to,
+        asset,
+        missing: remaining,
+        reason,
+        message,
+    };
+    (transfers, Some(short))
+}
+
+/// The runway of every wallet asset with a spend rate, once in-flight and planned transfers land.
+fn runway(wallets: &[&Wallet], incoming: &Flows, planned_in: &Flows) -> Vec<Runway> {
     let mut runway: Vec<Runway> = Vec::new();
-    for w in &wallets {
+    for w in wallets {
         for (asset, policy) in &w.policy {
             let Some(rate) = policy.spend_per_day else {
                 continue;
@@ -438,8 +482,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
         }
     }
     runway.sort_by_key(|r| (r.chain, r.address, r.asset));
-    out.runway = runway;
-    Ok(out)
+    runway
 }
 
 fn spend(a: &mut AssetAmounts, asset: Asset, amount: U256) {
@@ -564,6 +607,8 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
         p,
         &["chain", "address", "name", "priority", "balances", "policy"],
     )?;
+    let chain = chain_field(&o)?;
+    let address = json::address(o.required("address")?, &p.key("address"))?;
     let priority = match o.optional("priority") {
         Some(v) => {
             let pp = p.key("priority");
@@ -581,7 +626,11 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
     for (a, pol) in json::entries(o.required("policy")?, &pp)? {
         let pa = pp.key(a);
         let asset = json::asset_text(a, &pa)?;
-        let po = Obj::new(pol, &pa, &["low", "target", "max_transfer", "spend_per_day"])?;
+        let po = Obj::new(
+            pol,
+            &pa,
+            &["low", "target", "max_transfer", "spend_per_day"],
+        )?;
         policy.insert(
             asset,
             Policy {
@@ -593,8 +642,8 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
         );
     }
     Ok(Wallet {
-        chain: chain_field(&o)?,
-        address: json::address(o.required("address")?, &p.key("address"))?,
+        chain,
+        address,
         name: name_field(&o)?,
         priority,
         balances: balances_field(&o)?,
@@ -607,7 +656,15 @@ fn parse_transfer(v: &Value, p: &Path<'_>) -> Result<Transfer, InputError> {
     let o = Obj::new(
         v,
         p,
-        &["chain", "from", "to", "asset", "amount", "gas_reserved", "reason"],
+        &[
+            "chain",
+            "from",
+            "to",
+            "asset",
+            "amount",
+            "gas_reserved",
+            "reason",
+        ],
     )?;
     let asset_p = p.key("asset");
     Ok(Transfer {

@@ -98,8 +98,13 @@ pub struct WalletSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct FundsStatusBody {
     /// chain name → address → asset → entry, in document order.
-    pub chains: Vec<(String, Vec<(String, Vec<(String, FundsStatusEntry)>)>)>,
+    pub chains: Vec<(String, FundsStatusAddresses)>,
 }
+
+/// Address → asset → entry of one chain, as written.
+pub type FundsStatusAddresses = Vec<(String, FundsStatusAssets)>;
+/// Asset → entry of one address, as written.
+pub type FundsStatusAssets = Vec<(String, FundsStatusEntry)>;
 
 /// One `{deficit, balance, requirement}` entry; only `deficit` is used.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,291 @@
+//! The `tend` command line.
+//!
+//! Exit codes: 0 success; 1 the command could not run (an input file cannot be read, output
+//! cannot be written); 2 bad usage or invalid input (the message names the bad field).
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use tend_core::funding::plan::{Plan, PlanInput};
+use tend_core::funding::{FundingSnapshot, funding_requirements};
+use tend_core::json::InputError;
+
+/// Exit code: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: the command could not run (I/O).
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit code: bad usage or invalid input.
+pub const EXIT_INVALID: u8 = 2;
+
+/// tend keeps autonomous on-chain agent services alive and paid for.
+#[derive(Debug, Parser)]
+#[command(name = "tend", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 the command could not run (I/O), \
+2 bad usage or invalid input (the message names the bad field)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Funding computations (pure: no chain is read, no transaction is sent).
+    #[command(subcommand)]
+    Funding(FundingCommand),
+}
+
+/// `tend funding …`.
+#[derive(Debug, Subcommand)]
+pub enum FundingCommand {
+    /// Print the Olas middleware's `funding_requirements` response for a funding snapshot.
+    ///
+    /// The output is exactly the middleware's HTTP body (`GET
+    /// /api/v2/service/{id}/funding_requirements`): a dashboard can switch to tend without
+    /// changing a line. Where the middleware would fail or behaves oddly, a warning is printed on
+    /// stderr; stdout stays the body.
+    #[command(after_help = "Example:\n  tend funding olas --input snapshot.json\n  \
+curl -s http://dashboard/snapshot | tend funding olas --input -")]
+    Olas(OlasArgs),
+    /// Plan the transfers that refill wallets below their `low` up to their `target`.
+    ///
+    /// Sources are tried in the order given; transfers in flight count as done; each transfer's
+    /// gas is reserved from its source. Uncovered needs are listed as shortfalls.
+    #[command(after_help = "Example:\n  tend funding plan --input plan.json\n  \
+tend funding plan --input plan.json --json")]
+    Plan(PlanArgs),
+}
+
+/// Where the input comes from.
+#[derive(Debug, Args)]
+pub struct InputArg {
+    /// The input JSON file, or `-` for standard input.
+    #[arg(long, short, value_name = "FILE")]
+    pub input: PathBuf,
+}
+
+/// `tend funding olas`.
+#[derive(Debug, Args)]
+pub struct OlasArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input: InputArg,
+    /// Print the JSON on one line instead of indented.
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// `tend funding plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub input: InputArg,
+    /// Print the plan as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a command printed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    /// For standard output.
+    pub stdout: String,
+    /// Warnings for standard error, one per line.
+    pub warnings: Vec<String>,
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The input could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file (or `-`).
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The input is invalid.
+    #[error("invalid input in {path}: {source}")]
+    Input {
+        /// The file (or `-`).
+        path: String,
+        /// Which field and what is wrong.
+        source: InputError,
+    },
+}
+
+impl CliError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Read { .. } => EXIT_FAILURE,
+            CliError::Input { .. } => EXIT_INVALID,
+        }
+    }
+}
+
+/// Runs a parsed command line; `stdin` is read when the input is `-`.
+pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<Output, CliError> {
+    match &cli.command {
+        Command::Funding(FundingCommand::Olas(args)) => {
+            let (name, text) = read_input(&args.input.input, stdin)?;
+            let snapshot = FundingSnapshot::from_json_str(&text)
+                .map_err(|source| CliError::Input { path: name, source })?;
+            let report = funding_requirements(&snapshot);
+            let mut stdout = if args.compact {
+                serde_json::to_string(&report)
+            } else {
+                serde_json::to_string_pretty(&report)
+            }
+            .unwrap_or_default();
+            stdout.push('\n');
+            let warnings = report
+                .diagnostics
+                .iter()
+                .map(|d| format!("warning: {}", d.message))
+                .collect();
+            Ok(Output { stdout, warnings })
+        }
+        Command::Funding(FundingCommand::Plan(args)) => {
+            let (name, text) = read_input(&args.input.input, stdin)?;
+            let input = PlanInput::from_json_str(&text).map_err(|source| CliError::Input {
+                path: name.clone(),
+                source,
+            })?;
+            let plan = tend_core::funding::plan::plan(&input)
+                .map_err(|source| CliError::Input { path: name, source })?;
+            let stdout = if args.json {
+                let mut s = serde_json::to_string_pretty(&plan).unwrap_or_default();
+                s.push('\n');
+                s
+            } else {
+                render_plan(&plan)
+            };
+            Ok(Output {
+                stdout,
+                warnings: Vec::new(),
+            })
+        }
+    }
+}
+
+fn read_input(path: &Path, stdin: &mut dyn Read) -> Result<(String, String), CliError> {
+    let name = path.display().to_string();
+    let is_stdin = name == "-";
+    let mut text = String::new();
+    let result = if is_stdin {
+        stdin.read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    result.map_err(|source| CliError::Read {
+        path: if is_stdin {
+            "standard input".to_owned()
+        } else {
+            name.clone()
+        },
+        source,
+    })?;
+    Ok((
+        if is_stdin {
+            "standard input".to_owned()
+        } else {
+            name
+        },
+        text,
+    ))
+}
+
+/// A human-readable plan: amounts in the asset's smallest unit, exact.
+pub fn render_plan(plan: &Plan) -> String {
+    let mut s = String::new();
+    if plan.transfers.is_empty() {
+        s.push_str("Transfers: none needed\n");
+    } else {
+        let _ = writeln!(s, "Transfers ({}):", plan.transfers.len());
+        for t in &plan.transfers {
+            let _ = writeln!(
+                s,
+                "  {chain}  {from} -> {to}  {amount} of {asset}  (gas reserved {gas})",
+                chain = t.chain,
+                from = t.from,
+                to = t.to,
+                amount = t.amount,
+                asset = asset_label(&t.asset),
+                gas = t.gas_reserved,
+            );
+            if let Some(r) = &t.reason {
+                let _ = writeln!(
+                    s,
+                    "      balance {} < low {}: refill to {}{}",
+                    r.balance,
+                    r.low,
+                    r.target,
+                    if r.capped_by_max_transfer {
+                        " (capped by max_transfer)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+    }
+    if plan.shortfalls.is_empty() {
+        s.push_str("Shortfalls: none\n");
+    } else {
+        let _ = writeln!(s, "Shortfalls ({}):", plan.shortfalls.len());
+        for f in &plan.shortfalls {
+            let _ = writeln!(
+                s,
+                "  {}  {}  missing {} of {}: {}",
+                f.chain,
+                f.holder,
+                f.missing,
+                asset_label(&f.asset),
+                f.message
+            );
+        }
+    }
+    if !plan.runway.is_empty() {
+        s.push_str("Runway:\n");
+        for r in &plan.runway {
+            let until = match r.seconds_until_low {
+                None => "no spend".to_owned(),
+                Some(0) => "below low now".to_owned(),
+                Some(secs) => format!("{} until low", human_duration(secs)),
+            };
+            let _ = writeln!(
+                s,
+                "  {}  {}  {}: {until}",
+                r.chain,
+                r.address,
+                asset_label(&r.asset)
+            );
+        }
+    }
+    s
+}
+
+fn asset_label(a: &tend_core::address::Asset) -> String {
+    if a.is_native() {
+        "native".to_owned()
+    } else {
+        a.to_string()
+    }
+}
+
+fn human_duration(secs: u64) -> String {
+    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m}m"),
+        (0, _) => format!("{h}h {m}m"),
+        _ => format!("{d}d {h}h"),
+    }
+}
