@@ -235,6 +235,7 @@ impl Serialize for ChainAmounts {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_pass_by_value)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -366,6 +366,7 @@ pub fn chain_id_text(text: &str, path: &Path<'_>) -> Result<ChainId, InputError>
 }
 
 #[cfg(test)]
+#[allow(clippy::many_single_char_names, clippy::wildcard_enum_match_arm)]
 mod tests {
     use super::*;
     use serde_json::json;

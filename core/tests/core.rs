@@ -4,7 +4,12 @@
 //! - `olas_props`: properties of the Olas report;
 //! - `plan`: tend's own planner, by example and by property.
 
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::needless_pass_by_value,
+    clippy::doc_markdown
+)]
 
 mod common;
 mod olas_examples;
