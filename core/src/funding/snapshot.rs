@@ -382,3 +382,98 @@ fn parse_funds_status(v: &Value, path: &Path<'_>) -> Result<FundsStatusBody, Inp
     }
     Ok(FundsStatusBody { chains })
 }
+
+impl FundingSnapshot {
+    /// Writes the snapshot in its JSON schema (amounts as decimal strings, addresses in EIP-55
+    /// form); [`FundingSnapshot::from_json`] reads it back unchanged.
+    pub fn to_json(&self) -> Value {
+        use serde_json::{Map, json};
+        let amounts = |a: &AssetAmounts| serde_json::to_value(a).unwrap_or_default();
+        let addr = |a: &Address| Value::String(crate::address::checksum(a));
+        let mut chains = Map::new();
+        for (chain, sc) in &self.service.chains {
+            let mut fr = Map::new();
+            for (asset, r) in &sc.fund_requirements {
+                fr.insert(
+                    asset.to_string(),
+                    json!({ "agent": r.agent.to_string(), "safe": r.safe.to_string() }),
+                );
+            }
+            let staking = sc.staking.as_ref().map_or(Value::Null, |st| {
+                json!({
+                    "min_staking_deposit": st.min_staking_deposit.to_string(),
+                    "staking_token": st.staking_token.to_string(),
+                    "additional_staking_tokens": amounts(&AssetAmounts(st.additional_staking_tokens.clone())),
+                })
+            });
+            chains.insert(
+                chain.name().to_owned(),
+                json!({
+                    "service_safe": sc.service_safe.as_ref().map_or(Value::Null, addr),
+                    "token": sc.token.map_or(json!(-1), |t| json!(t)),
+                    "cost_of_bond": sc.cost_of_bond.to_string(),
+                    "fund_requirements": fr,
+                    "staking": staking,
+                }),
+            );
+        }
+        let wallet = self.wallet.as_ref().map_or(Value::Null, |w| {
+            let safes: Map<String, Value> = w
+                .master_safes
+                .iter()
+                .map(|(c, a)| (c.name().to_owned(), addr(a)))
+                .collect();
+            json!({ "master_eoa": addr(&w.master_eoa), "master_safes": safes })
+        });
+        let balances: Map<String, Value> = self
+            .balances
+            .iter()
+            .map(|(c, by)| {
+                let m: Map<String, Value> = by
+                    .iter()
+                    .map(|(a, am)| (crate::address::checksum(a), amounts(am)))
+                    .collect();
+                (c.name().to_owned(), Value::Object(m))
+            })
+            .collect();
+        let bonded: Map<String, Value> = self
+            .bonded_assets
+            .iter()
+            .map(|(c, am)| (c.name().to_owned(), amounts(am)))
+            .collect();
+        let status = self.agent_funds_status.as_ref().map_or(Value::Null, |b| {
+            let mut out = Map::new();
+            for (c, addresses) in &b.chains {
+                let mut by_addr = Map::new();
+                for (a, assets) in addresses {
+                    let mut by_asset = Map::new();
+                    for (asset, e) in assets {
+                        let mut entry = Map::new();
+                        if let Some(d) = &e.deficit {
+                            entry.insert("deficit".to_owned(), d.clone());
+                        }
+                        by_asset.insert(asset.clone(), Value::Object(entry));
+                    }
+                    by_addr.insert(a.clone(), Value::Object(by_asset));
+                }
+                out.insert(c.clone(), Value::Object(by_addr));
+            }
+            Value::Object(out)
+        });
+        json!({
+            "now": self.now,
+            "service": {
+                "service_config_id": self.service.service_config_id,
+                "agent_addresses": self.service.agent_addresses.iter().map(addr).collect::<Vec<_>>(),
+                "chains": chains,
+            },
+            "wallet": wallet,
+            "balances": balances,
+            "bonded_assets": bonded,
+            "agent_funds_status": status,
+            "funding_in_progress": self.funding_in_progress,
+            "funding_cooldown_until": self.funding_cooldown_until,
+            "quickstart": self.quickstart,
+        })
+    }
+}
