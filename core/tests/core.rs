@@ -8,7 +8,8 @@
     missing_docs,
     clippy::unwrap_used,
     clippy::needless_pass_by_value,
-    clippy::doc_markdown
+    clippy::doc_markdown,
+    clippy::too_many_lines
 )]
 
 mod common;

@@ -20,7 +20,7 @@ fn amount() -> impl Strategy<Value = String> {
 
 fn address() -> impl Strategy<Value = String> {
     // A small pool so that holders collide with wallet and service addresses.
-    (1u8..6).prop_map(|i| format!("0x{:040x}", i))
+    (1u8..6).prop_map(|i| format!("0x{i:040x}"))
 }
 
 fn asset(chain: Chain) -> impl Strategy<Value = String> {
@@ -121,7 +121,9 @@ prop_compose! {
 
 fn all_amounts(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') => out.push(s.clone()),
+        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+            out.push(s.clone());
+        }
         Value::Object(m) => m.values().for_each(|x| all_amounts(x, out)),
         Value::Array(a) => a.iter().for_each(|x| all_amounts(x, out)),
         Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
@@ -220,7 +222,7 @@ fn replace_somewhere(v: &mut Value, mut seed: u64, junk: Value) {
             Value::Array(a) => a.len(),
             Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => 0,
         };
-        if next_len == 0 || seed % 4 == 0 {
+        if next_len == 0 || seed.is_multiple_of(4) {
             *cur = junk;
             return;
         }
