@@ -11,9 +11,10 @@ use crate::address::{Asset, Holder};
 use crate::chain::Chain;
 use crate::json::{self, InputError, Path};
 
-/// Asset → amount.
+/// Asset → amount, kept sorted by asset. A small sorted vector: funding maps hold a handful of
+/// assets, and the report builds hundreds of them, so this avoids a tree node per map.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AssetAmounts(pub BTreeMap<Asset, U256>);
+pub struct AssetAmounts(Vec<(Asset, U256)>);
 
 /// Holder → asset → amount.
 pub type HolderAmounts = BTreeMap<Holder, AssetAmounts>;
@@ -28,35 +29,79 @@ impl AssetAmounts {
         Self::default()
     }
 
+    fn find(&self, asset: &Asset) -> Result<usize, usize> {
+        self.0.binary_search_by(|(a, _)| a.cmp(asset))
+    }
+
     /// The amount of `asset`, 0 when absent.
     pub fn get(&self, asset: &Asset) -> U256 {
-        self.0.get(asset).copied().unwrap_or_default()
+        self.find(asset).map_or(U256::ZERO, |i| self.0[i].1)
+    }
+
+    /// Whether `asset` has an entry (zero or not).
+    pub fn contains(&self, asset: &Asset) -> bool {
+        self.find(asset).is_ok()
+    }
+
+    /// The entry of `asset`, created at 0 when absent.
+    pub fn entry(&mut self, asset: Asset) -> &mut U256 {
+        let i = match self.find(&asset) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (asset, U256::ZERO));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// The entry of `asset`, if present.
+    pub fn get_mut(&mut self, asset: &Asset) -> Option<&mut U256> {
+        match self.find(asset) {
+            Ok(i) => Some(&mut self.0[i].1),
+            Err(_) => None,
+        }
     }
 
     /// Sets the amount of `asset` (an assignment).
     pub fn set(&mut self, asset: Asset, amount: U256) {
-        self.0.insert(asset, amount);
+        *self.entry(asset) = amount;
     }
 
     /// Adds to the amount of `asset`, saturating at 2^256 − 1.
     pub fn add(&mut self, asset: Asset, amount: U256) {
-        let e = self.0.entry(asset).or_default();
+        let e = self.entry(asset);
         *e = e.saturating_add(amount);
     }
 
     /// Iterates over the entries in asset order.
     pub fn iter(&self) -> impl Iterator<Item = (&Asset, &U256)> {
-        self.0.iter()
+        self.0.iter().map(|(a, v)| (a, v))
     }
 
-    /// The assets present.
+    /// The assets present, in order.
     pub fn assets(&self) -> impl Iterator<Item = &Asset> {
-        self.0.keys()
+        self.0.iter().map(|(a, _)| a)
+    }
+
+    /// Every amount, mutably.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut U256> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// Whether some amount is above zero.
     pub fn any_positive(&self) -> bool {
-        self.0.values().any(|a| !a.is_zero())
+        self.0.iter().any(|(_, a)| !a.is_zero())
     }
 
     /// Reads `{"0x…asset": "123", …}`.
@@ -65,7 +110,7 @@ impl AssetAmounts {
         for (k, amount) in json::entries(v, path)? {
             let p = path.key(k);
             let asset = json::asset_text(k, &p)?;
-            out.0.insert(asset, json::amount(amount, &p)?);
+            out.set(asset, json::amount(amount, &p)?);
         }
         Ok(out)
     }
@@ -73,7 +118,23 @@ impl AssetAmounts {
 
 impl FromIterator<(Asset, U256)> for AssetAmounts {
     fn from_iter<T: IntoIterator<Item = (Asset, U256)>>(iter: T) -> Self {
-        AssetAmounts(iter.into_iter().collect())
+        let mut out = AssetAmounts::new();
+        for (a, v) in iter {
+            out.set(a, v);
+        }
+        out
+    }
+}
+
+impl From<&BTreeMap<Asset, U256>> for AssetAmounts {
+    fn from(m: &BTreeMap<Asset, U256>) -> Self {
+        AssetAmounts(m.iter().map(|(a, v)| (*a, *v)).collect())
+    }
+}
+
+impl From<AssetAmounts> for BTreeMap<Asset, U256> {
+    fn from(m: AssetAmounts) -> Self {
+        m.0.into_iter().collect()
     }
 }
 
@@ -125,7 +186,7 @@ impl ChainAmounts {
         let mut out = self.clone();
         for holders in out.0.values_mut() {
             for assets in holders.values_mut() {
-                for amount in assets.0.values_mut() {
+                for amount in assets.values_mut() {
                     *amount /= d;
                 }
             }
@@ -206,7 +267,7 @@ impl Serialize for AssetAmounts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(Some(self.0.len()))?;
         for (asset, amount) in &self.0 {
-            m.serialize_entry(&asset.to_string(), &Decimal(amount))?;
+            m.serialize_entry(asset, &Decimal(amount))?;
         }
         m.end()
     }

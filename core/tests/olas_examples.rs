@@ -488,6 +488,6 @@ fn bonded_assets_from_raw_reads() {
     let mut bare = reads(OnChainState::Deployed, StakingState::Staked);
     bare.staking = None;
     let bare = bonded_assets_from_reads(&bare);
-    assert_eq!(bare.0.len(), 1);
+    assert_eq!(bare.len(), 1);
     assert_eq!(bare.get(&Asset::NATIVE), U256::from(2));
 }

@@ -345,7 +345,7 @@ pub fn eoa_topups(
         let entry = out.entry(*chain, eoa);
         entry.set(Asset::NATIVE, topup);
         for a in assets {
-            entry.0.entry(a).or_insert(U256::ZERO);
+            entry.entry(a);
         }
     }
     out
@@ -445,13 +445,12 @@ fn service_balances(s: &FundingSnapshot, initial: &ChainAmounts) -> ChainAmounts
         let required = initial
             .0
             .get(chain)
-            .is_some_and(|ih| ih.values().any(|a| a.0.contains_key(&wrapped)));
+            .is_some_and(|ih| ih.values().any(|a| a.contains(&wrapped)));
         if required {
             continue;
         }
         for (holder, assets) in hs.iter_mut() {
-            if let (Some(addr), Some(native)) = (holder.address(), assets.0.get_mut(&Asset::NATIVE))
-            {
+            if let (Some(addr), Some(native)) = (holder.address(), assets.get_mut(&Asset::NATIVE)) {
                 *native = native.saturating_add(s.balance(*chain, &addr, &wrapped));
             }
         }

@@ -270,20 +270,25 @@ pub fn validate(input: &PlanInput) -> Result<(), InputError> {
         if !input.chains.contains_key(&w.chain) {
             return Err(missing_gas(&p, w.chain));
         }
-        let pp = p.key("policy");
         for (asset, policy) in &w.policy {
-            let key = asset.to_string();
-            let pa = pp.key(&key);
+            // The path (an EIP-55 key) is only built for an error: checksums cost a hash each.
+            let at = |field: &str, message: String| {
+                let key = asset.to_string();
+                let pp = p.key("policy");
+                let pa = pp.key(&key);
+                pa.key(field).error(InputErrorKind::Invalid(message))
+            };
             if policy.low > policy.target {
-                return Err(pa.key("low").error(InputErrorKind::Invalid(format!(
-                    "low ({}) is above target ({})",
-                    policy.low, policy.target
-                ))));
+                return Err(at(
+                    "low",
+                    format!("low ({}) is above target ({})", policy.low, policy.target),
+                ));
             }
             if policy.max_transfer.is_some_and(|m| m.is_zero()) {
-                return Err(pa.key("max_transfer").error(InputErrorKind::Invalid(
+                return Err(at(
+                    "max_transfer",
                     "max_transfer must be above 0 (omit it for no cap)".to_owned(),
-                )));
+                ));
             }
         }
     }

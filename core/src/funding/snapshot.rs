@@ -299,7 +299,7 @@ fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError
         &path.key("staking_token"),
     )?);
     let additional_staking_tokens = match o.optional("additional_staking_tokens") {
-        Some(v) => AssetAmounts::from_json(v, &path.key("additional_staking_tokens"))?.0,
+        Some(v) => AssetAmounts::from_json(v, &path.key("additional_staking_tokens"))?.into(),
         None => BTreeMap::new(),
     };
     Ok(StakingParams {
@@ -403,7 +403,7 @@ impl FundingSnapshot {
                 json!({
                     "min_staking_deposit": st.min_staking_deposit.to_string(),
                     "staking_token": st.staking_token.to_string(),
-                    "additional_staking_tokens": amounts(&AssetAmounts(st.additional_staking_tokens.clone())),
+                    "additional_staking_tokens": amounts(&AssetAmounts::from(&st.additional_staking_tokens)),
                 })
             });
             chains.insert(
