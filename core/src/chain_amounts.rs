@@ -165,10 +165,15 @@ impl ChainAmounts {
 
     /// Element-wise sum over the union of keys (a missing key counts as 0).
     #[must_use]
-    pub fn plus(&self, other: &ChainAmounts) -> ChainAmounts {
-        let mut out = self.clone();
+    pub fn plus(mut self, other: &ChainAmounts) -> ChainAmounts {
+        self.add_all(other);
+        self
+    }
+
+    /// Adds `other` into `self`, element-wise over the union of keys.
+    pub fn add_all(&mut self, other: &ChainAmounts) {
         for (chain, holders) in &other.0 {
-            let oc = out.chain_entry(*chain);
+            let oc = self.chain_entry(*chain);
             for (holder, assets) in holders {
                 let oh = oc.entry(*holder).or_default();
                 for (asset, amount) in assets.iter() {
@@ -176,7 +181,6 @@ impl ChainAmounts {
                 }
             }
         }
-        out
     }
 
     /// Every amount floor-divided by `d` (`d` > 0).

@@ -618,8 +618,8 @@ pub fn funding_requirements(s: &FundingSnapshot) -> OlasReport {
         observed(s, &safe_threshold).plus(&aggregate_under_master_safe(&[&excess], &holders));
     let safe_shortfall = shortfall(&safe_balances, &safe_threshold, &safe_threshold);
 
-    let refill = critical.plus(&safe_shortfall);
-    let total = critical.plus(&safe_threshold);
+    let refill = critical.clone().plus(&safe_shortfall);
+    let total = critical.clone().plus(&safe_threshold);
     let balances = keep.plus(&safe_balances);
     let is_refill_required = refill.any_positive();
     let allow_start_agent = !refill
