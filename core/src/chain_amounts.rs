@@ -45,6 +45,12 @@ impl AssetAmounts {
 
     /// The entry of `asset`, created at 0 when absent.
     pub fn entry(&mut self, asset: Asset) -> &mut U256 {
+        // Maps are mostly built in asset order: appending needs no search.
+        if self.0.last().is_none_or(|(last, _)| *last < asset) {
+            self.0.push((asset, U256::ZERO));
+            let i = self.0.len() - 1;
+            return &mut self.0[i].1;
+        }
         let i = match self.find(&asset) {
             Ok(i) => i,
             Err(i) => {
