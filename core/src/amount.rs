@@ -60,11 +60,6 @@ pub fn parse_python_int(text: &str) -> Result<U256, AmountError> {
     parse_decimal(&cleaned)
 }
 
-/// Writes an amount as a decimal string.
-pub fn to_decimal(amount: U256) -> String {
-    amount.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +107,7 @@ mod tests {
     #[test]
     fn decimal_round_trip() {
         for v in [U256::ZERO, U256::from(1), U256::from(u64::MAX), U256::MAX] {
-            assert_eq!(parse_decimal(&to_decimal(v)), Ok(v));
+            assert_eq!(parse_decimal(&v.to_string()), Ok(v));
         }
     }
 }

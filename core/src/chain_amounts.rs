@@ -237,6 +237,16 @@ impl ChainAmounts {
     }
 }
 
+/// The shortfall rule with hysteresis (§2.2) for one amount: `topup − balance` (at least 0) when
+/// `balance < threshold`, else 0. A balance exactly at the threshold needs nothing.
+pub fn shortfall_of(balance: U256, threshold: U256, topup: U256) -> U256 {
+    if balance < threshold {
+        topup.saturating_sub(balance)
+    } else {
+        U256::ZERO
+    }
+}
+
 /// The shortfall rule with hysteresis (§2.2): for every key of `thresholds`, with balance `b` and
 /// top-up `t` (each 0 when absent), `max(t − b, 0)` if `b < threshold`, else 0. The output has an
 /// entry for every threshold key, zeros included.
@@ -253,12 +263,7 @@ pub fn shortfall(
             for (asset, threshold) in assets.iter() {
                 let b = balances.get(*chain, holder, asset);
                 let t = topups.get(*chain, holder, asset);
-                let s = if b < *threshold {
-                    t.saturating_sub(b)
-                } else {
-                    U256::ZERO
-                };
-                oh.set(*asset, s);
+                oh.set(*asset, shortfall_of(b, *threshold, t));
             }
         }
     }

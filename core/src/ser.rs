@@ -16,14 +16,6 @@ pub fn amount<S: Serializer>(a: &U256, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(a)
 }
 
-/// Writes an optional amount as a decimal string or `null`.
-pub fn opt_amount<S: Serializer>(a: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
-    match a {
-        Some(a) => s.collect_str(a),
-        None => s.serialize_none(),
-    }
-}
-
 macro_rules! display_serialize {
     ($($t:ty),*) => {$(
         impl serde::Serialize for $t {

@@ -71,7 +71,13 @@ pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError
     let files = fixtures(kind);
     assert!(!files.is_empty(), "no fixtures of kind {kind}");
     for f in files {
-        let input = std::fs::read_to_string(&f).unwrap_or_default();
+        let input = match std::fs::read_to_string(&f) {
+            Ok(text) => text,
+            Err(e) => {
+                let _ = writeln!(failures, "{}: cannot read the fixture: {e}", f.display());
+                continue;
+            }
+        };
         let actual = match compute(&input) {
             Ok(s) => s,
             Err(e) => {
@@ -81,10 +87,13 @@ pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError
         };
         let golden = golden_path(kind, &f);
         if blessing() {
-            if let Some(dir) = golden.parent() {
-                std::fs::create_dir_all(dir).unwrap_or_default();
+            let written = golden
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&golden, &actual));
+            if let Err(e) = written {
+                let _ = writeln!(failures, "{}: cannot write: {e}", golden.display());
             }
-            std::fs::write(&golden, &actual).unwrap_or_default();
             continue;
         }
         match std::fs::read_to_string(&golden) {

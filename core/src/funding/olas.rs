@@ -16,12 +16,13 @@ use serde_json::Value;
 use crate::address::{Asset, Holder, parse_address};
 use crate::amount::parse_python_int;
 use crate::chain::Chain;
-use crate::chain_amounts::{AssetAmounts, ChainAmounts, shortfall};
+use crate::chain_amounts::{AssetAmounts, ChainAmounts, shortfall, shortfall_of};
+use crate::funding::plan::Transfer;
 use crate::funding::snapshot::{
-    FundingSnapshot, FundsStatusBody, ServiceChain, ServiceSnapshot, StakingParams, WalletSnapshot,
+    FundingSnapshot, FundsStatusBody, ObservedBalances, ServiceChain, ServiceSnapshot,
+    StakingParams, WalletSnapshot, observed_balance,
 };
 use crate::lifecycle::{OnChainState, StakingState};
-use crate::ser;
 
 /// The agent funding-request cooldown after a `POST …/fund`, in seconds.
 pub const FUNDING_REQUESTS_COOLDOWN_SECS: u64 = 300;
@@ -643,24 +644,6 @@ pub fn funding_requirements(s: &FundingSnapshot) -> OlasReport {
     }
 }
 
-/// One transfer from a Master Safe to the Master EOA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SafeToEoaTransfer {
-    /// The chain.
-    pub chain: Chain,
-    /// The Master Safe.
-    #[serde(serialize_with = "ser::address")]
-    pub from: Address,
-    /// The Master EOA.
-    #[serde(serialize_with = "ser::address")]
-    pub to: Address,
-    /// The asset (native).
-    pub asset: Asset,
-    /// The amount.
-    #[serde(serialize_with = "ser::amount")]
-    pub amount: U256,
-}
-
 /// The hourly Master-EOA top-up (§2.10).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MasterEoaTopUp {
@@ -669,8 +652,9 @@ pub struct MasterEoaTopUp {
     /// When it runs next, if not now.
     pub next_run_after: u64,
     /// The transfers to send: per chain with a Master Safe, the shortfall of §2.2 against the
-    /// with-Safe top-up and half of it, capped at the Safe's balance.
-    pub transfers: Vec<SafeToEoaTransfer>,
+    /// with-Safe top-up and half of it, capped at the Safe's balance (Safe → Master EOA, native;
+    /// the Safe's gas is paid by its signer, so none is reserved).
+    pub transfers: Vec<Transfer>,
     /// Per chain, what the Safe could not cover.
     pub uncovered: BTreeMap<Chain, U256>,
 }
@@ -678,7 +662,7 @@ pub struct MasterEoaTopUp {
 /// Plans the Master-EOA top-up job at `now`, given when it last ran (0 = never).
 pub fn master_eoa_topup_plan(
     wallet: &WalletSnapshot,
-    balances: &BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>,
+    balances: &ObservedBalances,
     now: u64,
     last_run: u64,
 ) -> MasterEoaTopUp {
@@ -692,30 +676,21 @@ pub fn master_eoa_topup_plan(
     if !due {
         return plan;
     }
-    let balance = |chain: Chain, a: &Address| {
-        balances
-            .get(&chain)
-            .and_then(|m| m.get(a))
-            .map(|m| m.get(&Asset::NATIVE))
-            .unwrap_or_default()
-    };
+    let balance = |chain: Chain, a: &Address| observed_balance(balances, chain, a, &Asset::NATIVE);
     for (chain, safe) in &wallet.master_safes {
         let topup = chain.funding_constants().eoa_topup_with_safe;
-        let threshold = topup / U256::from(2);
         let have = balance(*chain, &wallet.master_eoa);
-        let need = if have < threshold {
-            topup - have
-        } else {
-            U256::ZERO
-        };
+        let need = shortfall_of(have, topup / U256::from(2), topup);
         let amount = need.min(balance(*chain, safe));
         if !amount.is_zero() {
-            plan.transfers.push(SafeToEoaTransfer {
-                chain: *chain,
+            plan.transfers.push(Transfer {
+                chain: (*chain).into(),
                 from: *safe,
                 to: wallet.master_eoa,
                 asset: Asset::NATIVE,
                 amount,
+                gas_reserved: U256::ZERO,
+                reason: None,
             });
         }
         if need > amount {

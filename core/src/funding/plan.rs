@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::address::Asset;
 use crate::chain::ChainId;
-use crate::chain_amounts::AssetAmounts;
+use crate::chain_amounts::{AssetAmounts, shortfall_of};
 use crate::json::{self, InputError, InputErrorKind, Obj, Path};
 use crate::ser;
 
@@ -336,10 +336,10 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
                 .balances
                 .get(asset)
                 .saturating_add(in_flight.unwrap_or_default());
-            if balance >= policy.low || in_flight.is_some() {
+            let need = shortfall_of(balance, policy.low, policy.target);
+            if need.is_zero() || in_flight.is_some() {
                 continue;
             }
-            let need = policy.target - balance;
             let amount = policy.max_transfer.map_or(need, |m| need.min(m));
             let reason = TransferReason {
                 code: "below_low",

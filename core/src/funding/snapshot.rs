@@ -23,7 +23,7 @@ pub struct FundingSnapshot {
     /// The master wallet, or `None` when none exists yet.
     pub wallet: Option<WalletSnapshot>,
     /// Observed balances: chain → address → asset → amount; a missing entry is 0.
-    pub balances: BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>,
+    pub balances: ObservedBalances,
     /// Protocol balances read on chain (registry and staking reads), per chain.
     pub bonded_assets: BTreeMap<Chain, AssetAmounts>,
     /// The agent's `/funds-status` body, or `None` when the agent is not deployed or did not
@@ -185,12 +185,25 @@ impl FundingSnapshot {
 
     /// The observed balance of `address`, 0 when absent.
     pub fn balance(&self, chain: Chain, address: &Address, asset: &Asset) -> U256 {
-        self.balances
-            .get(&chain)
-            .and_then(|a| a.get(address))
-            .map(|a| a.get(asset))
-            .unwrap_or_default()
+        observed_balance(&self.balances, chain, address, asset)
     }
+}
+
+/// Observed balances: chain → address → asset → amount.
+pub type ObservedBalances = BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>;
+
+/// The observed balance of `address` in `balances`, 0 when absent.
+pub fn observed_balance(
+    balances: &ObservedBalances,
+    chain: Chain,
+    address: &Address,
+    asset: &Asset,
+) -> U256 {
+    balances
+        .get(&chain)
+        .and_then(|a| a.get(address))
+        .map(|a| a.get(asset))
+        .unwrap_or_default()
 }
 
 fn parse_service(v: &Value, path: &Path<'_>) -> Result<ServiceSnapshot, InputError> {
@@ -326,10 +339,7 @@ fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError
     })
 }
 
-fn parse_balances(
-    v: &Value,
-    path: &Path<'_>,
-) -> Result<BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>, InputError> {
+fn parse_balances(v: &Value, path: &Path<'_>) -> Result<ObservedBalances, InputError> {
     let mut out: BTreeMap<Chain, BTreeMap<Address, AssetAmounts>> = BTreeMap::new();
     for (c, holders) in json::entries(v, path)? {
         let pc = path.key(c);
