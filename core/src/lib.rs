@@ -8,15 +8,21 @@
 //! - [`chain`], [`address`], [`amount`], [`chain_amounts`]: the domain types;
 //! - [`funding::olas`]: the Olas middleware's `funding_requirements` report, reproduced exactly;
 //! - [`funding::plan`]: tend's own funding planner;
+//! - [`time`]: time as an input;
+//! - [`fees`]: EIP-1559 estimation, the fee cap and the replacement bump;
+//! - [`nonce`]: the nonce planner of one sender on one chain;
 //! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
 
 pub mod address;
 pub mod amount;
 pub mod chain;
 pub mod chain_amounts;
+pub mod fees;
 pub mod funding;
 pub mod json;
 pub mod lifecycle;
+pub mod nonce;
 pub mod ser;
+pub mod time;
 
-pub use alloy_primitives::{Address, U256};
+pub use alloy_primitives::{Address, B256, U256};

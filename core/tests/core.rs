@@ -3,16 +3,21 @@
 //! - `snapshot_errors`: a bad value in every field of the funding snapshot;
 //! - `olas_props`: properties of the Olas report;
 //! - `plan`: tend's own planner, by example and by property.
+//! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 
 #![allow(
     missing_docs,
     clippy::unwrap_used,
     clippy::needless_pass_by_value,
     clippy::doc_markdown,
-    clippy::too_many_lines
+    clippy::too_many_lines,
+    clippy::many_single_char_names,
+    clippy::collapsible_if,
+    clippy::wildcard_enum_match_arm
 )]
 
 mod common;
+mod nonce;
 mod olas_examples;
 mod olas_props;
 mod plan;
