@@ -11,6 +11,7 @@
 //! - [`time`]: time as an input;
 //! - [`fees`]: EIP-1559 estimation, the fee cap and the replacement bump;
 //! - [`nonce`]: the nonce planner of one sender on one chain;
+//! - [`health`]: health verdicts and the agent process life cycle;
 //! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
 
 pub mod address;
@@ -19,6 +20,7 @@ pub mod chain;
 pub mod chain_amounts;
 pub mod fees;
 pub mod funding;
+pub mod health;
 pub mod json;
 pub mod lifecycle;
 pub mod nonce;

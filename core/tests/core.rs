@@ -3,6 +3,7 @@
 //! - `snapshot_errors`: a bad value in every field of the funding snapshot;
 //! - `olas_props`: properties of the Olas report;
 //! - `plan`: tend's own planner, by example and by property.
+//! - `health`: health verdicts and the agent life cycle, by example and by property;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 
 #![allow(
@@ -17,6 +18,7 @@
 )]
 
 mod common;
+mod health;
 mod nonce;
 mod olas_examples;
 mod olas_props;
