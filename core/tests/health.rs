@@ -176,12 +176,7 @@ fn a_dead_process_is_known_at_its_exit() {
     let crashed_at = d.now;
     d.run(crashed_at.plus_ms(10_000), &mut probe);
     assert_eq!(
-        d.log
-            .iter()
-            .filter(|(_, a)| *a == Action::Spawn)
-            .next_back()
-            .unwrap()
-            .0,
+        d.log.iter().rfind(|(_, a)| *a == Action::Spawn).unwrap().0,
         crashed_at.plus_ms(10_000)
     );
 }
