@@ -12,6 +12,8 @@
 //! - [`fees`]: EIP-1559 estimation, the fee cap and the replacement bump;
 //! - [`nonce`]: the nonce planner of one sender on one chain;
 //! - [`health`]: health verdicts and the agent process life cycle;
+//! - [`rpc`]: RPC policy (failure classes, retries, endpoint ranking, breakers, rate limits);
+//! - [`rng`]: the seeded generator behind jitter and simulation;
 //! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
 
 pub mod address;
@@ -24,6 +26,8 @@ pub mod health;
 pub mod json;
 pub mod lifecycle;
 pub mod nonce;
+pub mod rng;
+pub mod rpc;
 pub mod ser;
 pub mod time;
 

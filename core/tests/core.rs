@@ -5,6 +5,7 @@
 //! - `plan`: tend's own planner, by example and by property.
 //! - `health`: health verdicts and the agent life cycle, by example and by property;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
+//! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
 
 #![allow(
     missing_docs,
@@ -23,4 +24,5 @@ mod nonce;
 mod olas_examples;
 mod olas_props;
 mod plan;
+mod rpc;
 mod snapshot_errors;
