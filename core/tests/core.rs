@@ -4,6 +4,7 @@
 //! - `olas_props`: properties of the Olas report;
 //! - `plan`: tend's own planner, by example and by property.
 //! - `health`: health verdicts and the agent life cycle, by example and by property;
+//! - `lifecycle`: transition tables, guards, transition plans and start-up recovery;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 //! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
 
@@ -20,6 +21,7 @@
 
 mod common;
 mod health;
+mod lifecycle;
 mod nonce;
 mod olas_examples;
 mod olas_props;

@@ -1,10 +1,17 @@
-//! Olas service states with their wire values (`shared/domain/olas-middleware.md` §3).
-//!
-//! The transition tables and planners grow here with the engine; the funding computations only
-//! need the on-chain and staking states.
+//! Olas service states with their wire values (`shared/domain/olas-middleware.md` §3), their
+//! transition tables with guards ([`transitions`]), the planner from where a service is to where
+//! the operator wants it ([`plan`]), and start-up recovery of services found mid-transition
+//! ([`recovery`]). The local process life cycle of an agent is [`crate::health::ProcessState`].
+
+pub mod plan;
+pub mod recovery;
+pub mod transitions;
+
+use serde::{Deserialize, Serialize};
 
 /// The on-chain service state of `ServiceRegistryL2` (§3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OnChainState {
     /// 0: no service with this id.
     NonExistent,
@@ -68,7 +75,8 @@ impl OnChainState {
 }
 
 /// The staking state of a service in a staking program (§3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StakingState {
     /// 0: not staked.
     Unstaked,
@@ -106,6 +114,63 @@ impl StakingState {
     }
 }
 
+/// The local deployment status of a service (§3.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    /// 0: first access, or a corrupt deployment record.
+    Created,
+    /// 1: built, not running.
+    Built,
+    /// 2: starting.
+    Deploying,
+    /// 3: running.
+    Deployed,
+    /// 4: stopping.
+    Stopping,
+    /// 5: exists in the enum; the middleware never assigns it (Q10).
+    Stopped,
+    /// 6: deleted.
+    Deleted,
+}
+
+impl DeploymentStatus {
+    /// The wire value (0–6).
+    pub fn value(self) -> u8 {
+        self as u8
+    }
+
+    /// The status with this wire value.
+    pub fn from_value(value: u64) -> Result<Self, InvalidStateValue> {
+        Ok(match value {
+            0 => Self::Created,
+            1 => Self::Built,
+            2 => Self::Deploying,
+            3 => Self::Deployed,
+            4 => Self::Stopping,
+            5 => Self::Stopped,
+            6 => Self::Deleted,
+            _ => {
+                return Err(InvalidStateValue {
+                    value,
+                    what: "deployment status",
+                    max: 6,
+                });
+            }
+        })
+    }
+
+    /// The dashboard's "transitioning" group: DEPLOYING or STOPPING.
+    pub fn is_transitioning(self) -> bool {
+        matches!(self, Self::Deploying | Self::Stopping)
+    }
+
+    /// The dashboard's "running" group: DEPLOYED or DEPLOYING.
+    pub fn is_running(self) -> bool {
+        matches!(self, Self::Deployed | Self::Deploying)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +185,13 @@ mod tests {
             assert_eq!(u64::from(StakingState::from_value(v).unwrap().value()), v);
         }
         assert!(StakingState::from_value(3).is_err());
+        for v in 0..=6 {
+            assert_eq!(
+                u64::from(DeploymentStatus::from_value(v).unwrap().value()),
+                v
+            );
+        }
+        assert!(DeploymentStatus::from_value(7).is_err());
     }
 
     #[test]
