@@ -135,7 +135,7 @@ pub fn bump(old: Fees, market: Fees, kind: TxKind, cap: u128) -> Result<Fees, Fe
 
 /// How tend prices a new transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FeePolicy {
     /// Blocks of history asked from `eth_feeHistory`.
     pub history_blocks: u64,

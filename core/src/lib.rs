@@ -14,12 +14,14 @@
 //! - [`health`]: health verdicts and the agent process life cycle;
 //! - [`rpc`]: RPC policy (failure classes, retries, endpoint ranking, breakers, rate limits);
 //! - [`rng`]: the seeded generator behind jitter and simulation;
+//! - [`engine`]: the facade that runs services and chains from inputs to outputs;
 //! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
 
 pub mod address;
 pub mod amount;
 pub mod chain;
 pub mod chain_amounts;
+pub mod engine;
 pub mod fees;
 pub mod funding;
 pub mod health;

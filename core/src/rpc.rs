@@ -171,7 +171,7 @@ pub enum RetryDecision {
 
 /// The RPC knobs of one chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct RpcPolicy {
     /// One request's timeout, ms.
     pub request_timeout_ms: u64,
@@ -656,7 +656,7 @@ pub enum ChainVerdict {
 
 /// How long answers may be reused, per method, ms (`0`: never; `u64::MAX`: forever).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct CachePolicy {
     /// `eth_chainId`.
     pub chain_id_ms: u64,

@@ -1,4 +1,5 @@
-//! Serialisation helpers for output types: addresses in EIP-55 form, amounts as decimal strings.
+//! Serialisation helpers: addresses in EIP-55 form, amounts as decimal strings; assets and chain
+//! ids read back from the same text.
 
 use alloy_primitives::{Address, U256};
 use serde::Serializer;
@@ -27,3 +28,89 @@ macro_rules! display_serialize {
 }
 
 display_serialize!(Asset, Holder, Chain, ChainId);
+
+/// `U256` as a decimal string both ways (`#[serde(with = "ser::dec")]`); reads `0x` hex too.
+pub mod dec {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the amount as a decimal string.
+    pub fn serialize<S: Serializer>(a: &U256, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(a)
+    }
+
+    /// Reads a decimal or `0x` hex string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<U256, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    pub(crate) fn parse(s: &str) -> Result<U256, String> {
+        let r = match s.strip_prefix("0x") {
+            Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
+            Some(_) => return Err("empty hex amount".into()),
+            None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                U256::from_str_radix(s, 10)
+            }
+            None => return Err(format!("{s:?} is not a decimal amount")),
+        };
+        r.map_err(|e| format!("{s:?}: {e}"))
+    }
+
+    /// The same for `Option<U256>`.
+    pub mod opt {
+        use alloy_primitives::U256;
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        /// Writes the amount as a decimal string, or `null`.
+        pub fn serialize<S: Serializer>(a: &Option<U256>, s: S) -> Result<S::Ok, S::Error> {
+            match a {
+                Some(a) => s.collect_str(a),
+                None => s.serialize_none(),
+            }
+        }
+
+        /// Reads a decimal or `0x` hex string, or `null`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<U256>, D::Error> {
+            let s = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+            s.map(|s| super::parse(&s).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+    }
+}
+
+macro_rules! from_str_deserialize {
+    ($($t:ty),*) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    )*};
+}
+
+from_str_deserialize!(Asset, ChainId);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn asset_and_chain_round_trip() {
+        let a: Asset =
+            serde_json::from_str("\"0xe91d153e0b41518a2ce8dd3d7944fa863463a97d\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            "\"0xe91D153E0b41518A2Ce8Dd3D7944Fa863463a97d\""
+        );
+        let c: ChainId = serde_json::from_str("\"gnosis\"").unwrap();
+        assert_eq!(c, ChainId(100));
+        assert_eq!(
+            serde_json::from_str::<ChainId>("\"31337\"").unwrap(),
+            ChainId(31337)
+        );
+        assert!(serde_json::from_str::<ChainId>("\"nope\"").is_err());
+        assert!(serde_json::from_str::<Asset>("\"0x12\"").is_err());
+    }
+}

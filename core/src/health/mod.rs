@@ -177,7 +177,7 @@ impl FlapDetector {
 
 /// How an agent is judged and restarted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct HealthPolicy {
     /// Time between the end of one probe and the start of the next, ms.
     pub period_ms: u64,

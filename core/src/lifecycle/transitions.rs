@@ -93,7 +93,7 @@ impl StakingFacts {
 }
 
 /// A refused transition.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum TransitionError {
     /// The action does not apply to the state.

@@ -221,7 +221,7 @@ impl TxRecord {
 
 /// The planner's knobs for one chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct NoncePolicy {
     /// Blocks deep (counting the block itself) before a transaction is final.
     pub confirmations: u64,
@@ -319,7 +319,7 @@ pub enum NonceAction {
 }
 
 /// A refused book operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum NonceError {
     /// No chain counts were read yet, so no floor is known.

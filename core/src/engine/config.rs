@@ -1,0 +1,247 @@
+//! The engine's configuration: chains, their funding key and policies, services and the wallets
+//! to keep funded. Serde data, so a recording's header can carry it and a browser can send it.
+
+use alloy_primitives::{Address, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::address::Asset;
+use crate::chain::ChainId;
+use crate::fees::FeePolicy;
+use crate::funding::plan::{ERC20_TRANSFER_GAS, NATIVE_TRANSFER_GAS};
+use crate::health::HealthPolicy;
+use crate::nonce::NoncePolicy;
+use crate::rpc::RpcPolicy;
+use crate::ser;
+
+/// Everything the engine runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// The seed of every random choice (retry jitter).
+    #[serde(default)]
+    pub seed: u64,
+    /// The chains.
+    pub chains: Vec<ChainConfig>,
+    /// The services.
+    pub services: Vec<ServiceConfig>,
+}
+
+/// One chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// The chain.
+    pub chain: ChainId,
+    /// How many RPC endpoints the adapter holds for it (at least 1).
+    pub endpoints: usize,
+    /// The funding key's address (the source of every transfer on this chain).
+    pub funder: Address,
+    /// Read balances, counts and fees this often, ms.
+    #[serde(default = "default_poll_ms")]
+    pub poll_ms: u64,
+    /// Gas limit of a native transfer.
+    #[serde(default = "default_native_gas")]
+    pub native_transfer_gas: u64,
+    /// Gas limit of an ERC-20 transfer.
+    #[serde(default = "default_erc20_gas")]
+    pub erc20_transfer_gas: u64,
+    /// RPC policy.
+    #[serde(default)]
+    pub rpc: RpcPolicy,
+    /// Nonce policy.
+    #[serde(default)]
+    pub nonce: NoncePolicy,
+    /// Fee policy.
+    #[serde(default)]
+    pub fees: FeePolicy,
+}
+
+fn default_poll_ms() -> u64 {
+    15_000
+}
+fn default_native_gas() -> u64 {
+    NATIVE_TRANSFER_GAS
+}
+fn default_erc20_gas() -> u64 {
+    ERC20_TRANSFER_GAS
+}
+
+/// One agent service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Its name (unique).
+    pub name: String,
+    /// Start it when the engine starts.
+    #[serde(default = "yes")]
+    pub autostart: bool,
+    /// Health policy.
+    #[serde(default)]
+    pub health: HealthPolicy,
+    /// Wallets to keep funded.
+    #[serde(default)]
+    pub wallets: Vec<WalletConfig>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// One asset of one wallet to keep funded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletConfig {
+    /// The chain.
+    pub chain: ChainId,
+    /// The wallet.
+    pub address: Address,
+    /// The asset (the zero address for native).
+    #[serde(default = "native")]
+    pub asset: Asset,
+    /// Refill when below this.
+    #[serde(with = "ser::dec")]
+    pub low: U256,
+    /// Refill up to this.
+    #[serde(with = "ser::dec")]
+    pub target: U256,
+    /// At most this per transfer.
+    #[serde(default, with = "ser::dec::opt")]
+    pub max_transfer: Option<U256>,
+    /// Expected spend per day (runway).
+    #[serde(default, with = "ser::dec::opt")]
+    pub spend_per_day: Option<U256>,
+    /// Lower is funded first when the source runs short.
+    #[serde(default)]
+    pub priority: u32,
+}
+
+fn native() -> Asset {
+    Asset::NATIVE
+}
+
+/// A configuration the engine refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// Two chains with the same id.
+    #[error("chain {chain} is configured twice")]
+    DuplicateChain {
+        /// The chain.
+        chain: ChainId,
+    },
+    /// A chain without endpoints.
+    #[error("chain {chain} has no RPC endpoint: give it at least one URL")]
+    NoEndpoint {
+        /// The chain.
+        chain: ChainId,
+    },
+    /// Two services with the same name.
+    #[error("service {name:?} is configured twice")]
+    DuplicateService {
+        /// The name.
+        name: String,
+    },
+    /// A wallet on a chain that is not configured.
+    #[error("service {service:?} has a wallet on chain {chain}, which is not configured")]
+    UnknownChain {
+        /// The service.
+        service: String,
+        /// The chain.
+        chain: ChainId,
+    },
+    /// `low > target`.
+    #[error("service {service:?}: wallet {address} has low {low} above target {target}")]
+    LowAboveTarget {
+        /// The service.
+        service: String,
+        /// The wallet.
+        address: Address,
+        /// `low`.
+        low: U256,
+        /// `target`.
+        target: U256,
+    },
+    /// A wallet is the funder itself.
+    #[error("service {service:?}: wallet {address} is the funding key of chain {chain}")]
+    WalletIsFunder {
+        /// The service.
+        service: String,
+        /// The chain.
+        chain: ChainId,
+        /// The address.
+        address: Address,
+    },
+    /// The same (chain, wallet, asset) twice.
+    #[error("wallet {address} asset {asset} on chain {chain} is configured twice")]
+    DuplicateWallet {
+        /// The chain.
+        chain: ChainId,
+        /// The wallet.
+        address: Address,
+        /// The asset.
+        asset: Asset,
+    },
+    /// A zero poll period would spin.
+    #[error("chain {chain}: poll_ms must be at least 1")]
+    ZeroPoll {
+        /// The chain.
+        chain: ChainId,
+    },
+}
+
+impl EngineConfig {
+    /// Checks the rules beyond types.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut chains = std::collections::BTreeSet::new();
+        for c in &self.chains {
+            if !chains.insert(c.chain) {
+                return Err(ConfigError::DuplicateChain { chain: c.chain });
+            }
+            if c.endpoints == 0 {
+                return Err(ConfigError::NoEndpoint { chain: c.chain });
+            }
+            if c.poll_ms == 0 {
+                return Err(ConfigError::ZeroPoll { chain: c.chain });
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        let mut wallets = std::collections::BTreeSet::new();
+        for s in &self.services {
+            if !names.insert(s.name.as_str()) {
+                return Err(ConfigError::DuplicateService {
+                    name: s.name.clone(),
+                });
+            }
+            for w in &s.wallets {
+                let Some(chain) = self.chains.iter().find(|c| c.chain == w.chain) else {
+                    return Err(ConfigError::UnknownChain {
+                        service: s.name.clone(),
+                        chain: w.chain,
+                    });
+                };
+                if w.low > w.target {
+                    return Err(ConfigError::LowAboveTarget {
+                        service: s.name.clone(),
+                        address: w.address,
+                        low: w.low,
+                        target: w.target,
+                    });
+                }
+                if w.address == chain.funder {
+                    return Err(ConfigError::WalletIsFunder {
+                        service: s.name.clone(),
+                        chain: w.chain,
+                        address: w.address,
+                    });
+                }
+                if !wallets.insert((w.chain, w.address, w.asset)) {
+                    return Err(ConfigError::DuplicateWallet {
+                        chain: w.chain,
+                        address: w.address,
+                        asset: w.asset,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,549 @@
+//! The engine's inputs and outputs: plain serde data, so a run can be recorded and replayed.
+//!
+//! Not `#[non_exhaustive]`: a new variant must break every adapter's `match`.
+
+use alloy_primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::address::Asset;
+use crate::chain::ChainId;
+use crate::fees::{FeeError, FeeHistory, Fees};
+use crate::health::{ExitStatus, ProbeResult, Reason, Status, Wake};
+use crate::nonce::{SendErrorClass, TxId, TxRecord};
+use crate::rpc::{ChainVerdict, RpcFailure};
+use crate::ser;
+use crate::time::Timestamp;
+
+/// An RPC request's id, unique within a run.
+pub type RequestId = u64;
+
+/// Something the adapter observed, with the time it observed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// A timer fired (the deadline of [`crate::engine::Engine::poll_timeout`]).
+    Tick {
+        /// Now.
+        now: Timestamp,
+    },
+    /// An operator command.
+    Command {
+        /// Now.
+        now: Timestamp,
+        /// The command.
+        command: Command,
+    },
+    /// The answer to an [`Output::Rpc`].
+    RpcResponse {
+        /// Now.
+        now: Timestamp,
+        /// The request.
+        id: RequestId,
+        /// How long it took, ms.
+        latency_ms: u64,
+        /// The answer or the failure.
+        result: Result<RpcAnswer, RpcFailure>,
+    },
+    /// The adapter signed an [`Output::Sign`] request and wrote the raw transaction to its
+    /// journal.
+    Signed {
+        /// Now.
+        now: Timestamp,
+        /// The chain.
+        chain: ChainId,
+        /// The nonce-book record.
+        tx: TxId,
+        /// The transaction hash.
+        hash: B256,
+    },
+    /// Signing failed (key unavailable, encoding error): nothing reached a node.
+    SignFailed {
+        /// Now.
+        now: Timestamp,
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// Why (no secrets).
+        error: String,
+    },
+    /// An agent process was spawned.
+    Spawned {
+        /// Now.
+        now: Timestamp,
+        /// The service.
+        service: String,
+    },
+    /// An agent process could not be spawned.
+    SpawnFailed {
+        /// Now.
+        now: Timestamp,
+        /// The service.
+        service: String,
+        /// Why.
+        error: String,
+    },
+    /// An agent process exited.
+    Exited {
+        /// Now.
+        now: Timestamp,
+        /// The service.
+        service: String,
+        /// How.
+        status: ExitStatus,
+    },
+    /// A health probe's result.
+    Probed {
+        /// Now.
+        now: Timestamp,
+        /// The service.
+        service: String,
+        /// The result.
+        result: ProbeResult,
+    },
+}
+
+impl Input {
+    /// The time the input carries.
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Self::Tick { now }
+            | Self::Command { now, .. }
+            | Self::RpcResponse { now, .. }
+            | Self::Signed { now, .. }
+            | Self::SignFailed { now, .. }
+            | Self::Spawned { now, .. }
+            | Self::SpawnFailed { now, .. }
+            | Self::Exited { now, .. }
+            | Self::Probed { now, .. } => *now,
+        }
+    }
+}
+
+/// An operator command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Command {
+    /// Start (or restart after `Failed`) a service's agent.
+    Start {
+        /// The service.
+        service: String,
+    },
+    /// Stop a service's agent.
+    Stop {
+        /// The service.
+        service: String,
+    },
+    /// Read every chain now and fund what needs it.
+    FundNow,
+    /// Cancel an in-flight transaction (a 0-value self-send at its nonce).
+    Cancel {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+    },
+}
+
+/// A JSON-RPC request, typed. The adapter maps it to wire calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "snake_case")]
+pub enum RpcCall {
+    /// `eth_getBlockByNumber("latest", false)`: number, hash, timestamp.
+    Head,
+    /// `eth_getBlockByNumber(number, false)`: its hash.
+    BlockHash {
+        /// The height.
+        number: u64,
+    },
+    /// `eth_getTransactionCount(address, "latest")` and `(…, "pending")`, in one batch.
+    TransactionCounts {
+        /// The sender.
+        address: Address,
+    },
+    /// Balances at one block: Multicall3 `aggregate3` (`getEthBalance`, `balanceOf`) pinned to
+    /// `block`, or a JSON-RPC batch where Multicall3 is absent. One value per entry, in order.
+    Balances {
+        /// The block to read at.
+        block: u64,
+        /// (holder, asset) pairs.
+        entries: Vec<(Address, Asset)>,
+    },
+    /// `eth_feeHistory(blocks, "latest", [percentile])`.
+    FeeHistory {
+        /// Blocks of history.
+        blocks: u64,
+        /// The reward percentile.
+        percentile: u8,
+    },
+    /// `eth_sendRawTransaction` of the journaled raw transaction with this hash.
+    SendRaw {
+        /// The hash.
+        hash: B256,
+    },
+    /// `eth_getTransactionReceipt(hash)`.
+    Receipt {
+        /// The hash.
+        hash: B256,
+    },
+}
+
+impl RpcCall {
+    /// The JSON-RPC method name (the main one, for batches).
+    pub fn method(&self) -> &'static str {
+        match self {
+            Self::Head | Self::BlockHash { .. } => "eth_getBlockByNumber",
+            Self::TransactionCounts { .. } => "eth_getTransactionCount",
+            Self::Balances { .. } => "eth_call",
+            Self::FeeHistory { .. } => "eth_feeHistory",
+            Self::SendRaw { .. } => crate::rpc::SEND_RAW,
+            Self::Receipt { .. } => "eth_getTransactionReceipt",
+        }
+    }
+}
+
+/// A receipt, reduced to what the engine reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The block it is in.
+    pub block_number: u64,
+    /// That block's hash.
+    pub block_hash: B256,
+    /// `status == 1`.
+    pub success: bool,
+}
+
+/// A successful RPC answer, typed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "answer", rename_all = "snake_case")]
+pub enum RpcAnswer {
+    /// The head block.
+    Head {
+        /// Its number.
+        number: u64,
+        /// Its hash.
+        hash: B256,
+        /// Its timestamp, seconds.
+        timestamp: u64,
+    },
+    /// A block's hash (`None`: the node has no block at that height).
+    BlockHash {
+        /// The height.
+        number: u64,
+        /// The hash.
+        hash: Option<B256>,
+    },
+    /// Transaction counts.
+    TransactionCounts {
+        /// At `latest`.
+        latest: u64,
+        /// At `pending`.
+        pending: u64,
+    },
+    /// Balances, one per requested entry, in order.
+    Balances {
+        /// The block they were read at.
+        block: u64,
+        /// The values.
+        #[serde(with = "dec_vec")]
+        values: Vec<U256>,
+    },
+    /// Fee history at the requested percentile.
+    FeeHistory(FeeHistory),
+    /// The node accepted the raw transaction.
+    Sent {
+        /// Its hash.
+        hash: B256,
+    },
+    /// A receipt, or `None` when not mined (or not known).
+    Receipt {
+        /// The hash asked for.
+        hash: B256,
+        /// The receipt.
+        receipt: Option<Receipt>,
+    },
+}
+
+mod dec_vec {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct D(#[serde(with = "crate::ser::dec")] U256);
+
+    pub(super) fn serialize<S: Serializer>(v: &[U256], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| D(*x)))
+    }
+
+    pub(super) fn deserialize<'de, D2: Deserializer<'de>>(d: D2) -> Result<Vec<U256>, D2::Error> {
+        Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
+    }
+}
+
+/// What a transaction does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TxBody {
+    /// Send native coin.
+    Native {
+        /// The recipient.
+        to: Address,
+        /// Wei.
+        #[serde(with = "ser::dec")]
+        value: U256,
+    },
+    /// ERC-20 `transfer(to, amount)` on `token`.
+    Erc20 {
+        /// The token contract.
+        token: Address,
+        /// The recipient.
+        to: Address,
+        /// Token units.
+        #[serde(with = "ser::dec")]
+        amount: U256,
+    },
+    /// A 0-value send to the sender itself (gap fill or cancel).
+    Noop,
+}
+
+/// A transaction to sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxRequest {
+    /// The sender (the chain's funding key).
+    pub from: Address,
+    /// The nonce.
+    pub nonce: u64,
+    /// What it does.
+    pub body: TxBody,
+    /// The gas limit.
+    pub gas_limit: u64,
+    /// The fees.
+    pub fees: Fees,
+}
+
+/// A request to the adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+pub enum Output {
+    /// Make an RPC call on endpoint `endpoint` of `chain`; answer with [`Input::RpcResponse`].
+    Rpc {
+        /// The request id.
+        id: RequestId,
+        /// The chain.
+        chain: ChainId,
+        /// The endpoint's index in the chain's list.
+        endpoint: usize,
+        /// The call.
+        call: RpcCall,
+        /// Give up after this long and answer with a transport failure, ms.
+        timeout_ms: u64,
+    },
+    /// Sign `tx`, write the raw transaction to the journal, answer with [`Input::Signed`].
+    Sign {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The transaction.
+        request: TxRequest,
+    },
+    /// Persist this nonce-book record (write-ahead: before the broadcast that follows).
+    Journal {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        record: TxRecord,
+    },
+    /// Spawn the service's agent; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
+    Spawn {
+        /// The service.
+        service: String,
+    },
+    /// SIGTERM the agent's process group.
+    Terminate {
+        /// The service.
+        service: String,
+    },
+    /// SIGKILL the agent's process group.
+    Kill {
+        /// The service.
+        service: String,
+    },
+    /// Probe the agent's health URL; answer with [`Input::Probed`].
+    Probe {
+        /// The service.
+        service: String,
+        /// The probe timeout, ms.
+        timeout_ms: u64,
+    },
+    /// Something the operator should see.
+    Event(Event),
+}
+
+/// An event for the operator (logs, dashboards, alerts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A service's verdict changed.
+    Health {
+        /// The service.
+        service: String,
+        /// The new status.
+        status: Status,
+        /// Why.
+        reason: Reason,
+    },
+    /// A service's agent failed for good: an operator must act.
+    Alert {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: Reason,
+    },
+    /// A funding transfer was planned and its nonce reserved.
+    TransferPlanned {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The nonce.
+        nonce: u64,
+        /// The recipient.
+        to: Address,
+        /// The asset.
+        asset: Asset,
+        /// The amount.
+        #[serde(with = "ser::dec")]
+        amount: U256,
+    },
+    /// A transaction of ours reached its confirmation depth.
+    TxConfirmed {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The nonce.
+        nonce: u64,
+        /// The mined hash.
+        hash: B256,
+        /// Whether the mined transaction was a cancel.
+        cancelled: bool,
+    },
+    /// A transaction was replaced with higher fees (stuck, underpriced, or cancelled).
+    TxReplaced {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The nonce.
+        nonce: u64,
+        /// The new fees.
+        fees: Fees,
+    },
+    /// A node answered a broadcast with an error.
+    SendRejected {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The class of the error.
+        class: SendErrorClass,
+    },
+    /// Funding on a chain is held.
+    FundingHeld {
+        /// The chain.
+        chain: ChainId,
+        /// Why.
+        reason: HoldReason,
+    },
+    /// A wallet stays short: the sources cannot cover it.
+    Shortfall {
+        /// The chain.
+        chain: ChainId,
+        /// The wallet.
+        holder: Address,
+        /// The asset.
+        asset: Asset,
+        /// How much is missing.
+        #[serde(with = "ser::dec")]
+        missing: U256,
+        /// Why, for a person.
+        message: String,
+    },
+    /// A nonce was lost to a transaction that is not ours (the key is used elsewhere).
+    NonceLost {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The nonce.
+        nonce: u64,
+    },
+    /// The chain's head state changed.
+    Chain {
+        /// The chain.
+        chain: ChainId,
+        /// The verdict.
+        verdict: ChainVerdict,
+    },
+    /// An RPC call failed for good (after retries and failover).
+    RpcFailed {
+        /// The chain.
+        chain: ChainId,
+        /// The method.
+        method: String,
+        /// The last failure.
+        failure: RpcFailure,
+    },
+    /// An input was ignored (unknown service, chain, request or record).
+    Ignored {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why funding is held on a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "hold", rename_all = "snake_case")]
+pub enum HoldReason {
+    /// Gas is above the cap.
+    Fees {
+        /// The fee error.
+        error: FeeError,
+    },
+    /// The chain's head is stale.
+    StaleChain,
+    /// The nonce book refuses more transactions.
+    Nonce {
+        /// The error, for a person.
+        message: String,
+    },
+}
+
+/// Why the engine wants to be woken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum WakeReason {
+    /// Time to read a chain again.
+    ChainPoll {
+        /// The chain.
+        chain: ChainId,
+    },
+    /// A delayed RPC retry is due.
+    RpcRetry {
+        /// The request.
+        id: RequestId,
+    },
+    /// An RPC answer is overdue.
+    RpcTimeout {
+        /// The request.
+        id: RequestId,
+    },
+    /// A service's monitor is due.
+    Agent {
+        /// The service.
+        service: String,
+        /// What for.
+        wake: Wake,
+    },
+}

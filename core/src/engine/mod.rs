@@ -1,0 +1,1433 @@
+//! The engine: one facade that runs every service and chain (str0m / quinn-proto style).
+//!
+//! ```text
+//! let mut engine = Engine::new(config, now)?;
+//! loop {
+//!     while let Some(output) = engine.poll_output() { execute(output) }   // drain first
+//!     let (deadline, _why) = engine.poll_timeout().unwrap_or((far_future, ..));
+//!     let input = wait_for_input_or(deadline);                           // Tick on timeout
+//!     engine.handle_input(input);
+//! }
+//! ```
+//!
+//! Run-loop invariant: after every [`Engine::handle_input`] the driver drains
+//! [`Engine::poll_output`] until `None`, then sleeps until [`Engine::poll_timeout`]. Inputs carry
+//! the time; time that goes backwards is ignored. Anything due at the input's time is done before
+//! `handle_input` returns, so a driver may also feed `Tick`s early or late without harm.
+//!
+//! Per chain, every `poll_ms`: read the head; then the funding key's transaction counts, the fee
+//! history and every balance pinned to that head. With counts, the nonce planner runs (receipts,
+//! confirmations, replacements, gap fills, rebroadcasts). With all three, the funding planner runs
+//! and each planned transfer gets a nonce, is signed, journaled and broadcast. A transfer counts
+//! as in flight until a balance snapshot taken at or after its block shows it, so no shortfall is
+//! funded twice. Per service, an [`AgentMonitor`] judges health and asks for spawns, signals and
+//! probes.
+
+pub mod config;
+pub mod io;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use alloy_primitives::{Address, B256, U256};
+
+pub use config::{ChainConfig, ConfigError, EngineConfig, ServiceConfig, WalletConfig};
+pub use io::{
+    Command, Event, HoldReason, Input, Output, Receipt, RequestId, RpcAnswer, RpcCall, TxBody,
+    TxRequest, WakeReason,
+};
+
+use crate::address::Asset;
+use crate::chain::ChainId;
+use crate::chain_amounts::AssetAmounts;
+use crate::fees::{self, FeeError, FeeEstimate, Fees, TxKind};
+use crate::funding::plan::{
+    self as planner, GasParams, PlanInput, Policy, Source, Transfer, Wallet,
+};
+use crate::health::{Action, AgentMonitor, Status};
+use crate::nonce::{NonceAction, NonceBook, Purpose, RecordState, TxId, TxRecord};
+use crate::rng::Rng;
+use crate::rpc::{
+    self, ChainVerdict, EndpointSet, RetryDecision, RpcErrorClass, RpcFailure, Selection,
+};
+use crate::time::{Clock, Timestamp};
+
+/// Slack after an RPC timeout before the engine gives up on an answer itself, ms.
+pub const RPC_SLACK_MS: u64 = 1_000;
+
+/// A funding transfer and the record that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Payload {
+    to: Address,
+    asset: Asset,
+    amount: U256,
+    gas_reserved: U256,
+    body: TxBody,
+    gas_limit: u64,
+    /// Mined (or confirmed) at this block; in flight for the planner until a balance snapshot
+    /// at or after it.
+    mined_block: Option<u64>,
+    /// Confirmed: the record is gone from the book, only the snapshot rule keeps it.
+    confirmed: bool,
+}
+
+/// One funding round's progress: which of its reads have arrived.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Round {
+    id: u64,
+    head: Option<u64>,
+    counts: bool,
+    fees: bool,
+    balances: bool,
+    planned: bool,
+}
+
+/// Something the engine waits on, so it never asks twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Busy {
+    Sign(TxId),
+    Send(B256),
+    Receipts(TxId),
+    Block(u64),
+    Round,
+}
+
+/// A balance snapshot: the block and the value of each (holder, asset).
+type Snapshot = (u64, BTreeMap<(Address, Asset), U256>);
+
+struct ChainState {
+    cfg: ChainConfig,
+    endpoints: EndpointSet,
+    book: NonceBook,
+    next_poll: Timestamp,
+    round: Round,
+    market: Option<FeeEstimate>,
+    fee_hold: Option<FeeError>,
+    verdict: ChainVerdict,
+    payloads: BTreeMap<TxId, Payload>,
+    /// The latest balance snapshot: block and values.
+    snapshot: Option<Snapshot>,
+    /// Fees and kind of each signature asked for.
+    signing: BTreeMap<TxId, (Fees, bool)>,
+    /// Receipt checks in progress: (answers still due, found one).
+    receipt_checks: BTreeMap<TxId, (usize, bool)>,
+    busy: BTreeSet<Busy>,
+    last_shortfalls: BTreeSet<(Address, Asset, U256)>,
+    last_hold: Option<HoldReason>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PendingState {
+    /// Sent to `endpoint`; give up at the deadline.
+    Sent {
+        endpoint: usize,
+        deadline: Timestamp,
+    },
+    /// Waiting to be (re)sent at `at`, avoiding `avoid`.
+    Scheduled { at: Timestamp, avoid: Option<usize> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pending {
+    chain: ChainId,
+    call: RpcCall,
+    attempt: u32,
+    round: u64,
+    state: PendingState,
+}
+
+struct ServiceState {
+    monitor: AgentMonitor,
+    last: Status,
+}
+
+/// The engine. See the module documentation for the run loop.
+pub struct Engine {
+    config: EngineConfig,
+    clock: Clock,
+    rng: Rng,
+    out: VecDeque<Output>,
+    next_id: RequestId,
+    chains: BTreeMap<ChainId, ChainState>,
+    services: BTreeMap<String, ServiceState>,
+    wallets: Vec<(String, WalletConfig)>,
+    requests: BTreeMap<RequestId, Pending>,
+    inputs: u64,
+}
+
+impl Engine {
+    /// An engine at `now`. Autostart services are started at once (drain the outputs).
+    pub fn new(config: EngineConfig, now: Timestamp) -> Result<Self, ConfigError> {
+        Self::restore(config, now, Vec::new())
+    }
+
+    /// An engine at `now` whose nonce books start from journal records (chain, record), as after
+    /// a restart. In-flight payload transfers come back with their records.
+    pub fn restore(
+        config: EngineConfig,
+        now: Timestamp,
+        journal: Vec<(ChainId, TxRecord)>,
+    ) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let mut by_chain: BTreeMap<ChainId, Vec<TxRecord>> = BTreeMap::new();
+        for (c, r) in journal {
+            by_chain.entry(c).or_default().push(r);
+        }
+        let chains = config
+            .chains
+            .iter()
+            .map(|c| {
+                let records = by_chain.remove(&c.chain).unwrap_or_default();
+                (
+                    c.chain,
+                    ChainState {
+                        cfg: c.clone(),
+                        endpoints: EndpointSet::new(c.endpoints, c.rpc, now),
+                        book: NonceBook::restore(records),
+                        next_poll: now,
+                        round: Round::default(),
+                        market: None,
+                        fee_hold: None,
+                        verdict: ChainVerdict::Unknown,
+                        payloads: BTreeMap::new(),
+                        snapshot: None,
+                        signing: BTreeMap::new(),
+                        receipt_checks: BTreeMap::new(),
+                        busy: BTreeSet::new(),
+                        last_shortfalls: BTreeSet::new(),
+                        last_hold: None,
+                    },
+                )
+            })
+            .collect();
+        let services = config
+            .services
+            .iter()
+            .map(|s| {
+                (
+                    s.name.clone(),
+                    ServiceState {
+                        monitor: AgentMonitor::new(s.health),
+                        last: Status::Stopped,
+                    },
+                )
+            })
+            .collect();
+        let seed = config.seed;
+        let wallets = config
+            .services
+            .iter()
+            .flat_map(|s| s.wallets.iter().map(|w| (s.name.clone(), w.clone())))
+            .collect();
+        let mut engine = Self {
+            config,
+            clock: Clock::new(now),
+            rng: Rng::new(seed),
+            out: VecDeque::new(),
+            next_id: 1,
+            chains,
+            services,
+            wallets,
+            requests: BTreeMap::new(),
+            inputs: 0,
+        };
+        let autostart: Vec<String> = engine
+            .config
+            .services
+            .iter()
+            .filter(|s| s.autostart)
+            .map(|s| s.name.clone())
+            .collect();
+        for name in autostart {
+            engine.agent(&name, |m| m.start(now));
+        }
+        engine.run_due(now);
+        Ok(engine)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The next request for the adapter, if any.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// Inputs handled so far.
+    pub fn inputs_handled(&self) -> u64 {
+        self.inputs
+    }
+
+    /// The engine's time (the latest input time).
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// A service's monitor.
+    pub fn service(&self, name: &str) -> Option<&AgentMonitor> {
+        self.services.get(name).map(|s| &s.monitor)
+    }
+
+    /// A chain's nonce book.
+    pub fn nonce_book(&self, chain: ChainId) -> Option<&NonceBook> {
+        self.chains.get(&chain).map(|c| &c.book)
+    }
+
+    /// A chain's endpoints.
+    pub fn endpoints(&self, chain: ChainId) -> Option<&EndpointSet> {
+        self.chains.get(&chain).map(|c| &c.endpoints)
+    }
+
+    /// When to wake the engine next, and why.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<(Timestamp, WakeReason)> {
+        let mut best: Option<(Timestamp, WakeReason)> = None;
+        let mut consider = |t: Timestamp, why: WakeReason| {
+            if best.as_ref().is_none_or(|(b, _)| t < *b) {
+                best = Some((t, why));
+            }
+        };
+        for (id, c) in &self.chains {
+            consider(c.next_poll, WakeReason::ChainPoll { chain: *id });
+        }
+        for (id, p) in &self.requests {
+            match p.state {
+                PendingState::Sent { deadline, .. } => {
+                    consider(deadline, WakeReason::RpcTimeout { id: *id });
+                }
+                PendingState::Scheduled { at, .. } => {
+                    consider(at, WakeReason::RpcRetry { id: *id });
+                }
+            }
+        }
+        for (name, s) in &self.services {
+            if let Some((t, wake)) = s.monitor.next_deadline() {
+                consider(
+                    t,
+                    WakeReason::Agent {
+                        service: name.clone(),
+                        wake,
+                    },
+                );
+            }
+        }
+        best
+    }
+
+    /// Handles one input, then everything due at its time.
+    pub fn handle_input(&mut self, input: Input) {
+        self.inputs += 1;
+        let now = self.clock.observe(input.now());
+        match input {
+            Input::Tick { .. } => {}
+            Input::Command { command, .. } => self.command(now, command),
+            Input::RpcResponse {
+                id,
+                latency_ms,
+                result,
+                ..
+            } => self.rpc_response(now, id, latency_ms, result),
+            Input::Signed {
+                chain, tx, hash, ..
+            } => self.signed(now, chain, tx, hash),
+            Input::SignFailed {
+                chain, tx, error, ..
+            } => self.sign_failed(chain, tx, &error),
+            Input::Spawned { service, .. } => self.agent(&service, |m| m.spawned(now)),
+            Input::SpawnFailed { service, .. } => self.agent(&service, |m| m.spawn_failed(now)),
+            Input::Exited {
+                service, status, ..
+            } => self.agent(&service, |m| m.exited(now, status)),
+            Input::Probed {
+                service, result, ..
+            } => self.agent(&service, |m| m.probe(now, &result)),
+        }
+        self.run_due(now);
+    }
+
+    fn event(&mut self, e: Event) {
+        self.out.push_back(Output::Event(e));
+    }
+
+    fn ignored(&mut self, reason: String) {
+        self.event(Event::Ignored { reason });
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Services
+
+    fn agent(&mut self, service: &str, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
+        let Some(s) = self.services.get_mut(service) else {
+            self.ignored(format!("no service named {service:?}"));
+            return;
+        };
+        let actions = f(&mut s.monitor);
+        self.apply_agent(service, actions);
+    }
+
+    fn apply_agent(&mut self, service: &str, actions: Vec<Action>) {
+        let Some(s) = self.services.get_mut(service) else {
+            return;
+        };
+        let timeout_ms = s.monitor.policy().probe_timeout_ms;
+        for a in actions {
+            let o = match a {
+                Action::Spawn => Output::Spawn {
+                    service: service.to_owned(),
+                },
+                Action::Terminate => Output::Terminate {
+                    service: service.to_owned(),
+                },
+                Action::Kill => Output::Kill {
+                    service: service.to_owned(),
+                },
+                Action::Probe => Output::Probe {
+                    service: service.to_owned(),
+                    timeout_ms,
+                },
+                Action::Alert { reason } => Output::Event(Event::Alert {
+                    service: service.to_owned(),
+                    reason,
+                }),
+            };
+            self.out.push_back(o);
+        }
+        let Some(s) = self.services.get_mut(service) else {
+            return;
+        };
+        let v = s.monitor.verdict().clone();
+        if v.status != s.last {
+            s.last = v.status;
+            self.event(Event::Health {
+                service: service.to_owned(),
+                status: v.status,
+                reason: v.reason,
+            });
+        }
+    }
+
+    fn command(&mut self, now: Timestamp, command: Command) {
+        match command {
+            Command::Start { service } => self.agent(&service, |m| m.start(now)),
+            Command::Stop { service } => self.agent(&service, |m| m.stop(now)),
+            Command::FundNow => {
+                for c in self.chains.values_mut() {
+                    c.next_poll = now;
+                }
+            }
+            Command::Cancel { chain, tx } => {
+                let Some(c) = self.chains.get_mut(&chain) else {
+                    self.ignored(format!("no chain {chain}"));
+                    return;
+                };
+                match c.book.request_cancel(tx) {
+                    Ok(state) => {
+                        if let RecordState::Released { .. } = state {
+                            c.payloads.remove(&tx);
+                        }
+                        self.run_nonce_plan(chain, now);
+                    }
+                    Err(e) => self.ignored(e.to_string()),
+                }
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Timers
+
+    fn run_due(&mut self, now: Timestamp) {
+        // Agents.
+        let names: Vec<String> = self
+            .services
+            .iter()
+            .filter(|(_, s)| s.monitor.next_deadline().is_some_and(|(t, _)| t <= now))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            self.agent(&name, |m| m.tick(now));
+        }
+        // RPC deadlines and retries.
+        let due: Vec<RequestId> = self
+            .requests
+            .iter()
+            .filter(|(_, p)| match p.state {
+                PendingState::Sent { deadline, .. } => deadline <= now,
+                PendingState::Scheduled { at, .. } => at <= now,
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(p) = self.requests.get(&id).cloned() else {
+                continue;
+            };
+            match p.state {
+                PendingState::Sent { .. } => self.rpc_response(
+                    now,
+                    id,
+                    p.chain_timeout(self),
+                    Err(RpcFailure::Transport {
+                        message: "no answer within the request timeout".into(),
+                    }),
+                ),
+                PendingState::Scheduled { avoid, .. } => {
+                    self.requests.remove(&id);
+                    self.dispatch(now, id, p.chain, p.call, p.attempt, p.round, avoid);
+                }
+            }
+        }
+        // Chain polls.
+        let polls: Vec<ChainId> = self
+            .chains
+            .iter()
+            .filter(|(_, c)| c.next_poll <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for chain in polls {
+            self.start_round(chain, now);
+        }
+    }
+
+    fn start_round(&mut self, chain: ChainId, now: Timestamp) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.next_poll = now.plus_ms(c.cfg.poll_ms);
+        if c.busy.contains(&Busy::Round) {
+            // The previous round is still waiting on an answer: do not pile up.
+            return;
+        }
+        c.busy.insert(Busy::Round);
+        c.round = Round {
+            id: c.round.id + 1,
+            ..Round::default()
+        };
+        let round = c.round.id;
+        self.call(now, chain, RpcCall::Head, round);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // RPC
+
+    fn call(&mut self, now: Timestamp, chain: ChainId, call: RpcCall, round: u64) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.dispatch(now, id, chain, call, 1, round, None);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        chain: ChainId,
+        call: RpcCall,
+        attempt: u32,
+        round: u64,
+        avoid: Option<usize>,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let timeout_ms = c.cfg.rpc.request_timeout_ms;
+        match c.endpoints.select(now, avoid) {
+            Selection::Use { index } => {
+                self.requests.insert(
+                    id,
+                    Pending {
+                        chain,
+                        call: call.clone(),
+                        attempt,
+                        round,
+                        state: PendingState::Sent {
+                            endpoint: index,
+                            deadline: now.plus_ms(timeout_ms).plus_ms(RPC_SLACK_MS),
+                        },
+                    },
+                );
+                self.out.push_back(Output::Rpc {
+                    id,
+                    chain,
+                    endpoint: index,
+                    call,
+                    timeout_ms,
+                });
+            }
+            Selection::Wait { until, .. } => {
+                self.requests.insert(
+                    id,
+                    Pending {
+                        chain,
+                        call,
+                        attempt,
+                        round,
+                        state: PendingState::Scheduled {
+                            at: until.max(now.plus_ms(1)),
+                            avoid,
+                        },
+                    },
+                );
+            }
+        }
+    }
+
+    fn rpc_response(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        latency_ms: u64,
+        result: Result<RpcAnswer, RpcFailure>,
+    ) {
+        let Some(p) = self.requests.remove(&id) else {
+            self.ignored(format!("RPC answer {id} matches no request in flight"));
+            return;
+        };
+        let PendingState::Sent { endpoint, .. } = p.state else {
+            // An answer for a request that was not sent: put it back.
+            self.requests.insert(id, p);
+            self.ignored(format!(
+                "RPC answer {id} arrived before the request was sent"
+            ));
+            return;
+        };
+        let Some(c) = self.chains.get_mut(&p.chain) else {
+            return;
+        };
+        match result {
+            Ok(answer) => {
+                c.endpoints.success(endpoint, latency_ms);
+                self.answer(now, p.chain, endpoint, p.round, p.call, answer);
+            }
+            Err(failure) => {
+                let class = rpc::classify(p.call.method(), &failure);
+                c.endpoints.failure(endpoint, class, now);
+                let policy = *c.endpoints.policy();
+                let decision = match class {
+                    // A tx-level answer to a send is an answer, not a failure to retry.
+                    RpcErrorClass::TxSemantic { .. } => RetryDecision::Fail,
+                    RpcErrorClass::Transport
+                    | RpcErrorClass::RateLimit { .. }
+                    | RpcErrorClass::NodeLag
+                    | RpcErrorClass::Revert
+                    | RpcErrorClass::AuthConfig
+                    | RpcErrorClass::Invalid => {
+                        rpc::decide(&policy, class, p.attempt, &mut self.rng)
+                    }
+                };
+                match decision {
+                    RetryDecision::Retry { after_ms, failover } => {
+                        self.requests.insert(
+                            id,
+                            Pending {
+                                attempt: p.attempt + 1,
+                                state: PendingState::Scheduled {
+                                    at: now.plus_ms(after_ms),
+                                    avoid: failover.then_some(endpoint),
+                                },
+                                ..p
+                            },
+                        );
+                    }
+                    RetryDecision::Fail => self.failed(now, p.chain, &p.call, class, failure),
+                }
+            }
+        }
+    }
+
+    /// A call failed for good.
+    fn failed(
+        &mut self,
+        now: Timestamp,
+        chain: ChainId,
+        call: &RpcCall,
+        class: RpcErrorClass,
+        failure: RpcFailure,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        match call {
+            RpcCall::SendRaw { hash } => {
+                c.busy.remove(&Busy::Send(*hash));
+                let (code, message) = match &failure {
+                    RpcFailure::JsonRpc { code, message, .. } => (Some(*code), message.clone()),
+                    RpcFailure::Transport { message } => (None, message.clone()),
+                    RpcFailure::Http { status, .. } => (None, format!("HTTP {status}")),
+                    RpcFailure::MissingResponse => (None, "missing response".into()),
+                };
+                let tx = c
+                    .book
+                    .records()
+                    .find(|r| r.attempts.iter().any(|a| a.hash == *hash))
+                    .map(|r| r.id);
+                match c.book.send_failed(*hash, code, &message, now) {
+                    Ok(send_class) => {
+                        if let Some(tx) = tx {
+                            self.after_record_change(chain, tx);
+                            if matches!(class, RpcErrorClass::TxSemantic { .. }) {
+                                self.event(Event::SendRejected {
+                                    chain,
+                                    tx,
+                                    class: send_class,
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => self.ignored(e.to_string()),
+                }
+                if !matches!(class, RpcErrorClass::TxSemantic { .. }) {
+                    self.event(Event::RpcFailed {
+                        chain,
+                        method: call.method().into(),
+                        failure,
+                    });
+                }
+                return;
+            }
+            RpcCall::Receipt { .. } => {
+                // Treat as "not found"; the next plan asks again.
+                let ids: Vec<TxId> = c.receipt_checks.keys().copied().collect();
+                for id in ids {
+                    c.receipt_checks.remove(&id);
+                    c.busy.remove(&Busy::Receipts(id));
+                }
+            }
+            RpcCall::BlockHash { number } => {
+                c.busy.remove(&Busy::Block(*number));
+            }
+            RpcCall::Head
+            | RpcCall::TransactionCounts { .. }
+            | RpcCall::Balances { .. }
+            | RpcCall::FeeHistory { .. } => {
+                c.busy.remove(&Busy::Round);
+            }
+        }
+        self.event(Event::RpcFailed {
+            chain,
+            method: call.method().into(),
+            failure,
+        });
+    }
+
+    // One arm per call; splitting it would scatter the protocol.
+    #[allow(clippy::too_many_lines)]
+    fn answer(
+        &mut self,
+        now: Timestamp,
+        chain: ChainId,
+        endpoint: usize,
+        round: u64,
+        call: RpcCall,
+        answer: RpcAnswer,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let current_round = c.round.id == round;
+        match (call, answer) {
+            (
+                RpcCall::Head,
+                RpcAnswer::Head {
+                    number, timestamp, ..
+                },
+            ) => self.on_head(now, chain, endpoint, round, number, timestamp),
+            (
+                RpcCall::TransactionCounts { .. },
+                RpcAnswer::TransactionCounts { latest, pending },
+            ) => {
+                let head = c
+                    .round
+                    .head
+                    .or(c.endpoints.best_head().map(|h| h.0))
+                    .unwrap_or(0);
+                c.book.observe_chain(crate::nonce::ChainView {
+                    latest,
+                    pending,
+                    head,
+                });
+                self.drop_finished(chain);
+                self.run_nonce_plan(chain, now);
+                if current_round && let Some(c) = self.chains.get_mut(&chain) {
+                    c.round.counts = true;
+                }
+                self.maybe_fund(chain, now);
+            }
+            (RpcCall::FeeHistory { .. }, RpcAnswer::FeeHistory(history)) => {
+                match fees::estimate(&history, &c.cfg.fees) {
+                    Ok(e) => {
+                        c.market = Some(e);
+                        c.fee_hold = None;
+                    }
+                    Err(err) => c.fee_hold = Some(err),
+                }
+                if current_round {
+                    c.round.fees = true;
+                }
+                self.maybe_fund(chain, now);
+            }
+            (RpcCall::Balances { entries, .. }, RpcAnswer::Balances { block, values }) => {
+                if values.len() != entries.len() {
+                    c.busy.remove(&Busy::Round);
+                    let reason = format!(
+                        "balances answer has {} values for {} entries",
+                        values.len(),
+                        entries.len()
+                    );
+                    self.ignored(reason);
+                    return;
+                }
+                if c.snapshot.as_ref().is_none_or(|(b, _)| block >= *b) {
+                    c.snapshot = Some((block, entries.into_iter().zip(values).collect()));
+                    // Confirmed transfers the snapshot shows are no longer in flight.
+                    c.payloads
+                        .retain(|_, p| !(p.confirmed && p.mined_block.is_some_and(|m| m <= block)));
+                }
+                if current_round {
+                    c.round.balances = true;
+                }
+                self.maybe_fund(chain, now);
+            }
+            (RpcCall::SendRaw { hash }, RpcAnswer::Sent { .. }) => {
+                c.busy.remove(&Busy::Send(hash));
+                if let Err(e) = c.book.sent(hash, now) {
+                    self.ignored(e.to_string());
+                    return;
+                }
+                let tx = c
+                    .book
+                    .records()
+                    .find(|r| r.attempts.iter().any(|a| a.hash == hash))
+                    .map(|r| r.id);
+                if let Some(tx) = tx {
+                    self.after_record_change(chain, tx);
+                }
+            }
+            (RpcCall::Receipt { hash }, RpcAnswer::Receipt { receipt, .. }) => {
+                self.receipt(now, chain, hash, receipt);
+            }
+            (RpcCall::BlockHash { number }, RpcAnswer::BlockHash { hash, .. }) => {
+                c.busy.remove(&Busy::Block(number));
+                if let Some(hash) = hash {
+                    self.block(chain, number, hash);
+                }
+            }
+            (call, answer) => {
+                if matches!(
+                    call,
+                    RpcCall::Head
+                        | RpcCall::TransactionCounts { .. }
+                        | RpcCall::Balances { .. }
+                        | RpcCall::FeeHistory { .. }
+                ) {
+                    c.busy.remove(&Busy::Round);
+                }
+                self.ignored(format!(
+                    "answer {answer:?} does not fit call {}",
+                    call.method()
+                ));
+            }
+        }
+    }
+
+    fn on_head(
+        &mut self,
+        now: Timestamp,
+        chain: ChainId,
+        endpoint: usize,
+        round: u64,
+        number: u64,
+        timestamp: u64,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.endpoints.observe_head(endpoint, number, timestamp);
+        let verdict = c.endpoints.chain_verdict(now);
+        let changed = std::mem::discriminant(&verdict) != std::mem::discriminant(&c.verdict);
+        c.verdict = verdict;
+        if changed {
+            self.event(Event::Chain { chain, verdict });
+        }
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if c.round.id != round {
+            return;
+        }
+        let head = c
+            .endpoints
+            .best_head()
+            .map_or(number, |(n, _)| n)
+            .max(number);
+        c.round.head = Some(head);
+        let funder = c.cfg.funder;
+        let fee_call = RpcCall::FeeHistory {
+            blocks: c.cfg.fees.history_blocks,
+            percentile: c.cfg.fees.reward_percentile,
+        };
+        let entries = self.balance_entries(chain);
+        self.call(
+            now,
+            chain,
+            RpcCall::TransactionCounts { address: funder },
+            round,
+        );
+        self.call(now, chain, fee_call, round);
+        self.call(
+            now,
+            chain,
+            RpcCall::Balances {
+                block: number,
+                entries,
+            },
+            round,
+        );
+    }
+
+    /// Every (holder, asset) read on a chain: the funder's assets, then each wallet's.
+    fn balance_entries(&self, chain: ChainId) -> Vec<(Address, Asset)> {
+        let Some(c) = self.chains.get(&chain) else {
+            return Vec::new();
+        };
+        let mut set: BTreeSet<(Address, Asset)> = BTreeSet::new();
+        set.insert((c.cfg.funder, Asset::NATIVE));
+        for (_, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
+            set.insert((c.cfg.funder, w.asset));
+            set.insert((w.address, w.asset));
+        }
+        set.into_iter().collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Funding
+
+    fn maybe_fund(&mut self, chain: ChainId, now: Timestamp) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let r = c.round;
+        if r.planned || !(r.counts && r.fees && r.balances) {
+            return;
+        }
+        c.round.planned = true;
+        c.busy.remove(&Busy::Round);
+        if let ChainVerdict::Stale { .. } = c.endpoints.chain_verdict(now) {
+            self.hold(chain, HoldReason::StaleChain);
+            return;
+        }
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if let Some(error) = c.fee_hold.clone() {
+            self.hold(chain, HoldReason::Fees { error });
+            return;
+        }
+        let (Some(market), Some((_, snapshot))) = (c.market, c.snapshot.clone()) else {
+            return;
+        };
+        let input = self.plan_input(chain, market.fees, &snapshot);
+        let Ok(plan) = planner::plan(&input) else {
+            self.ignored(format!("funding plan input for chain {chain} is invalid"));
+            return;
+        };
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.last_hold = None;
+        let shortfalls: BTreeSet<(Address, Asset, U256)> = plan
+            .shortfalls
+            .iter()
+            .map(|s| (s.holder, s.asset, s.missing))
+            .collect();
+        let new: Vec<_> = plan
+            .shortfalls
+            .iter()
+            .filter(|s| !c.last_shortfalls.contains(&(s.holder, s.asset, s.missing)))
+            .cloned()
+            .collect();
+        c.last_shortfalls = shortfalls;
+        for s in new {
+            self.event(Event::Shortfall {
+                chain,
+                holder: s.holder,
+                asset: s.asset,
+                missing: s.missing,
+                message: s.message,
+            });
+        }
+        for t in plan.transfers {
+            if !self.send_transfer(chain, now, &t, market.fees) {
+                break;
+            }
+        }
+    }
+
+    fn hold(&mut self, chain: ChainId, reason: HoldReason) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if c.last_hold.as_ref() != Some(&reason) {
+            c.last_hold = Some(reason.clone());
+            self.event(Event::FundingHeld { chain, reason });
+        }
+    }
+
+    fn plan_input(
+        &self,
+        chain: ChainId,
+        fees: Fees,
+        snapshot: &BTreeMap<(Address, Asset), U256>,
+    ) -> PlanInput {
+        let Some(c) = self.chains.get(&chain) else {
+            return PlanInput::default();
+        };
+        let amounts = |holder: Address| {
+            let mut a = AssetAmounts::default();
+            for ((h, asset), v) in snapshot.range((holder, Asset(Address::ZERO))..) {
+                if *h != holder {
+                    break;
+                }
+                a.add(*asset, *v);
+            }
+            a
+        };
+        let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
+        for (service, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
+            let entry = wallets.entry(w.address).or_insert_with(|| Wallet {
+                chain,
+                address: w.address,
+                name: Some(service.clone()),
+                priority: w.priority,
+                balances: amounts(w.address),
+                policy: BTreeMap::new(),
+            });
+            entry.priority = entry.priority.min(w.priority);
+            entry.policy.insert(
+                w.asset,
+                Policy {
+                    low: w.low,
+                    target: w.target,
+                    max_transfer: w.max_transfer,
+                    spend_per_day: w.spend_per_day,
+                },
+            );
+        }
+        let in_flight = c
+            .payloads
+            .values()
+            .map(|p| Transfer {
+                chain,
+                from: c.cfg.funder,
+                to: p.to,
+                asset: p.asset,
+                amount: p.amount,
+                gas_reserved: p.gas_reserved,
+                reason: None,
+            })
+            .collect();
+        PlanInput {
+            chains: BTreeMap::from([(
+                chain,
+                GasParams {
+                    max_fee_per_gas: U256::from(fees.max_fee_per_gas),
+                    native_transfer_gas: U256::from(c.cfg.native_transfer_gas),
+                    erc20_transfer_gas: U256::from(c.cfg.erc20_transfer_gas),
+                    l1_fee: U256::ZERO,
+                },
+            )]),
+            sources: vec![Source {
+                chain,
+                address: c.cfg.funder,
+                name: Some("funder".into()),
+                balances: amounts(c.cfg.funder),
+            }],
+            wallets: wallets.into_values().collect(),
+            in_flight,
+        }
+    }
+
+    /// Reserves a nonce for a planned transfer and asks for its signature. False when the nonce
+    /// book refuses (the rest of the plan waits for the next round).
+    fn send_transfer(&mut self, chain: ChainId, now: Timestamp, t: &Transfer, fees: Fees) -> bool {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return false;
+        };
+        let (body, gas_limit) = if t.asset.is_native() {
+            (
+                TxBody::Native {
+                    to: t.to,
+                    value: t.amount,
+                },
+                c.cfg.native_transfer_gas,
+            )
+        } else {
+            (
+                TxBody::Erc20 {
+                    token: t.asset.0,
+                    to: t.to,
+                    amount: t.amount,
+                },
+                c.cfg.erc20_transfer_gas,
+            )
+        };
+        let policy = c.cfg.nonce;
+        match c.book.reserve(Purpose::Payload, now, &policy) {
+            Ok((tx, nonce)) => {
+                c.payloads.insert(
+                    tx,
+                    Payload {
+                        to: t.to,
+                        asset: t.asset,
+                        amount: t.amount,
+                        gas_reserved: t.gas_reserved,
+                        body,
+                        gas_limit,
+                        mined_block: None,
+                        confirmed: false,
+                    },
+                );
+                self.event(Event::TransferPlanned {
+                    chain,
+                    tx,
+                    nonce,
+                    to: t.to,
+                    asset: t.asset,
+                    amount: t.amount,
+                });
+                self.journal(chain, tx);
+                self.sign(chain, tx, nonce, body, gas_limit, fees, false);
+                true
+            }
+            Err(error) => {
+                self.hold(
+                    chain,
+                    HoldReason::Nonce {
+                        message: error.to_string(),
+                    },
+                );
+                false
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &mut self,
+        chain: ChainId,
+        tx: TxId,
+        nonce: u64,
+        body: TxBody,
+        gas_limit: u64,
+        fees: Fees,
+        cancel: bool,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if !c.busy.insert(Busy::Sign(tx)) {
+            return;
+        }
+        c.signing.insert(tx, (fees, cancel));
+        let from = c.cfg.funder;
+        self.out.push_back(Output::Sign {
+            chain,
+            tx,
+            request: TxRequest {
+                from,
+                nonce,
+                body,
+                gas_limit,
+                fees,
+            },
+        });
+    }
+
+    fn journal(&mut self, chain: ChainId, tx: TxId) {
+        if let Some(record) = self
+            .chains
+            .get(&chain)
+            .and_then(|c| c.book.record(tx))
+            .cloned()
+        {
+            self.out.push_back(Output::Journal { chain, record });
+        }
+    }
+
+    /// Journal a final record: the book no longer holds it, so rebuild it from what we know.
+    fn journal_final(&mut self, chain: ChainId, record: TxRecord) {
+        self.out.push_back(Output::Journal { chain, record });
+    }
+
+    fn signed(&mut self, now: Timestamp, chain: ChainId, tx: TxId, hash: B256) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            self.ignored(format!("no chain {chain}"));
+            return;
+        };
+        c.busy.remove(&Busy::Sign(tx));
+        let Some((fees, cancel)) = c.signing.remove(&tx) else {
+            self.ignored(format!("signature for record {tx} that was not asked for"));
+            return;
+        };
+        if let Err(e) = c.book.signed(tx, hash, fees, TxKind::Standard, cancel, now) {
+            self.ignored(e.to_string());
+            return;
+        }
+        // Write-ahead: the journal entry goes out before the broadcast.
+        self.journal(chain, tx);
+        self.broadcast(now, chain, hash);
+    }
+
+    fn broadcast(&mut self, now: Timestamp, chain: ChainId, hash: B256) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if !c.busy.insert(Busy::Send(hash)) {
+            return;
+        }
+        let round = c.round.id;
+        self.call(now, chain, RpcCall::SendRaw { hash }, round);
+    }
+
+    fn sign_failed(&mut self, chain: ChainId, tx: TxId, error: &str) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            self.ignored(format!("no chain {chain}"));
+            return;
+        };
+        c.busy.remove(&Busy::Sign(tx));
+        c.signing.remove(&tx);
+        let unsigned = c
+            .book
+            .record(tx)
+            .is_some_and(|r| r.state == RecordState::Reserved);
+        if unsigned {
+            let record = c.book.record(tx).cloned();
+            let _ = c.book.release(tx);
+            c.payloads.remove(&tx);
+            if let Some(mut r) = record {
+                r.state = RecordState::Released {
+                    reason: crate::nonce::ReleaseReason::Unused,
+                };
+                self.journal_final(chain, r);
+            }
+        }
+        self.ignored(format!(
+            "signing record {tx} on chain {chain} failed: {error}"
+        ));
+    }
+
+    /// After a record changed: journal it, or, if the book dropped it (final), clean up.
+    fn after_record_change(&mut self, chain: ChainId, tx: TxId) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if c.book.record(tx).is_some() {
+            self.journal(chain, tx);
+        } else if c.payloads.get(&tx).is_some_and(|p| !p.confirmed) {
+            c.payloads.remove(&tx);
+        }
+    }
+
+    /// Payloads whose records the book dropped without confirmation (released, lost).
+    fn drop_finished(&mut self, chain: ChainId) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let gone: Vec<TxId> = c
+            .payloads
+            .iter()
+            .filter(|(id, p)| !p.confirmed && c.book.record(**id).is_none())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            c.payloads.remove(&id);
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Nonces
+
+    fn run_nonce_plan(&mut self, chain: ChainId, now: Timestamp) {
+        let Some(c) = self.chains.get(&chain) else {
+            return;
+        };
+        let policy = c.cfg.nonce;
+        let market = c.market.map(|m| m.fees);
+        let actions = c.book.plan(now, market, &policy);
+        for a in actions {
+            match a {
+                NonceAction::FillGap { nonce } => {
+                    let Some(fees) = market else { continue };
+                    let Some(c) = self.chains.get_mut(&chain) else {
+                        return;
+                    };
+                    if let Ok((tx, n)) = c.book.reserve_gap(nonce, now, &policy) {
+                        self.journal(chain, tx);
+                        self.sign(chain, tx, n, TxBody::Noop, 21_000, fees, false);
+                    }
+                }
+                NonceAction::Replace {
+                    id,
+                    nonce,
+                    fees,
+                    cancel,
+                } => {
+                    let Some(c) = self.chains.get(&chain) else {
+                        return;
+                    };
+                    if c.busy.contains(&Busy::Sign(id)) {
+                        continue;
+                    }
+                    let (body, gas_limit) = match c.payloads.get(&id) {
+                        Some(p) if !cancel => (p.body, p.gas_limit),
+                        Some(_) | None => (TxBody::Noop, 21_000),
+                    };
+                    self.event(Event::TxReplaced {
+                        chain,
+                        tx: id,
+                        nonce,
+                        fees,
+                    });
+                    self.sign(chain, id, nonce, body, gas_limit, fees, cancel);
+                }
+                NonceAction::Rebroadcast { hash, .. } => self.broadcast(now, chain, hash),
+                NonceAction::CheckReceipts { id, hashes } => {
+                    let Some(c) = self.chains.get_mut(&chain) else {
+                        return;
+                    };
+                    if !c.busy.insert(Busy::Receipts(id)) {
+                        continue;
+                    }
+                    c.receipt_checks.insert(id, (hashes.len(), false));
+                    let round = c.round.id;
+                    for hash in hashes {
+                        self.call(now, chain, RpcCall::Receipt { hash }, round);
+                    }
+                }
+                NonceAction::CheckBlock { number } => {
+                    let Some(c) = self.chains.get_mut(&chain) else {
+                        return;
+                    };
+                    if !c.busy.insert(Busy::Block(number)) {
+                        continue;
+                    }
+                    let round = c.round.id;
+                    self.call(now, chain, RpcCall::BlockHash { number }, round);
+                }
+                NonceAction::HeldAtCap { error, .. } => {
+                    self.hold(chain, HoldReason::Fees { error });
+                }
+            }
+        }
+    }
+
+    fn receipt(&mut self, now: Timestamp, chain: ChainId, hash: B256, receipt: Option<Receipt>) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let Some(tx) = c
+            .book
+            .records()
+            .find(|r| r.attempts.iter().any(|a| a.hash == hash))
+            .map(|r| r.id)
+        else {
+            return;
+        };
+        let Some((due, found)) = c.receipt_checks.get_mut(&tx) else {
+            return;
+        };
+        *due = due.saturating_sub(1);
+        if let Some(r) = receipt {
+            *found = true;
+            if c.book.mined(hash, r.block_number, r.block_hash).is_ok()
+                && let Some(p) = c.payloads.get_mut(&tx)
+            {
+                p.mined_block = Some(r.block_number);
+            }
+        }
+        let (due, found) = *c.receipt_checks.get(&tx).unwrap_or(&(0, true));
+        if due > 0 {
+            return;
+        }
+        c.receipt_checks.remove(&tx);
+        c.busy.remove(&Busy::Receipts(tx));
+        if found {
+            self.journal(chain, tx);
+            self.run_nonce_plan(chain, now);
+            return;
+        }
+        let policy = c.cfg.nonce;
+        let record = c.book.record(tx).cloned();
+        if let Ok(RecordState::Lost) = c.book.receipts_missing(tx, &policy) {
+            c.payloads.remove(&tx);
+            if let Some(mut r) = record {
+                let nonce = r.nonce;
+                r.state = RecordState::Lost;
+                self.journal_final(chain, r);
+                self.event(Event::NonceLost { chain, tx, nonce });
+            }
+        }
+    }
+
+    fn block(&mut self, chain: ChainId, number: u64, hash: B256) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let policy = c.cfg.nonce;
+        let at_height: Vec<TxRecord> = c
+            .book
+            .records()
+            .filter(|r| matches!(r.state, RecordState::Mined { block_number, .. } if block_number == number))
+            .cloned()
+            .collect();
+        let confirmed = c.book.block(number, hash, &policy);
+        for r in at_height {
+            let Some(c) = self.chains.get_mut(&chain) else {
+                return;
+            };
+            if confirmed.contains(&r.id) {
+                let RecordState::Mined { hash: mined, .. } = r.state else {
+                    continue;
+                };
+                let cancelled = r.attempts.iter().any(|a| a.hash == mined && a.cancel);
+                if cancelled {
+                    c.payloads.remove(&r.id);
+                } else if let Some(p) = c.payloads.get_mut(&r.id) {
+                    p.confirmed = true;
+                    p.mined_block = Some(number);
+                }
+                let mut final_record = r.clone();
+                final_record.state = RecordState::Confirmed {
+                    hash: mined,
+                    block_number: number,
+                    cancelled,
+                };
+                self.journal_final(chain, final_record);
+                self.event(Event::TxConfirmed {
+                    chain,
+                    tx: r.id,
+                    nonce: r.nonce,
+                    hash: mined,
+                    cancelled,
+                });
+            } else {
+                // Reorged away: back in flight.
+                if let Some(p) = c.payloads.get_mut(&r.id) {
+                    p.mined_block = None;
+                }
+                self.journal(chain, r.id);
+            }
+        }
+    }
+}
+
+impl Pending {
+    fn chain_timeout(&self, engine: &Engine) -> u64 {
+        engine
+            .chains
+            .get(&self.chain)
+            .map_or(0, |c| c.cfg.rpc.request_timeout_ms)
+    }
+}
