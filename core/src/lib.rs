@@ -15,6 +15,7 @@
 //! - [`rpc`]: RPC policy (failure classes, retries, endpoint ranking, breakers, rate limits);
 //! - [`rng`]: the seeded generator behind jitter and simulation;
 //! - [`engine`]: the facade that runs services and chains from inputs to outputs;
+//! - [`sim`]: a seeded simulation world around the engine;
 //! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
 
 pub mod address;
@@ -31,6 +32,7 @@ pub mod nonce;
 pub mod rng;
 pub mod rpc;
 pub mod ser;
+pub mod sim;
 pub mod time;
 
 pub use alloy_primitives::{Address, B256, U256};

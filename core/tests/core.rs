@@ -27,4 +27,5 @@ mod olas_examples;
 mod olas_props;
 mod plan;
 mod rpc;
+mod sim;
 mod snapshot_errors;

@@ -1,0 +1,434 @@
+//! A simulated EVM chain: native balances, nonces, a mempool with geth's replacement rule, blocks
+//! with EIP-1559 base-fee dynamics and spikes, dropped transactions and reorgs.
+
+use std::collections::BTreeMap;
+
+use alloy_primitives::{Address, B256, U256};
+
+use crate::engine::{Receipt, TxBody, TxRequest};
+use crate::fees::{Fees, TxKind, replacement_accepted};
+use crate::rng::Rng;
+
+/// How the simulated chain behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainParams {
+    /// Time between blocks, ms.
+    pub block_time_ms: u64,
+    /// The starting base fee, wei.
+    pub base_fee: u128,
+    /// The lowest base fee, wei.
+    pub min_base_fee: u128,
+    /// Chance per block of a gas spike, parts per million.
+    pub spike_ppm: u32,
+    /// A spike multiplies the base fee by this.
+    pub spike_factor: u32,
+    /// Chance per block that a pending transaction of ours is dropped, ppm.
+    pub drop_ppm: u32,
+    /// Chance per block of a reorg, ppm.
+    pub reorg_ppm: u32,
+    /// Deepest reorg, blocks.
+    pub reorg_depth_max: u64,
+    /// Transactions per block.
+    pub block_tx_limit: usize,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        Self {
+            block_time_ms: 5_000,
+            base_fee: 1_000_000_000,
+            min_base_fee: 7,
+            spike_ppm: 200,
+            spike_factor: 50,
+            drop_ppm: 2_000,
+            reorg_ppm: 500,
+            reorg_depth_max: 3,
+            block_tx_limit: 200,
+        }
+    }
+}
+
+/// A transaction the chain knows (signed by the simulated adapter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SimTx {
+    /// Its hash.
+    pub hash: B256,
+    /// The request it was signed from.
+    pub req: TxRequest,
+}
+
+impl SimTx {
+    fn value_to(self) -> (Address, U256) {
+        match self.req.body {
+            TxBody::Native { to, value } => (to, value),
+            TxBody::Erc20 { to, .. } => (to, U256::ZERO),
+            TxBody::Noop => (self.req.from, U256::ZERO),
+        }
+    }
+
+    fn max_cost(&self) -> U256 {
+        let (_, value) = self.value_to();
+        value.saturating_add(
+            U256::from(self.req.gas_limit)
+                .saturating_mul(U256::from(self.req.fees.max_fee_per_gas)),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Applied {
+    tx: SimTx,
+    fee: U256,
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    hash: B256,
+    timestamp_secs: u64,
+    base_fee: u128,
+    applied: Vec<Applied>,
+    burns: Vec<(Address, U256)>,
+}
+
+/// Why the chain refused a raw transaction (the node's message).
+pub type SendError = (i64, &'static str);
+
+/// The chain.
+#[derive(Debug, Clone)]
+pub struct SimChain {
+    params: ChainParams,
+    rng: Rng,
+    balances: BTreeMap<Address, U256>,
+    nonces: BTreeMap<Address, u64>,
+    mempool: BTreeMap<(Address, u64), SimTx>,
+    blocks: Vec<Block>,
+    receipts: BTreeMap<B256, Receipt>,
+    known: BTreeMap<B256, SimTx>,
+    fork: u64,
+    spike_left: u32,
+    base_fee: u128,
+    /// Sends refused for insufficient funds, per sender.
+    pub insufficient_funds: BTreeMap<Address, u64>,
+    /// Reorgs so far.
+    pub reorgs: u64,
+    /// Dropped transactions so far.
+    pub dropped: u64,
+    /// Nonces included per sender: (sender, nonce) → hash, for the invariant checks.
+    pub included: BTreeMap<(Address, u64), B256>,
+}
+
+fn hash_of(parts: &[u64]) -> B256 {
+    let mut x = 0x243F_6A88_85A3_08D3u64;
+    let mut out = [0u8; 32];
+    for (i, chunk) in out.chunks_mut(8).enumerate() {
+        for p in parts {
+            x = (x ^ p).wrapping_mul(0x100_0000_01B3).rotate_left(17) ^ (i as u64);
+        }
+        chunk.copy_from_slice(&x.to_be_bytes());
+    }
+    B256::from(out)
+}
+
+impl SimChain {
+    /// A chain at genesis (block 0 at `genesis_secs`) with these balances.
+    pub fn new(
+        params: ChainParams,
+        seed: u64,
+        genesis_secs: u64,
+        balances: BTreeMap<Address, U256>,
+    ) -> Self {
+        let mut c = Self {
+            params,
+            rng: Rng::new(seed),
+            balances,
+            nonces: BTreeMap::new(),
+            mempool: BTreeMap::new(),
+            blocks: Vec::new(),
+            receipts: BTreeMap::new(),
+            known: BTreeMap::new(),
+            fork: 0,
+            spike_left: 0,
+            base_fee: params.base_fee,
+            insufficient_funds: BTreeMap::new(),
+            reorgs: 0,
+            dropped: 0,
+            included: BTreeMap::new(),
+        };
+        c.blocks.push(Block {
+            hash: hash_of(&[0, 0]),
+            timestamp_secs: genesis_secs,
+            base_fee: params.base_fee,
+            applied: Vec::new(),
+            burns: Vec::new(),
+        });
+        c
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    /// The head block number.
+    pub fn head(&self) -> u64 {
+        (self.blocks.len() - 1) as u64
+    }
+
+    /// A block's hash and timestamp.
+    pub fn block(&self, number: u64) -> Option<(B256, u64)> {
+        let b = self.blocks.get(usize::try_from(number).ok()?)?;
+        Some((b.hash, b.timestamp_secs))
+    }
+
+    /// A balance now.
+    pub fn balance(&self, a: Address) -> U256 {
+        self.balances.get(&a).copied().unwrap_or_default()
+    }
+
+    /// `latest` and `pending` transaction counts.
+    pub fn counts(&self, a: Address) -> (u64, u64) {
+        let latest = self.nonces.get(&a).copied().unwrap_or(0);
+        let mut pending = latest;
+        while self.mempool.contains_key(&(a, pending)) {
+            pending += 1;
+        }
+        (latest, pending)
+    }
+
+    /// The base fee of the next block.
+    pub fn base_fee(&self) -> u128 {
+        self.base_fee
+    }
+
+    /// Base fees of the last `n` blocks plus the next one.
+    pub fn fee_history(&self, n: u64) -> (Vec<u128>, Vec<u128>) {
+        let start = self
+            .blocks
+            .len()
+            .saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
+        let mut base: Vec<u128> = self.blocks[start..].iter().map(|b| b.base_fee).collect();
+        base.push(self.base_fee);
+        let rewards = self.blocks[start..]
+            .iter()
+            .map(|b| {
+                b.applied
+                    .iter()
+                    .map(|a| a.tx.req.fees.max_priority_fee_per_gas)
+                    .min()
+                    .unwrap_or(0)
+            })
+            .collect();
+        (base, rewards)
+    }
+
+    /// A receipt.
+    pub fn receipt(&self, hash: B256) -> Option<Receipt> {
+        self.receipts.get(&hash).copied()
+    }
+
+    /// Remembers a signed transaction so `send` can find it by hash.
+    pub fn sign(&mut self, req: TxRequest, serial: u64) -> B256 {
+        let hash = hash_of(&[0x5167, serial, req.nonce]);
+        self.known.insert(hash, SimTx { hash, req });
+        hash
+    }
+
+    /// `eth_sendRawTransaction` with geth's rules.
+    pub fn send(&mut self, hash: B256) -> Result<(), SendError> {
+        let Some(tx) = self.known.get(&hash).copied() else {
+            return Err((-32000, "rlp: unknown transaction"));
+        };
+        let from = tx.req.from;
+        let (latest, _) = self.counts(from);
+        if self.receipts.contains_key(&hash) {
+            return Err((-32000, "already known"));
+        }
+        if tx.req.nonce < latest {
+            return Err((-32000, "nonce too low"));
+        }
+        if tx.max_cost() > self.balance(from) {
+            *self.insufficient_funds.entry(from).or_default() += 1;
+            return Err((-32000, "insufficient funds for gas * price + value"));
+        }
+        if let Some(old) = self.mempool.get(&(from, tx.req.nonce)) {
+            if old.hash == hash {
+                return Err((-32000, "already known"));
+            }
+            if !replacement_accepted(old.req.fees, tx.req.fees, TxKind::Standard) {
+                return Err((-32000, "replacement transaction underpriced"));
+            }
+        }
+        self.mempool.insert((from, tx.req.nonce), tx);
+        Ok(())
+    }
+
+    /// Burns `amount` from `who` at the next block (an agent spending gas).
+    pub fn burn(&mut self, who: Address, amount: U256) {
+        let bal = self.balances.entry(who).or_default();
+        let burnt = amount.min(*bal);
+        *bal -= burnt;
+        if let Some(b) = self.blocks.last_mut() {
+            b.burns.push((who, burnt));
+        }
+    }
+
+    fn next_base_fee(&mut self, used: usize) {
+        let limit = self.params.block_tx_limit.max(1) as u128;
+        let target = limit / 2;
+        let used = used as u128;
+        let b = self.base_fee;
+        let delta = b / 8 * used.abs_diff(target) / target.max(1);
+        let mut next = if used >= target {
+            b.saturating_add(delta)
+        } else {
+            b.saturating_sub(delta)
+        };
+        // Market noise, ±3 %.
+        let noise = u128::from(self.rng.below(61));
+        next = next / 1000 * (970 + noise);
+        if self.spike_left > 0 {
+            self.spike_left -= 1;
+            if self.spike_left == 0 {
+                next /= u128::from(self.params.spike_factor.max(1));
+            }
+        } else if self.rng.chance_ppm(self.params.spike_ppm) {
+            self.spike_left = 20 + u32::try_from(self.rng.below(100)).unwrap_or(0);
+            next = next.saturating_mul(u128::from(self.params.spike_factor.max(1)));
+        }
+        self.base_fee = next.max(self.params.min_base_fee);
+    }
+
+    /// Mines one block at `timestamp_secs`; may drop pending transactions or reorg first.
+    pub fn mine(&mut self, timestamp_secs: u64) {
+        if self.head() >= 2 && self.rng.chance_ppm(self.params.reorg_ppm) {
+            let depth = 1 + self.rng.below(self.params.reorg_depth_max.max(1));
+            self.reorg(depth.min(self.head() - 1), timestamp_secs);
+        }
+        let dropped: Vec<(Address, u64)> = self
+            .mempool
+            .keys()
+            .copied()
+            .filter(|_| self.rng.chance_ppm(self.params.drop_ppm))
+            .collect();
+        for k in dropped {
+            self.mempool.remove(&k);
+            self.dropped += 1;
+        }
+        self.mine_one(timestamp_secs);
+    }
+
+    fn mine_one(&mut self, timestamp_secs: u64) {
+        let number = self.blocks.len() as u64;
+        let hash = hash_of(&[number, self.fork]);
+        let base_fee = self.base_fee;
+        let mut applied = Vec::new();
+        let senders: Vec<Address> = {
+            let mut s: Vec<Address> = self.mempool.keys().map(|(a, _)| *a).collect();
+            s.dedup();
+            s
+        };
+        for from in senders {
+            loop {
+                if applied.len() >= self.params.block_tx_limit {
+                    break;
+                }
+                let nonce = self.nonces.get(&from).copied().unwrap_or(0);
+                let Some(tx) = self.mempool.get(&(from, nonce)).copied() else {
+                    break;
+                };
+                if tx.req.fees.max_fee_per_gas < base_fee || tx.max_cost() > self.balance(from) {
+                    break;
+                }
+                self.mempool.remove(&(from, nonce));
+                let price = tx
+                    .req
+                    .fees
+                    .max_fee_per_gas
+                    .min(base_fee.saturating_add(tx.req.fees.max_priority_fee_per_gas));
+                let gas_used = match tx.req.body {
+                    TxBody::Erc20 { .. } => tx.req.gas_limit.min(52_000),
+                    TxBody::Native { .. } | TxBody::Noop => 21_000,
+                };
+                let fee = U256::from(gas_used).saturating_mul(U256::from(price));
+                let (to, value) = tx.value_to();
+                *self.balances.entry(from).or_default() -= value.saturating_add(fee);
+                *self.balances.entry(to).or_default() += value;
+                self.nonces.insert(from, nonce + 1);
+                self.receipts.insert(
+                    tx.hash,
+                    Receipt {
+                        block_number: number,
+                        block_hash: hash,
+                        success: true,
+                    },
+                );
+                self.included.insert((from, nonce), tx.hash);
+                applied.push(Applied { tx, fee });
+            }
+        }
+        // Stale mempool entries below the sender's nonce can never be mined.
+        let nonces = &self.nonces;
+        self.mempool
+            .retain(|(a, n), _| *n >= nonces.get(a).copied().unwrap_or(0));
+        let used = applied.len();
+        self.blocks.push(Block {
+            hash,
+            timestamp_secs,
+            base_fee,
+            applied,
+            burns: Vec::new(),
+        });
+        self.next_base_fee(used);
+    }
+
+    fn reorg(&mut self, depth: u64, timestamp_secs: u64) {
+        self.reorgs += 1;
+        self.fork += 1;
+        let mut reinsert = Vec::new();
+        for _ in 0..depth {
+            let Some(b) = self.blocks.pop() else { break };
+            for (who, amount) in b.burns.iter().rev() {
+                *self.balances.entry(*who).or_default() += *amount;
+            }
+            for a in b.applied.iter().rev() {
+                let (to, value) = a.tx.value_to();
+                *self.balances.entry(to).or_default() -= value;
+                *self.balances.entry(a.tx.req.from).or_default() += value.saturating_add(a.fee);
+                self.nonces.insert(a.tx.req.from, a.tx.req.nonce);
+                self.receipts.remove(&a.tx.hash);
+                self.included.remove(&(a.tx.req.from, a.tx.req.nonce));
+                reinsert.push(a.tx);
+            }
+        }
+        for tx in reinsert {
+            self.mempool
+                .entry((tx.req.from, tx.req.nonce))
+                .or_insert(tx);
+        }
+        // The new branch: as many blocks as were removed, mined at once.
+        let _ = timestamp_secs;
+        for _ in 0..depth {
+            let ts = self
+                .blocks
+                .last()
+                .map_or(timestamp_secs, |b| b.timestamp_secs + 1);
+            self.mine_one(ts);
+        }
+    }
+
+    /// Our transaction currently in the mempool at (sender, nonce), if any.
+    pub fn pending(&self, from: Address, nonce: u64) -> Option<&SimTx> {
+        self.mempool.get(&(from, nonce))
+    }
+
+    /// A signed transaction by hash.
+    pub fn known(&self, hash: B256) -> Option<&SimTx> {
+        self.known.get(&hash)
+    }
+
+    /// Fees of the pending transaction at (sender, nonce).
+    pub fn pending_fees(&self, from: Address, nonce: u64) -> Option<Fees> {
+        self.mempool.get(&(from, nonce)).map(|t| t.req.fees)
+    }
+}

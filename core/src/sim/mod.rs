@@ -1,0 +1,1274 @@
+//! A seeded simulation world around the [`Engine`]: a chain ([`chain::SimChain`]), RPC endpoints
+//! with faults (timeouts, 429 with `Retry-After`, lagging heads, errors), and agents with
+//! behaviours (healthy, slow, hung, crash-looping, crashing at random, flaky, ignoring SIGTERM),
+//! each spending gas at a rate. A discrete-event driver advances virtual time to the earliest
+//! deadline, with a bound on steps so a busy loop fails instead of hanging.
+//!
+//! While it runs it checks the engine's invariants and records the first violation:
+//! no nonce signed by two different transactions once one may have reached a node; every
+//! reservation ends mined, cancelled or released; no shortfall funded twice (a transfer never
+//! takes a wallet above its target, counting what is already on its way); the funder never sends
+//! what it does not hold; every crash and hang detected; restarts within the flap limit; no busy
+//! loop.
+
+pub mod chain;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use alloy_primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::address::Asset;
+use crate::chain::ChainId;
+use crate::engine::{
+    ChainConfig, Engine, EngineConfig, Event, Input, Output, RpcAnswer, RpcCall, ServiceConfig,
+    TxBody, WalletConfig,
+};
+use crate::fees::{FeeHistory, FeePolicy};
+use crate::health::{ExitStatus, HealthPolicy, ProbeResult, Status};
+use crate::nonce::{NoncePolicy, TxId};
+use crate::rng::Rng;
+use crate::rpc::{RpcFailure, RpcPolicy};
+use crate::ser;
+use crate::time::Timestamp;
+
+pub use chain::{ChainParams, SimChain};
+
+/// The chain id of the simulated chain.
+pub const SIM_CHAIN: ChainId = ChainId(31_337);
+
+/// How an agent behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Behaviour {
+    /// Healthy after its warm-up.
+    Healthy,
+    /// Healthy, but every probe takes `latency_ms`.
+    Slow {
+        /// Probe latency, ms.
+        latency_ms: u64,
+    },
+    /// Hangs (accepts connections, never answers) `after_ms` after each start.
+    Hung {
+        /// Time to the hang, ms.
+        after_ms: u64,
+    },
+    /// Exits `after_ms` after each start.
+    CrashLoop {
+        /// Time to the crash, ms.
+        after_ms: u64,
+    },
+    /// Exits at random, on average every `mean_ms` of running.
+    Crashy {
+        /// Mean time between crashes, ms.
+        mean_ms: u64,
+    },
+    /// Fails `fail_ppm` of its probes.
+    Flaky {
+        /// Failed probes, per million.
+        fail_ppm: u32,
+    },
+    /// Ignores SIGTERM (only SIGKILL stops it); otherwise healthy.
+    Stubborn,
+}
+
+/// The faults of one RPC endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EndpointFaults {
+    /// Base latency, ms.
+    pub latency_ms: u64,
+    /// Requests that time out, ppm.
+    pub timeout_ppm: u32,
+    /// Requests answered 429, ppm.
+    pub rate_limit_ppm: u32,
+    /// The `Retry-After` of a 429, ms.
+    pub retry_after_ms: u64,
+    /// Requests answered with an internal error, ppm.
+    pub error_ppm: u32,
+    /// Blocks behind the chain's head.
+    pub lag_blocks: u64,
+}
+
+impl Default for EndpointFaults {
+    fn default() -> Self {
+        Self {
+            latency_ms: 80,
+            timeout_ppm: 0,
+            rate_limit_ppm: 0,
+            retry_after_ms: 1_000,
+            error_ppm: 0,
+            lag_blocks: 0,
+        }
+    }
+}
+
+/// What to simulate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// The seed of everything random.
+    pub seed: u64,
+    /// Virtual time to run, ms.
+    pub duration_ms: u64,
+    /// Virtual start time, ms since the epoch.
+    pub start_ms: u64,
+    /// Number of services.
+    pub services: u32,
+    /// Behaviours, assigned round-robin to the services (empty: all healthy).
+    pub behaviours: Vec<Behaviour>,
+    /// Agent warm-up before its first healthy answer, ms.
+    pub warmup_ms: u64,
+    /// Spawns that fail, ppm.
+    pub spawn_fail_ppm: u32,
+    /// The chain.
+    pub chain: ChainParams,
+    /// The endpoints (at least one).
+    pub endpoints: Vec<EndpointFaults>,
+    /// The funder's starting balance, wei.
+    #[serde(with = "ser::dec")]
+    pub funder_balance: U256,
+    /// Each agent wallet's starting balance, wei.
+    #[serde(with = "ser::dec")]
+    pub wallet_balance: U256,
+    /// Refill below this, wei.
+    #[serde(with = "ser::dec")]
+    pub low: U256,
+    /// Refill up to this, wei.
+    #[serde(with = "ser::dec")]
+    pub target: U256,
+    /// What each running agent spends per day, wei.
+    #[serde(with = "ser::dec")]
+    pub spend_per_day: U256,
+    /// Agents' health policy.
+    pub health: HealthPolicy,
+    /// Nonce policy.
+    pub nonce: NoncePolicy,
+    /// RPC policy.
+    pub rpc: RpcPolicy,
+    /// Fee policy.
+    pub fees: FeePolicy,
+    /// Chain poll period, ms.
+    pub poll_ms: u64,
+    /// Timeline sample period, ms (0: no timeline).
+    pub sample_every_ms: u64,
+    /// Step bound: a run that needs more steps fails as a busy loop.
+    pub max_steps: u64,
+}
+
+const ETHER: u128 = 1_000_000_000_000_000_000;
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            duration_ms: 86_400_000,
+            start_ms: 1_767_225_600_000,
+            services: 4,
+            behaviours: Vec::new(),
+            warmup_ms: 20_000,
+            spawn_fail_ppm: 0,
+            chain: ChainParams::default(),
+            endpoints: vec![EndpointFaults::default()],
+            funder_balance: U256::from(1_000 * ETHER),
+            wallet_balance: U256::from(3 * ETHER / 10),
+            low: U256::from(ETHER / 4),
+            target: U256::from(ETHER),
+            spend_per_day: U256::from(ETHER / 2),
+            health: HealthPolicy::tend(),
+            nonce: NoncePolicy::default(),
+            rpc: RpcPolicy::default(),
+            fees: FeePolicy::default(),
+            poll_ms: 15_000,
+            sample_every_ms: 3_600_000,
+            max_steps: 500_000_000,
+        }
+    }
+}
+
+/// A refused simulation configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimConfigError {
+    /// No endpoint.
+    #[error("the simulation needs at least one RPC endpoint")]
+    NoEndpoint,
+    /// The engine refused the derived configuration.
+    #[error("engine configuration: {0}")]
+    Engine(#[from] crate::engine::ConfigError),
+    /// `block_time_ms` 0 would spin.
+    #[error("chain.block_time_ms must be at least 1")]
+    ZeroBlockTime,
+    /// Too many services.
+    #[error("at most 10000 services")]
+    TooManyServices,
+}
+
+/// One point of the timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When, ms.
+    pub t: Timestamp,
+    /// Each service wallet's balance, wei, in service order.
+    #[serde(with = "dec_list")]
+    pub wallets: Vec<U256>,
+    /// The funder's balance, wei.
+    #[serde(with = "ser::dec")]
+    pub funder: U256,
+    /// Each service's status, in service order.
+    pub status: Vec<Status>,
+}
+
+mod dec_list {
+    use alloy_primitives::U256;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct D(#[serde(with = "crate::ser::dec")] U256);
+
+    pub(super) fn serialize<S: Serializer>(v: &[U256], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(|x| D(*x)))
+    }
+
+    pub(super) fn deserialize<'de, D2: Deserializer<'de>>(d: D2) -> Result<Vec<U256>, D2::Error> {
+        Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
+    }
+}
+
+/// Something that happened, for a chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TimelineEvent {
+    /// A funding transfer was planned.
+    Transfer {
+        /// When.
+        t: Timestamp,
+        /// The service.
+        service: u32,
+        /// Wei.
+        #[serde(with = "ser::dec")]
+        amount: U256,
+    },
+    /// A service's status changed.
+    Health {
+        /// When.
+        t: Timestamp,
+        /// The service.
+        service: u32,
+        /// The new status.
+        status: Status,
+    },
+    /// An agent was spawned again after a failure.
+    Restart {
+        /// When.
+        t: Timestamp,
+        /// The service.
+        service: u32,
+    },
+}
+
+/// Per-service figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    /// The service's name.
+    pub name: String,
+    /// Automatic restarts.
+    pub restarts: u64,
+    /// Funding transfers planned to its wallet.
+    pub transfers: u64,
+    /// Wei sent to its wallet.
+    #[serde(with = "ser::dec")]
+    pub funded: U256,
+    /// The wallet's balance at the end, wei.
+    #[serde(with = "ser::dec")]
+    pub final_balance: U256,
+    /// Seconds the wallet lasts at its spend rate from the end balance (`None`: no spend).
+    pub runway_secs: Option<u64>,
+    /// The status at the end.
+    pub status: Status,
+}
+
+/// Whole-run figures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Steps the driver took.
+    pub steps: u64,
+    /// Inputs the engine handled.
+    pub inputs: u64,
+    /// Blocks mined.
+    pub blocks: u64,
+    /// Reorgs.
+    pub reorgs: u64,
+    /// Dropped transactions.
+    pub dropped: u64,
+    /// Replacements asked by the engine.
+    pub replacements: u64,
+    /// Gap fills.
+    pub gap_fills: u64,
+    /// What the funder spent (transfers and gas), wei.
+    #[serde(with = "ser::dec")]
+    pub funds_spent: U256,
+    /// Per service.
+    pub services: Vec<ServiceSummary>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimReport {
+    /// The seed.
+    pub seed: u64,
+    /// Figures.
+    pub summary: Summary,
+    /// Samples every `sample_every_ms`.
+    pub timeline: Vec<Sample>,
+    /// Transfers, status changes, restarts.
+    pub events: Vec<TimelineEvent>,
+    /// Broken invariants, first first (empty on a good run).
+    pub violations: Vec<String>,
+}
+
+impl SimReport {
+    /// The first broken invariant, with the seed to rerun it.
+    pub fn first_violation(&self) -> Option<String> {
+        self.violations
+            .first()
+            .map(|v| format!("seed {}: {v}", self.seed))
+    }
+}
+
+/// A run that could not finish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// The configuration is refused.
+    #[error(transparent)]
+    Config(#[from] SimConfigError),
+    /// More steps than `max_steps`, or too many steps without time passing.
+    #[error("busy loop: seed {seed}, {steps} steps, stuck at t = {at}")]
+    BusyLoop {
+        /// The seed.
+        seed: u64,
+        /// Steps taken.
+        steps: u64,
+        /// The virtual time.
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    Deliver(Input),
+    Block,
+    Crash {
+        service: usize,
+        run: u64,
+    },
+    Hang {
+        service: usize,
+        run: u64,
+    },
+    Exit {
+        service: usize,
+        run: u64,
+        signal: Option<i32>,
+    },
+    Sample,
+}
+
+struct Agent {
+    behaviour: Behaviour,
+    alive: bool,
+    run: u64,
+    started_at: Timestamp,
+    hung_since: Option<Timestamp>,
+    terminated: bool,
+    wallet: Address,
+    auto_spawns: Vec<Timestamp>,
+    operator_start_pending: bool,
+}
+
+/// Addresses of the world.
+fn funder() -> Address {
+    Address::repeat_byte(0xF0)
+}
+
+fn wallet(i: usize) -> Address {
+    let mut b = [0u8; 20];
+    b[0] = 0xA0;
+    b[12..20].copy_from_slice(&(i as u64).to_be_bytes());
+    Address::from(b)
+}
+
+/// The engine configuration the simulation runs.
+pub fn engine_config(cfg: &SimConfig) -> EngineConfig {
+    let services = (0..cfg.services as usize)
+        .map(|i| ServiceConfig {
+            name: format!("agent-{i}"),
+            autostart: true,
+            health: cfg.health,
+            wallets: vec![WalletConfig {
+                chain: SIM_CHAIN,
+                address: wallet(i),
+                asset: Asset::NATIVE,
+                low: cfg.low,
+                target: cfg.target,
+                max_transfer: None,
+                spend_per_day: Some(cfg.spend_per_day),
+                priority: 0,
+            }],
+        })
+        .collect();
+    EngineConfig {
+        seed: cfg.seed,
+        chains: vec![ChainConfig {
+            chain: SIM_CHAIN,
+            endpoints: cfg.endpoints.len(),
+            funder: funder(),
+            poll_ms: cfg.poll_ms,
+            native_transfer_gas: 21_000,
+            erc20_transfer_gas: 65_000,
+            rpc: cfg.rpc,
+            nonce: cfg.nonce,
+            fees: cfg.fees,
+        }],
+        services,
+    }
+}
+
+struct World {
+    cfg: SimConfig,
+    rng: Rng,
+    engine: Engine,
+    chain: SimChain,
+    agents: Vec<Agent>,
+    names: BTreeMap<String, usize>,
+    queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
+    events_store: BTreeMap<u64, Ev>,
+    seq: u64,
+    now: Timestamp,
+    sign_serial: u64,
+    report: SimReport,
+    // Invariant bookkeeping.
+    nonce_owner: BTreeMap<u64, TxId>,
+    broadcast_records: BTreeSet<TxId>,
+    hash_record: BTreeMap<B256, TxId>,
+    funded: Vec<(u64, U256)>,
+    last_status: Vec<Status>,
+    initial_funder: U256,
+}
+
+/// Runs a simulation.
+pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
+    if cfg.endpoints.is_empty() {
+        return Err(SimConfigError::NoEndpoint.into());
+    }
+    if cfg.chain.block_time_ms == 0 {
+        return Err(SimConfigError::ZeroBlockTime.into());
+    }
+    if cfg.services > 10_000 {
+        return Err(SimConfigError::TooManyServices.into());
+    }
+    let start = Timestamp(cfg.start_ms);
+    let ecfg = engine_config(cfg);
+    let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
+    let root = Rng::new(cfg.seed);
+    let mut balances = BTreeMap::new();
+    balances.insert(funder(), cfg.funder_balance);
+    for i in 0..cfg.services as usize {
+        balances.insert(wallet(i), cfg.wallet_balance);
+    }
+    let chain = SimChain::new(
+        cfg.chain,
+        root.fork(1).next_u64(),
+        start.as_secs(),
+        balances,
+    );
+    let agents = (0..cfg.services as usize)
+        .map(|i| Agent {
+            behaviour: if cfg.behaviours.is_empty() {
+                Behaviour::Healthy
+            } else {
+                cfg.behaviours[i % cfg.behaviours.len()]
+            },
+            alive: false,
+            run: 0,
+            started_at: start,
+            hung_since: None,
+            terminated: false,
+            wallet: wallet(i),
+            auto_spawns: Vec::new(),
+            operator_start_pending: true,
+        })
+        .collect();
+    let names = (0..cfg.services as usize)
+        .map(|i| (format!("agent-{i}"), i))
+        .collect();
+    let mut w = World {
+        cfg: cfg.clone(),
+        rng: root.fork(2),
+        engine,
+        chain,
+        agents,
+        names,
+        queue: BinaryHeap::new(),
+        events_store: BTreeMap::new(),
+        seq: 0,
+        now: start,
+        sign_serial: 0,
+        report: SimReport {
+            seed: cfg.seed,
+            summary: Summary {
+                steps: 0,
+                inputs: 0,
+                blocks: 0,
+                reorgs: 0,
+                dropped: 0,
+                replacements: 0,
+                gap_fills: 0,
+                funds_spent: U256::ZERO,
+                services: Vec::new(),
+            },
+            timeline: Vec::new(),
+            events: Vec::new(),
+            violations: Vec::new(),
+        },
+        nonce_owner: BTreeMap::new(),
+        broadcast_records: BTreeSet::new(),
+        hash_record: BTreeMap::new(),
+        funded: vec![(0, U256::ZERO); cfg.services as usize],
+        last_status: vec![Status::Stopped; cfg.services as usize],
+        initial_funder: cfg.funder_balance,
+    };
+    w.schedule(start.plus_ms(cfg.chain.block_time_ms), Ev::Block);
+    if cfg.sample_every_ms > 0 {
+        w.schedule(start, Ev::Sample);
+    }
+    w.drain_outputs();
+    w.run_loop()?;
+    Ok(w.finish())
+}
+
+impl World {
+    fn schedule(&mut self, at: Timestamp, ev: Ev) {
+        self.seq += 1;
+        self.events_store.insert(self.seq, ev);
+        self.queue.push(Reverse((at, self.seq)));
+    }
+
+    fn violation(&mut self, v: &str) {
+        if self.report.violations.len() < 100 {
+            self.report
+                .violations
+                .push(format!("t = {}: {v}", self.now));
+        }
+    }
+
+    fn run_loop(&mut self) -> Result<(), SimError> {
+        let end = Timestamp(self.cfg.start_ms).plus_ms(self.cfg.duration_ms);
+        let mut steps: u64 = 0;
+        let mut same_time = 0u64;
+        loop {
+            let next_ev = self.queue.peek().map(|Reverse((t, _))| *t);
+            let next_engine = self.engine.poll_timeout().map(|(t, _)| t);
+            let next = match (next_ev, next_engine) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b).unwrap_or(end),
+            };
+            if next > end {
+                break;
+            }
+            steps += 1;
+            if next <= self.now {
+                same_time += 1;
+            } else {
+                same_time = 0;
+            }
+            if steps > self.cfg.max_steps || same_time > 100_000 {
+                return Err(SimError::BusyLoop {
+                    seed: self.cfg.seed,
+                    steps,
+                    at: self.now,
+                });
+            }
+            self.now = self.now.max(next);
+            if next_ev == Some(next) {
+                let Some(Reverse((_, key))) = self.queue.pop() else {
+                    continue;
+                };
+                let Some(ev) = self.events_store.remove(&key) else {
+                    continue;
+                };
+                self.event(ev);
+            } else {
+                self.engine.handle_input(Input::Tick { now: self.now });
+            }
+            self.drain_outputs();
+        }
+        self.report.summary.steps = steps;
+        self.now = end;
+        Ok(())
+    }
+
+    fn deliver(&mut self, at: Timestamp, input: Input) {
+        self.schedule(at, Ev::Deliver(input));
+    }
+
+    fn event(&mut self, ev: Ev) {
+        let now = self.now;
+        match ev {
+            Ev::Deliver(input) => {
+                let input = retime(input, now);
+                self.engine.handle_input(input);
+            }
+            Ev::Block => {
+                self.spend();
+                self.chain.mine(now.as_secs());
+                self.schedule(now.plus_ms(self.cfg.chain.block_time_ms), Ev::Block);
+            }
+            Ev::Crash { service, run }
+            | Ev::Exit {
+                service,
+                run,
+                signal: None,
+            } => {
+                let a = &mut self.agents[service];
+                if a.alive && a.run == run {
+                    a.alive = false;
+                    a.hung_since = None;
+                    let name = format!("agent-{service}");
+                    self.engine.handle_input(Input::Exited {
+                        now,
+                        service: name,
+                        status: ExitStatus {
+                            code: Some(1),
+                            signal: None,
+                        },
+                    });
+                }
+            }
+            Ev::Exit {
+                service,
+                run,
+                signal: Some(sig),
+            } => {
+                let a = &mut self.agents[service];
+                if a.alive && a.run == run {
+                    a.alive = false;
+                    a.hung_since = None;
+                    let name = format!("agent-{service}");
+                    self.engine.handle_input(Input::Exited {
+                        now,
+                        service: name,
+                        status: ExitStatus {
+                            code: None,
+                            signal: Some(sig),
+                        },
+                    });
+                }
+            }
+            Ev::Hang { service, run } => {
+                let a = &mut self.agents[service];
+                if a.alive && a.run == run {
+                    a.hung_since = Some(now);
+                }
+            }
+            Ev::Sample => {
+                self.sample();
+                self.schedule(now.plus_ms(self.cfg.sample_every_ms), Ev::Sample);
+            }
+        }
+    }
+
+    fn spend(&mut self) {
+        let per_block = self
+            .cfg
+            .spend_per_day
+            .saturating_mul(U256::from(self.cfg.chain.block_time_ms))
+            / U256::from(86_400_000u64);
+        for i in 0..self.agents.len() {
+            if self.agents[i].alive {
+                let w = self.agents[i].wallet;
+                self.chain.burn(w, per_block);
+            }
+        }
+        self.check_hangs();
+    }
+
+    fn check_hangs(&mut self) {
+        let p = self.cfg.health;
+        let bound = u64::from(p.failure_threshold)
+            .saturating_mul(p.period_ms.saturating_add(p.probe_timeout_ms))
+            .saturating_add(p.probe_timeout_ms)
+            .saturating_add(2 * p.period_ms)
+            .saturating_add(crate::health::PROBE_SLACK_MS)
+            .max(
+                p.startup_budget_ms
+                    .saturating_add(p.period_ms + p.probe_timeout_ms),
+            );
+        for i in 0..self.agents.len() {
+            let a = &self.agents[i];
+            if let Some(since) = a.hung_since
+                && a.alive
+                && !a.terminated
+                && self.now.since(since) > bound
+            {
+                let status = self
+                    .engine
+                    .service(&format!("agent-{i}"))
+                    .map(|m| m.verdict().status);
+                if !matches!(
+                    status,
+                    Some(Status::Stopping | Status::Failed | Status::Stopped)
+                ) {
+                    self.violation(&format!(
+                        "agent-{i} hung at {since} and is not detected after {} ms",
+                        self.now.since(since)
+                    ));
+                    self.agents[i].hung_since = None;
+                }
+            }
+        }
+    }
+
+    fn sample(&mut self) {
+        let wallets = self
+            .agents
+            .iter()
+            .map(|a| self.chain.balance(a.wallet))
+            .collect();
+        let status = (0..self.agents.len())
+            .map(|i| {
+                self.engine
+                    .service(&format!("agent-{i}"))
+                    .map_or(Status::Stopped, |m| m.verdict().status)
+            })
+            .collect();
+        self.report.timeline.push(Sample {
+            t: self.now,
+            wallets,
+            funder: self.chain.balance(funder()),
+            status,
+        });
+    }
+
+    fn endpoint_fault(&mut self, endpoint: usize) -> (u64, Option<RpcFailure>) {
+        let f = self
+            .cfg
+            .endpoints
+            .get(endpoint)
+            .copied()
+            .unwrap_or_default();
+        let latency = f.latency_ms + self.rng.below(f.latency_ms / 2 + 1);
+        if self.rng.chance_ppm(f.timeout_ppm) {
+            return (
+                self.cfg.rpc.request_timeout_ms,
+                Some(RpcFailure::Transport {
+                    message: "operation timed out".into(),
+                }),
+            );
+        }
+        if self.rng.chance_ppm(f.rate_limit_ppm) {
+            return (
+                latency,
+                Some(RpcFailure::Http {
+                    status: 429,
+                    retry_after_ms: Some(f.retry_after_ms),
+                }),
+            );
+        }
+        if self.rng.chance_ppm(f.error_ppm) {
+            return (
+                latency,
+                Some(RpcFailure::JsonRpc {
+                    code: -32603,
+                    message: "internal error".into(),
+                    retry_after_ms: None,
+                }),
+            );
+        }
+        (latency, None)
+    }
+
+    fn rpc(&mut self, id: u64, endpoint: usize, call: RpcCall) {
+        let (latency, fault) = self.endpoint_fault(endpoint);
+        let lag = self.cfg.endpoints.get(endpoint).map_or(0, |f| f.lag_blocks);
+        let result = match fault {
+            Some(f) => Err(f),
+            None => self.answer(lag, call),
+        };
+        let at = self.now.plus_ms(latency);
+        self.deliver(
+            at,
+            Input::RpcResponse {
+                now: at,
+                id,
+                latency_ms: latency,
+                result,
+            },
+        );
+    }
+
+    fn answer(&mut self, lag: u64, call: RpcCall) -> Result<RpcAnswer, RpcFailure> {
+        let head = self.chain.head().saturating_sub(lag);
+        let lagging = || RpcFailure::JsonRpc {
+            code: -32000,
+            message: "header not found".into(),
+            retry_after_ms: None,
+        };
+        Ok(match call {
+            RpcCall::Head => {
+                let (hash, timestamp) = self.chain.block(head).ok_or_else(lagging)?;
+                RpcAnswer::Head {
+                    number: head,
+                    hash,
+                    timestamp,
+                }
+            }
+            RpcCall::BlockHash { number } => RpcAnswer::BlockHash {
+                number,
+                hash: if number <= head {
+                    self.chain.block(number).map(|b| b.0)
+                } else {
+                    None
+                },
+            },
+            RpcCall::TransactionCounts { address } => {
+                let (latest, pending) = self.chain.counts(address);
+                RpcAnswer::TransactionCounts { latest, pending }
+            }
+            RpcCall::Balances { block, entries } => {
+                if block > head {
+                    return Err(lagging());
+                }
+                RpcAnswer::Balances {
+                    block: self.chain.head(),
+                    values: entries
+                        .iter()
+                        .map(|(h, a)| {
+                            if a.is_native() {
+                                self.chain.balance(*h)
+                            } else {
+                                U256::ZERO
+                            }
+                        })
+                        .collect(),
+                }
+            }
+            RpcCall::FeeHistory { blocks, .. } => {
+                let (base_fee_per_gas, reward) = self.chain.fee_history(blocks);
+                RpcAnswer::FeeHistory(FeeHistory {
+                    base_fee_per_gas,
+                    reward,
+                })
+            }
+            RpcCall::SendRaw { hash } => match self.chain.send(hash) {
+                Ok(()) => RpcAnswer::Sent { hash },
+                Err((code, message)) => {
+                    return Err(RpcFailure::JsonRpc {
+                        code,
+                        message: message.into(),
+                        retry_after_ms: None,
+                    });
+                }
+            },
+            RpcCall::Receipt { hash } => RpcAnswer::Receipt {
+                hash,
+                receipt: self.chain.receipt(hash).filter(|r| r.block_number <= head),
+            },
+        })
+    }
+
+    fn drain_outputs(&mut self) {
+        while let Some(o) = self.engine.poll_output() {
+            self.output(o);
+        }
+    }
+
+    fn output(&mut self, o: Output) {
+        let now = self.now;
+        match o {
+            Output::Rpc {
+                id, endpoint, call, ..
+            } => {
+                if let RpcCall::SendRaw { hash } = call
+                    && let Some(id) = self.hash_record.get(&hash).copied()
+                {
+                    self.broadcast_records.insert(id);
+                }
+                self.rpc(id, endpoint, call);
+            }
+            Output::Sign { chain, tx, request } => {
+                // Invariant: a nonce is never signed by two records once one was broadcast.
+                if let Some(prev) = self.nonce_owner.get(&request.nonce).copied()
+                    && prev != tx
+                    && self.broadcast_records.contains(&prev)
+                    && self
+                        .chain
+                        .included
+                        .get(&(request.from, request.nonce))
+                        .is_none_or(|h| self.hash_record.get(h) == Some(&prev))
+                {
+                    self.violation(&format!(
+                        "nonce {} signed by record {tx} after record {prev} was broadcast at it",
+                        request.nonce
+                    ));
+                }
+                self.nonce_owner.insert(request.nonce, tx);
+                if request.body == TxBody::Noop
+                    && self
+                        .engine
+                        .nonce_book(chain)
+                        .and_then(|b| b.record(tx))
+                        .is_some_and(|r| r.attempts.is_empty())
+                {
+                    self.report.summary.gap_fills += 1;
+                }
+                self.sign_serial += 1;
+                let hash = self.chain.sign(request, self.sign_serial);
+                self.hash_record.insert(hash, tx);
+                self.engine.handle_input(Input::Signed {
+                    now,
+                    chain,
+                    tx,
+                    hash,
+                });
+            }
+            Output::Journal { .. } => {}
+            Output::Spawn { service } => self.spawn(&service),
+            Output::Terminate { service } => {
+                if let Some(&i) = self.names.get(&service) {
+                    let a = &mut self.agents[i];
+                    if a.alive && a.behaviour != Behaviour::Stubborn {
+                        a.terminated = true;
+                        let run = a.run;
+                        self.schedule(
+                            now.plus_ms(300),
+                            Ev::Exit {
+                                service: i,
+                                run,
+                                signal: Some(15),
+                            },
+                        );
+                    }
+                }
+            }
+            Output::Kill { service } => {
+                if let Some(&i) = self.names.get(&service) {
+                    let a = &mut self.agents[i];
+                    if a.alive {
+                        a.terminated = true;
+                        let run = a.run;
+                        self.schedule(
+                            now.plus_ms(10),
+                            Ev::Exit {
+                                service: i,
+                                run,
+                                signal: Some(9),
+                            },
+                        );
+                    }
+                }
+            }
+            Output::Probe {
+                service,
+                timeout_ms,
+            } => self.probe(&service, timeout_ms),
+            Output::Event(e) => self.observe(e),
+        }
+    }
+
+    fn spawn(&mut self, service: &str) {
+        let now = self.now;
+        let Some(&i) = self.names.get(service) else {
+            return;
+        };
+        if self.agents[i].alive {
+            self.violation(&format!("{service} spawned while its process is alive"));
+        }
+        let operator = std::mem::take(&mut self.agents[i].operator_start_pending);
+        if !operator {
+            // An automatic restart: check the flap limit.
+            let p = self.cfg.health;
+            let a = &mut self.agents[i];
+            a.auto_spawns.push(now);
+            let in_window = a
+                .auto_spawns
+                .iter()
+                .filter(|t| now.since(**t) < p.flap_window_ms)
+                .count();
+            if in_window >= p.flap_max_restarts as usize {
+                self.violation(&format!(
+                    "{service}: {in_window} restarts within the flap window of {} ms",
+                    p.flap_window_ms
+                ));
+            }
+            self.report.events.push(TimelineEvent::Restart {
+                t: now,
+                service: index(i),
+            });
+        }
+        if self.rng.chance_ppm(self.cfg.spawn_fail_ppm) {
+            self.engine.handle_input(Input::SpawnFailed {
+                now,
+                service: service.to_owned(),
+                error: "simulated spawn failure".into(),
+            });
+            return;
+        }
+        let a = &mut self.agents[i];
+        a.alive = true;
+        a.terminated = false;
+        a.run += 1;
+        a.started_at = now;
+        a.hung_since = None;
+        let run = a.run;
+        match a.behaviour {
+            Behaviour::Hung { after_ms } => {
+                self.schedule(now.plus_ms(after_ms), Ev::Hang { service: i, run });
+            }
+            Behaviour::CrashLoop { after_ms } => {
+                self.schedule(now.plus_ms(after_ms), Ev::Crash { service: i, run });
+            }
+            Behaviour::Crashy { mean_ms } => {
+                let after = self.rng.between(mean_ms / 10, mean_ms.saturating_mul(2));
+                self.schedule(now.plus_ms(after), Ev::Crash { service: i, run });
+            }
+            Behaviour::Healthy
+            | Behaviour::Slow { .. }
+            | Behaviour::Flaky { .. }
+            | Behaviour::Stubborn => {}
+        }
+        self.engine.handle_input(Input::Spawned {
+            now,
+            service: service.to_owned(),
+        });
+    }
+
+    fn probe(&mut self, service: &str, timeout_ms: u64) {
+        let now = self.now;
+        let Some(&i) = self.names.get(service) else {
+            return;
+        };
+        let a = &self.agents[i];
+        let warm = now.since(a.started_at) >= self.cfg.warmup_ms;
+        let (delay, result) = if !a.alive {
+            (1, ProbeResult::Refused)
+        } else if a.hung_since.is_some() {
+            (timeout_ms, ProbeResult::Timeout)
+        } else if !warm {
+            (1, ProbeResult::Refused)
+        } else {
+            match a.behaviour {
+                Behaviour::Slow { latency_ms } if latency_ms >= timeout_ms => {
+                    (timeout_ms, ProbeResult::Timeout)
+                }
+                Behaviour::Slow { latency_ms } => (latency_ms, ok(latency_ms)),
+                Behaviour::Flaky { fail_ppm } => {
+                    if self.rng.chance_ppm(fail_ppm) {
+                        (
+                            5,
+                            ProbeResult::Http {
+                                status: 503,
+                                latency_ms: 5,
+                                body: None,
+                            },
+                        )
+                    } else {
+                        (5, ok(5))
+                    }
+                }
+                Behaviour::Healthy
+                | Behaviour::Hung { .. }
+                | Behaviour::CrashLoop { .. }
+                | Behaviour::Crashy { .. }
+                | Behaviour::Stubborn => (5, ok(5)),
+            }
+        };
+        let at = now.plus_ms(delay);
+        self.deliver(
+            at,
+            Input::Probed {
+                now: at,
+                service: service.to_owned(),
+                result,
+            },
+        );
+    }
+
+    fn observe(&mut self, e: Event) {
+        let now = self.now;
+        match e {
+            Event::TransferPlanned { to, amount, .. } => {
+                let Some(i) = self.agents.iter().position(|a| a.wallet == to) else {
+                    self.violation(&format!("transfer to unknown wallet {to}"));
+                    return;
+                };
+                // No shortfall funded twice: what the wallet holds, plus what of ours is on its
+                // way, plus this transfer, stays within the target.
+                let on_way = self.pending_to(to);
+                let total = self
+                    .chain
+                    .balance(to)
+                    .saturating_add(on_way)
+                    .saturating_add(amount);
+                if total > self.cfg.target {
+                    self.violation(&format!(
+                        "transfer of {amount} to agent-{i} would bring it to {total}, above the target {} (balance {}, on its way {on_way})",
+                        self.cfg.target,
+                        self.chain.balance(to)
+                    ));
+                }
+                self.funded[i].0 += 1;
+                self.funded[i].1 = self.funded[i].1.saturating_add(amount);
+                self.report.events.push(TimelineEvent::Transfer {
+                    t: now,
+                    service: index(i),
+                    amount,
+                });
+            }
+            Event::Health {
+                service, status, ..
+            } => {
+                if let Some(&i) = self.names.get(&service) {
+                    self.last_status[i] = status;
+                    self.report.events.push(TimelineEvent::Health {
+                        t: now,
+                        service: index(i),
+                        status,
+                    });
+                }
+            }
+            Event::TxReplaced { .. } => self.report.summary.replacements += 1,
+            Event::Alert { .. }
+            | Event::TxConfirmed { .. }
+            | Event::SendRejected { .. }
+            | Event::FundingHeld { .. }
+            | Event::Shortfall { .. }
+            | Event::NonceLost { .. }
+            | Event::Chain { .. }
+            | Event::RpcFailed { .. }
+            | Event::Ignored { .. } => {}
+        }
+    }
+
+    /// Amounts of our signed native transfers to `to` whose nonce the chain has not used yet.
+    fn pending_to(&self, to: Address) -> U256 {
+        let Some(book) = self.engine.nonce_book(SIM_CHAIN) else {
+            return U256::ZERO;
+        };
+        let (latest, _) = self.chain.counts(funder());
+        book.records()
+            .filter(|r| r.nonce >= latest)
+            .filter_map(|r| {
+                r.attempts
+                    .iter()
+                    .rev()
+                    .find(|a| !a.cancel)
+                    .and_then(|a| self.chain.known(a.hash))
+                    .and_then(|t| match t.req.body {
+                        TxBody::Native { to: dest, value } if dest == to => Some(value),
+                        TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop => None,
+                    })
+            })
+            .fold(U256::ZERO, U256::saturating_add)
+    }
+
+    fn finish(mut self) -> SimReport {
+        let end = self.now;
+        // Every reservation ends: nothing older than two hours may still be open.
+        if let Some(book) = self.engine.nonce_book(SIM_CHAIN) {
+            let stale: Vec<(TxId, u64, &'static str)> = book
+                .records()
+                .filter(|r| end.since(r.reserved_at) > 7_200_000)
+                .map(|r| (r.id, r.nonce, r.state.name()))
+                .collect();
+            for (id, nonce, state) in stale {
+                self.violation(&format!(
+                    "record {id} (nonce {nonce}) still {state} two hours after its reservation"
+                ));
+            }
+        }
+        if self
+            .chain
+            .insufficient_funds
+            .get(&funder())
+            .copied()
+            .unwrap_or(0)
+            > 0
+        {
+            self.violation("the funder sent a transaction it could not pay for");
+        }
+        let per_day = self.cfg.spend_per_day;
+        let services = (0..self.agents.len())
+            .map(|i| {
+                let name = format!("agent-{i}");
+                let m = self.engine.service(&name);
+                let final_balance = self.chain.balance(self.agents[i].wallet);
+                let runway_secs = (!per_day.is_zero()).then(|| {
+                    let secs = final_balance.saturating_mul(U256::from(86_400u64)) / per_day;
+                    u64::try_from(secs).unwrap_or(u64::MAX)
+                });
+                ServiceSummary {
+                    name,
+                    restarts: m.map_or(0, crate::health::AgentMonitor::restarts),
+                    transfers: self.funded[i].0,
+                    funded: self.funded[i].1,
+                    final_balance,
+                    runway_secs,
+                    status: m.map_or(Status::Stopped, |m| m.verdict().status),
+                }
+            })
+            .collect();
+        self.report.summary.services = services;
+        self.report.summary.inputs = self.engine.inputs_handled();
+        self.report.summary.blocks = self.chain.head();
+        self.report.summary.reorgs = self.chain.reorgs;
+        self.report.summary.dropped = self.chain.dropped;
+        self.report.summary.funds_spent = self
+            .initial_funder
+            .saturating_sub(self.chain.balance(funder()));
+        self.report
+    }
+}
+
+fn ok(latency_ms: u64) -> ProbeResult {
+    ProbeResult::Http {
+        status: 200,
+        latency_ms,
+        body: None,
+    }
+}
+
+/// Inputs carry the time they are delivered at.
+fn retime(input: Input, now: Timestamp) -> Input {
+    match input {
+        Input::RpcResponse {
+            id,
+            latency_ms,
+            result,
+            ..
+        } => Input::RpcResponse {
+            now,
+            id,
+            latency_ms,
+            result,
+        },
+        Input::Probed {
+            service, result, ..
+        } => Input::Probed {
+            now,
+            service,
+            result,
+        },
+        other @ (Input::Tick { .. }
+        | Input::Command { .. }
+        | Input::Signed { .. }
+        | Input::SignFailed { .. }
+        | Input::Spawned { .. }
+        | Input::SpawnFailed { .. }
+        | Input::Exited { .. }) => other,
+    }
+}
+
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
