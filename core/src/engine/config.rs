@@ -180,6 +180,14 @@ pub enum ConfigError {
         /// The asset.
         asset: Asset,
     },
+    /// `max_transfer` of 0 would never fund.
+    #[error("service {service:?}: wallet {address} has max_transfer 0 (omit it for no cap)")]
+    ZeroMaxTransfer {
+        /// The service.
+        service: String,
+        /// The wallet.
+        address: Address,
+    },
     /// A zero poll period would spin.
     #[error("chain {chain}: poll_ms must be at least 1")]
     ZeroPoll {
@@ -224,6 +232,12 @@ impl EngineConfig {
                         address: w.address,
                         low: w.low,
                         target: w.target,
+                    });
+                }
+                if w.max_transfer.is_some_and(|m| m.is_zero()) {
+                    return Err(ConfigError::ZeroMaxTransfer {
+                        service: s.name.clone(),
+                        address: w.address,
                     });
                 }
                 if w.address == chain.funder {

@@ -14,6 +14,10 @@ use crate::rpc::{ChainVerdict, RpcFailure};
 use crate::ser;
 use crate::time::Timestamp;
 
+/// A service's name as it crosses the boundary: shared, so an output and the input that answers
+/// it cost no allocation. Serialises as a plain string.
+pub type ServiceName = std::sync::Arc<str>;
+
 /// An RPC request's id, unique within a run.
 pub type RequestId = u64;
 
@@ -72,14 +76,14 @@ pub enum Input {
         /// Now.
         now: Timestamp,
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// An agent process could not be spawned.
     SpawnFailed {
         /// Now.
         now: Timestamp,
         /// The service.
-        service: String,
+        service: ServiceName,
         /// Why.
         error: String,
     },
@@ -88,7 +92,7 @@ pub enum Input {
         /// Now.
         now: Timestamp,
         /// The service.
-        service: String,
+        service: ServiceName,
         /// How.
         status: ExitStatus,
     },
@@ -97,7 +101,7 @@ pub enum Input {
         /// Now.
         now: Timestamp,
         /// The service.
-        service: String,
+        service: ServiceName,
         /// The result.
         result: ProbeResult,
     },
@@ -127,12 +131,12 @@ pub enum Command {
     /// Start (or restart after `Failed`) a service's agent.
     Start {
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// Stop a service's agent.
     Stop {
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// Read every chain now and fund what needs it.
     FundNow,
@@ -357,22 +361,22 @@ pub enum Output {
     /// Spawn the service's agent; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
     Spawn {
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// SIGTERM the agent's process group.
     Terminate {
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// SIGKILL the agent's process group.
     Kill {
         /// The service.
-        service: String,
+        service: ServiceName,
     },
     /// Probe the agent's health URL; answer with [`Input::Probed`].
     Probe {
         /// The service.
-        service: String,
+        service: ServiceName,
         /// The probe timeout, ms.
         timeout_ms: u64,
     },
@@ -387,7 +391,7 @@ pub enum Event {
     /// A service's verdict changed.
     Health {
         /// The service.
-        service: String,
+        service: ServiceName,
         /// The new status.
         status: Status,
         /// Why.
@@ -396,7 +400,7 @@ pub enum Event {
     /// A service's agent failed for good: an operator must act.
     Alert {
         /// The service.
-        service: String,
+        service: ServiceName,
         /// Why.
         reason: Reason,
     },
@@ -542,7 +546,7 @@ pub enum WakeReason {
     /// A service's monitor is due.
     Agent {
         /// The service.
-        service: String,
+        service: ServiceName,
         /// What for.
         wake: Wake,
     },

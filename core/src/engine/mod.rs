@@ -32,8 +32,8 @@ use alloy_primitives::{Address, B256, U256};
 
 pub use config::{ChainConfig, ConfigError, EngineConfig, ServiceConfig, WalletConfig};
 pub use io::{
-    Command, Event, HoldReason, Input, Output, Receipt, RequestId, RpcAnswer, RpcCall, TxBody,
-    TxRequest, WakeReason,
+    Command, Event, HoldReason, Input, Output, Receipt, RequestId, RpcAnswer, RpcCall, ServiceName,
+    TxBody, TxRequest, WakeReason,
 };
 
 use crate::address::Asset;
@@ -114,6 +114,8 @@ struct ChainState {
     busy: BTreeSet<Busy>,
     last_shortfalls: BTreeSet<(Address, Asset, U256)>,
     last_hold: Option<HoldReason>,
+    /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
+    entries: Vec<(Address, Asset)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +139,11 @@ struct Pending {
 }
 
 struct ServiceState {
+    name: ServiceName,
     monitor: AgentMonitor,
     last: Status,
+    /// The monitor's deadline as indexed in `agent_deadlines`.
+    deadline: Option<Timestamp>,
 }
 
 /// The engine. See the module documentation for the run loop.
@@ -149,9 +154,14 @@ pub struct Engine {
     out: VecDeque<Output>,
     next_id: RequestId,
     chains: BTreeMap<ChainId, ChainState>,
-    services: BTreeMap<String, ServiceState>,
+    services: Vec<ServiceState>,
+    service_index: BTreeMap<ServiceName, usize>,
+    /// (deadline, service index), to find what is due without scanning every service.
+    agent_deadlines: BTreeSet<(Timestamp, usize)>,
     wallets: Vec<(String, WalletConfig)>,
     requests: BTreeMap<RequestId, Pending>,
+    /// (deadline or retry time, request), likewise.
+    request_deadlines: BTreeSet<(Timestamp, RequestId)>,
     inputs: u64,
 }
 
@@ -196,22 +206,25 @@ impl Engine {
                         busy: BTreeSet::new(),
                         last_shortfalls: BTreeSet::new(),
                         last_hold: None,
+                        entries: balance_entries(&config, c),
                     },
                 )
             })
             .collect();
-        let services = config
+        let services: Vec<ServiceState> = config
             .services
             .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    ServiceState {
-                        monitor: AgentMonitor::new(s.health),
-                        last: Status::Stopped,
-                    },
-                )
+            .map(|s| ServiceState {
+                name: ServiceName::from(s.name.as_str()),
+                monitor: AgentMonitor::new(s.health),
+                last: Status::Stopped,
+                deadline: None,
             })
+            .collect();
+        let service_index = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
             .collect();
         let seed = config.seed;
         let wallets = config
@@ -227,8 +240,11 @@ impl Engine {
             next_id: 1,
             chains,
             services,
+            service_index,
+            agent_deadlines: BTreeSet::new(),
             wallets,
             requests: BTreeMap::new(),
+            request_deadlines: BTreeSet::new(),
             inputs: 0,
         };
         let autostart: Vec<String> = engine
@@ -268,7 +284,10 @@ impl Engine {
 
     /// A service's monitor.
     pub fn service(&self, name: &str) -> Option<&AgentMonitor> {
-        self.services.get(name).map(|s| &s.monitor)
+        self.service_index
+            .get(name)
+            .and_then(|i| self.services.get(*i))
+            .map(|s| &s.monitor)
     }
 
     /// A chain's nonce book.
@@ -284,37 +303,38 @@ impl Engine {
     /// When to wake the engine next, and why.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<(Timestamp, WakeReason)> {
-        let mut best: Option<(Timestamp, WakeReason)> = None;
-        let mut consider = |t: Timestamp, why: WakeReason| {
-            if best.as_ref().is_none_or(|(b, _)| t < *b) {
-                best = Some((t, why));
+        let chain = self.chains.iter().map(|(id, c)| (c.next_poll, *id)).min();
+        let request = self.request_deadlines.first().copied();
+        let agent = self.agent_deadlines.first().copied();
+        let mut best: Option<(Timestamp, u8)> = None;
+        for (t, which) in [
+            (chain.map(|c| c.0), 0u8),
+            (request.map(|r| r.0), 1),
+            (agent.map(|a| a.0), 2),
+        ] {
+            if let Some(t) = t
+                && best.is_none_or(|(b, _)| t < b)
+            {
+                best = Some((t, which));
             }
+        }
+        let (t, which) = best?;
+        let why = match (which, chain, request, agent) {
+            (0, Some((_, chain)), _, _) => WakeReason::ChainPoll { chain },
+            (1, _, Some((_, id)), _) => match self.requests.get(&id).map(|p| &p.state) {
+                Some(PendingState::Scheduled { .. }) => WakeReason::RpcRetry { id },
+                Some(PendingState::Sent { .. }) | None => WakeReason::RpcTimeout { id },
+            },
+            (_, _, _, Some((_, i))) => {
+                let s = self.services.get(i)?;
+                WakeReason::Agent {
+                    service: s.name.clone(),
+                    wake: s.monitor.next_deadline()?.1,
+                }
+            }
+            _ => return None,
         };
-        for (id, c) in &self.chains {
-            consider(c.next_poll, WakeReason::ChainPoll { chain: *id });
-        }
-        for (id, p) in &self.requests {
-            match p.state {
-                PendingState::Sent { deadline, .. } => {
-                    consider(deadline, WakeReason::RpcTimeout { id: *id });
-                }
-                PendingState::Scheduled { at, .. } => {
-                    consider(at, WakeReason::RpcRetry { id: *id });
-                }
-            }
-        }
-        for (name, s) in &self.services {
-            if let Some((t, wake)) = s.monitor.next_deadline() {
-                consider(
-                    t,
-                    WakeReason::Agent {
-                        service: name.clone(),
-                        wake,
-                    },
-                );
-            }
-        }
-        best
+        Some((t, why))
     }
 
     /// Handles one input, then everything due at its time.
@@ -360,53 +380,80 @@ impl Engine {
     // Services
 
     fn agent(&mut self, service: &str, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
-        let Some(s) = self.services.get_mut(service) else {
+        let Some(&i) = self.service_index.get(service) else {
             self.ignored(format!("no service named {service:?}"));
             return;
         };
-        let actions = f(&mut s.monitor);
-        self.apply_agent(service, actions);
+        self.agent_at(i, f);
     }
 
-    fn apply_agent(&mut self, service: &str, actions: Vec<Action>) {
-        let Some(s) = self.services.get_mut(service) else {
+    fn agent_at(&mut self, i: usize, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
+        let Some(s) = self.services.get_mut(i) else {
             return;
         };
+        let actions = f(&mut s.monitor);
         let timeout_ms = s.monitor.policy().probe_timeout_ms;
         for a in actions {
+            let service = s.name.clone();
             let o = match a {
-                Action::Spawn => Output::Spawn {
-                    service: service.to_owned(),
-                },
-                Action::Terminate => Output::Terminate {
-                    service: service.to_owned(),
-                },
-                Action::Kill => Output::Kill {
-                    service: service.to_owned(),
-                },
+                Action::Spawn => Output::Spawn { service },
+                Action::Terminate => Output::Terminate { service },
+                Action::Kill => Output::Kill { service },
                 Action::Probe => Output::Probe {
-                    service: service.to_owned(),
+                    service,
                     timeout_ms,
                 },
-                Action::Alert { reason } => Output::Event(Event::Alert {
-                    service: service.to_owned(),
-                    reason,
-                }),
+                Action::Alert { reason } => Output::Event(Event::Alert { service, reason }),
             };
             self.out.push_back(o);
         }
-        let Some(s) = self.services.get_mut(service) else {
-            return;
-        };
-        let v = s.monitor.verdict().clone();
+        let v = s.monitor.verdict();
         if v.status != s.last {
             s.last = v.status;
-            self.event(Event::Health {
-                service: service.to_owned(),
+            let e = Event::Health {
+                service: s.name.clone(),
                 status: v.status,
-                reason: v.reason,
-            });
+                reason: v.reason.clone(),
+            };
+            self.out.push_back(Output::Event(e));
         }
+        let deadline = s.monitor.next_deadline().map(|d| d.0);
+        if deadline != s.deadline {
+            if let Some(old) = s.deadline {
+                self.agent_deadlines.remove(&(old, i));
+            }
+            if let Some(new) = deadline {
+                self.agent_deadlines.insert((new, i));
+            }
+            s.deadline = deadline;
+        }
+    }
+
+    fn put_request(&mut self, id: RequestId, p: Pending) {
+        let at = match p.state {
+            PendingState::Sent { deadline, .. } => deadline,
+            PendingState::Scheduled { at, .. } => at,
+        };
+        self.request_deadlines.insert((at, id));
+        if let Some(old) = self.requests.insert(id, p) {
+            let old_at = match old.state {
+                PendingState::Sent { deadline, .. } => deadline,
+                PendingState::Scheduled { at, .. } => at,
+            };
+            if old_at != at {
+                self.request_deadlines.remove(&(old_at, id));
+            }
+        }
+    }
+
+    fn take_request(&mut self, id: RequestId) -> Option<Pending> {
+        let p = self.requests.remove(&id)?;
+        let at = match p.state {
+            PendingState::Sent { deadline, .. } => deadline,
+            PendingState::Scheduled { at, .. } => at,
+        };
+        self.request_deadlines.remove(&(at, id));
+        Some(p)
     }
 
     fn command(&mut self, now: Timestamp, command: Command) {
@@ -440,25 +487,26 @@ impl Engine {
     // Timers
 
     fn run_due(&mut self, now: Timestamp) {
-        // Agents.
-        let names: Vec<String> = self
-            .services
-            .iter()
-            .filter(|(_, s)| s.monitor.next_deadline().is_some_and(|(t, _)| t <= now))
-            .map(|(n, _)| n.clone())
-            .collect();
-        for name in names {
-            self.agent(&name, |m| m.tick(now));
+        // Agents: each due monitor ticks once.
+        if self.agent_deadlines.first().is_some_and(|(t, _)| *t <= now) {
+            let due: Vec<usize> = self
+                .agent_deadlines
+                .range(..=(now, usize::MAX))
+                .map(|(_, i)| *i)
+                .collect();
+            for i in due {
+                self.agent_at(i, |m| m.tick(now));
+            }
         }
         // RPC deadlines and retries.
+        if self.request_deadlines.first().is_none_or(|(t, _)| *t > now) {
+            self.run_due_polls(now);
+            return;
+        }
         let due: Vec<RequestId> = self
-            .requests
-            .iter()
-            .filter(|(_, p)| match p.state {
-                PendingState::Sent { deadline, .. } => deadline <= now,
-                PendingState::Scheduled { at, .. } => at <= now,
-            })
-            .map(|(id, _)| *id)
+            .request_deadlines
+            .range(..=(now, RequestId::MAX))
+            .map(|(_, id)| *id)
             .collect();
         for id in due {
             let Some(p) = self.requests.get(&id).cloned() else {
@@ -474,12 +522,18 @@ impl Engine {
                     }),
                 ),
                 PendingState::Scheduled { avoid, .. } => {
-                    self.requests.remove(&id);
+                    self.take_request(id);
                     self.dispatch(now, id, p.chain, p.call, p.attempt, p.round, avoid);
                 }
             }
         }
-        // Chain polls.
+        self.run_due_polls(now);
+    }
+
+    fn run_due_polls(&mut self, now: Timestamp) {
+        if self.chains.values().all(|c| c.next_poll > now) {
+            return;
+        }
         let polls: Vec<ChainId> = self
             .chains
             .iter()
@@ -535,7 +589,7 @@ impl Engine {
         let timeout_ms = c.cfg.rpc.request_timeout_ms;
         match c.endpoints.select(now, avoid) {
             Selection::Use { index } => {
-                self.requests.insert(
+                self.put_request(
                     id,
                     Pending {
                         chain,
@@ -557,7 +611,7 @@ impl Engine {
                 });
             }
             Selection::Wait { until, .. } => {
-                self.requests.insert(
+                self.put_request(
                     id,
                     Pending {
                         chain,
@@ -581,13 +635,13 @@ impl Engine {
         latency_ms: u64,
         result: Result<RpcAnswer, RpcFailure>,
     ) {
-        let Some(p) = self.requests.remove(&id) else {
+        let Some(p) = self.take_request(id) else {
             self.ignored(format!("RPC answer {id} matches no request in flight"));
             return;
         };
         let PendingState::Sent { endpoint, .. } = p.state else {
             // An answer for a request that was not sent: put it back.
-            self.requests.insert(id, p);
+            self.put_request(id, p);
             self.ignored(format!(
                 "RPC answer {id} arrived before the request was sent"
             ));
@@ -619,7 +673,7 @@ impl Engine {
                 };
                 match decision {
                     RetryDecision::Retry { after_ms, failover } => {
-                        self.requests.insert(
+                        self.put_request(
                             id,
                             Pending {
                                 attempt: p.attempt + 1,
@@ -868,7 +922,7 @@ impl Engine {
             blocks: c.cfg.fees.history_blocks,
             percentile: c.cfg.fees.reward_percentile,
         };
-        let entries = self.balance_entries(chain);
+        let entries = c.entries.clone();
         self.call(
             now,
             chain,
@@ -885,20 +939,6 @@ impl Engine {
             },
             round,
         );
-    }
-
-    /// Every (holder, asset) read on a chain: the funder's assets, then each wallet's.
-    fn balance_entries(&self, chain: ChainId) -> Vec<(Address, Asset)> {
-        let Some(c) = self.chains.get(&chain) else {
-            return Vec::new();
-        };
-        let mut set: BTreeSet<(Address, Asset)> = BTreeSet::new();
-        set.insert((c.cfg.funder, Asset::NATIVE));
-        for (_, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
-            set.insert((c.cfg.funder, w.asset));
-            set.insert((w.address, w.asset));
-        }
-        set.into_iter().collect()
     }
 
     // -----------------------------------------------------------------------------------------
@@ -994,8 +1034,26 @@ impl Engine {
             }
             a
         };
+        // Only wallets below `low` (counting what is on its way) can get a transfer, so only they
+        // go to the planner: the plan is the same, and a fleet of healthy wallets costs nothing.
+        let mut on_way: BTreeMap<(Address, Asset), U256> = BTreeMap::new();
+        for p in c.payloads.values() {
+            let e = on_way.entry((p.to, p.asset)).or_default();
+            *e = e.saturating_add(p.amount);
+        }
         let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
         for (service, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
+            let held = snapshot
+                .get(&(w.address, w.asset))
+                .copied()
+                .unwrap_or_default();
+            let coming = on_way
+                .get(&(w.address, w.asset))
+                .copied()
+                .unwrap_or_default();
+            if held.saturating_add(coming) >= w.low {
+                continue;
+            }
             let entry = wallets.entry(w.address).or_insert_with(|| Wallet {
                 chain,
                 address: w.address,
@@ -1421,6 +1479,22 @@ impl Engine {
             }
         }
     }
+}
+
+/// Every (holder, asset) read on a chain: the funder's assets, then each wallet's.
+fn balance_entries(config: &EngineConfig, chain: &ChainConfig) -> Vec<(Address, Asset)> {
+    let mut set: BTreeSet<(Address, Asset)> = BTreeSet::new();
+    set.insert((chain.funder, Asset::NATIVE));
+    for w in config
+        .services
+        .iter()
+        .flat_map(|s| &s.wallets)
+        .filter(|w| w.chain == chain.chain)
+    {
+        set.insert((chain.funder, w.asset));
+        set.insert((w.address, w.asset));
+    }
+    set.into_iter().collect()
 }
 
 impl Pending {

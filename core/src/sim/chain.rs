@@ -265,7 +265,9 @@ impl SimChain {
 
     /// Burns `amount` from `who` at the next block (an agent spending gas).
     pub fn burn(&mut self, who: Address, amount: U256) {
-        let bal = self.balances.entry(who).or_default();
+        let Some(bal) = self.balances.get_mut(&who) else {
+            return;
+        };
         let burnt = amount.min(*bal);
         *bal -= burnt;
         if let Some(b) = self.blocks.last_mut() {

@@ -23,7 +23,7 @@ use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::engine::{
     ChainConfig, Engine, EngineConfig, Event, Input, Output, RpcAnswer, RpcCall, ServiceConfig,
-    TxBody, WalletConfig,
+    ServiceName, TxBody, WalletConfig,
 };
 use crate::fees::{FeeHistory, FeePolicy};
 use crate::health::{ExitStatus, HealthPolicy, ProbeResult, Status};
@@ -34,6 +34,9 @@ use crate::ser;
 use crate::time::Timestamp;
 
 pub use chain::{ChainParams, SimChain};
+
+/// Running agents spend gas in steps this far apart, ms.
+pub const SPEND_EVERY_MS: u64 = 60_000;
 
 /// The chain id of the simulated chain.
 pub const SIM_CHAIN: ChainId = ChainId(31_337);
@@ -356,8 +359,9 @@ pub enum SimError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {
-    Deliver(Input),
+    Deliver(Box<Input>),
     Block,
+    Spend,
     Crash {
         service: usize,
         run: u64,
@@ -372,6 +376,34 @@ enum Ev {
         signal: Option<i32>,
     },
     Sample,
+}
+
+/// A scheduled event, ordered by time, then by scheduling order (so runs are deterministic).
+#[derive(Debug)]
+struct Item {
+    at: Timestamp,
+    seq: u64,
+    ev: Ev,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Item {}
+
+impl PartialOrd for Item {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Item {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
 }
 
 struct Agent {
@@ -440,9 +472,9 @@ struct World {
     engine: Engine,
     chain: SimChain,
     agents: Vec<Agent>,
-    names: BTreeMap<String, usize>,
-    queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
-    events_store: BTreeMap<u64, Ev>,
+    names: BTreeMap<ServiceName, usize>,
+    service_names: Vec<ServiceName>,
+    queue: BinaryHeap<Reverse<Item>>,
     seq: u64,
     now: Timestamp,
     sign_serial: u64,
@@ -499,8 +531,13 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
             operator_start_pending: true,
         })
         .collect();
-    let names = (0..cfg.services as usize)
-        .map(|i| (format!("agent-{i}"), i))
+    let service_names: Vec<ServiceName> = (0..cfg.services as usize)
+        .map(|i| ServiceName::from(format!("agent-{i}").as_str()))
+        .collect();
+    let names = service_names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.clone(), i))
         .collect();
     let mut w = World {
         cfg: cfg.clone(),
@@ -509,8 +546,8 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
         chain,
         agents,
         names,
+        service_names,
         queue: BinaryHeap::new(),
-        events_store: BTreeMap::new(),
         seq: 0,
         now: start,
         sign_serial: 0,
@@ -539,6 +576,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
         initial_funder: cfg.funder_balance,
     };
     w.schedule(start.plus_ms(cfg.chain.block_time_ms), Ev::Block);
+    w.schedule(start.plus_ms(SPEND_EVERY_MS), Ev::Spend);
     if cfg.sample_every_ms > 0 {
         w.schedule(start, Ev::Sample);
     }
@@ -550,8 +588,11 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
 impl World {
     fn schedule(&mut self, at: Timestamp, ev: Ev) {
         self.seq += 1;
-        self.events_store.insert(self.seq, ev);
-        self.queue.push(Reverse((at, self.seq)));
+        self.queue.push(Reverse(Item {
+            at,
+            seq: self.seq,
+            ev,
+        }));
     }
 
     fn violation(&mut self, v: &str) {
@@ -567,7 +608,7 @@ impl World {
         let mut steps: u64 = 0;
         let mut same_time = 0u64;
         loop {
-            let next_ev = self.queue.peek().map(|Reverse((t, _))| *t);
+            let next_ev = self.queue.peek().map(|Reverse(item)| item.at);
             let next_engine = self.engine.poll_timeout().map(|(t, _)| t);
             let next = match (next_ev, next_engine) {
                 (Some(a), Some(b)) => a.min(b),
@@ -591,13 +632,10 @@ impl World {
             }
             self.now = self.now.max(next);
             if next_ev == Some(next) {
-                let Some(Reverse((_, key))) = self.queue.pop() else {
+                let Some(Reverse(item)) = self.queue.pop() else {
                     continue;
                 };
-                let Some(ev) = self.events_store.remove(&key) else {
-                    continue;
-                };
-                self.event(ev);
+                self.event(item.ev);
             } else {
                 self.engine.handle_input(Input::Tick { now: self.now });
             }
@@ -609,18 +647,21 @@ impl World {
     }
 
     fn deliver(&mut self, at: Timestamp, input: Input) {
-        self.schedule(at, Ev::Deliver(input));
+        self.schedule(at, Ev::Deliver(Box::new(input)));
     }
 
     fn event(&mut self, ev: Ev) {
         let now = self.now;
         match ev {
             Ev::Deliver(input) => {
-                let input = retime(input, now);
+                let input = retime(*input, now);
                 self.engine.handle_input(input);
             }
-            Ev::Block => {
+            Ev::Spend => {
                 self.spend();
+                self.schedule(now.plus_ms(SPEND_EVERY_MS), Ev::Spend);
+            }
+            Ev::Block => {
                 self.chain.mine(now.as_secs());
                 self.schedule(now.plus_ms(self.cfg.chain.block_time_ms), Ev::Block);
             }
@@ -634,7 +675,7 @@ impl World {
                 if a.alive && a.run == run {
                     a.alive = false;
                     a.hung_since = None;
-                    let name = format!("agent-{service}");
+                    let name = self.service_names[service].clone();
                     self.engine.handle_input(Input::Exited {
                         now,
                         service: name,
@@ -654,7 +695,7 @@ impl World {
                 if a.alive && a.run == run {
                     a.alive = false;
                     a.hung_since = None;
-                    let name = format!("agent-{service}");
+                    let name = self.service_names[service].clone();
                     self.engine.handle_input(Input::Exited {
                         now,
                         service: name,
@@ -713,7 +754,7 @@ impl World {
             {
                 let status = self
                     .engine
-                    .service(&format!("agent-{i}"))
+                    .service(&self.service_names[i])
                     .map(|m| m.verdict().status);
                 if !matches!(
                     status,
@@ -738,7 +779,7 @@ impl World {
         let status = (0..self.agents.len())
             .map(|i| {
                 self.engine
-                    .service(&format!("agent-{i}"))
+                    .service(&self.service_names[i])
                     .map_or(Status::Stopped, |m| m.verdict().status)
             })
             .collect();
@@ -933,7 +974,7 @@ impl World {
                 });
             }
             Output::Journal { .. } => {}
-            Output::Spawn { service } => self.spawn(&service),
+            Output::Spawn { service } => self.spawn(service),
             Output::Terminate { service } => {
                 if let Some(&i) = self.names.get(&service) {
                     let a = &mut self.agents[i];
@@ -971,14 +1012,14 @@ impl World {
             Output::Probe {
                 service,
                 timeout_ms,
-            } => self.probe(&service, timeout_ms),
+            } => self.probe(service, timeout_ms),
             Output::Event(e) => self.observe(e),
         }
     }
 
-    fn spawn(&mut self, service: &str) {
+    fn spawn(&mut self, service: ServiceName) {
         let now = self.now;
-        let Some(&i) = self.names.get(service) else {
+        let Some(&i) = self.names.get(&service) else {
             return;
         };
         if self.agents[i].alive {
@@ -1009,7 +1050,7 @@ impl World {
         if self.rng.chance_ppm(self.cfg.spawn_fail_ppm) {
             self.engine.handle_input(Input::SpawnFailed {
                 now,
-                service: service.to_owned(),
+                service: service.clone(),
                 error: "simulated spawn failure".into(),
             });
             return;
@@ -1039,13 +1080,13 @@ impl World {
         }
         self.engine.handle_input(Input::Spawned {
             now,
-            service: service.to_owned(),
+            service: service.clone(),
         });
     }
 
-    fn probe(&mut self, service: &str, timeout_ms: u64) {
+    fn probe(&mut self, service: ServiceName, timeout_ms: u64) {
         let now = self.now;
-        let Some(&i) = self.names.get(service) else {
+        let Some(&i) = self.names.get(&service) else {
             return;
         };
         let a = &self.agents[i];
@@ -1088,7 +1129,7 @@ impl World {
             at,
             Input::Probed {
                 now: at,
-                service: service.to_owned(),
+                service: service.clone(),
                 result,
             },
         );
@@ -1200,7 +1241,7 @@ impl World {
         let per_day = self.cfg.spend_per_day;
         let services = (0..self.agents.len())
             .map(|i| {
-                let name = format!("agent-{i}");
+                let name = self.service_names[i].to_string();
                 let m = self.engine.service(&name);
                 let final_balance = self.chain.balance(self.agents[i].wallet);
                 let runway_secs = (!per_day.is_zero()).then(|| {
