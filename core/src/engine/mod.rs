@@ -387,8 +387,8 @@ impl Engine {
         self.agent_at(i, f);
     }
 
-    fn agent_at(&mut self, i: usize, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
-        let Some(s) = self.services.get_mut(i) else {
+    fn agent_at(&mut self, index: usize, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
+        let Some(s) = self.services.get_mut(index) else {
             return;
         };
         let actions = f(&mut s.monitor);
@@ -420,10 +420,10 @@ impl Engine {
         let deadline = s.monitor.next_deadline().map(|d| d.0);
         if deadline != s.deadline {
             if let Some(old) = s.deadline {
-                self.agent_deadlines.remove(&(old, i));
+                self.agent_deadlines.remove(&(old, index));
             }
             if let Some(new) = deadline {
-                self.agent_deadlines.insert((new, i));
+                self.agent_deadlines.insert((new, index));
             }
             s.deadline = deadline;
         }

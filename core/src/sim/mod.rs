@@ -1078,10 +1078,7 @@ impl World {
             | Behaviour::Flaky { .. }
             | Behaviour::Stubborn => {}
         }
-        self.engine.handle_input(Input::Spawned {
-            now,
-            service: service.clone(),
-        });
+        self.engine.handle_input(Input::Spawned { now, service });
     }
 
     fn probe(&mut self, service: ServiceName, timeout_ms: u64) {
@@ -1129,7 +1126,7 @@ impl World {
             at,
             Input::Probed {
                 now: at,
-                service: service.clone(),
+                service,
                 result,
             },
         );
