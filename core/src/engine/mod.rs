@@ -26,7 +26,8 @@
 pub mod config;
 pub mod io;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -156,8 +157,11 @@ pub struct Engine {
     chains: BTreeMap<ChainId, ChainState>,
     services: Vec<ServiceState>,
     service_index: BTreeMap<ServiceName, usize>,
-    /// (deadline, service index), to find what is due without scanning every service.
-    agent_deadlines: BTreeSet<(Timestamp, usize)>,
+    /// The address of each service's name (shared with the outputs) → its index.
+    service_by_addr: BTreeMap<usize, usize>,
+    /// (deadline, service index), to find what is due without scanning every service. Lazy: an
+    /// entry whose deadline is no longer the service's is stale and dropped when it surfaces.
+    agent_deadlines: BinaryHeap<Reverse<(Timestamp, usize)>>,
     wallets: Vec<(String, WalletConfig)>,
     requests: BTreeMap<RequestId, Pending>,
     /// (deadline or retry time, request), likewise.
@@ -221,6 +225,11 @@ impl Engine {
                 deadline: None,
             })
             .collect();
+        let service_by_addr = services
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_ptr() as usize, i))
+            .collect();
         let service_index = services
             .iter()
             .enumerate()
@@ -239,9 +248,10 @@ impl Engine {
             out: VecDeque::new(),
             next_id: 1,
             chains,
+            service_by_addr,
             services,
             service_index,
-            agent_deadlines: BTreeSet::new(),
+            agent_deadlines: BinaryHeap::new(),
             wallets,
             requests: BTreeMap::new(),
             request_deadlines: BTreeSet::new(),
@@ -305,7 +315,7 @@ impl Engine {
     pub fn poll_timeout(&self) -> Option<(Timestamp, WakeReason)> {
         let chain = self.chains.iter().map(|(id, c)| (c.next_poll, *id)).min();
         let request = self.request_deadlines.first().copied();
-        let agent = self.agent_deadlines.first().copied();
+        let agent = self.agent_deadlines.peek().map(|r| r.0);
         let mut best: Option<(Timestamp, u8)> = None;
         for (t, which) in [
             (chain.map(|c| c.0), 0u8),
@@ -380,11 +390,25 @@ impl Engine {
     // Services
 
     fn agent(&mut self, service: &str, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
-        let Some(&i) = self.service_index.get(service) else {
+        let Some(i) = self.find_service(service) else {
             self.ignored(format!("no service named {service:?}"));
             return;
         };
         self.agent_at(i, f);
+    }
+
+    /// The index of a service. Inputs usually carry back the very name the engine sent out, so
+    /// the name's address finds it without comparing strings; any other string is looked up.
+    fn find_service(&self, service: &str) -> Option<usize> {
+        let addr = service.as_ptr() as usize;
+        if let Some(&i) = self.service_by_addr.get(&addr)
+            && self.services.get(i).is_some_and(|s| {
+                std::ptr::eq(s.name.as_ptr(), service.as_ptr()) && s.name.len() == service.len()
+            })
+        {
+            return Some(i);
+        }
+        self.service_index.get(service).copied()
     }
 
     fn agent_at(&mut self, index: usize, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
@@ -419,13 +443,21 @@ impl Engine {
         }
         let deadline = s.monitor.next_deadline().map(|d| d.0);
         if deadline != s.deadline {
-            if let Some(old) = s.deadline {
-                self.agent_deadlines.remove(&(old, index));
-            }
-            if let Some(new) = deadline {
-                self.agent_deadlines.insert((new, index));
-            }
             s.deadline = deadline;
+            if let Some(new) = deadline {
+                self.agent_deadlines.push(Reverse((new, index)));
+            }
+            self.purge_agent_deadlines();
+        }
+    }
+
+    /// Drops stale entries from the top of the agent deadline heap.
+    fn purge_agent_deadlines(&mut self) {
+        while let Some(Reverse((t, i))) = self.agent_deadlines.peek().copied() {
+            if self.services.get(i).is_some_and(|s| s.deadline == Some(t)) {
+                break;
+            }
+            self.agent_deadlines.pop();
         }
     }
 
@@ -488,15 +520,24 @@ impl Engine {
 
     fn run_due(&mut self, now: Timestamp) {
         // Agents: each due monitor ticks once.
-        if self.agent_deadlines.first().is_some_and(|(t, _)| *t <= now) {
-            let due: Vec<usize> = self
-                .agent_deadlines
-                .range(..=(now, usize::MAX))
-                .map(|(_, i)| *i)
-                .collect();
-            for i in due {
-                self.agent_at(i, |m| m.tick(now));
+        // Each monitor due now ticks; a tick moves its deadline past `now`, and the bound stops a
+        // monitor that would not from spinning here.
+        let mut budget = 2 * self.services.len() + 2;
+        while let Some(Reverse((t, i))) = self.agent_deadlines.peek().copied() {
+            if t > now || budget == 0 {
+                break;
             }
+            budget -= 1;
+            self.agent_deadlines.pop();
+            let Some(s) = self.services.get_mut(i) else {
+                continue;
+            };
+            if s.deadline != Some(t) {
+                continue;
+            }
+            // Popped: the next change of deadline pushes a fresh entry.
+            s.deadline = None;
+            self.agent_at(i, |m| m.tick(now));
         }
         // RPC deadlines and retries.
         if self.request_deadlines.first().is_none_or(|(t, _)| *t > now) {

@@ -473,6 +473,8 @@ struct World {
     chain: SimChain,
     agents: Vec<Agent>,
     names: BTreeMap<ServiceName, usize>,
+    /// Address of a name the engine sent → service index (the engine's names live as long as it).
+    names_by_addr: BTreeMap<usize, usize>,
     service_names: Vec<ServiceName>,
     queue: BinaryHeap<Reverse<Item>>,
     seq: u64,
@@ -546,6 +548,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
         chain,
         agents,
         names,
+        names_by_addr: BTreeMap::new(),
         service_names,
         queue: BinaryHeap::new(),
         seq: 0,
@@ -976,7 +979,7 @@ impl World {
             Output::Journal { .. } => {}
             Output::Spawn { service } => self.spawn(service),
             Output::Terminate { service } => {
-                if let Some(&i) = self.names.get(&service) {
+                if let Some(&i) = self.lookup(&service) {
                     let a = &mut self.agents[i];
                     if a.alive && a.behaviour != Behaviour::Stubborn {
                         a.terminated = true;
@@ -993,7 +996,7 @@ impl World {
                 }
             }
             Output::Kill { service } => {
-                if let Some(&i) = self.names.get(&service) {
+                if let Some(&i) = self.lookup(&service) {
                     let a = &mut self.agents[i];
                     if a.alive {
                         a.terminated = true;
@@ -1017,9 +1020,22 @@ impl World {
         }
     }
 
+    fn lookup(&mut self, service: &ServiceName) -> Option<&usize> {
+        let addr = service.as_ptr() as usize;
+        if !self.names_by_addr.contains_key(&addr) {
+            let i = *self.names.get(service)?;
+            // Remember only names that stay alive: the engine's own (shared with its outputs).
+            if self.engine.service(service).is_some() {
+                self.names_by_addr.insert(addr, i);
+            }
+            return self.names.get(service);
+        }
+        self.names_by_addr.get(&addr)
+    }
+
     fn spawn(&mut self, service: ServiceName) {
         let now = self.now;
-        let Some(&i) = self.names.get(&service) else {
+        let Some(&i) = self.lookup(&service) else {
             return;
         };
         if self.agents[i].alive {
@@ -1083,7 +1099,7 @@ impl World {
 
     fn probe(&mut self, service: ServiceName, timeout_ms: u64) {
         let now = self.now;
-        let Some(&i) = self.names.get(&service) else {
+        let Some(&i) = self.lookup(&service) else {
             return;
         };
         let a = &self.agents[i];
@@ -1166,7 +1182,7 @@ impl World {
             Event::Health {
                 service, status, ..
             } => {
-                if let Some(&i) = self.names.get(&service) {
+                if let Some(&i) = self.lookup(&service) {
                     self.last_status[i] = status;
                     self.report.events.push(TimelineEvent::Health {
                         t: now,
