@@ -7,6 +7,7 @@
 //! - `lifecycle`: transition tables, guards, transition plans and start-up recovery;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 //! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
+//! - `sim`: the simulation world over many seeds, determinism, and named scenarios.
 
 #![allow(
     missing_docs,

@@ -339,7 +339,11 @@ impl Engine {
                 let s = self.services.get(i)?;
                 WakeReason::Agent {
                     service: s.name.clone(),
-                    wake: s.monitor.next_deadline()?.1,
+                    // The heap's top is kept valid; a stale top would only wake early.
+                    wake: s
+                        .monitor
+                        .next_deadline()
+                        .map_or(crate::health::Wake::Probe, |d| d.1),
                 }
             }
             _ => return None,
@@ -572,6 +576,9 @@ impl Engine {
     }
 
     fn run_due_polls(&mut self, now: Timestamp) {
+        // Every path out of `run_due` passes here: leave a valid entry on top of the agent heap
+        // for `poll_timeout`.
+        self.purge_agent_deadlines();
         if self.chains.values().all(|c| c.next_poll > now) {
             return;
         }

@@ -38,7 +38,7 @@ impl Default for ChainParams {
         Self {
             block_time_ms: 5_000,
             base_fee: 1_000_000_000,
-            min_base_fee: 7,
+            min_base_fee: 100_000_000,
             spike_ppm: 200,
             spike_factor: 50,
             drop_ppm: 2_000,
@@ -88,7 +88,6 @@ struct Block {
     timestamp_secs: u64,
     base_fee: u128,
     applied: Vec<Applied>,
-    burns: Vec<(Address, U256)>,
 }
 
 /// Why the chain refused a raw transaction (the node's message).
@@ -114,6 +113,8 @@ pub struct SimChain {
     pub reorgs: u64,
     /// Dropped transactions so far.
     pub dropped: u64,
+    /// Sum over blocks of the executable transactions (next nonce) left waiting in the mempool.
+    pub waits: u64,
     /// Nonces included per sender: (sender, nonce) → hash, for the invariant checks.
     pub included: BTreeMap<(Address, u64), B256>,
 }
@@ -153,6 +154,7 @@ impl SimChain {
             insufficient_funds: BTreeMap::new(),
             reorgs: 0,
             dropped: 0,
+            waits: 0,
             included: BTreeMap::new(),
         };
         c.blocks.push(Block {
@@ -160,7 +162,6 @@ impl SimChain {
             timestamp_secs: genesis_secs,
             base_fee: params.base_fee,
             applied: Vec::new(),
-            burns: Vec::new(),
         });
         c
     }
@@ -263,16 +264,14 @@ impl SimChain {
         Ok(())
     }
 
-    /// Burns `amount` from `who` at the next block (an agent spending gas).
+    /// Burns `amount` from `who` (an agent spending gas). A reorg does not undo it: the agent's
+    /// own transactions are re-included on the new branch.
     pub fn burn(&mut self, who: Address, amount: U256) {
         let Some(bal) = self.balances.get_mut(&who) else {
             return;
         };
         let burnt = amount.min(*bal);
         *bal -= burnt;
-        if let Some(b) = self.blocks.last_mut() {
-            b.burns.push((who, burnt));
-        }
     }
 
     fn next_base_fee(&mut self, used: usize) {
@@ -280,7 +279,7 @@ impl SimChain {
         let target = limit / 2;
         let used = used as u128;
         let b = self.base_fee;
-        let delta = b / 8 * used.abs_diff(target) / target.max(1);
+        let delta = b.saturating_mul(used.abs_diff(target)) / 8 / target.max(1);
         let mut next = if used >= target {
             b.saturating_add(delta)
         } else {
@@ -288,7 +287,7 @@ impl SimChain {
         };
         // Market noise, ±3 %.
         let noise = u128::from(self.rng.below(61));
-        next = next / 1000 * (970 + noise);
+        next = next.saturating_mul(970 + noise) / 1000;
         if self.spike_left > 0 {
             self.spike_left -= 1;
             if self.spike_left == 0 {
@@ -369,6 +368,11 @@ impl SimChain {
                 applied.push(Applied { tx, fee });
             }
         }
+        self.waits += self
+            .mempool
+            .keys()
+            .filter(|(a, n)| *n == self.nonces.get(a).copied().unwrap_or(0))
+            .count() as u64;
         // Stale mempool entries below the sender's nonce can never be mined.
         let nonces = &self.nonces;
         self.mempool
@@ -379,7 +383,6 @@ impl SimChain {
             timestamp_secs,
             base_fee,
             applied,
-            burns: Vec::new(),
         });
         self.next_base_fee(used);
     }
@@ -390,9 +393,6 @@ impl SimChain {
         let mut reinsert = Vec::new();
         for _ in 0..depth {
             let Some(b) = self.blocks.pop() else { break };
-            for (who, amount) in b.burns.iter().rev() {
-                *self.balances.entry(*who).or_default() += *amount;
-            }
             for a in b.applied.iter().rev() {
                 let (to, value) = a.tx.value_to();
                 *self.balances.entry(to).or_default() -= value;

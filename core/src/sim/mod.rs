@@ -132,7 +132,8 @@ pub struct SimConfig {
     /// The funder's starting balance, wei.
     #[serde(with = "ser::dec")]
     pub funder_balance: U256,
-    /// Each agent wallet's starting balance, wei.
+    /// The largest agent wallet's starting balance, wei (wallet `i` of `n` starts with
+    /// `(i + 1) / n` of it).
     #[serde(with = "ser::dec")]
     pub wallet_balance: U256,
     /// Refill below this, wei.
@@ -304,6 +305,8 @@ pub struct Summary {
     pub reorgs: u64,
     /// Dropped transactions.
     pub dropped: u64,
+    /// Sum over blocks of our executable transactions left waiting (stuck time, in blocks).
+    pub waits: u64,
     /// Replacements asked by the engine.
     pub replacements: u64,
     /// Gap fills.
@@ -507,8 +510,11 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
     let root = Rng::new(cfg.seed);
     let mut balances = BTreeMap::new();
     balances.insert(funder(), cfg.funder_balance);
+    // Staggered start balances, so the wallets run low at different times.
+    let n = U256::from(cfg.services.max(1));
     for i in 0..cfg.services as usize {
-        balances.insert(wallet(i), cfg.wallet_balance);
+        let share = cfg.wallet_balance.saturating_mul(U256::from(i + 1)) / n;
+        balances.insert(wallet(i), share);
     }
     let chain = SimChain::new(
         cfg.chain,
@@ -562,6 +568,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
                 blocks: 0,
                 reorgs: 0,
                 dropped: 0,
+                waits: 0,
                 replacements: 0,
                 gap_fills: 0,
                 funds_spent: U256::ZERO,
@@ -613,6 +620,10 @@ impl World {
         loop {
             let next_ev = self.queue.peek().map(|Reverse(item)| item.at);
             let next_engine = self.engine.poll_timeout().map(|(t, _)| t);
+            if next_engine.is_none() {
+                // Every chain always has a next poll: no deadline means the engine lost track.
+                self.violation("the engine reports no deadline at all");
+            }
             let next = match (next_ev, next_engine) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(end),
@@ -723,15 +734,15 @@ impl World {
     }
 
     fn spend(&mut self) {
-        let per_block = self
+        let per_step = self
             .cfg
             .spend_per_day
-            .saturating_mul(U256::from(self.cfg.chain.block_time_ms))
+            .saturating_mul(U256::from(SPEND_EVERY_MS))
             / U256::from(86_400_000u64);
         for i in 0..self.agents.len() {
             if self.agents[i].alive {
                 let w = self.agents[i].wallet;
-                self.chain.burn(w, per_block);
+                self.chain.burn(w, per_step);
             }
         }
         self.check_hangs();
@@ -1277,6 +1288,7 @@ impl World {
         self.report.summary.blocks = self.chain.head();
         self.report.summary.reorgs = self.chain.reorgs;
         self.report.summary.dropped = self.chain.dropped;
+        self.report.summary.waits = self.chain.waits;
         self.report.summary.funds_spent = self
             .initial_funder
             .saturating_sub(self.chain.balance(funder()));
