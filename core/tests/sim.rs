@@ -15,7 +15,7 @@ const ETHER: u128 = 1_000_000_000_000_000_000;
 /// all vary, so the seeds together cover the engine's paths.
 fn world(seed: u64) -> SimConfig {
     let mut r = Rng::new(seed ^ 0x5EED);
-    let behaviours = (0..1 + r.below(4))
+    let behaviours = (0..=r.below(4))
         .map(|_| match r.below(8) {
             0 => Behaviour::Slow {
                 latency_ms: r.between(500, 8_000),
@@ -48,7 +48,7 @@ fn world(seed: u64) -> SimConfig {
             0
         },
     };
-    let endpoints = (0..1 + r.below(3)).map(|_| endpoint(&mut r)).collect();
+    let endpoints = (0..=r.below(3)).map(|_| endpoint(&mut r)).collect();
     let target = U256::from(ETHER);
     SimConfig {
         seed,
