@@ -91,6 +91,7 @@ fn world(seed: u64) -> SimConfig {
             lost_after_checks: 3,
         },
         poll_ms: r.between(2_000, 30_000),
+        engine_crashes: u32::try_from(r.below(3)).unwrap(),
         sample_every_ms: 0,
         max_steps: 5_000_000,
         ..SimConfig::default()

@@ -325,6 +325,38 @@ pub struct TxRequest {
     pub fees: Fees,
 }
 
+/// What the journal keeps of one transaction of ours: the nonce-book record and, for a funding
+/// transfer, what it pays. [`crate::engine::Engine::restore`] rebuilds the engine from the latest
+/// entry of each record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    /// The chain.
+    pub chain: ChainId,
+    /// The record.
+    pub record: TxRecord,
+    /// The transfer it carries (absent for gap fills).
+    pub transfer: Option<TransferIntent>,
+}
+
+/// A funding transfer as the journal keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferIntent {
+    /// The recipient.
+    pub to: Address,
+    /// The asset.
+    pub asset: Asset,
+    /// The amount.
+    #[serde(with = "ser::dec")]
+    pub amount: U256,
+    /// Native reserved for its gas when planned.
+    #[serde(with = "ser::dec")]
+    pub gas_reserved: U256,
+    /// The transaction body.
+    pub body: TxBody,
+    /// Its gas limit.
+    pub gas_limit: u64,
+}
+
 /// A request to the adapter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "output", rename_all = "snake_case")]
@@ -351,13 +383,9 @@ pub enum Output {
         /// The transaction.
         request: TxRequest,
     },
-    /// Persist this nonce-book record (write-ahead: before the broadcast that follows).
-    Journal {
-        /// The chain.
-        chain: ChainId,
-        /// The record.
-        record: TxRecord,
-    },
+    /// Persist this journal entry, replacing the previous one of the same (chain, record)
+    /// (write-ahead: it goes out before the broadcast that follows it).
+    Journal(JournalEntry),
     /// Spawn the service's agent; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
     Spawn {
         /// The service.

@@ -33,8 +33,8 @@ use alloy_primitives::{Address, B256, U256};
 
 pub use config::{ChainConfig, ConfigError, EngineConfig, ServiceConfig, WalletConfig};
 pub use io::{
-    Command, Event, HoldReason, Input, Output, Receipt, RequestId, RpcAnswer, RpcCall, ServiceName,
-    TxBody, TxRequest, WakeReason,
+    Command, Event, HoldReason, Input, JournalEntry, Output, Receipt, RequestId, RpcAnswer,
+    RpcCall, ServiceName, TransferIntent, TxBody, TxRequest, WakeReason,
 };
 
 use crate::address::Asset;
@@ -45,7 +45,7 @@ use crate::funding::plan::{
     self as planner, GasParams, PlanInput, Policy, Source, Transfer, Wallet,
 };
 use crate::health::{Action, AgentMonitor, Status};
-use crate::nonce::{NonceAction, NonceBook, Purpose, RecordState, TxId, TxRecord};
+use crate::nonce::{NonceAction, NonceBook, Purpose, RecordState, TxId};
 use crate::rng::Rng;
 use crate::rpc::{
     self, ChainVerdict, EndpointSet, RetryDecision, RpcErrorClass, RpcFailure, Selection,
@@ -58,12 +58,7 @@ pub const RPC_SLACK_MS: u64 = 1_000;
 /// A funding transfer and the record that carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Payload {
-    to: Address,
-    asset: Asset,
-    amount: U256,
-    gas_reserved: U256,
-    body: TxBody,
-    gas_limit: u64,
+    intent: TransferIntent,
     /// Mined (or confirmed) at this block; in flight for the planner until a balance snapshot
     /// at or after it.
     mined_block: Option<u64>,
@@ -175,35 +170,63 @@ impl Engine {
         Self::restore(config, now, Vec::new())
     }
 
-    /// An engine at `now` whose nonce books start from journal records (chain, record), as after
-    /// a restart. In-flight payload transfers come back with their records.
+    /// An engine at `now` rebuilt from the journal (the latest entry of each record, in any
+    /// order), as after a crash. Live records and the transfers they carry come back; a record
+    /// that was reserved but never signed is released (nothing is broadcast before its signed
+    /// attempt is journaled, so it never reached a node) and its transfer is planned again.
+    /// Entries for chains that are no longer configured are ignored.
     pub fn restore(
         config: EngineConfig,
         now: Timestamp,
-        journal: Vec<(ChainId, TxRecord)>,
+        journal: Vec<JournalEntry>,
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let mut by_chain: BTreeMap<ChainId, Vec<TxRecord>> = BTreeMap::new();
-        for (c, r) in journal {
-            by_chain.entry(c).or_default().push(r);
+        let mut by_chain: BTreeMap<ChainId, Vec<JournalEntry>> = BTreeMap::new();
+        for e in journal {
+            by_chain.entry(e.chain).or_default().push(e);
         }
         let chains = config
             .chains
             .iter()
             .map(|c| {
-                let records = by_chain.remove(&c.chain).unwrap_or_default();
+                let entries = by_chain.remove(&c.chain).unwrap_or_default();
+                let payloads = entries
+                    .iter()
+                    .filter(|e| !e.record.state.is_final())
+                    .filter_map(|e| {
+                        e.transfer.map(|intent| {
+                            (
+                                e.record.id,
+                                Payload {
+                                    intent,
+                                    mined_block: match e.record.state {
+                                        RecordState::Mined { block_number, .. } => {
+                                            Some(block_number)
+                                        }
+                                        RecordState::Reserved
+                                        | RecordState::InFlight
+                                        | RecordState::Confirmed { .. }
+                                        | RecordState::Released { .. }
+                                        | RecordState::Lost => None,
+                                    },
+                                    confirmed: false,
+                                },
+                            )
+                        })
+                    })
+                    .collect();
                 (
                     c.chain,
                     ChainState {
                         cfg: c.clone(),
                         endpoints: EndpointSet::new(c.endpoints, c.rpc, now),
-                        book: NonceBook::restore(records),
+                        book: NonceBook::restore(entries.into_iter().map(|e| e.record)),
                         next_poll: now,
                         round: Round::default(),
                         market: None,
                         fee_hold: None,
                         verdict: ChainVerdict::Unknown,
-                        payloads: BTreeMap::new(),
+                        payloads,
                         snapshot: None,
                         signing: BTreeMap::new(),
                         receipt_checks: BTreeMap::new(),
@@ -257,6 +280,23 @@ impl Engine {
             request_deadlines: BTreeSet::new(),
             inputs: 0,
         };
+        // Reservations that were never signed never reached a node: release them.
+        let chain_ids: Vec<ChainId> = engine.chains.keys().copied().collect();
+        for chain in chain_ids {
+            let Some(c) = engine.chains.get_mut(&chain) else {
+                continue;
+            };
+            let unsigned: Vec<TxId> = c
+                .book
+                .records()
+                .filter(|r| r.state == RecordState::Reserved)
+                .map(|r| r.id)
+                .collect();
+            for id in unsigned {
+                let _ = c.book.release(id);
+            }
+            engine.settle_finished(chain);
+        }
         let autostart: Vec<String> = engine
             .config
             .services
@@ -507,10 +547,8 @@ impl Engine {
                     return;
                 };
                 match c.book.request_cancel(tx) {
-                    Ok(state) => {
-                        if let RecordState::Released { .. } = state {
-                            c.payloads.remove(&tx);
-                        }
+                    Ok(_) => {
+                        self.after_record_change(chain, tx);
                         self.run_nonce_plan(chain, now);
                     }
                     Err(e) => self.ignored(e.to_string()),
@@ -850,7 +888,7 @@ impl Engine {
                     pending,
                     head,
                 });
-                self.drop_finished(chain);
+                self.settle_finished(chain);
                 self.run_nonce_plan(chain, now);
                 if current_round && let Some(c) = self.chains.get_mut(&chain) {
                     c.round.counts = true;
@@ -1086,8 +1124,8 @@ impl Engine {
         // go to the planner: the plan is the same, and a fleet of healthy wallets costs nothing.
         let mut on_way: BTreeMap<(Address, Asset), U256> = BTreeMap::new();
         for p in c.payloads.values() {
-            let e = on_way.entry((p.to, p.asset)).or_default();
-            *e = e.saturating_add(p.amount);
+            let e = on_way.entry((p.intent.to, p.intent.asset)).or_default();
+            *e = e.saturating_add(p.intent.amount);
         }
         let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
         for (service, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
@@ -1127,10 +1165,10 @@ impl Engine {
             .map(|p| Transfer {
                 chain,
                 from: c.cfg.funder,
-                to: p.to,
-                asset: p.asset,
-                amount: p.amount,
-                gas_reserved: p.gas_reserved,
+                to: p.intent.to,
+                asset: p.intent.asset,
+                amount: p.intent.amount,
+                gas_reserved: p.intent.gas_reserved,
                 reason: None,
             })
             .collect();
@@ -1185,12 +1223,14 @@ impl Engine {
                 c.payloads.insert(
                     tx,
                     Payload {
-                        to: t.to,
-                        asset: t.asset,
-                        amount: t.amount,
-                        gas_reserved: t.gas_reserved,
-                        body,
-                        gas_limit,
+                        intent: TransferIntent {
+                            to: t.to,
+                            asset: t.asset,
+                            amount: t.amount,
+                            gas_reserved: t.gas_reserved,
+                            body,
+                            gas_limit,
+                        },
                         mined_block: None,
                         confirmed: false,
                     },
@@ -1252,19 +1292,82 @@ impl Engine {
     }
 
     fn journal(&mut self, chain: ChainId, tx: TxId) {
-        if let Some(record) = self
-            .chains
-            .get(&chain)
-            .and_then(|c| c.book.record(tx))
-            .cloned()
-        {
-            self.out.push_back(Output::Journal { chain, record });
+        let Some(c) = self.chains.get(&chain) else {
+            return;
+        };
+        if let Some(record) = c.book.record(tx).cloned() {
+            let transfer = c.payloads.get(&tx).map(|p| p.intent);
+            self.out.push_back(Output::Journal(JournalEntry {
+                chain,
+                record,
+                transfer,
+            }));
         }
     }
 
-    /// Journal a final record: the book no longer holds it, so rebuild it from what we know.
-    fn journal_final(&mut self, chain: ChainId, record: TxRecord) {
-        self.out.push_back(Output::Journal { chain, record });
+    /// Journals and settles the records the book finished: a confirmed transfer stays in flight
+    /// for the planner until a balance snapshot shows it; a released or lost one is gone.
+    fn settle_finished(&mut self, chain: ChainId) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if !c.book.has_finished() {
+            return;
+        }
+        let finished = c.book.drain_finished();
+        for record in finished {
+            let Some(c) = self.chains.get_mut(&chain) else {
+                return;
+            };
+            let transfer = c.payloads.get(&record.id).map(|p| p.intent);
+            let event = match record.state {
+                RecordState::Confirmed {
+                    hash,
+                    block_number,
+                    cancelled,
+                } => {
+                    match c.payloads.get_mut(&record.id) {
+                        Some(p) if !cancelled => {
+                            p.confirmed = true;
+                            p.mined_block = Some(block_number);
+                        }
+                        Some(_) | None => {
+                            c.payloads.remove(&record.id);
+                        }
+                    }
+                    Some(Event::TxConfirmed {
+                        chain,
+                        tx: record.id,
+                        nonce: record.nonce,
+                        hash,
+                        cancelled,
+                    })
+                }
+                RecordState::Lost => {
+                    c.payloads.remove(&record.id);
+                    Some(Event::NonceLost {
+                        chain,
+                        tx: record.id,
+                        nonce: record.nonce,
+                    })
+                }
+                RecordState::Released { .. }
+                | RecordState::Reserved
+                | RecordState::InFlight
+                | RecordState::Mined { .. } => {
+                    c.payloads.remove(&record.id);
+                    None
+                }
+            };
+            self.out.push_back(Output::Journal(JournalEntry {
+                chain,
+                record,
+                transfer,
+            }));
+            if let Some(e) = event {
+                self.event(e);
+            }
+        }
     }
 
     fn signed(&mut self, now: Timestamp, chain: ChainId, tx: TxId, hash: B256) {
@@ -1309,47 +1412,18 @@ impl Engine {
             .record(tx)
             .is_some_and(|r| r.state == RecordState::Reserved);
         if unsigned {
-            let record = c.book.record(tx).cloned();
             let _ = c.book.release(tx);
-            c.payloads.remove(&tx);
-            if let Some(mut r) = record {
-                r.state = RecordState::Released {
-                    reason: crate::nonce::ReleaseReason::Unused,
-                };
-                self.journal_final(chain, r);
-            }
+            self.settle_finished(chain);
         }
         self.ignored(format!(
             "signing record {tx} on chain {chain} failed: {error}"
         ));
     }
 
-    /// After a record changed: journal it, or, if the book dropped it (final), clean up.
+    /// After a record changed: journal it (if live) and settle whatever finished.
     fn after_record_change(&mut self, chain: ChainId, tx: TxId) {
-        let Some(c) = self.chains.get_mut(&chain) else {
-            return;
-        };
-        if c.book.record(tx).is_some() {
-            self.journal(chain, tx);
-        } else if c.payloads.get(&tx).is_some_and(|p| !p.confirmed) {
-            c.payloads.remove(&tx);
-        }
-    }
-
-    /// Payloads whose records the book dropped without confirmation (released, lost).
-    fn drop_finished(&mut self, chain: ChainId) {
-        let Some(c) = self.chains.get_mut(&chain) else {
-            return;
-        };
-        let gone: Vec<TxId> = c
-            .payloads
-            .iter()
-            .filter(|(id, p)| !p.confirmed && c.book.record(**id).is_none())
-            .map(|(id, _)| *id)
-            .collect();
-        for id in gone {
-            c.payloads.remove(&id);
-        }
+        self.journal(chain, tx);
+        self.settle_finished(chain);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1387,7 +1461,7 @@ impl Engine {
                         continue;
                     }
                     let (body, gas_limit) = match c.payloads.get(&id) {
-                        Some(p) if !cancel => (p.body, p.gas_limit),
+                        Some(p) if !cancel => (p.intent.body, p.intent.gas_limit),
                         Some(_) | None => (TxBody::Noop, 21_000),
                     };
                     self.event(Event::TxReplaced {
@@ -1465,16 +1539,8 @@ impl Engine {
             return;
         }
         let policy = c.cfg.nonce;
-        let record = c.book.record(tx).cloned();
-        if let Ok(RecordState::Lost) = c.book.receipts_missing(tx, &policy) {
-            c.payloads.remove(&tx);
-            if let Some(mut r) = record {
-                let nonce = r.nonce;
-                r.state = RecordState::Lost;
-                self.journal_final(chain, r);
-                self.event(Event::NonceLost { chain, tx, nonce });
-            }
-        }
+        let _ = c.book.receipts_missing(tx, &policy);
+        self.after_record_change(chain, tx);
     }
 
     fn block(&mut self, chain: ChainId, number: u64, hash: B256) {
@@ -1482,50 +1548,26 @@ impl Engine {
             return;
         };
         let policy = c.cfg.nonce;
-        let at_height: Vec<TxRecord> = c
+        let at_height: Vec<TxId> = c
             .book
             .records()
             .filter(|r| matches!(r.state, RecordState::Mined { block_number, .. } if block_number == number))
-            .cloned()
+            .map(|r| r.id)
             .collect();
-        let confirmed = c.book.block(number, hash, &policy);
-        for r in at_height {
+        c.book.block(number, hash, &policy);
+        for id in at_height {
             let Some(c) = self.chains.get_mut(&chain) else {
                 return;
             };
-            if confirmed.contains(&r.id) {
-                let RecordState::Mined { hash: mined, .. } = r.state else {
-                    continue;
-                };
-                let cancelled = r.attempts.iter().any(|a| a.hash == mined && a.cancel);
-                if cancelled {
-                    c.payloads.remove(&r.id);
-                } else if let Some(p) = c.payloads.get_mut(&r.id) {
-                    p.confirmed = true;
-                    p.mined_block = Some(number);
-                }
-                let mut final_record = r.clone();
-                final_record.state = RecordState::Confirmed {
-                    hash: mined,
-                    block_number: number,
-                    cancelled,
-                };
-                self.journal_final(chain, final_record);
-                self.event(Event::TxConfirmed {
-                    chain,
-                    tx: r.id,
-                    nonce: r.nonce,
-                    hash: mined,
-                    cancelled,
-                });
-            } else {
+            if c.book.record(id).is_some() {
                 // Reorged away: back in flight.
-                if let Some(p) = c.payloads.get_mut(&r.id) {
+                if let Some(p) = c.payloads.get_mut(&id) {
                     p.mined_block = None;
                 }
-                self.journal(chain, r.id);
+                self.journal(chain, id);
             }
         }
+        self.settle_finished(chain);
     }
 }
 

@@ -378,6 +378,9 @@ pub struct NonceBook {
     /// Our own confirmed count: highest confirmed nonce + 1.
     confirmed_floor: u64,
     chain: Option<ChainView>,
+    /// Records that became final since the last [`NonceBook::drain_finished`].
+    #[serde(skip)]
+    finished: Vec<TxRecord>,
 }
 
 impl NonceBook {
@@ -800,11 +803,24 @@ impl NonceBook {
         }
     }
 
-    /// Drops a final record from memory (the journal keeps it).
+    /// Moves a final record out of the live set, to [`NonceBook::drain_finished`].
     fn prune(&mut self, id: TxId) {
-        if self.records.get(&id).is_some_and(|r| r.state.is_final()) {
-            self.records.remove(&id);
+        if self.records.get(&id).is_some_and(|r| r.state.is_final())
+            && let Some(r) = self.records.remove(&id)
+        {
+            self.finished.push(r);
         }
+    }
+
+    /// The records that became final (confirmed, released, lost) since the last call, in the
+    /// order they did: journal them and settle what they carried.
+    pub fn drain_finished(&mut self) -> Vec<TxRecord> {
+        std::mem::take(&mut self.finished)
+    }
+
+    /// Whether records wait in [`NonceBook::drain_finished`].
+    pub fn has_finished(&self) -> bool {
+        !self.finished.is_empty()
     }
 
     /// Nonces between the floor and our highest live nonce that nothing of ours holds and the

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::engine::{
-    ChainConfig, Engine, EngineConfig, Event, Input, Output, RpcAnswer, RpcCall, ServiceConfig,
-    ServiceName, TxBody, WalletConfig,
+    ChainConfig, Engine, EngineConfig, Event, Input, JournalEntry, Output, RpcAnswer, RpcCall,
+    ServiceConfig, ServiceName, TxBody, WalletConfig,
 };
 use crate::fees::{FeeHistory, FeePolicy};
 use crate::health::{ExitStatus, HealthPolicy, ProbeResult, Status};
@@ -159,6 +159,9 @@ pub struct SimConfig {
     pub sample_every_ms: u64,
     /// Step bound: a run that needs more steps fails as a busy loop.
     pub max_steps: u64,
+    /// Times the engine crashes (`kill -9`) during the run, at random moments, possibly between
+    /// two of its outputs. It restarts from its journal; its agents die with it.
+    pub engine_crashes: u32,
 }
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
@@ -187,6 +190,7 @@ impl Default for SimConfig {
             poll_ms: 15_000,
             sample_every_ms: 3_600_000,
             max_steps: 500_000_000,
+            engine_crashes: 0,
         }
     }
 }
@@ -311,6 +315,8 @@ pub struct Summary {
     pub replacements: u64,
     /// Gap fills.
     pub gap_fills: u64,
+    /// Engine crashes and restarts.
+    pub crashes: u64,
     /// What the funder spent (transfers and gas), wei.
     #[serde(with = "ser::dec")]
     pub funds_spent: U256,
@@ -379,6 +385,7 @@ enum Ev {
         signal: Option<i32>,
     },
     Sample,
+    EngineCrash,
 }
 
 /// A scheduled event, ordered by time, then by scheduling order (so runs are deterministic).
@@ -491,6 +498,8 @@ struct World {
     funded: Vec<(u64, U256)>,
     last_status: Vec<Status>,
     initial_funder: U256,
+    journal: BTreeMap<(ChainId, TxId), JournalEntry>,
+    crash_in: Option<u64>,
 }
 
 /// Runs a simulation.
@@ -571,6 +580,7 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
                 waits: 0,
                 replacements: 0,
                 gap_fills: 0,
+                crashes: 0,
                 funds_spent: U256::ZERO,
                 services: Vec::new(),
             },
@@ -584,7 +594,13 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
         funded: vec![(0, U256::ZERO); cfg.services as usize],
         last_status: vec![Status::Stopped; cfg.services as usize],
         initial_funder: cfg.funder_balance,
+        journal: BTreeMap::new(),
+        crash_in: None,
     };
+    for _ in 0..cfg.engine_crashes {
+        let at = start.plus_ms(w.rng.below(cfg.duration_ms.max(1)));
+        w.schedule(at, Ev::EngineCrash);
+    }
     w.schedule(start.plus_ms(cfg.chain.block_time_ms), Ev::Block);
     w.schedule(start.plus_ms(SPEND_EVERY_MS), Ev::Spend);
     if cfg.sample_every_ms > 0 {
@@ -725,6 +741,9 @@ impl World {
                 if a.alive && a.run == run {
                     a.hung_since = Some(now);
                 }
+            }
+            Ev::EngineCrash => {
+                self.crash_in = Some(self.rng.below(4));
             }
             Ev::Sample => {
                 self.sample();
@@ -934,7 +953,42 @@ impl World {
 
     fn drain_outputs(&mut self) {
         while let Some(o) = self.engine.poll_output() {
+            if let Some(k) = self.crash_in {
+                if k == 0 {
+                    self.crash_in = None;
+                    self.restart_engine();
+                    continue;
+                }
+                self.crash_in = Some(k - 1);
+            }
             self.output(o);
+        }
+    }
+
+    /// `kill -9` of the engine: the outputs it had not executed, and the answers on their way to
+    /// it, are lost; its agents die with it; it comes back from its journal.
+    fn restart_engine(&mut self) {
+        self.report.summary.crashes += 1;
+        let items: Vec<Item> = std::mem::take(&mut self.queue)
+            .into_iter()
+            .map(|Reverse(i)| i)
+            .filter(|i| !matches!(i.ev, Ev::Deliver(_)))
+            .collect();
+        self.queue = items.into_iter().map(Reverse).collect();
+        for a in &mut self.agents {
+            a.alive = false;
+            a.hung_since = None;
+            a.run += 1;
+            a.operator_start_pending = true;
+            // The engine's flap window lives in memory: it starts over after a crash.
+            a.auto_spawns.clear();
+        }
+        // The old engine's names are freed: their addresses may come back for other names.
+        self.names_by_addr.clear();
+        let journal: Vec<JournalEntry> = self.journal.values().cloned().collect();
+        match Engine::restore(engine_config(&self.cfg), self.now, journal) {
+            Ok(engine) => self.engine = engine,
+            Err(e) => self.violation(&format!("the engine cannot restart from its journal: {e}")),
         }
     }
 
@@ -987,7 +1041,9 @@ impl World {
                     hash,
                 });
             }
-            Output::Journal { .. } => {}
+            Output::Journal(entry) => {
+                self.journal.insert((entry.chain, entry.record.id), entry);
+            }
             Output::Spawn { service } => self.spawn(service),
             Output::Terminate { service } => {
                 if let Some(&i) = self.lookup(&service) {
