@@ -190,52 +190,7 @@ impl Engine {
             .iter()
             .map(|c| {
                 let entries = by_chain.remove(&c.chain).unwrap_or_default();
-                let payloads = entries
-                    .iter()
-                    .filter(|e| !e.record.state.is_final())
-                    .filter_map(|e| {
-                        e.transfer.map(|intent| {
-                            (
-                                e.record.id,
-                                Payload {
-                                    intent,
-                                    mined_block: match e.record.state {
-                                        RecordState::Mined { block_number, .. } => {
-                                            Some(block_number)
-                                        }
-                                        RecordState::Reserved
-                                        | RecordState::InFlight
-                                        | RecordState::Confirmed { .. }
-                                        | RecordState::Released { .. }
-                                        | RecordState::Lost => None,
-                                    },
-                                    confirmed: false,
-                                },
-                            )
-                        })
-                    })
-                    .collect();
-                (
-                    c.chain,
-                    ChainState {
-                        cfg: c.clone(),
-                        endpoints: EndpointSet::new(c.endpoints, c.rpc, now),
-                        book: NonceBook::restore(entries.into_iter().map(|e| e.record)),
-                        next_poll: now,
-                        round: Round::default(),
-                        market: None,
-                        fee_hold: None,
-                        verdict: ChainVerdict::Unknown,
-                        payloads,
-                        snapshot: None,
-                        signing: BTreeMap::new(),
-                        receipt_checks: BTreeMap::new(),
-                        busy: BTreeSet::new(),
-                        last_shortfalls: BTreeSet::new(),
-                        last_hold: None,
-                        entries: balance_entries(&config, c),
-                    },
-                )
+                (c.chain, ChainState::new(&config, c, now, entries))
             })
             .collect();
         let services: Vec<ServiceState> = config
@@ -1568,6 +1523,57 @@ impl Engine {
             }
         }
         self.settle_finished(chain);
+    }
+}
+
+impl ChainState {
+    fn new(
+        config: &EngineConfig,
+        c: &ChainConfig,
+        now: Timestamp,
+        entries: Vec<JournalEntry>,
+    ) -> Self {
+        let payloads = entries
+            .iter()
+            .filter(|e| !e.record.state.is_final())
+            .filter_map(|e| {
+                e.transfer.map(|intent| {
+                    (
+                        e.record.id,
+                        Payload {
+                            intent,
+                            mined_block: match e.record.state {
+                                RecordState::Mined { block_number, .. } => Some(block_number),
+                                RecordState::Reserved
+                                | RecordState::InFlight
+                                | RecordState::Confirmed { .. }
+                                | RecordState::Released { .. }
+                                | RecordState::Lost => None,
+                            },
+                            confirmed: false,
+                        },
+                    )
+                })
+            })
+            .collect();
+        Self {
+            cfg: c.clone(),
+            endpoints: EndpointSet::new(c.endpoints, c.rpc, now),
+            book: NonceBook::restore(entries.into_iter().map(|e| e.record)),
+            next_poll: now,
+            round: Round::default(),
+            market: None,
+            fee_hold: None,
+            verdict: ChainVerdict::Unknown,
+            payloads,
+            snapshot: None,
+            signing: BTreeMap::new(),
+            receipt_checks: BTreeMap::new(),
+            busy: BTreeSet::new(),
+            last_shortfalls: BTreeSet::new(),
+            last_hold: None,
+            entries: balance_entries(config, c),
+        }
     }
 }
 

@@ -513,102 +513,109 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
     if cfg.services > 10_000 {
         return Err(SimConfigError::TooManyServices.into());
     }
-    let start = Timestamp(cfg.start_ms);
-    let ecfg = engine_config(cfg);
-    let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
-    let root = Rng::new(cfg.seed);
-    let mut balances = BTreeMap::new();
-    balances.insert(funder(), cfg.funder_balance);
-    // Staggered start balances, so the wallets run low at different times.
-    let n = U256::from(cfg.services.max(1));
-    for i in 0..cfg.services as usize {
-        let share = cfg.wallet_balance.saturating_mul(U256::from(i + 1)) / n;
-        balances.insert(wallet(i), share);
-    }
-    let chain = SimChain::new(
-        cfg.chain,
-        root.fork(1).next_u64(),
-        start.as_secs(),
-        balances,
-    );
-    let agents = (0..cfg.services as usize)
-        .map(|i| Agent {
-            behaviour: if cfg.behaviours.is_empty() {
-                Behaviour::Healthy
-            } else {
-                cfg.behaviours[i % cfg.behaviours.len()]
-            },
-            alive: false,
-            run: 0,
-            started_at: start,
-            hung_since: None,
-            terminated: false,
-            wallet: wallet(i),
-            auto_spawns: Vec::new(),
-            operator_start_pending: true,
-        })
-        .collect();
-    let service_names: Vec<ServiceName> = (0..cfg.services as usize)
-        .map(|i| ServiceName::from(format!("agent-{i}").as_str()))
-        .collect();
-    let names = service_names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.clone(), i))
-        .collect();
-    let mut w = World {
-        cfg: cfg.clone(),
-        rng: root.fork(2),
-        engine,
-        chain,
-        agents,
-        names,
-        names_by_addr: BTreeMap::new(),
-        service_names,
-        queue: BinaryHeap::new(),
-        seq: 0,
-        now: start,
-        sign_serial: 0,
-        report: SimReport {
-            seed: cfg.seed,
-            summary: Summary {
-                steps: 0,
-                inputs: 0,
-                blocks: 0,
-                reorgs: 0,
-                dropped: 0,
-                waits: 0,
-                replacements: 0,
-                gap_fills: 0,
-                crashes: 0,
-                funds_spent: U256::ZERO,
-                services: Vec::new(),
-            },
-            timeline: Vec::new(),
-            events: Vec::new(),
-            violations: Vec::new(),
-        },
-        nonce_owner: BTreeMap::new(),
-        broadcast_records: BTreeSet::new(),
-        hash_record: BTreeMap::new(),
-        funded: vec![(0, U256::ZERO); cfg.services as usize],
-        last_status: vec![Status::Stopped; cfg.services as usize],
-        initial_funder: cfg.funder_balance,
-        journal: BTreeMap::new(),
-        crash_in: None,
-    };
-    for _ in 0..cfg.engine_crashes {
-        let at = start.plus_ms(w.rng.below(cfg.duration_ms.max(1)));
-        w.schedule(at, Ev::EngineCrash);
-    }
-    w.schedule(start.plus_ms(cfg.chain.block_time_ms), Ev::Block);
-    w.schedule(start.plus_ms(SPEND_EVERY_MS), Ev::Spend);
-    if cfg.sample_every_ms > 0 {
-        w.schedule(start, Ev::Sample);
-    }
+    let mut w = World::new(cfg)?;
     w.drain_outputs();
     w.run_loop()?;
     Ok(w.finish())
+}
+
+impl World {
+    fn new(cfg: &SimConfig) -> Result<Self, SimError> {
+        let start = Timestamp(cfg.start_ms);
+        let ecfg = engine_config(cfg);
+        let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
+        let root = Rng::new(cfg.seed);
+        let mut balances = BTreeMap::new();
+        balances.insert(funder(), cfg.funder_balance);
+        // Staggered start balances, so the wallets run low at different times.
+        let n = U256::from(cfg.services.max(1));
+        for i in 0..cfg.services as usize {
+            let share = cfg.wallet_balance.saturating_mul(U256::from(i + 1)) / n;
+            balances.insert(wallet(i), share);
+        }
+        let chain = SimChain::new(
+            cfg.chain,
+            root.fork(1).next_u64(),
+            start.as_secs(),
+            balances,
+        );
+        let agents = (0..cfg.services as usize)
+            .map(|i| Agent {
+                behaviour: if cfg.behaviours.is_empty() {
+                    Behaviour::Healthy
+                } else {
+                    cfg.behaviours[i % cfg.behaviours.len()]
+                },
+                alive: false,
+                run: 0,
+                started_at: start,
+                hung_since: None,
+                terminated: false,
+                wallet: wallet(i),
+                auto_spawns: Vec::new(),
+                operator_start_pending: true,
+            })
+            .collect();
+        let service_names: Vec<ServiceName> = (0..cfg.services as usize)
+            .map(|i| ServiceName::from(format!("agent-{i}").as_str()))
+            .collect();
+        let names = service_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        let mut w = World {
+            cfg: cfg.clone(),
+            rng: root.fork(2),
+            engine,
+            chain,
+            agents,
+            names,
+            names_by_addr: BTreeMap::new(),
+            service_names,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            now: start,
+            sign_serial: 0,
+            report: SimReport {
+                seed: cfg.seed,
+                summary: Summary {
+                    steps: 0,
+                    inputs: 0,
+                    blocks: 0,
+                    reorgs: 0,
+                    dropped: 0,
+                    waits: 0,
+                    replacements: 0,
+                    gap_fills: 0,
+                    crashes: 0,
+                    funds_spent: U256::ZERO,
+                    services: Vec::new(),
+                },
+                timeline: Vec::new(),
+                events: Vec::new(),
+                violations: Vec::new(),
+            },
+            nonce_owner: BTreeMap::new(),
+            broadcast_records: BTreeSet::new(),
+            hash_record: BTreeMap::new(),
+            funded: vec![(0, U256::ZERO); cfg.services as usize],
+            last_status: vec![Status::Stopped; cfg.services as usize],
+            initial_funder: cfg.funder_balance,
+            journal: BTreeMap::new(),
+            crash_in: None,
+        };
+        for _ in 0..cfg.engine_crashes {
+            let at = start.plus_ms(w.rng.below(cfg.duration_ms.max(1)));
+            w.schedule(at, Ev::EngineCrash);
+        }
+        w.schedule(start.plus_ms(cfg.chain.block_time_ms), Ev::Block);
+        w.schedule(start.plus_ms(SPEND_EVERY_MS), Ev::Spend);
+        if cfg.sample_every_ms > 0 {
+            w.schedule(start, Ev::Sample);
+        }
+        Ok(w)
+    }
 }
 
 impl World {
