@@ -12,8 +12,10 @@ pub const GWEI: u128 = 1_000_000_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fees {
     /// `maxFeePerGas`, wei.
+    #[serde(with = "crate::ser::wei")]
     pub max_fee_per_gas: u128,
     /// `maxPriorityFeePerGas`, wei.
+    #[serde(with = "crate::ser::wei")]
     pub max_priority_fee_per_gas: u128,
 }
 
@@ -101,8 +103,10 @@ pub enum FeeError {
     )]
     AboveCap {
         /// The max fee per gas that would be needed.
+        #[serde(with = "crate::ser::wei")]
         needed: u128,
         /// The configured cap.
+        #[serde(with = "crate::ser::wei")]
         cap: u128,
     },
     /// `eth_feeHistory` returned no base fee.
@@ -144,8 +148,10 @@ pub struct FeePolicy {
     /// Max fee = next base fee × this / 10 000 + tip (20 000 = ×2, as alloy).
     pub base_fee_multiplier_bps: u32,
     /// The smallest tip tend offers, wei.
+    #[serde(with = "crate::ser::wei")]
     pub min_priority_fee: u128,
     /// Above this max fee per gas, funding waits (gas spike).
+    #[serde(with = "crate::ser::wei")]
     pub max_fee_cap: u128,
 }
 
@@ -165,9 +171,11 @@ impl Default for FeePolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FeeHistory {
     /// Base fee per block, oldest first; the last entry is the next block's.
+    #[serde(with = "crate::ser::wei::vec")]
     pub base_fee_per_gas: Vec<u128>,
     /// The rewards at the policy's percentile, one per block (blocks without transactions give
     /// 0, which the estimator skips).
+    #[serde(with = "crate::ser::wei::vec")]
     pub reward: Vec<u128>,
 }
 
@@ -177,6 +185,7 @@ pub struct FeeEstimate {
     /// The fees to sign with.
     pub fees: Fees,
     /// The next block's base fee.
+    #[serde(with = "crate::ser::wei")]
     pub base_fee: u128,
 }
 

@@ -79,6 +79,53 @@ pub mod dec {
     }
 }
 
+/// `u128` (fees per gas) as a decimal string (`#[serde(with = "ser::wei")]`): JSON numbers lose
+/// precision above 2^53 in JavaScript, and serde's buffered (tagged) enums cannot hold a `u128`.
+/// Reads a string or a number.
+pub mod wei {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the value as a decimal string.
+    pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(v)
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Repr<'a> {
+        Text(std::borrow::Cow<'a, str>),
+        Number(u64),
+    }
+
+    /// Reads a decimal string or a (small) number.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        match Repr::deserialize(d)? {
+            Repr::Number(n) => Ok(u128::from(n)),
+            Repr::Text(t) => t.parse().map_err(|_| {
+                serde::de::Error::custom(format!("{t:?} is not a decimal wei amount"))
+            }),
+        }
+    }
+
+    /// The same for `Vec<u128>`.
+    pub mod vec {
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct W(#[serde(with = "super")] u128);
+
+        /// Writes each value as a decimal string.
+        pub fn serialize<S: Serializer>(v: &[u128], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|x| W(*x)))
+        }
+
+        /// Reads decimal strings or numbers.
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u128>, D::Error> {
+            Ok(Vec::<W>::deserialize(d)?.into_iter().map(|w| w.0).collect())
+        }
+    }
+}
+
 macro_rules! from_str_deserialize {
     ($($t:ty),*) => {$(
         impl<'de> serde::Deserialize<'de> for $t {

@@ -3,6 +3,7 @@
 //! - `snapshot_errors`: a bad value in every field of the funding snapshot;
 //! - `olas_props`: properties of the Olas report;
 //! - `plan`: tend's own planner, by example and by property.
+//! - `engine`: the facade by hand: output order, restart from the journal, bad inputs, config;
 //! - `health`: health verdicts and the agent life cycle, by example and by property;
 //! - `lifecycle`: transition tables, guards, transition plans and start-up recovery;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
@@ -21,6 +22,7 @@
 )]
 
 mod common;
+mod engine;
 mod health;
 mod lifecycle;
 mod nonce;

@@ -560,8 +560,12 @@ impl Engine {
                     }),
                 ),
                 PendingState::Scheduled { avoid, .. } => {
+                    // Each attempt gets its own id, so a late answer to an earlier one is told
+                    // apart.
                     self.take_request(id);
-                    self.dispatch(now, id, p.chain, p.call, p.attempt, p.round, avoid);
+                    let fresh = self.next_id;
+                    self.next_id += 1;
+                    self.dispatch(now, fresh, p.chain, p.call, p.attempt, p.round, avoid);
                 }
             }
         }

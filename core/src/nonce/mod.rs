@@ -236,6 +236,7 @@ pub struct NoncePolicy {
     /// Most unconfirmed transactions per sender.
     pub max_in_flight: u32,
     /// Highest max fee per gas a replacement may use, wei.
+    #[serde(with = "crate::ser::wei")]
     pub fee_cap: u128,
     /// Receipt checks that find nothing, with the chain past the nonce, before the nonce counts
     /// as lost to someone else.

@@ -16,8 +16,10 @@ pub struct ChainParams {
     /// Time between blocks, ms.
     pub block_time_ms: u64,
     /// The starting base fee, wei.
+    #[serde(with = "crate::ser::wei")]
     pub base_fee: u128,
     /// The lowest base fee, wei.
+    #[serde(with = "crate::ser::wei")]
     pub min_base_fee: u128,
     /// Chance per block of a gas spike, parts per million.
     pub spike_ppm: u32,
