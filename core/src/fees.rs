@@ -153,6 +153,9 @@ pub struct FeePolicy {
     /// Above this max fee per gas, funding waits (gas spike).
     #[serde(with = "crate::ser::wei")]
     pub max_fee_cap: u128,
+    /// Gas reserved for a planned transfer, as a multiple of its max fee in basis points
+    /// (20 000 = twice: room for seven +10 % replacements before the source runs short).
+    pub gas_reserve_bps: u32,
 }
 
 impl Default for FeePolicy {
@@ -163,6 +166,7 @@ impl Default for FeePolicy {
             base_fee_multiplier_bps: 20_000,
             min_priority_fee: 1,
             max_fee_cap: 500 * GWEI,
+            gas_reserve_bps: 20_000,
         }
     }
 }

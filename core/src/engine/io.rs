@@ -545,6 +545,15 @@ pub enum HoldReason {
     },
     /// The chain's head is stale.
     StaleChain,
+    /// A replacement would cost more than the funding key holds.
+    Unaffordable {
+        /// Its worst cost (value + gas limit × max fee), wei.
+        #[serde(with = "ser::dec")]
+        needed: U256,
+        /// The funding key's native balance, wei.
+        #[serde(with = "ser::dec")]
+        available: U256,
+    },
     /// The nonce book refuses more transactions.
     Nonce {
         /// The error, for a person.

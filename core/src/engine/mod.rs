@@ -1135,7 +1135,9 @@ impl Engine {
             chains: BTreeMap::from([(
                 chain,
                 GasParams {
-                    max_fee_per_gas: U256::from(fees.max_fee_per_gas),
+                    max_fee_per_gas: U256::from(fees.max_fee_per_gas)
+                        .saturating_mul(U256::from(c.cfg.fees.gas_reserve_bps))
+                        / U256::from(10_000u32),
                     native_transfer_gas: U256::from(c.cfg.native_transfer_gas),
                     erc20_transfer_gas: U256::from(c.cfg.erc20_transfer_gas),
                     l1_fee: U256::ZERO,
@@ -1423,6 +1425,25 @@ impl Engine {
                         Some(p) if !cancel => (p.intent.body, p.intent.gas_limit),
                         Some(_) | None => (TxBody::Noop, 21_000),
                     };
+                    // A node refuses a transaction whose worst cost exceeds the sender's balance:
+                    // hold rather than send one that cannot be paid.
+                    let value = match body {
+                        TxBody::Native { value, .. } => value,
+                        TxBody::Erc20 { .. } | TxBody::Noop => U256::ZERO,
+                    };
+                    let needed = value.saturating_add(
+                        U256::from(gas_limit).saturating_mul(U256::from(fees.max_fee_per_gas)),
+                    );
+                    let available = c
+                        .snapshot
+                        .as_ref()
+                        .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)).copied());
+                    if let Some(available) = available
+                        && needed > available
+                    {
+                        self.hold(chain, HoldReason::Unaffordable { needed, available });
+                        continue;
+                    }
                     self.event(Event::TxReplaced {
                         chain,
                         tx: id,

@@ -1117,18 +1117,21 @@ impl World {
         }
         let operator = std::mem::take(&mut self.agents[i].operator_start_pending);
         if !operator {
-            // An automatic restart: check the flap limit.
+            // An automatic restart: check the flap limit. The engine counts the failures, each
+            // at most one backoff before its restart, so restarts closer together than the
+            // window minus the longest backoff prove the failures were within the window.
             let p = self.cfg.health;
+            let window = p.flap_window_ms.saturating_sub(p.backoff_max_ms);
             let a = &mut self.agents[i];
             a.auto_spawns.push(now);
             let in_window = a
                 .auto_spawns
                 .iter()
-                .filter(|t| now.since(**t) < p.flap_window_ms)
+                .filter(|t| now.since(**t) < window)
                 .count();
             if in_window >= p.flap_max_restarts as usize {
                 self.violation(&format!(
-                    "{service}: {in_window} restarts within the flap window of {} ms",
+                    "{service}: {in_window} restarts within {window} ms (flap window {} ms less the longest backoff)",
                     p.flap_window_ms
                 ));
             }
