@@ -210,6 +210,9 @@ pub enum SimConfigError {
     /// Too many services.
     #[error("at most 10000 services")]
     TooManyServices,
+    /// A recorded run cannot crash the engine.
+    #[error("a recorded run holds one engine's life: set engine_crashes to 0")]
+    CrashesInRecording,
 }
 
 /// One point of the timeline.
@@ -500,6 +503,8 @@ struct World {
     initial_funder: U256,
     journal: BTreeMap<(ChainId, TxId), JournalEntry>,
     crash_in: Option<u64>,
+    recording: Option<Vec<Input>>,
+    digest: OutputDigest,
 }
 
 /// Runs a simulation.
@@ -517,6 +522,56 @@ pub fn run(cfg: &SimConfig) -> Result<SimReport, SimError> {
     w.drain_outputs();
     w.run_loop()?;
     Ok(w.finish())
+}
+
+/// Runs a simulation and returns, with its report, every input the engine received, in order,
+/// and the [`OutputDigest`] of every output it gave.
+/// A fresh `Engine::new(engine_config(cfg), start)` fed the same inputs makes the same decisions
+/// (the engine is deterministic), so the recording can be replayed without the world. Refused
+/// for runs with engine crashes (a recording holds one engine's life).
+pub fn run_recorded(cfg: &SimConfig) -> Result<(SimReport, Vec<Input>, u64), SimError> {
+    if cfg.engine_crashes > 0 {
+        return Err(SimConfigError::CrashesInRecording.into());
+    }
+    if cfg.endpoints.is_empty() {
+        return Err(SimConfigError::NoEndpoint.into());
+    }
+    if cfg.chain.block_time_ms == 0 {
+        return Err(SimConfigError::ZeroBlockTime.into());
+    }
+    let mut w = World::new(cfg)?;
+    w.recording = Some(Vec::new());
+    w.drain_outputs();
+    w.run_loop()?;
+    let inputs = w.recording.take().unwrap_or_default();
+    let digest = w.digest.value();
+    Ok((w.finish(), inputs, digest))
+}
+
+/// An FNV-1a hash of outputs in their JSON form: equal digests, equal decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputDigest(u64);
+
+impl Default for OutputDigest {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl OutputDigest {
+    /// Adds one output.
+    pub fn write(&mut self, o: &Output) {
+        let text = serde_json::to_string(o).unwrap_or_default();
+        for b in text.bytes().chain(std::iter::once(b'\n')) {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// The digest so far.
+    pub fn value(&self) -> u64 {
+        self.0
+    }
 }
 
 impl World {
@@ -604,6 +659,8 @@ impl World {
             initial_funder: cfg.funder_balance,
             journal: BTreeMap::new(),
             crash_in: None,
+            recording: None,
+            digest: OutputDigest::default(),
         };
         for _ in 0..cfg.engine_crashes {
             let at = start.plus_ms(w.rng.below(cfg.duration_ms.max(1)));
@@ -674,13 +731,21 @@ impl World {
                 };
                 self.event(item.ev);
             } else {
-                self.engine.handle_input(Input::Tick { now: self.now });
+                self.feed(Input::Tick { now: self.now });
             }
             self.drain_outputs();
         }
         self.report.summary.steps = steps;
         self.now = end;
         Ok(())
+    }
+
+    /// Hands an input to the engine (and to the recording, if one is kept).
+    fn feed(&mut self, input: Input) {
+        if let Some(r) = &mut self.recording {
+            r.push(input.clone());
+        }
+        self.engine.handle_input(input);
     }
 
     fn deliver(&mut self, at: Timestamp, input: Input) {
@@ -692,7 +757,7 @@ impl World {
         match ev {
             Ev::Deliver(input) => {
                 let input = retime(*input, now);
-                self.engine.handle_input(input);
+                self.feed(input);
             }
             Ev::Spend => {
                 self.spend();
@@ -713,7 +778,7 @@ impl World {
                     a.alive = false;
                     a.hung_since = None;
                     let name = self.service_names[service].clone();
-                    self.engine.handle_input(Input::Exited {
+                    self.feed(Input::Exited {
                         now,
                         service: name,
                         status: ExitStatus {
@@ -733,7 +798,7 @@ impl World {
                     a.alive = false;
                     a.hung_since = None;
                     let name = self.service_names[service].clone();
-                    self.engine.handle_input(Input::Exited {
+                    self.feed(Input::Exited {
                         now,
                         service: name,
                         status: ExitStatus {
@@ -960,6 +1025,9 @@ impl World {
 
     fn drain_outputs(&mut self) {
         while let Some(o) = self.engine.poll_output() {
+            if self.recording.is_some() {
+                self.digest.write(&o);
+            }
             if let Some(k) = self.crash_in {
                 if k == 0 {
                     self.crash_in = None;
@@ -1041,7 +1109,7 @@ impl World {
                 self.sign_serial += 1;
                 let hash = self.chain.sign(request, self.sign_serial);
                 self.hash_record.insert(hash, tx);
-                self.engine.handle_input(Input::Signed {
+                self.feed(Input::Signed {
                     now,
                     chain,
                     tx,
@@ -1141,7 +1209,7 @@ impl World {
             });
         }
         if self.rng.chance_ppm(self.cfg.spawn_fail_ppm) {
-            self.engine.handle_input(Input::SpawnFailed {
+            self.feed(Input::SpawnFailed {
                 now,
                 service: service.clone(),
                 error: "simulated spawn failure".into(),
@@ -1171,7 +1239,7 @@ impl World {
             | Behaviour::Flaky { .. }
             | Behaviour::Stubborn => {}
         }
-        self.engine.handle_input(Input::Spawned { now, service });
+        self.feed(Input::Spawned { now, service });
     }
 
     fn probe(&mut self, service: ServiceName, timeout_ms: u64) {
