@@ -878,3 +878,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_reorg_deeper_than_the_confirmations_reopens_the_nonce() {
+    let p = NoncePolicy {
+        confirmations: 1,
+        ..NoncePolicy::default()
+    };
+    let mut b = book_at(0, 0);
+    let (id, _, hash) = send_one(&mut b, &p, 1, t(0));
+    send_one(&mut b, &p, 2, t(0));
+    assert_eq!(b.observe_chain(view(1, 2, 101)), None);
+    b.mined(hash, 101, h(7)).unwrap();
+    assert_eq!(b.block(101, h(7), &p), vec![id]);
+    assert_eq!(b.confirmed_floor(), 1);
+    // The chain forgets nonce 0; a lagging node would look the same at first.
+    assert_eq!(b.observe_chain(view(0, 0, 102)), None);
+    assert!(b.gaps().is_empty(), "not yet: it may be a lagging node");
+    assert_eq!(b.observe_chain(view(0, 0, 110)), None);
+    // The head moved on and the count stayed below ours: a deep reorg.
+    let fell = b.observe_chain(view(0, 0, 102 + tend_core::nonce::DEEP_REORG_GRACE_BLOCKS));
+    assert_eq!(fell, Some(1));
+    assert_eq!(b.confirmed_floor(), 0);
+    assert_eq!(b.gaps(), vec![0]);
+    // A count that comes back resets the watch.
+    let mut c = book_at(0, 0);
+    let (id, _, hash) = send_one(&mut c, &p, 1, t(0));
+    c.observe_chain(view(1, 1, 101));
+    c.mined(hash, 101, h(7)).unwrap();
+    c.block(101, h(7), &p);
+    let _ = id;
+    c.observe_chain(view(0, 0, 102));
+    c.observe_chain(view(1, 1, 110));
+    assert_eq!(c.observe_chain(view(0, 0, 125)), None);
+    assert_eq!(c.confirmed_floor(), 1);
+}

@@ -511,6 +511,16 @@ pub enum Event {
         /// The nonce.
         nonce: u64,
     },
+    /// A reorg deeper than the confirmation depth undid transactions of ours that had been
+    /// confirmed: their nonces are open again and will be filled (raise `confirmations`).
+    DeepReorg {
+        /// The chain.
+        chain: ChainId,
+        /// Our confirmed count before.
+        confirmed: u64,
+        /// The chain's count now.
+        now_count: u64,
+    },
     /// The chain's head state changed.
     Chain {
         /// The chain.

@@ -842,11 +842,18 @@ impl Engine {
                     .head
                     .or(c.endpoints.best_head().map(|h| h.0))
                     .unwrap_or(0);
-                c.book.observe_chain(crate::nonce::ChainView {
+                let fell = c.book.observe_chain(crate::nonce::ChainView {
                     latest,
                     pending,
                     head,
                 });
+                if let Some(from) = fell {
+                    self.event(Event::DeepReorg {
+                        chain,
+                        confirmed: from,
+                        now_count: latest,
+                    });
+                }
                 self.settle_finished(chain);
                 self.run_nonce_plan(chain, now);
                 if current_round && let Some(c) = self.chains.get_mut(&chain) {

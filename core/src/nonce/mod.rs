@@ -39,6 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::fees::{self, FeeError, Fees, TxKind};
 use crate::time::Timestamp;
 
+/// Blocks the head must advance, with the chain's count still below our confirmed count, before
+/// the book accepts that a reorg deeper than the confirmation depth undid confirmed transactions.
+pub const DEEP_REORG_GRACE_BLOCKS: u64 = 16;
+
 /// Most gaps reported at once (the scan window of the `OpenZeppelin` relayer).
 pub const MAX_GAPS: usize = 100;
 
@@ -379,6 +383,8 @@ pub struct NonceBook {
     /// Our own confirmed count: highest confirmed nonce + 1.
     confirmed_floor: u64,
     chain: Option<ChainView>,
+    /// The head at which the chain's count was first seen below our confirmed count.
+    below_floor_since: Option<u64>,
     /// Records that became final since the last [`NonceBook::drain_finished`].
     #[serde(skip)]
     finished: Vec<TxRecord>,
@@ -466,8 +472,28 @@ impl NonceBook {
     /// Records the chain's counts and head. Counts that pass a reserved-but-unsigned nonce
     /// release it ([`ReleaseReason::Taken`]); counts that fall below a mined nonce (a reorg, or a
     /// lagging node) put it back in flight.
-    pub fn observe_chain(&mut self, view: ChainView) {
+    ///
+    /// A count below our own confirmed count is first taken for a lagging node. If it stays
+    /// below while the head advances [`DEEP_REORG_GRACE_BLOCKS`], a reorg deeper than the
+    /// confirmation depth undid transactions we had confirmed: the confirmed count falls back to
+    /// the chain's, so the freed nonces become gaps and are filled. Returns the confirmed count
+    /// before such a fall, if one happened.
+    pub fn observe_chain(&mut self, view: ChainView) -> Option<u64> {
         self.chain = Some(view);
+        let mut fell_from = None;
+        if view.latest < self.confirmed_floor {
+            match self.below_floor_since {
+                None => self.below_floor_since = Some(view.head),
+                Some(since) if view.head >= since.saturating_add(DEEP_REORG_GRACE_BLOCKS) => {
+                    fell_from = Some(self.confirmed_floor);
+                    self.confirmed_floor = view.latest;
+                    self.below_floor_since = None;
+                }
+                Some(_) => {}
+            }
+        } else {
+            self.below_floor_since = None;
+        }
         let ids: Vec<TxId> = self.holders.values().copied().collect();
         for id in ids {
             let Some(r) = self.records.get_mut(&id) else {
@@ -493,6 +519,7 @@ impl NonceBook {
                 | RecordState::Lost => {}
             }
         }
+        fell_from
     }
 
     /// Reserves the next nonce for a transaction.

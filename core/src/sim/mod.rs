@@ -320,6 +320,8 @@ pub struct Summary {
     pub gap_fills: u64,
     /// Engine crashes and restarts.
     pub crashes: u64,
+    /// Reorgs deeper than the confirmation depth that undid confirmed transactions.
+    pub deep_reorgs: u64,
     /// What the funder spent (transfers and gas), wei.
     #[serde(with = "ser::dec")]
     pub funds_spent: U256,
@@ -644,6 +646,7 @@ impl World {
                     replacements: 0,
                     gap_fills: 0,
                     crashes: 0,
+                    deep_reorgs: 0,
                     funds_spent: U256::ZERO,
                     services: Vec::new(),
                 },
@@ -1337,6 +1340,17 @@ impl World {
                 }
             }
             Event::TxReplaced { .. } => self.report.summary.replacements += 1,
+            Event::DeepReorg {
+                confirmed,
+                now_count,
+                ..
+            } => {
+                // The engine gave these nonces up on purpose: a new transaction may take them.
+                for n in now_count..confirmed {
+                    self.nonce_owner.remove(&n);
+                }
+                self.report.summary.deep_reorgs += 1;
+            }
             Event::Alert { .. }
             | Event::TxConfirmed { .. }
             | Event::SendRejected { .. }
