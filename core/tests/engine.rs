@@ -598,6 +598,7 @@ proptest! {
             if let Some((t, _)) = e.poll_timeout() {
                 prop_assert!(t >= e.now() || t.plus_ms(1) >= e.now());
             }
+            prop_assert_eq!(e.poll_deadline(), e.poll_timeout().map(|(t, _)| t));
         }
     }
 }

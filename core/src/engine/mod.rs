@@ -305,6 +305,15 @@ impl Engine {
         self.chains.get(&chain).map(|c| &c.endpoints)
     }
 
+    /// When to wake the engine next, without the reason (cheaper, for tight driver loops).
+    #[must_use]
+    pub fn poll_deadline(&self) -> Option<Timestamp> {
+        let chain = self.chains.values().map(|c| c.next_poll).min();
+        let request = self.request_deadlines.first().map(|r| r.0);
+        let agent = self.agent_deadlines.peek().map(|r| r.0.0);
+        [chain, request, agent].into_iter().flatten().min()
+    }
+
     /// When to wake the engine next, and why.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<(Timestamp, WakeReason)> {

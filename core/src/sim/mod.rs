@@ -178,7 +178,7 @@ impl Default for SimConfig {
             spawn_fail_ppm: 0,
             chain: ChainParams::default(),
             endpoints: vec![EndpointFaults::default()],
-            funder_balance: U256::from(1_000 * ETHER),
+            funder_balance: U256::from(10_000 * ETHER),
             wallet_balance: U256::from(3 * ETHER / 10),
             low: U256::from(ETHER / 4),
             target: U256::from(ETHER),
@@ -373,7 +373,8 @@ pub enum SimError {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ev {
-    Deliver(Box<Input>),
+    /// An input waiting in the slab, by slot.
+    Deliver(usize),
     Block,
     Spend,
     Crash {
@@ -507,6 +508,8 @@ struct World {
     crash_in: Option<u64>,
     recording: Option<Vec<Input>>,
     digest: OutputDigest,
+    in_transit: Vec<Option<Input>>,
+    free_slots: Vec<usize>,
 }
 
 /// Runs a simulation.
@@ -664,6 +667,8 @@ impl World {
             crash_in: None,
             recording: None,
             digest: OutputDigest::default(),
+            in_transit: Vec::new(),
+            free_slots: Vec::new(),
         };
         for _ in 0..cfg.engine_crashes {
             let at = start.plus_ms(w.rng.below(cfg.duration_ms.max(1)));
@@ -702,7 +707,7 @@ impl World {
         let mut same_time = 0u64;
         loop {
             let next_ev = self.queue.peek().map(|Reverse(item)| item.at);
-            let next_engine = self.engine.poll_timeout().map(|(t, _)| t);
+            let next_engine = self.engine.poll_deadline();
             if next_engine.is_none() {
                 // Every chain always has a next poll: no deadline means the engine lost track.
                 self.violation("the engine reports no deadline at all");
@@ -752,14 +757,29 @@ impl World {
     }
 
     fn deliver(&mut self, at: Timestamp, input: Input) {
-        self.schedule(at, Ev::Deliver(Box::new(input)));
+        // A slab of inputs on their way: no allocation per delivery.
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.in_transit[slot] = Some(input);
+                slot
+            }
+            None => {
+                self.in_transit.push(Some(input));
+                self.in_transit.len() - 1
+            }
+        };
+        self.schedule(at, Ev::Deliver(slot));
     }
 
     fn event(&mut self, ev: Ev) {
         let now = self.now;
         match ev {
-            Ev::Deliver(input) => {
-                let input = retime(*input, now);
+            Ev::Deliver(slot) => {
+                let Some(input) = self.in_transit.get_mut(slot).and_then(Option::take) else {
+                    return;
+                };
+                self.free_slots.push(slot);
+                let input = retime(input, now);
                 self.feed(input);
             }
             Ev::Spend => {
@@ -1052,6 +1072,8 @@ impl World {
             .map(|Reverse(i)| i)
             .filter(|i| !matches!(i.ev, Ev::Deliver(_)))
             .collect();
+        self.in_transit.clear();
+        self.free_slots.clear();
         self.queue = items.into_iter().map(Reverse).collect();
         for a in &mut self.agents {
             a.alive = false;
