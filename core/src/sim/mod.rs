@@ -371,7 +371,7 @@ pub enum SimError {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
     /// An input waiting in the slab, by slot.
     Deliver(usize),
@@ -758,15 +758,12 @@ impl World {
 
     fn deliver(&mut self, at: Timestamp, input: Input) {
         // A slab of inputs on their way: no allocation per delivery.
-        let slot = match self.free_slots.pop() {
-            Some(slot) => {
-                self.in_transit[slot] = Some(input);
-                slot
-            }
-            None => {
-                self.in_transit.push(Some(input));
-                self.in_transit.len() - 1
-            }
+        let slot = if let Some(slot) = self.free_slots.pop() {
+            self.in_transit[slot] = Some(input);
+            slot
+        } else {
+            self.in_transit.push(Some(input));
+            self.in_transit.len() - 1
         };
         self.schedule(at, Ev::Deliver(slot));
     }
