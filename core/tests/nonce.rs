@@ -913,3 +913,26 @@ fn a_reorg_deeper_than_the_confirmations_reopens_the_nonce() {
     assert_eq!(c.observe_chain(view(0, 0, 125)), None);
     assert_eq!(c.confirmed_floor(), 1);
 }
+
+#[test]
+fn a_lost_nonce_is_never_handed_out_again() {
+    let p = NoncePolicy::default();
+    let mut b = book_at(0, 0);
+    let (id, nonce, _) = send_one(&mut b, &p, 1, t(0));
+    b.observe_chain(view(1, 1, 101));
+    for _ in 0..3 {
+        b.receipts_missing(id, &p).unwrap();
+    }
+    assert_eq!(b.confirmed_floor(), nonce + 1);
+    // A lying or lagging count says the nonce is free again: it is not.
+    b.observe_chain(view(0, 0, 102));
+    assert_eq!(b.next_nonce(), Some(1));
+    // Nor after a restart from the journal.
+    let lost = TxRecord {
+        state: RecordState::Lost,
+        ..b.drain_finished().pop().unwrap()
+    };
+    let mut r = NonceBook::restore(vec![lost]);
+    r.observe_chain(view(0, 0, 102));
+    assert_eq!(r.next_nonce(), Some(1));
+}

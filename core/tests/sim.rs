@@ -47,6 +47,11 @@ fn world(seed: u64) -> SimConfig {
         } else {
             0
         },
+        wrong_ppm: if r.chance_ppm(300_000) {
+            u32::try_from(r.below(50_000)).unwrap()
+        } else {
+            0
+        },
     };
     let endpoints = (0..=r.below(3)).map(|_| endpoint(&mut r)).collect();
     let target = U256::from(ETHER);

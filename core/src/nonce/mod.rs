@@ -43,6 +43,10 @@ use crate::time::Timestamp;
 /// the book accepts that a reorg deeper than the confirmation depth undid confirmed transactions.
 pub const DEEP_REORG_GRACE_BLOCKS: u64 = 16;
 
+/// Observations in a row of a count below our confirmed count before a deep reorg is accepted
+/// (one lying or lagging answer is not enough).
+pub const DEEP_REORG_OBSERVATIONS: u32 = 3;
+
 /// Most gaps reported at once (the scan window of the `OpenZeppelin` relayer).
 pub const MAX_GAPS: usize = 100;
 
@@ -385,6 +389,8 @@ pub struct NonceBook {
     chain: Option<ChainView>,
     /// The head at which the chain's count was first seen below our confirmed count.
     below_floor_since: Option<u64>,
+    /// Observations in a row with the count below our confirmed count.
+    below_floor_seen: u32,
     /// Records that became final since the last [`NonceBook::drain_finished`].
     #[serde(skip)]
     finished: Vec<TxRecord>,
@@ -402,7 +408,7 @@ impl NonceBook {
         let mut book = Self::new();
         for r in records {
             book.next_id = book.next_id.max(r.id.saturating_add(1));
-            if let RecordState::Confirmed { .. } = r.state {
+            if let RecordState::Confirmed { .. } | RecordState::Lost = r.state {
                 book.confirmed_floor = book.confirmed_floor.max(r.nonce.saturating_add(1));
             }
             if r.state.holds_nonce() && !matches!(r.state, RecordState::Confirmed { .. }) {
@@ -474,7 +480,8 @@ impl NonceBook {
     /// lagging node) put it back in flight.
     ///
     /// A count below our own confirmed count is first taken for a lagging node. If it stays
-    /// below while the head advances [`DEEP_REORG_GRACE_BLOCKS`], a reorg deeper than the
+    /// below for [`DEEP_REORG_OBSERVATIONS`] observations in a row while the head advances
+    /// [`DEEP_REORG_GRACE_BLOCKS`], a reorg deeper than the
     /// confirmation depth undid transactions we had confirmed: the confirmed count falls back to
     /// the chain's, so the freed nonces become gaps and are filled. Returns the confirmed count
     /// before such a fall, if one happened.
@@ -482,17 +489,23 @@ impl NonceBook {
         self.chain = Some(view);
         let mut fell_from = None;
         if view.latest < self.confirmed_floor {
+            self.below_floor_seen = self.below_floor_seen.saturating_add(1);
             match self.below_floor_since {
                 None => self.below_floor_since = Some(view.head),
-                Some(since) if view.head >= since.saturating_add(DEEP_REORG_GRACE_BLOCKS) => {
+                Some(since)
+                    if view.head >= since.saturating_add(DEEP_REORG_GRACE_BLOCKS)
+                        && self.below_floor_seen >= DEEP_REORG_OBSERVATIONS =>
+                {
                     fell_from = Some(self.confirmed_floor);
                     self.confirmed_floor = view.latest;
                     self.below_floor_since = None;
+                    self.below_floor_seen = 0;
                 }
                 Some(_) => {}
             }
         } else {
             self.below_floor_since = None;
+            self.below_floor_seen = 0;
         }
         let ids: Vec<TxId> = self.holders.values().copied().collect();
         for id in ids {
@@ -750,6 +763,9 @@ impl NonceBook {
             if r.missing_receipts >= policy.lost_after_checks {
                 r.state = RecordState::Lost;
                 let nonce = r.nonce;
+                // The chain used the nonce: never hand it out again, even if a later (lagging or
+                // lying) count says otherwise.
+                self.confirmed_floor = self.confirmed_floor.max(nonce.saturating_add(1));
                 self.holders.remove(&nonce);
                 self.prune(id);
                 return Ok(RecordState::Lost);

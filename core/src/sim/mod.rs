@@ -92,6 +92,10 @@ pub struct EndpointFaults {
     pub error_ppm: u32,
     /// Blocks behind the chain's head.
     pub lag_blocks: u64,
+    /// Answers that are wrong, ppm: a receipt hidden, a block hash from nowhere (a reorg that
+    /// did not happen), a transaction count one behind. (Lies about heads and balances need
+    /// quorum reads to catch and are not simulated.)
+    pub wrong_ppm: u32,
 }
 
 impl Default for EndpointFaults {
@@ -103,6 +107,7 @@ impl Default for EndpointFaults {
             retry_after_ms: 1_000,
             error_ppm: 0,
             lag_blocks: 0,
+            wrong_ppm: 0,
         }
     }
 }
@@ -959,7 +964,16 @@ impl World {
         let lag = self.cfg.endpoints.get(endpoint).map_or(0, |f| f.lag_blocks);
         let result = match fault {
             Some(f) => Err(f),
-            None => self.answer(lag, call),
+            None => {
+                let wrong = self
+                    .cfg
+                    .endpoints
+                    .get(endpoint)
+                    .is_some_and(|f| f.wrong_ppm > 0)
+                    && self.rng.chance_ppm(self.cfg.endpoints[endpoint].wrong_ppm);
+                self.answer(lag, call)
+                    .map(|a| if wrong { lie(a) } else { a })
+            }
         };
         let at = self.now.plus_ms(latency);
         self.deliver(
@@ -1460,6 +1474,28 @@ impl World {
             .initial_funder
             .saturating_sub(self.chain.balance(funder()));
         self.report
+    }
+}
+
+/// A wrong answer of the kinds [`EndpointFaults::wrong_ppm`] covers; others stay right.
+fn lie(answer: RpcAnswer) -> RpcAnswer {
+    match answer {
+        RpcAnswer::Receipt { hash, .. } => RpcAnswer::Receipt {
+            hash,
+            receipt: None,
+        },
+        RpcAnswer::BlockHash { number, hash } => RpcAnswer::BlockHash {
+            number,
+            hash: hash.map(|h| B256::from(h.0.map(|b| b ^ 0x5A))),
+        },
+        RpcAnswer::TransactionCounts { latest, pending } => RpcAnswer::TransactionCounts {
+            latest: latest.saturating_sub(1),
+            pending: pending.saturating_sub(1),
+        },
+        a @ (RpcAnswer::Head { .. }
+        | RpcAnswer::Balances { .. }
+        | RpcAnswer::FeeHistory(_)
+        | RpcAnswer::Sent { .. }) => a,
     }
 }
 
