@@ -962,18 +962,13 @@ impl World {
     fn rpc(&mut self, id: u64, endpoint: usize, call: RpcCall) {
         let (latency, fault) = self.endpoint_fault(endpoint);
         let lag = self.cfg.endpoints.get(endpoint).map_or(0, |f| f.lag_blocks);
-        let result = match fault {
-            Some(f) => Err(f),
-            None => {
-                let wrong = self
-                    .cfg
-                    .endpoints
-                    .get(endpoint)
-                    .is_some_and(|f| f.wrong_ppm > 0)
-                    && self.rng.chance_ppm(self.cfg.endpoints[endpoint].wrong_ppm);
-                self.answer(lag, call)
-                    .map(|a| if wrong { lie(a) } else { a })
-            }
+        let result = if let Some(f) = fault {
+            Err(f)
+        } else {
+            let wrong_ppm = self.cfg.endpoints.get(endpoint).map_or(0, |f| f.wrong_ppm);
+            let wrong = wrong_ppm > 0 && self.rng.chance_ppm(wrong_ppm);
+            self.answer(lag, call)
+                .map(|a| if wrong { lie(a) } else { a })
         };
         let at = self.now.plus_ms(latency);
         self.deliver(
