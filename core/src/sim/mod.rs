@@ -805,12 +805,22 @@ impl World {
                     let name = self.service_names[service].clone();
                     self.feed(Input::Exited {
                         now,
-                        service: name,
+                        service: name.clone(),
                         status: ExitStatus {
                             code: Some(1),
                             signal: None,
                         },
                     });
+                    // Every crash is detected at once: the verdict no longer says it runs.
+                    let status = self.engine.service(&name).map(|m| m.verdict().status);
+                    if matches!(
+                        status,
+                        Some(Status::Healthy | Status::Degraded | Status::Starting)
+                    ) {
+                        self.violation(&format!(
+                            "{name} crashed and the verdict is still {status:?}"
+                        ));
+                    }
                 }
             }
             Ev::Exit {
