@@ -89,7 +89,37 @@ enum Busy {
 }
 
 /// A balance snapshot: the block and the value of each (holder, asset).
-type Snapshot = (u64, BTreeMap<(Address, Asset), U256>);
+type Snapshot = (u64, Balances);
+
+/// Balances by (holder, asset), sorted (the read order is already sorted): one allocation per
+/// snapshot, lookups by binary search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Balances(Vec<((Address, Asset), U256)>);
+
+impl Balances {
+    fn from_read(entries: Vec<(Address, Asset)>, values: Vec<U256>) -> Self {
+        let mut v: Vec<_> = entries.into_iter().zip(values).collect();
+        if !v.is_sorted_by(|a, b| a.0 <= b.0) {
+            v.sort_by_key(|e| e.0);
+        }
+        Self(v)
+    }
+
+    fn get(&self, key: &(Address, Asset)) -> Option<U256> {
+        self.0
+            .binary_search_by(|(k, _)| k.cmp(key))
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
+    fn of(&self, holder: Address) -> impl Iterator<Item = (Asset, U256)> + '_ {
+        let start = self.0.partition_point(|((h, _), _)| *h < holder);
+        self.0[start..]
+            .iter()
+            .take_while(move |((h, _), _)| *h == holder)
+            .map(|((_, a), v)| (*a, *v))
+    }
+}
 
 struct ChainState {
     cfg: ChainConfig,
@@ -162,6 +192,8 @@ pub struct Engine {
     /// (deadline or retry time, request), likewise.
     request_deadlines: BTreeSet<(Timestamp, RequestId)>,
     inputs: u64,
+    /// The next deadline, computed after every input (state changes only there).
+    deadline: Option<Timestamp>,
 }
 
 impl Engine {
@@ -234,6 +266,7 @@ impl Engine {
             requests: BTreeMap::new(),
             request_deadlines: BTreeSet::new(),
             inputs: 0,
+            deadline: None,
         };
         // Reservations that were never signed never reached a node: release them.
         let chain_ids: Vec<ChainId> = engine.chains.keys().copied().collect();
@@ -263,6 +296,7 @@ impl Engine {
             engine.agent(&name, |m| m.start(now));
         }
         engine.run_due(now);
+        engine.deadline = engine.compute_deadline();
         Ok(engine)
     }
 
@@ -308,6 +342,10 @@ impl Engine {
     /// When to wake the engine next, without the reason (cheaper, for tight driver loops).
     #[must_use]
     pub fn poll_deadline(&self) -> Option<Timestamp> {
+        self.deadline
+    }
+
+    fn compute_deadline(&self) -> Option<Timestamp> {
         let chain = self.chains.values().map(|c| c.next_poll).min();
         let request = self.request_deadlines.first().map(|r| r.0);
         let agent = self.agent_deadlines.peek().map(|r| r.0.0);
@@ -384,6 +422,7 @@ impl Engine {
             } => self.agent(&service, |m| m.probe(now, &result)),
         }
         self.run_due(now);
+        self.deadline = self.compute_deadline();
     }
 
     fn event(&mut self, e: Event) {
@@ -895,7 +934,7 @@ impl Engine {
                     return;
                 }
                 if c.snapshot.as_ref().is_none_or(|(b, _)| block >= *b) {
-                    c.snapshot = Some((block, entries.into_iter().zip(values).collect()));
+                    c.snapshot = Some((block, Balances::from_read(entries, values)));
                     // Confirmed transfers the snapshot shows are no longer in flight.
                     c.payloads
                         .retain(|_, p| !(p.confirmed && p.mined_block.is_some_and(|m| m <= block)));
@@ -1026,10 +1065,17 @@ impl Engine {
             self.hold(chain, HoldReason::Fees { error });
             return;
         }
-        let (Some(market), Some((_, snapshot))) = (c.market, c.snapshot.clone()) else {
+        let Some(market) = c.market else {
             return;
         };
-        let input = self.plan_input(chain, market.fees, &snapshot);
+        // Lend the snapshot to the planner's input without copying it.
+        let Some(snapshot) = c.snapshot.take() else {
+            return;
+        };
+        let input = self.plan_input(chain, market.fees, &snapshot.1);
+        if let Some(c) = self.chains.get_mut(&chain) {
+            c.snapshot = Some(snapshot);
+        }
         let Ok(plan) = planner::plan(&input) else {
             self.ignored(format!("funding plan input for chain {chain} is invalid"));
             return;
@@ -1076,22 +1122,14 @@ impl Engine {
         }
     }
 
-    fn plan_input(
-        &self,
-        chain: ChainId,
-        fees: Fees,
-        snapshot: &BTreeMap<(Address, Asset), U256>,
-    ) -> PlanInput {
+    fn plan_input(&self, chain: ChainId, fees: Fees, snapshot: &Balances) -> PlanInput {
         let Some(c) = self.chains.get(&chain) else {
             return PlanInput::default();
         };
         let amounts = |holder: Address| {
             let mut a = AssetAmounts::default();
-            for ((h, asset), v) in snapshot.range((holder, Asset(Address::ZERO))..) {
-                if *h != holder {
-                    break;
-                }
-                a.add(*asset, *v);
+            for (asset, v) in snapshot.of(holder) {
+                a.add(asset, v);
             }
             a
         };
@@ -1104,10 +1142,7 @@ impl Engine {
         }
         let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
         for (service, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
-            let held = snapshot
-                .get(&(w.address, w.asset))
-                .copied()
-                .unwrap_or_default();
+            let held = snapshot.get(&(w.address, w.asset)).unwrap_or_default();
             let coming = on_way
                 .get(&(w.address, w.asset))
                 .copied()
@@ -1453,7 +1488,7 @@ impl Engine {
                     let available = c
                         .snapshot
                         .as_ref()
-                        .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)).copied());
+                        .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)));
                     if let Some(available) = available
                         && needed > available
                     {
