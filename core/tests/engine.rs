@@ -279,7 +279,7 @@ fn a_restart_rebroadcasts_what_was_signed_and_plans_nothing_twice() {
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0].transfer.map(|t| t.to), Some(wallet()));
     // kill -9; the node never saw the transaction (pending back to 0).
-    let restored = Engine::restore(config(), h.now.plus_ms(1_000), journal).unwrap();
+    let restored = Engine::restore(config(), h.now.plus_ms(1_000), journal, &[]).unwrap();
     let mut h2 = Harness::new(restored);
     h2.now = h.now.plus_ms(1_000);
     h2.pending = 0;
@@ -323,7 +323,7 @@ fn a_reservation_never_signed_is_released_at_restart() {
         .collect();
     assert_eq!(reserved.len(), 1);
     h.log.clear();
-    let mut h2 = Harness::new(Engine::restore(config(), h.now, reserved).unwrap());
+    let mut h2 = Harness::new(Engine::restore(config(), h.now, reserved, &[]).unwrap());
     let released = h2.log.iter().any(|o| matches!(o, Output::Journal(e) if matches!(e.record.state, RecordState::Released { .. })));
     assert!(released, "{:?}", h2.log);
     // The transfer is planned again, at the same nonce (it never reached a node).
@@ -472,6 +472,36 @@ fn agents_start_stop_and_restart() {
         },
     });
     assert!(h.log.iter().any(|o| matches!(o, Output::Terminate { .. })));
+}
+
+#[test]
+fn a_restart_adopts_running_agents_instead_of_spawning_them() {
+    let mut cfg = config();
+    cfg.services[0].autostart = true;
+    let mut second = cfg.services[0].clone();
+    second.name = "oracle".into();
+    second.wallets.clear();
+    cfg.services.push(second);
+    let h = Harness::new(Engine::restore(cfg, start(), Vec::new(), &["trader"]).unwrap());
+    let spawned: Vec<&str> = h
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Spawn { service } => Some(&**service),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        spawned,
+        vec!["oracle"],
+        "the running one is adopted: {:?}",
+        h.log
+    );
+    assert!(
+        h.log
+            .iter()
+            .any(|o| matches!(o, Output::Probe { service, .. } if &**service == "trader"))
+    );
 }
 
 #[test]

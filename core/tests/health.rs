@@ -539,3 +539,20 @@ impl World {
         Ok(())
     }
 }
+
+#[test]
+fn an_adopted_agent_is_probed_not_spawned() {
+    let mut m = AgentMonitor::new(HealthPolicy::tend());
+    let t0 = Timestamp::from_secs(10);
+    let actions = m.adopt(t0);
+    assert_eq!(actions, vec![Action::Probe]);
+    assert_eq!(m.verdict().reason, Reason::Adopted);
+    assert_eq!(m.state(), ProcessState::Starting { since: t0 });
+    // Adopting twice, or a running agent, changes nothing.
+    assert!(m.adopt(t0).is_empty());
+    // It must prove its health like a fresh start.
+    m.probe(t0, &ok());
+    m.tick(t0.plus_ms(10_000));
+    m.probe(t0.plus_ms(10_000), &ok());
+    assert_eq!(m.verdict().status, Status::Healthy);
+}

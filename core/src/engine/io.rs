@@ -78,6 +78,14 @@ pub enum Input {
         /// The service.
         service: ServiceName,
     },
+    /// At start-up, a live agent process left by a previous daemon was found (validated PID
+    /// file): supervise it instead of spawning another.
+    Adopted {
+        /// Now.
+        now: Timestamp,
+        /// The service.
+        service: ServiceName,
+    },
     /// An agent process could not be spawned.
     SpawnFailed {
         /// Now.
@@ -117,6 +125,7 @@ impl Input {
             | Self::Signed { now, .. }
             | Self::SignFailed { now, .. }
             | Self::Spawned { now, .. }
+            | Self::Adopted { now, .. }
             | Self::SpawnFailed { now, .. }
             | Self::Exited { now, .. }
             | Self::Probed { now, .. } => *now,

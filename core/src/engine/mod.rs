@@ -199,7 +199,7 @@ pub struct Engine {
 impl Engine {
     /// An engine at `now`. Autostart services are started at once (drain the outputs).
     pub fn new(config: EngineConfig, now: Timestamp) -> Result<Self, ConfigError> {
-        Self::restore(config, now, Vec::new())
+        Self::restore(config, now, Vec::new(), &[])
     }
 
     /// An engine at `now` rebuilt from the journal (the latest entry of each record, in any
@@ -207,10 +207,15 @@ impl Engine {
     /// that was reserved but never signed is released (nothing is broadcast before its signed
     /// attempt is journaled, so it never reached a node) and its transfer is planned again.
     /// Entries for chains that are no longer configured are ignored.
+    ///
+    /// `running` names the services whose agents a previous daemon left alive (found through
+    /// validated PID files): they are adopted, never spawned twice; the other autostart services
+    /// are started.
     pub fn restore(
         config: EngineConfig,
         now: Timestamp,
         journal: Vec<JournalEntry>,
+        running: &[&str],
     ) -> Result<Self, ConfigError> {
         config.validate()?;
         let mut by_chain: BTreeMap<ChainId, Vec<JournalEntry>> = BTreeMap::new();
@@ -292,8 +297,13 @@ impl Engine {
             .filter(|s| s.autostart)
             .map(|s| s.name.clone())
             .collect();
+        for name in running {
+            engine.agent(name, |m| m.adopt(now));
+        }
         for name in autostart {
-            engine.agent(&name, |m| m.start(now));
+            if !running.contains(&name.as_str()) {
+                engine.agent(&name, |m| m.start(now));
+            }
         }
         engine.run_due(now);
         engine.deadline = engine.compute_deadline();
@@ -413,6 +423,7 @@ impl Engine {
                 chain, tx, error, ..
             } => self.sign_failed(chain, tx, &error),
             Input::Spawned { service, .. } => self.agent(&service, |m| m.spawned(now)),
+            Input::Adopted { service, .. } => self.agent(&service, |m| m.adopt(now)),
             Input::SpawnFailed { service, .. } => self.agent(&service, |m| m.spawn_failed(now)),
             Input::Exited {
                 service, status, ..

@@ -328,6 +328,8 @@ pub enum Reason {
     StoppedByOperator,
     /// Just spawned.
     Spawned,
+    /// A running process left by a previous daemon was adopted.
+    Adopted,
     /// The last probe succeeded.
     ProbeOk,
     /// The probe answered with a non-200 status.
@@ -550,6 +552,21 @@ impl AgentMonitor {
             | ProcessState::Stopping { .. }
             | ProcessState::BackingOff { .. } => Vec::new(),
         }
+    }
+
+    /// A live agent process left by a previous daemon was found (same PID, start time and
+    /// command line): supervise it without spawning another. It starts over as `Starting`, so
+    /// it must prove its health within the startup budget like a fresh start. Only from
+    /// `Stopped`; otherwise it changes nothing.
+    pub fn adopt(&mut self, now: Timestamp) -> Vec<Action> {
+        if self.state != ProcessState::Stopped {
+            return Vec::new();
+        }
+        self.state = ProcessState::Spawning { since: now };
+        let mut actions = self.spawned(now);
+        self.set(Status::Starting, Reason::Adopted);
+        actions.retain(|a| *a != Action::Spawn);
+        actions
     }
 
     fn spawn(&mut self, now: Timestamp) -> Vec<Action> {

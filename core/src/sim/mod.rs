@@ -1080,7 +1080,8 @@ impl World {
     }
 
     /// `kill -9` of the engine: the outputs it had not executed, and the answers on their way to
-    /// it, are lost; its agents die with it; it comes back from its journal.
+    /// it, are lost; its agents live on (their own process groups) and are adopted by the new
+    /// engine, which comes back from its journal.
     fn restart_engine(&mut self) {
         self.report.summary.crashes += 1;
         let items: Vec<Item> = std::mem::take(&mut self.queue)
@@ -1088,21 +1089,31 @@ impl World {
             .map(|Reverse(i)| i)
             .filter(|i| !matches!(i.ev, Ev::Deliver(_)))
             .collect();
+        self.queue = items.into_iter().map(Reverse).collect();
         self.in_transit.clear();
         self.free_slots.clear();
-        self.queue = items.into_iter().map(Reverse).collect();
-        for a in &mut self.agents {
-            a.alive = false;
-            a.hung_since = None;
-            a.run += 1;
-            a.operator_start_pending = true;
+        let mut running = Vec::new();
+        let now = self.now;
+        for (i, a) in self.agents.iter_mut().enumerate() {
+            // The new engine starts what does not run (an operator start) and adopts the rest.
+            a.operator_start_pending = !a.alive;
             // The engine's flap window lives in memory: it starts over after a crash.
             a.auto_spawns.clear();
+            // A stop in progress is lost with the engine; the adopter decides anew.
+            a.terminated = false;
+            if a.alive {
+                running.push(self.service_names[i].to_string());
+                // The new engine cannot know how long it has hung: the clock restarts.
+                if a.hung_since.is_some() {
+                    a.hung_since = Some(now);
+                }
+            }
         }
         // The old engine's names are freed: their addresses may come back for other names.
         self.names_by_addr.clear();
         let journal: Vec<JournalEntry> = self.journal.values().cloned().collect();
-        match Engine::restore(engine_config(&self.cfg), self.now, journal) {
+        let running: Vec<&str> = running.iter().map(String::as_str).collect();
+        match Engine::restore(engine_config(&self.cfg), self.now, journal, &running) {
             Ok(engine) => self.engine = engine,
             Err(e) => self.violation(&format!("the engine cannot restart from its journal: {e}")),
         }
@@ -1538,6 +1549,7 @@ fn retime(input: Input, now: Timestamp) -> Input {
         | Input::Signed { .. }
         | Input::SignFailed { .. }
         | Input::Spawned { .. }
+        | Input::Adopted { .. }
         | Input::SpawnFailed { .. }
         | Input::Exited { .. }) => other,
     }
