@@ -57,6 +57,25 @@ pub mod dec {
         r.map_err(|e| format!("{s:?}: {e}"))
     }
 
+    /// The same for `Vec<U256>`.
+    pub mod vec {
+        use alloy_primitives::U256;
+        use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+        #[derive(Serialize, Deserialize)]
+        struct D(#[serde(with = "super")] U256);
+
+        /// Writes each amount as a decimal string.
+        pub fn serialize<S: Serializer>(v: &[U256], s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(v.iter().map(|x| D(*x)))
+        }
+
+        /// Reads decimal or `0x` strings.
+        pub fn deserialize<'de, Ds: Deserializer<'de>>(d: Ds) -> Result<Vec<U256>, Ds::Error> {
+            Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
+        }
+    }
+
     /// The same for `Option<U256>`.
     pub mod opt {
         use alloy_primitives::U256;

@@ -258,7 +258,7 @@ pub enum RpcAnswer {
         /// The block they were read at.
         block: u64,
         /// The values.
-        #[serde(with = "dec_vec")]
+        #[serde(with = "ser::dec::vec")]
         values: Vec<U256>,
     },
     /// Fee history at the requested percentile.
@@ -275,22 +275,6 @@ pub enum RpcAnswer {
         /// The receipt.
         receipt: Option<Receipt>,
     },
-}
-
-mod dec_vec {
-    use alloy_primitives::U256;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    struct D(#[serde(with = "crate::ser::dec")] U256);
-
-    pub(super) fn serialize<S: Serializer>(v: &[U256], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|x| D(*x)))
-    }
-
-    pub(super) fn deserialize<'de, D2: Deserializer<'de>>(d: D2) -> Result<Vec<U256>, D2::Error> {
-        Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
-    }
 }
 
 /// What a transaction does.

@@ -226,29 +226,13 @@ pub struct Sample {
     /// When, ms.
     pub t: Timestamp,
     /// Each service wallet's balance, wei, in service order.
-    #[serde(with = "dec_list")]
+    #[serde(with = "ser::dec::vec")]
     pub wallets: Vec<U256>,
     /// The funder's balance, wei.
     #[serde(with = "ser::dec")]
     pub funder: U256,
     /// Each service's status, in service order.
     pub status: Vec<Status>,
-}
-
-mod dec_list {
-    use alloy_primitives::U256;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    struct D(#[serde(with = "crate::ser::dec")] U256);
-
-    pub(super) fn serialize<S: Serializer>(v: &[U256], s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(v.iter().map(|x| D(*x)))
-    }
-
-    pub(super) fn deserialize<'de, D2: Deserializer<'de>>(d: D2) -> Result<Vec<U256>, D2::Error> {
-        Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
-    }
 }
 
 /// Something that happened, for a chart.
@@ -792,26 +776,10 @@ impl World {
                 self.chain.mine(now.as_secs());
                 self.schedule(now.plus_ms(self.cfg.chain.block_time_ms), Ev::Block);
             }
-            Ev::Crash { service, run }
-            | Ev::Exit {
-                service,
-                run,
-                signal: None,
-            } => {
-                let a = &mut self.agents[service];
-                if a.alive && a.run == run {
-                    a.alive = false;
-                    a.hung_since = None;
-                    let name = self.service_names[service].clone();
-                    self.feed(Input::Exited {
-                        now,
-                        service: name.clone(),
-                        status: ExitStatus {
-                            code: Some(1),
-                            signal: None,
-                        },
-                    });
+            Ev::Crash { service, run } => {
+                if self.exit(service, run, None) {
                     // Every crash is detected at once: the verdict no longer says it runs.
+                    let name = self.service_names[service].clone();
                     let status = self.engine.service(&name).map(|m| m.verdict().status);
                     if matches!(
                         status,
@@ -826,22 +794,9 @@ impl World {
             Ev::Exit {
                 service,
                 run,
-                signal: Some(sig),
+                signal,
             } => {
-                let a = &mut self.agents[service];
-                if a.alive && a.run == run {
-                    a.alive = false;
-                    a.hung_since = None;
-                    let name = self.service_names[service].clone();
-                    self.feed(Input::Exited {
-                        now,
-                        service: name,
-                        status: ExitStatus {
-                            code: None,
-                            signal: Some(sig),
-                        },
-                    });
-                }
+                self.exit(service, run, signal);
             }
             Ev::Hang { service, run } => {
                 let a = &mut self.agents[service];
@@ -857,6 +812,27 @@ impl World {
                 self.schedule(now.plus_ms(self.cfg.sample_every_ms), Ev::Sample);
             }
         }
+    }
+
+    /// The agent's process `run` ends (exit code 1 without a signal). False when that process
+    /// is already gone.
+    fn exit(&mut self, service: usize, run: u64, signal: Option<i32>) -> bool {
+        let a = &mut self.agents[service];
+        if !(a.alive && a.run == run) {
+            return false;
+        }
+        a.alive = false;
+        a.hung_since = None;
+        let name = self.service_names[service].clone();
+        self.feed(Input::Exited {
+            now: self.now,
+            service: name,
+            status: ExitStatus {
+                code: signal.is_none().then_some(1),
+                signal,
+            },
+        });
+        true
     }
 
     fn spend(&mut self) {
