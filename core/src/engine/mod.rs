@@ -845,10 +845,15 @@ impl Engine {
                 }
                 return;
             }
-            RpcCall::Receipt { .. } => {
-                // Treat as "not found"; the next plan asks again.
-                let ids: Vec<TxId> = c.receipt_checks.keys().copied().collect();
-                for id in ids {
+            RpcCall::Receipt { hash } => {
+                // This check of the record is void (neither found nor proven missing); the next
+                // plan asks again. Other records' checks go on.
+                let owner = c
+                    .book
+                    .records()
+                    .find(|r| r.attempts.iter().any(|a| a.hash == *hash))
+                    .map(|r| r.id);
+                if let Some(id) = owner {
                     c.receipt_checks.remove(&id);
                     c.busy.remove(&Busy::Receipts(id));
                 }
