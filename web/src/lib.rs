@@ -1,8 +1,11 @@
 //! tend in the browser.
 //!
 //! This crate is the wasm adapter's boundary: the core's calculators behind JSON text in, JSON
-//! text out, with errors that carry a stable `code`. The `wasm-bindgen` exports (camelCase
-//! names, `bigint` amounts) wrap these functions; they land with the npm package.
+//! text out, with errors that carry a stable `code` (this module, testable natively), and the
+//! `wasm-bindgen` exports over them ([`js`]: camelCase names, `bigint` amounts, JS `Error`s with
+//! a `code`).
+
+pub mod js;
 
 use tend_core::funding::plan::{PlanInput, plan};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
@@ -33,6 +36,26 @@ pub fn olas_funding_report(snapshot_json: &str) -> Result<String, WebError> {
     Ok(serde_json::to_string(&report).unwrap_or_default())
 }
 
+/// The simulation world for a `SimConfig` (JSON text in, `SimReport` JSON text out).
+pub fn simulate(config_json: &str) -> Result<String, WebError> {
+    let cfg: tend_core::sim::SimConfig =
+        serde_json::from_str(config_json).map_err(|e| WebError {
+            code: "invalid_config",
+            message: format!("simulation config: {e}"),
+        })?;
+    let report = tend_core::sim::run(&cfg).map_err(|e| WebError {
+        code: match e {
+            tend_core::sim::SimError::Config(_) => "invalid_config",
+            tend_core::sim::SimError::BusyLoop { .. } => "busy_loop",
+        },
+        message: e.to_string(),
+    })?;
+    serde_json::to_string(&report).map_err(|e| WebError {
+        code: "internal",
+        message: e.to_string(),
+    })
+}
+
 /// tend's funding plan for a planner input (JSON text in and out).
 pub fn plan_funding(input_json: &str) -> Result<String, WebError> {
     let p = plan(&PlanInput::from_json_str(input_json)?)?;
@@ -50,6 +73,22 @@ mod tests {
         assert!(e.message.starts_with("$.now:"), "{}", e.message);
         let e = plan_funding("[]").unwrap_err();
         assert!(e.message.starts_with("$:"), "{}", e.message);
+    }
+
+    #[test]
+    fn simulate_reports_and_refuses_bad_configs() {
+        let out = simulate(r#"{"services": 2, "duration_ms": 3600000, "sample_every_ms": 600000}"#)
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["summary"]["services"].as_array().unwrap().len(), 2);
+        // A sample at the start, every 10 minutes, and at the end.
+        assert_eq!(v["timeline"].as_array().unwrap().len(), 7);
+        assert!(v["violations"].as_array().unwrap().is_empty());
+        let e = simulate(r#"{"servics": 2}"#).unwrap_err();
+        assert_eq!(e.code, "invalid_config");
+        assert!(e.message.contains("servics"), "{}", e.message);
+        let e = simulate(r#"{"endpoints": []}"#).unwrap_err();
+        assert_eq!(e.code, "invalid_config");
     }
 
     #[test]

@@ -1,0 +1,160 @@
+//! The `wasm-bindgen` exports: camelCase names, JS values in and out.
+//!
+//! Inputs are a JSON string or a JS value. A JS value is turned into JSON with every `bigint` as
+//! a decimal string; a plain number that is not a safe integer (above 2^53 − 1) is refused with
+//! code `unsafe_number`, since its digits are already lost. Outputs that mirror the Olas HTTP JSON
+//! keep decimal strings; JS-shaped results carry amounts as `bigint`. Errors are JS `Error`s with
+//! a stable `code` property.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Array, BigInt, Error, JSON, Object, Reflect};
+use serde_json::Value;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use crate::WebError;
+
+/// A JS `Error` with a stable `code` property.
+fn js_error(code: &str, message: &str) -> JsValue {
+    let e = Error::new(message);
+    // Setting a property on a fresh Error cannot fail.
+    let _ = Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+impl From<WebError> for JsValue {
+    fn from(e: WebError) -> Self {
+        js_error(e.code, &e.message)
+    }
+}
+
+/// The largest integer a JS number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// JSON text of an input: a string is taken as JSON text; any other value is stringified with
+/// bigints as decimal strings.
+fn input_text(v: &JsValue) -> Result<String, JsValue> {
+    if let Some(s) = v.as_string() {
+        return Ok(s);
+    }
+    let unsafe_key: Rc<RefCell<Option<String>>> = Rc::new(RefCell::new(None));
+    let seen = Rc::clone(&unsafe_key);
+    let replacer = Closure::<dyn FnMut(JsValue, JsValue) -> JsValue>::new(
+        move |key: JsValue, value: JsValue| -> JsValue {
+            if value.is_bigint() {
+                let b: BigInt = value.unchecked_into();
+                return b.to_string(10).map_or(JsValue::NULL, JsValue::from);
+            }
+            if let Some(n) = value.as_f64()
+                && n.fract() == 0.0
+                && n.abs() > MAX_SAFE
+            {
+                seen.borrow_mut()
+                    .get_or_insert_with(|| key.as_string().unwrap_or_default());
+            }
+            value
+        },
+    );
+    let text = JSON::stringify_with_replacer(v, replacer.as_ref().unchecked_ref())
+        .map_err(|_| js_error("invalid_input", "the input cannot be turned into JSON"))?;
+    if let Some(key) = unsafe_key.borrow().as_ref() {
+        return Err(js_error(
+            "unsafe_number",
+            &format!(
+                "{key:?} is a JS number above 2^53 - 1 and has lost digits: pass it as a bigint \
+                 (123n) or a decimal string"
+            ),
+        ));
+    }
+    text.as_string()
+        .ok_or_else(|| js_error("invalid_input", "the input is undefined or a function"))
+}
+
+/// Keys whose string values are amounts, converted to `bigint` in JS-shaped results.
+const AMOUNT_KEYS: &[&str] = &[
+    "amount",
+    "gas_reserved",
+    "missing",
+    "balance",
+    "low",
+    "target",
+    "spend_per_day",
+    "funded",
+    "final_balance",
+    "funds_spent",
+    "funder",
+    "wallets",
+];
+
+/// A JSON value as a JS value, with the amounts under [`AMOUNT_KEYS`] as `bigint`.
+fn to_js(v: &Value, amount: bool) -> Result<JsValue, JsValue> {
+    Ok(match v {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => n.as_f64().map_or(JsValue::NULL, JsValue::from_f64),
+        Value::String(s) if amount => BigInt::new(&JsValue::from_str(s))
+            .map(JsValue::from)
+            .map_err(|_| js_error("internal", &format!("{s:?} is not an amount")))?,
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => {
+            let a = Array::new();
+            for item in items {
+                a.push(&to_js(item, amount)?);
+            }
+            a.into()
+        }
+        Value::Object(map) => {
+            let o = Object::new();
+            for (k, item) in map {
+                let is_amount = AMOUNT_KEYS.contains(&k.as_str());
+                Reflect::set(&o, &JsValue::from_str(k), &to_js(item, is_amount)?)?;
+            }
+            o.into()
+        }
+    })
+}
+
+/// The JSON text of an output as a JS value with decimal strings (Olas HTTP JSON shape).
+fn parse_out(text: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(text).map_err(|_| js_error("internal", "output is not JSON"))
+}
+
+/// The Olas `funding_requirements` body for a funding snapshot, exactly as the middleware's
+/// HTTP API answers it (amounts as decimal strings).
+#[wasm_bindgen(js_name = olasFundingReport)]
+pub fn olas_funding_report(snapshot: &JsValue) -> Result<JsValue, JsValue> {
+    let text = input_text(snapshot)?;
+    parse_out(&crate::olas_funding_report(&text)?)
+}
+
+/// tend's funding plan (transfers, shortfalls, runway) with amounts as `bigint`.
+#[wasm_bindgen(js_name = planFunding)]
+pub fn plan_funding(input: &JsValue) -> Result<JsValue, JsValue> {
+    let text = input_text(input)?;
+    let out = crate::plan_funding(&text)?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    to_js(&v, false)
+}
+
+/// Runs the seeded simulation world for a span of virtual time: `{ seed, summary, timeline,
+/// events, violations }` with amounts as `bigint`. The config is `tend_core::sim::SimConfig`
+/// (every field optional).
+#[wasm_bindgen]
+pub fn simulate(config: &JsValue) -> Result<JsValue, JsValue> {
+    let text = if config.is_undefined() || config.is_null() {
+        "{}".to_owned()
+    } else {
+        input_text(config)?
+    };
+    let out = crate::simulate(&text)?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    to_js(&v, false)
+}
+
+/// The version of the package.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
