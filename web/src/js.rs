@@ -1,7 +1,7 @@
 //! The `wasm-bindgen` exports: camelCase names, JS values in and out.
 //!
-//! Inputs are a JSON string or a JS value. A JS value is turned into JSON with every `bigint` as
-//! a decimal string; a plain number that is not a safe integer (above 2^53 − 1) is refused with
+//! Inputs are a JSON string or a JS value. A JS value is turned into JSON with every `bigint`, and
+//! every `0x` string that stands where an amount goes, as a decimal string; a plain number that is not a safe integer (above 2^53 − 1) is refused with
 //! code `unsafe_number`, since its digits are already lost. Outputs that mirror the Olas HTTP JSON
 //! keep decimal strings; JS-shaped results carry amounts as `bigint`. Errors are JS `Error`s with
 //! a stable `code` property.
@@ -47,6 +47,11 @@ fn input_text(v: &JsValue) -> Result<String, JsValue> {
                 let b: BigInt = value.unchecked_into();
                 return b.to_string(10).map_or(JsValue::NULL, JsValue::from);
             }
+            if let Some(text) = value.as_string()
+                && let Some(decimal) = hex_amount(&key, &text)
+            {
+                return JsValue::from(decimal);
+            }
             if let Some(n) = value.as_f64()
                 && n.fract() == 0.0
                 && n.abs() > MAX_SAFE
@@ -70,6 +75,44 @@ fn input_text(v: &JsValue) -> Result<String, JsValue> {
     }
     text.as_string()
         .ok_or_else(|| js_error("invalid_input", "the input is undefined or a function"))
+}
+
+/// Keys whose values are amounts in the inputs (a `0x` string there is a hex amount).
+const AMOUNT_INPUT_KEYS: &[&str] = &[
+    "low",
+    "target",
+    "max_transfer",
+    "spend_per_day",
+    "amount",
+    "gas_reserved",
+    "max_fee_per_gas",
+    "native_transfer_gas",
+    "erc20_transfer_gas",
+    "l1_fee",
+    "cost_of_bond",
+    "agent",
+    "safe",
+    "min_staking_deposit",
+    "funder_balance",
+    "wallet_balance",
+];
+
+/// A `0x` hex amount as a decimal string, when `text` is one and `key` holds an amount: an amount
+/// key, or an address key (the values of balance maps keyed by asset). `None` leaves the value
+/// as it is (addresses stay addresses; a bad amount is reported by the reader with its path).
+fn hex_amount(key: &JsValue, text: &str) -> Option<String> {
+    let hex = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))?;
+    let key = key.as_string()?;
+    let key_is_address =
+        key.len() == 42 && key.starts_with("0x") && key[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !(AMOUNT_INPUT_KEYS.contains(&key.as_str()) || key_is_address) || hex.is_empty() {
+        return None;
+    }
+    tend_core::U256::from_str_radix(hex, 16)
+        .ok()
+        .map(|v| v.to_string())
 }
 
 /// Keys whose string values are amounts, converted to `bigint` in JS-shaped results.
