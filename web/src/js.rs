@@ -196,6 +196,28 @@ pub fn simulate(config: &JsValue) -> Result<JsValue, JsValue> {
     to_js(&v, false)
 }
 
+/// The ordered steps from a service's facts to a target: `{facts, target}` in, `{steps,
+/// warnings}` out. A guard that forbids it throws code `transition_refused` with what would
+/// allow it (for example the unlock time of a staking lock).
+#[wasm_bindgen(js_name = planTransition)]
+pub fn plan_transition(request: &JsValue) -> Result<JsValue, JsValue> {
+    parse_out(&crate::plan_transition(&input_text(request)?)?)
+}
+
+/// What the nonce planner would do for one sender: `{records, chain: {latest, pending, head},
+/// now, market?, policy?}` in, `{next_nonce, gaps, actions}` out.
+#[wasm_bindgen(js_name = planNonces)]
+pub fn plan_nonces(request: &JsValue) -> Result<JsValue, JsValue> {
+    parse_out(&crate::plan_nonces(&input_text(request)?)?)
+}
+
+/// The health reducer over samples: `{preset?: "tend" | "olas", policy?, samples: [{kind, at,
+/// …}]}` in, `{verdict, state, restarts, next_deadline, actions}` out.
+#[wasm_bindgen(js_name = healthVerdict)]
+pub fn health_verdict(request: &JsValue) -> Result<JsValue, JsValue> {
+    parse_out(&crate::health_verdict(&input_text(request)?)?)
+}
+
 /// The version of the package.
 #[wasm_bindgen]
 pub fn version() -> String {

@@ -56,6 +56,151 @@ pub fn simulate(config_json: &str) -> Result<String, WebError> {
     })
 }
 
+fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
+    serde_json::from_str(text).map_err(|e| WebError {
+        code: "invalid_input",
+        message: format!("{what}: {e}"),
+    })
+}
+
+fn out<T: serde::Serialize>(v: &T) -> Result<String, WebError> {
+    serde_json::to_string(v).map_err(|e| WebError {
+        code: "internal",
+        message: e.to_string(),
+    })
+}
+
+/// The input of [`plan_transition`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransitionRequest {
+    facts: tend_core::lifecycle::plan::ServiceFacts,
+    target: tend_core::lifecycle::plan::Target,
+}
+
+/// The ordered steps from a service's facts to a target (`{facts, target}` in, `{steps,
+/// warnings}` out); a guard that forbids it is an error with code `transition_refused`.
+pub fn plan_transition(request_json: &str) -> Result<String, WebError> {
+    let r: TransitionRequest = parse(request_json, "transition request")?;
+    let plan = tend_core::lifecycle::plan::plan(&r.facts, r.target).map_err(|e| WebError {
+        code: "transition_refused",
+        message: e.to_string(),
+    })?;
+    out(&plan)
+}
+
+/// The input of [`plan_nonces`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NonceRequest {
+    records: Vec<tend_core::nonce::TxRecord>,
+    chain: tend_core::nonce::ChainView,
+    now: tend_core::time::Timestamp,
+    #[serde(default)]
+    market: Option<tend_core::fees::Fees>,
+    #[serde(default)]
+    policy: tend_core::nonce::NoncePolicy,
+}
+
+/// What the nonce planner would do for a sender (`{records, chain, now, market?, policy?}` in,
+/// `{next_nonce, gaps, actions}` out).
+pub fn plan_nonces(request_json: &str) -> Result<String, WebError> {
+    let r: NonceRequest = parse(request_json, "nonce request")?;
+    let mut book = tend_core::nonce::NonceBook::restore(r.records);
+    // The deep-reorg watch needs a history; a single view never triggers it.
+    let _ = book.observe_chain(r.chain);
+    let actions = book.plan(r.now, r.market, &r.policy);
+    out(&serde_json::json!({
+        "next_nonce": book.next_nonce(),
+        "gaps": book.gaps(),
+        "actions": actions,
+    }))
+}
+
+/// One health sample for [`health_verdict`], at a time.
+#[derive(serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum HealthSample {
+    Start {
+        at: tend_core::time::Timestamp,
+    },
+    Spawned {
+        at: tend_core::time::Timestamp,
+    },
+    Probe {
+        at: tend_core::time::Timestamp,
+        result: tend_core::health::ProbeResult,
+    },
+    Exited {
+        at: tend_core::time::Timestamp,
+        status: tend_core::health::ExitStatus,
+    },
+    Stop {
+        at: tend_core::time::Timestamp,
+    },
+    Tick {
+        at: tend_core::time::Timestamp,
+    },
+}
+
+/// The input of [`health_verdict`].
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HealthRequest {
+    /// `"tend"` (default) or `"olas"`, or a full policy.
+    #[serde(default)]
+    preset: Option<String>,
+    #[serde(default)]
+    policy: Option<tend_core::health::HealthPolicy>,
+    samples: Vec<HealthSample>,
+}
+
+/// The health reducer over a list of samples (`{preset?, policy?, samples}` in; `{verdict,
+/// state, restarts, next_deadline, actions}` out, `actions` with the time each was asked).
+pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
+    use tend_core::health::{AgentMonitor, HealthPolicy};
+    let r: HealthRequest = parse(request_json, "health request")?;
+    let policy = match (r.policy, r.preset.as_deref()) {
+        (Some(p), _) => p,
+        (None, None | Some("tend")) => HealthPolicy::tend(),
+        (None, Some("olas")) => HealthPolicy::olas(),
+        (None, Some(other)) => {
+            return Err(WebError {
+                code: "invalid_input",
+                message: format!("preset {other:?}: expected \"tend\" or \"olas\""),
+            });
+        }
+    };
+    let mut m = AgentMonitor::new(policy);
+    let mut actions = Vec::new();
+    for s in r.samples {
+        let (at, done) = match s {
+            HealthSample::Start { at } => (at, m.start(at)),
+            HealthSample::Spawned { at } => (at, m.spawned(at)),
+            HealthSample::Probe { at, result } => {
+                // A sample is a probe the caller made: count it as asked for.
+                let mut asked = m.tick(at);
+                asked.extend(m.probe(at, &result));
+                (at, asked)
+            }
+            HealthSample::Exited { at, status } => (at, m.exited(at, status)),
+            HealthSample::Stop { at } => (at, m.stop(at)),
+            HealthSample::Tick { at } => (at, m.tick(at)),
+        };
+        actions.extend(
+            done.into_iter()
+                .map(|a| serde_json::json!({"at": at, "action": a})),
+        );
+    }
+    out(&serde_json::json!({
+        "verdict": m.verdict(),
+        "state": m.state(),
+        "restarts": m.restarts(),
+        "next_deadline": m.next_deadline(),
+        "actions": actions,
+    }))
+}
+
 /// tend's funding plan for a planner input (JSON text in and out).
 pub fn plan_funding(input_json: &str) -> Result<String, WebError> {
     let p = plan(&PlanInput::from_json_str(input_json)?)?;
@@ -89,6 +234,52 @@ mod tests {
         assert!(e.message.contains("servics"), "{}", e.message);
         let e = simulate(r#"{"endpoints": []}"#).unwrap_err();
         assert_eq!(e.code, "invalid_config");
+    }
+
+    #[test]
+    fn transitions_nonces_and_health() {
+        let facts = r#"{"on_chain":"NON_EXISTENT","staking":"UNSTAKED","staking_program":null,
+            "agent_instances":0,"max_instances":1,
+            "current_program":{"now_secs":0,"stake_start_secs":0,"min_staking_duration_secs":0,"has_available_rewards":true,"free_slots":1},
+            "target_program":{"now_secs":0,"stake_start_secs":0,"min_staking_duration_secs":0,"has_available_rewards":true,"free_slots":1},
+            "has_multisig":false,"master_safe_owns_multisig":false,"has_rewards_to_claim":false,
+            "update_needed":false,"deployment":"CREATED"}"#;
+        let out = plan_transition(&format!(
+            r#"{{"facts":{facts},"target":{{"target":"running","staking_program":null}}}}"#
+        ))
+        .unwrap();
+        assert!(
+            out.starts_with(r#"{"steps":[{"step":"registry","action":"mint"}"#),
+            "{out}"
+        );
+        let e = plan_transition(&format!(
+            r#"{{"facts":{facts},"target":{{"target":"flying"}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.code, "invalid_input");
+
+        let nonces =
+            plan_nonces(r#"{"records":[],"chain":{"latest":4,"pending":6,"head":100},"now":0}"#)
+                .unwrap();
+        assert_eq!(nonces, r#"{"next_nonce":6,"gaps":[],"actions":[]}"#);
+
+        let h = health_verdict(
+            r#"{"samples":[{"kind":"start","at":0},{"kind":"spawned","at":1},
+                {"kind":"probe","at":2,"result":{"result":"http","status":200,"latency_ms":3,"body":null}},
+                {"kind":"probe","at":10002,"result":{"result":"http","status":200,"latency_ms":3,"body":null}},
+                {"kind":"exited","at":20000,"status":{"code":1,"signal":null}}]}"#,
+        )
+        .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&h).unwrap();
+        assert_eq!(v["verdict"]["status"], "backing_off");
+        assert_eq!(v["verdict"]["reason"]["reason"], "exited");
+        assert_eq!(v["restarts"], 1);
+        assert_eq!(
+            health_verdict(r#"{"preset":"k8s","samples":[]}"#)
+                .unwrap_err()
+                .code,
+            "invalid_input"
+        );
     }
 
     #[test]

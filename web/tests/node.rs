@@ -9,7 +9,10 @@ use js_sys::{BigInt, JSON, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-use tend_web::js::{olas_funding_report, plan_funding, simulate, version};
+use tend_web::js::{
+    health_verdict, olas_funding_report, plan_funding, plan_nonces, plan_transition, simulate,
+    version,
+};
 
 const OLAS: &[(&str, &str)] = &[
     (
@@ -230,4 +233,45 @@ fn json_of_bigints(v: &JsValue) -> String {
     .unwrap()
     .as_string()
     .unwrap()
+}
+
+#[wasm_bindgen_test]
+fn engine_calculators_from_js_objects() {
+    // A hung agent under Olas timing: 60 refused probes 5 s apart restart it.
+    let samples = js_sys::Array::new();
+    let push = |text: &str| {
+        samples.push(&JSON::parse(text).unwrap());
+    };
+    push(r#"{"kind":"start","at":0}"#);
+    push(r#"{"kind":"spawned","at":1}"#);
+    for i in 0..60 {
+        push(&format!(
+            r#"{{"kind":"probe","at":{},"result":{{"result":"refused"}}}}"#,
+            1 + i * 5000
+        ));
+    }
+    let request = JSON::parse(r#"{"preset":"olas"}"#).unwrap();
+    set(&request, &["samples"], &samples);
+    let v = health_verdict(&request).unwrap();
+    assert_eq!(
+        get(&v, &["verdict", "status"]).as_string().unwrap(),
+        "stopping"
+    );
+    assert_eq!(
+        get(&v, &["verdict", "reason", "reason"])
+            .as_string()
+            .unwrap(),
+        "failure_threshold"
+    );
+
+    let nonces = plan_nonces(
+        &JSON::parse(r#"{"records":[],"chain":{"latest":3,"pending":3,"head":9},"now":0}"#)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(get(&nonces, &["next_nonce"]).as_f64(), Some(3.0));
+
+    let e = plan_transition(&JSON::parse(r#"{"facts":{},"target":{"target":"stopped"}}"#).unwrap())
+        .unwrap_err();
+    assert_eq!(code_of(&e), "invalid_input");
 }
