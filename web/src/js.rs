@@ -16,6 +16,21 @@ use wasm_bindgen::prelude::*;
 
 use crate::WebError;
 
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = console, js_name = error)]
+    fn console_error(message: &str);
+}
+
+/// Installed when the module starts: a panic (a bug in tend) is written to the console with its
+/// message and location before the module traps, never silently.
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        console_error(&format!("tend: internal error (please report it): {info}"));
+    }));
+}
+
 /// A JS `Error` with a stable `code` property.
 fn js_error(code: &str, message: &str) -> JsValue {
     let e = Error::new(message);
