@@ -32,8 +32,9 @@ impl From<InputError> for WebError {
 
 /// The Olas `funding_requirements` body for a funding snapshot (JSON text in and out).
 pub fn olas_funding_report(snapshot_json: &str) -> Result<String, WebError> {
-    let report = funding_requirements(&FundingSnapshot::from_json_str(snapshot_json)?);
-    Ok(serde_json::to_string(&report).unwrap_or_default())
+    out(&funding_requirements(&FundingSnapshot::from_json_str(
+        snapshot_json,
+    )?))
 }
 
 /// The simulation world for a `SimConfig` (JSON text in, `SimReport` JSON text out).
@@ -50,10 +51,7 @@ pub fn simulate(config_json: &str) -> Result<String, WebError> {
         },
         message: e.to_string(),
     })?;
-    serde_json::to_string(&report).map_err(|e| WebError {
-        code: "internal",
-        message: e.to_string(),
-    })
+    out(&report)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
@@ -203,8 +201,7 @@ pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
 
 /// tend's funding plan for a planner input (JSON text in and out).
 pub fn plan_funding(input_json: &str) -> Result<String, WebError> {
-    let p = plan(&PlanInput::from_json_str(input_json)?)?;
-    Ok(serde_json::to_string(&p).unwrap_or_default())
+    out(&plan(&PlanInput::from_json_str(input_json)?)?)
 }
 
 #[cfg(test)]

@@ -87,22 +87,7 @@ fn plans_equal_the_native_golden_with_bigint_amounts() {
     assert!(amount.is_bigint(), "amounts are bigint");
     // The same plan as the native golden once bigints are written as decimal strings.
     let golden: serde_json::Value = serde_json::from_str(PLAN_GOLDEN).unwrap();
-    let text = JSON::stringify_with_replacer(
-        &plan,
-        &wasm_bindgen::closure::Closure::<dyn FnMut(JsValue, JsValue) -> JsValue>::new(
-            |_k: JsValue, v: JsValue| {
-                if v.is_bigint() {
-                    JsValue::from(v.unchecked_into::<BigInt>().to_string(10).unwrap())
-                } else {
-                    v
-                }
-            },
-        )
-        .into_js_value()
-        .unchecked_into(),
-    )
-    .unwrap();
-    let got: serde_json::Value = serde_json::from_str(&text.as_string().unwrap()).unwrap();
+    let got: serde_json::Value = serde_json::from_str(&json_of_bigints(&plan)).unwrap();
     assert_eq!(got, golden);
 }
 

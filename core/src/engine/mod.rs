@@ -520,16 +520,10 @@ impl Engine {
     }
 
     fn put_request(&mut self, id: RequestId, p: Pending) {
-        let at = match p.state {
-            PendingState::Sent { deadline, .. } => deadline,
-            PendingState::Scheduled { at, .. } => at,
-        };
+        let at = p.state.due();
         self.request_deadlines.insert((at, id));
         if let Some(old) = self.requests.insert(id, p) {
-            let old_at = match old.state {
-                PendingState::Sent { deadline, .. } => deadline,
-                PendingState::Scheduled { at, .. } => at,
-            };
+            let old_at = old.state.due();
             if old_at != at {
                 self.request_deadlines.remove(&(old_at, id));
             }
@@ -538,11 +532,7 @@ impl Engine {
 
     fn take_request(&mut self, id: RequestId) -> Option<Pending> {
         let p = self.requests.remove(&id)?;
-        let at = match p.state {
-            PendingState::Sent { deadline, .. } => deadline,
-            PendingState::Scheduled { at, .. } => at,
-        };
-        self.request_deadlines.remove(&(at, id));
+        self.request_deadlines.remove(&(p.state.due(), id));
         Some(p)
     }
 
@@ -613,7 +603,9 @@ impl Engine {
                 PendingState::Sent { .. } => self.rpc_response(
                     now,
                     id,
-                    p.chain_timeout(self),
+                    self.chains
+                        .get(&p.chain)
+                        .map_or(0, |c| c.cfg.rpc.request_timeout_ms),
                     Err(RpcFailure::Transport {
                         message: "no answer within the request timeout".into(),
                     }),
@@ -816,11 +808,7 @@ impl Engine {
                     RpcFailure::Http { status, .. } => (None, format!("HTTP {status}")),
                     RpcFailure::MissingResponse => (None, "missing response".into()),
                 };
-                let tx = c
-                    .book
-                    .records()
-                    .find(|r| r.attempts.iter().any(|a| a.hash == *hash))
-                    .map(|r| r.id);
+                let tx = c.book.record_of(*hash);
                 match c.book.send_failed(*hash, code, &message, now) {
                     Ok(send_class) => {
                         if let Some(tx) = tx {
@@ -848,11 +836,7 @@ impl Engine {
             RpcCall::Receipt { hash } => {
                 // This check of the record is void (neither found nor proven missing); the next
                 // plan asks again. Other records' checks go on.
-                let owner = c
-                    .book
-                    .records()
-                    .find(|r| r.attempts.iter().any(|a| a.hash == *hash))
-                    .map(|r| r.id);
+                let owner = c.book.record_of(*hash);
                 if let Some(id) = owner {
                     c.receipt_checks.remove(&id);
                     c.busy.remove(&Busy::Receipts(id));
@@ -966,11 +950,7 @@ impl Engine {
                     self.ignored(e.to_string());
                     return;
                 }
-                let tx = c
-                    .book
-                    .records()
-                    .find(|r| r.attempts.iter().any(|a| a.hash == hash))
-                    .map(|r| r.id);
+                let tx = c.book.record_of(hash);
                 if let Some(tx) = tx {
                     self.after_record_change(chain, tx);
                 }
@@ -1554,12 +1534,7 @@ impl Engine {
         let Some(c) = self.chains.get_mut(&chain) else {
             return;
         };
-        let Some(tx) = c
-            .book
-            .records()
-            .find(|r| r.attempts.iter().any(|a| a.hash == hash))
-            .map(|r| r.id)
-        else {
+        let Some(tx) = c.book.record_of(hash) else {
             return;
         };
         let Some((due, found)) = c.receipt_checks.get_mut(&tx) else {
@@ -1685,11 +1660,12 @@ fn balance_entries(config: &EngineConfig, chain: &ChainConfig) -> Vec<(Address, 
     set.into_iter().collect()
 }
 
-impl Pending {
-    fn chain_timeout(&self, engine: &Engine) -> u64 {
-        engine
-            .chains
-            .get(&self.chain)
-            .map_or(0, |c| c.cfg.rpc.request_timeout_ms)
+impl PendingState {
+    /// When the request needs attention: its answer deadline, or its retry time.
+    fn due(&self) -> Timestamp {
+        match *self {
+            Self::Sent { deadline, .. } => deadline,
+            Self::Scheduled { at, .. } => at,
+        }
     }
 }

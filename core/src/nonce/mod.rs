@@ -651,12 +651,17 @@ impl NonceBook {
         Ok(())
     }
 
-    fn attempt_mut(&mut self, hash: B256) -> Result<(&mut TxRecord, usize), NonceError> {
-        let id = self
-            .records
+    /// The live record with an attempt of this hash.
+    pub fn record_of(&self, hash: B256) -> Option<TxId> {
+        self.records
             .values()
             .find(|r| r.attempts.iter().any(|a| a.hash == hash))
             .map(|r| r.id)
+    }
+
+    fn attempt_mut(&mut self, hash: B256) -> Result<(&mut TxRecord, usize), NonceError> {
+        let id = self
+            .record_of(hash)
             .ok_or(NonceError::UnknownHash { hash })?;
         let r = self.get_mut(id)?;
         let i = r
