@@ -3,3 +3,8 @@
 //! world and [`tend_core`], which makes every decision.
 
 pub mod cli;
+pub mod config;
+pub mod journal;
+pub mod keys;
+pub mod rpc;
+pub mod secret;

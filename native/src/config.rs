@@ -1,0 +1,688 @@
+//! `tend.toml`: chains, the funding key, services and their wallets. Parsed strictly (unknown
+//! keys are errors that name the key and its line), then turned into the core's
+//! [`EngineConfig`] plus what only the adapter needs (URLs, commands, paths).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use alloy::primitives::{Address, U256};
+use serde::Deserialize;
+use tend_core::address::Asset;
+use tend_core::chain::ChainId;
+use tend_core::engine::config::{ChainConfig, EngineConfig, ServiceConfig, WalletConfig};
+use tend_core::fees::FeePolicy;
+use tend_core::health::HealthPolicy;
+use tend_core::nonce::NoncePolicy;
+use tend_core::rpc::RpcPolicy;
+
+use crate::secret::RpcUrl;
+
+/// The default API address: loopback only.
+pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7878";
+
+/// A configuration that cannot be used. The message names the key and, where known, the line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key, or a value of the wrong shape.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// toml's message (with line and column).
+        message: String,
+    },
+    /// A value breaks a rule.
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line, 0 when unknown.
+        line: usize,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(path: &Path, text: &str, span: Option<std::ops::Range<usize>>, msg: String) -> Self {
+        let line = span.map_or(0, |s| {
+            text[..s.start.min(text.len())].lines().count().max(1)
+        });
+        Self::Invalid {
+            path: path.to_owned(),
+            line,
+            message: msg,
+        }
+    }
+}
+
+/// An amount in `tend.toml`: `"1.5 ether"`, `"20 gwei"`, `"123 wei"` or a plain integer string
+/// (the asset's smallest unit). `ether` means 18 decimals, also for tokens with 18 decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount(pub U256);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Amount;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an amount such as \"0.5 ether\", \"30 gwei\" or \"1000000\" (wei)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Amount, E> {
+                u64::try_from(v)
+                    .map(|v| Amount(U256::from(v)))
+                    .map_err(|_| E::custom("negative amount"))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Amount, E> {
+                parse_amount(v).map(Amount).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Parses `"<decimal> [ether|eth|gwei|wei]"` into the smallest unit.
+pub fn parse_amount(text: &str) -> Result<U256, String> {
+    let t = text.trim();
+    let (num, decimals) = match t.rsplit_once(' ') {
+        Some((n, unit)) => {
+            let d = match unit.to_ascii_lowercase().as_str() {
+                "ether" | "eth" | "xdai" => 18,
+                "gwei" => 9,
+                "wei" => 0,
+                other => {
+                    return Err(format!(
+                        "unknown unit {other:?} in amount {t:?}: use ether, gwei or wei"
+                    ));
+                }
+            };
+            (n.trim(), d)
+        }
+        None => (t, 0),
+    };
+    let (int, frac) = num.split_once('.').unwrap_or((num, ""));
+    if frac.len() > decimals {
+        return Err(format!(
+            "amount {t:?} has more decimals than its unit allows ({decimals})"
+        ));
+    }
+    let digits = format!("{int}{frac:0<decimals$}");
+    if int.is_empty() && frac.is_empty() {
+        return Err(format!("amount {t:?} has no digits"));
+    }
+    tend_core::amount::parse_decimal(&digits).map_err(|e| format!("amount {t:?}: {e}"))
+}
+
+/// A chain in `tend.toml`: a known name (`gnosis`, `base`, …) or a numeric id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TomlChain(ChainId);
+
+impl<'de> Deserialize<'de> for TomlChain {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = TomlChain;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a chain name (gnosis, base, …) or a chain id (100)")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<TomlChain, E> {
+                match u64::try_from(v) {
+                    Ok(id) if id > 0 => Ok(TomlChain(ChainId(id))),
+                    _ => Err(E::custom(format!("chain id {v} must be positive"))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<TomlChain, E> {
+                v.parse().map(TomlChain).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An address (any letter case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TomlAddress(Address);
+
+impl<'de> Deserialize<'de> for TomlAddress {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        tend_core::address::parse_address(&s)
+            .map(TomlAddress)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// An asset: `"native"` or a token address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TomlAsset(Asset);
+
+impl<'de> Deserialize<'de> for TomlAsset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        if s.eq_ignore_ascii_case("native") {
+            return Ok(TomlAsset(Asset::NATIVE));
+        }
+        s.parse::<Asset>()
+            .map(TomlAsset)
+            .map_err(|e| serde::de::Error::custom(format!("{e} (or \"native\")")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    home: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    api: Option<RawApi>,
+    logs: Option<RawLogs>,
+    funder: toml::Spanned<RawFunder>,
+    #[serde(default)]
+    chains: Vec<RawChain>,
+    #[serde(default)]
+    services: Vec<RawService>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApi {
+    listen: Option<String>,
+    token_env: Option<String>,
+    #[serde(default = "yes")]
+    enabled: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLogs {
+    max_bytes: Option<u64>,
+    keep: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFunder {
+    keystore: Option<String>,
+    password_env: Option<String>,
+    password_file: Option<String>,
+    private_key_env: Option<String>,
+    address: Option<TomlAddress>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChain {
+    chain: toml::Spanned<TomlChain>,
+    rpc: toml::Spanned<Vec<toml::Spanned<String>>>,
+    confirmations: Option<u64>,
+    max_fee: Option<Amount>,
+    poll_ms: Option<u64>,
+    #[serde(default = "yes")]
+    multicall: bool,
+    rpc_policy: Option<RpcPolicy>,
+    nonce: Option<NoncePolicy>,
+    fees: Option<FeePolicy>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    name: toml::Spanned<String>,
+    command: toml::Spanned<Vec<String>>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    cwd: Option<String>,
+    health_url: Option<String>,
+    funds_status_url: Option<String>,
+    #[serde(default = "yes")]
+    autostart: bool,
+    health: Option<HealthPolicy>,
+    #[serde(default)]
+    wallets: Vec<toml::Spanned<RawWallet>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWallet {
+    chain: TomlChain,
+    address: TomlAddress,
+    asset: Option<TomlAsset>,
+    low: Amount,
+    target: Amount,
+    max_transfer: Option<Amount>,
+    spend_per_day: Option<Amount>,
+    #[serde(default)]
+    priority: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where the funding key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// A standard Ethereum JSON keystore with its password.
+    Keystore {
+        /// The keystore file.
+        path: PathBuf,
+        /// Where the password is.
+        password: PasswordSource,
+    },
+    /// A hex private key in an environment variable.
+    Env {
+        /// The variable's name.
+        var: String,
+    },
+}
+
+/// Where a keystore's password comes from (never the config itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PasswordSource {
+    /// An environment variable.
+    Env(String),
+    /// A file (its first line).
+    File(PathBuf),
+}
+
+/// One chain, as the adapter needs it.
+#[derive(Debug, Clone)]
+pub struct ChainSpec {
+    /// The chain.
+    pub chain: ChainId,
+    /// Its endpoints, in the order given.
+    pub rpc: Vec<RpcUrl>,
+    /// Read balances through Multicall3 when the contract is there.
+    pub multicall: bool,
+}
+
+/// One service, as the adapter needs it.
+#[derive(Debug, Clone)]
+pub struct ServiceSpec {
+    /// Its name.
+    pub name: String,
+    /// The agent's argument vector (never a shell string).
+    pub command: Vec<String>,
+    /// Extra environment.
+    pub env: BTreeMap<String, String>,
+    /// The working directory.
+    pub cwd: Option<PathBuf>,
+    /// The health URL (`GET`, Olas healthcheck body or any 2xx).
+    pub health_url: Option<String>,
+    /// The agent's funds-status URL.
+    pub funds_status_url: Option<String>,
+}
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// tend's state folder (PID files, journal, logs).
+    pub home: PathBuf,
+    /// The HTTP API's address; `None` when disabled.
+    pub api_listen: Option<std::net::SocketAddr>,
+    /// The environment variable holding the API token (else a token file in the home).
+    pub api_token_env: Option<String>,
+    /// Rotate an agent's log at this size.
+    pub log_max_bytes: u64,
+    /// Rotated logs kept per agent.
+    pub log_keep: u32,
+    /// The funding key.
+    pub key: KeySource,
+    /// The funding key's address, when known without decrypting (config or keystore file).
+    pub funder: Address,
+    /// Chains.
+    pub chains: Vec<ChainSpec>,
+    /// Services.
+    pub services: Vec<ServiceSpec>,
+    /// The engine's configuration.
+    pub engine: EngineConfig,
+}
+
+impl Config {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Validates a text as if read from `path` (relative paths resolve against its folder).
+    #[allow(clippy::too_many_lines)]
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', "\n  "),
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                base.join(p)
+            }
+        };
+        let invalid = |span: Option<std::ops::Range<usize>>, msg: String| {
+            ConfigError::invalid(path, text, span, msg)
+        };
+
+        let home = resolve(raw.home.as_deref().unwrap_or(".tend"));
+        let (api_listen, api_token_env) = match raw.api {
+            Some(api) if !api.enabled => (None, api.token_env),
+            Some(api) => {
+                let listen = api.listen.as_deref().unwrap_or(DEFAULT_API_LISTEN);
+                let addr = listen.parse().map_err(|_| {
+                    invalid(
+                        None,
+                        format!("api.listen {listen:?} is not an address such as 127.0.0.1:7878"),
+                    )
+                })?;
+                (Some(addr), api.token_env)
+            }
+            None => (DEFAULT_API_LISTEN.parse().ok(), None),
+        };
+        let logs = raw.logs.unwrap_or(RawLogs {
+            max_bytes: None,
+            keep: None,
+        });
+
+        let funder_span = raw.funder.span();
+        let f = raw.funder.into_inner();
+        let key = match (&f.keystore, &f.private_key_env) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    Some(funder_span),
+                    "funder: give either keystore or private_key_env, not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    Some(funder_span),
+                    "funder: give keystore (with password_env or password_file) or private_key_env"
+                        .into(),
+                ));
+            }
+            (Some(ks), None) => {
+                let password = match (&f.password_env, &f.password_file) {
+                    (Some(v), None) => PasswordSource::Env(v.clone()),
+                    (None, Some(p)) => PasswordSource::File(resolve(p)),
+                    _ => {
+                        return Err(invalid(
+                            Some(funder_span),
+                            "funder: a keystore needs exactly one of password_env or password_file \
+                             (the password never goes in tend.toml)"
+                                .into(),
+                        ));
+                    }
+                };
+                KeySource::Keystore {
+                    path: resolve(ks),
+                    password,
+                }
+            }
+            (None, Some(var)) => KeySource::Env { var: var.clone() },
+        };
+        let funder = match (f.address, &key) {
+            (Some(a), _) => a.0,
+            (None, KeySource::Keystore { path: ks, .. }) => keystore_address(ks)
+                .map_err(|m| invalid(Some(funder_span.clone()), format!("funder: {m}")))?,
+            (None, KeySource::Env { .. }) => {
+                return Err(invalid(
+                    Some(funder_span),
+                    "funder: with private_key_env, also give the key's address (funder.address)"
+                        .into(),
+                ));
+            }
+        };
+
+        let mut chains = Vec::new();
+        let mut engine_chains = Vec::new();
+        for c in raw.chains {
+            let chain = c.chain.get_ref().0;
+            if chains.iter().any(|s: &ChainSpec| s.chain == chain) {
+                return Err(invalid(
+                    Some(c.chain.span()),
+                    format!("chain {chain} is configured twice"),
+                ));
+            }
+            let rpc_span = c.rpc.span();
+            let mut urls = Vec::new();
+            for u in c.rpc.into_inner() {
+                let span = u.span();
+                urls.push(RpcUrl::parse(u.get_ref()).map_err(|m| invalid(Some(span), m))?);
+            }
+            if urls.is_empty() {
+                return Err(invalid(
+                    Some(rpc_span),
+                    format!("chain {chain}: rpc needs at least one URL"),
+                ));
+            }
+            let mut nonce = c.nonce.unwrap_or_default();
+            if let Some(n) = c.confirmations {
+                if n == 0 {
+                    return Err(invalid(
+                        Some(c.chain.span()),
+                        format!("chain {chain}: confirmations must be at least 1"),
+                    ));
+                }
+                nonce.confirmations = n;
+            }
+            let mut fees = c.fees.unwrap_or_default();
+            if let Some(Amount(cap)) = c.max_fee {
+                let cap = u128::try_from(cap).map_err(|_| {
+                    invalid(
+                        Some(c.chain.span()),
+                        format!("chain {chain}: max_fee is too large"),
+                    )
+                })?;
+                fees.max_fee_cap = cap;
+                nonce.fee_cap = nonce.fee_cap.max(cap);
+            }
+            engine_chains.push(ChainConfig {
+                chain,
+                endpoints: urls.len(),
+                funder,
+                poll_ms: c.poll_ms.unwrap_or(15_000),
+                native_transfer_gas: tend_core::funding::plan::NATIVE_TRANSFER_GAS,
+                erc20_transfer_gas: tend_core::funding::plan::ERC20_TRANSFER_GAS,
+                rpc: c.rpc_policy.unwrap_or_default(),
+                nonce,
+                fees,
+            });
+            chains.push(ChainSpec {
+                chain,
+                rpc: urls,
+                multicall: c.multicall,
+            });
+        }
+
+        let mut services = Vec::new();
+        let mut engine_services = Vec::new();
+        for s in raw.services {
+            let name = s.name.get_ref().clone();
+            let name_span = s.name.span();
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+                || name.starts_with('.')
+            {
+                return Err(invalid(
+                    Some(name_span),
+                    format!("service name {name:?}: use letters, digits, '-', '_' and '.' only"),
+                ));
+            }
+            if services.iter().any(|x: &ServiceSpec| x.name == name) {
+                return Err(invalid(
+                    Some(name_span),
+                    format!("service {name:?} is configured twice"),
+                ));
+            }
+            if s.command.get_ref().is_empty() || s.command.get_ref()[0].is_empty() {
+                return Err(invalid(
+                    Some(s.command.span()),
+                    format!(
+                        "service {name:?}: command must name the program, e.g. [\"python\", \"-m\", \"agent\"]"
+                    ),
+                ));
+            }
+            for u in [&s.health_url, &s.funds_status_url].into_iter().flatten() {
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(invalid(
+                        Some(name_span.clone()),
+                        format!("service {name:?}: URL {u:?} must start with http:// or https://"),
+                    ));
+                }
+            }
+            let mut health = s.health.unwrap_or_default();
+            if s.health_url.is_none() {
+                // Without a URL only the process is watched: never wait for a healthy probe.
+                health.require_olas_body = false;
+            }
+            let mut wallets = Vec::new();
+            for w in s.wallets {
+                let span = w.span();
+                let w = w.into_inner();
+                if !chains.iter().any(|c| c.chain == w.chain.0) {
+                    return Err(invalid(
+                        Some(span),
+                        format!(
+                            "service {name:?}: wallet {} is on chain {}, which has no [[chains]] entry",
+                            w.address.0, w.chain.0
+                        ),
+                    ));
+                }
+                wallets.push(WalletConfig {
+                    chain: w.chain.0,
+                    address: w.address.0,
+                    asset: w.asset.map_or(Asset::NATIVE, |a| a.0),
+                    low: w.low.0,
+                    target: w.target.0,
+                    max_transfer: w.max_transfer.map(|a| a.0),
+                    spend_per_day: w.spend_per_day.map(|a| a.0),
+                    priority: w.priority,
+                });
+            }
+            engine_services.push(ServiceConfig {
+                name: name.clone(),
+                autostart: s.autostart,
+                health,
+                wallets,
+            });
+            services.push(ServiceSpec {
+                name,
+                command: s.command.into_inner(),
+                env: s.env,
+                cwd: s.cwd.as_deref().map(resolve),
+                health_url: s.health_url,
+                funds_status_url: s.funds_status_url,
+            });
+        }
+        let engine = EngineConfig {
+            seed: raw.seed,
+            chains: engine_chains,
+            services: engine_services,
+        };
+        engine
+            .validate()
+            .map_err(|e| invalid(None, e.to_string()))?;
+        Ok(Self {
+            path: path.to_owned(),
+            home,
+            api_listen,
+            api_token_env,
+            log_max_bytes: logs.max_bytes.unwrap_or(10 * 1024 * 1024).max(1024),
+            log_keep: logs.keep.unwrap_or(3),
+            key,
+            funder,
+            chains,
+            services,
+            engine,
+        })
+    }
+
+    /// A service by name.
+    pub fn service(&self, name: &str) -> Option<&ServiceSpec> {
+        self.services.iter().find(|s| s.name == name)
+    }
+
+    /// A chain by id.
+    pub fn chain(&self, chain: ChainId) -> Option<&ChainSpec> {
+        self.chains.iter().find(|c| c.chain == chain)
+    }
+}
+
+/// The address field of a standard JSON keystore (present in geth's and most tools' files).
+pub fn keystore_address(path: &Path) -> Result<Address, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read keystore {}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("keystore {} is not JSON: {e}", path.display()))?;
+    let a = v.get("address").and_then(|a| a.as_str()).ok_or_else(|| {
+        format!(
+            "keystore {} has no \"address\" field: give funder.address",
+            path.display()
+        )
+    })?;
+    let a = if a.starts_with("0x") || a.starts_with("0X") {
+        a.to_owned()
+    } else {
+        format!("0x{a}")
+    };
+    tend_core::address::parse_address(&a)
+        .map_err(|e| format!("keystore {}: address: {e}", path.display()))
+}
+
+/// The commented example `tend init` writes.
+pub const EXAMPLE: &str = include_str!("../assets/tend.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_with_units() {
+        assert_eq!(
+            parse_amount("1.5 ether").unwrap(),
+            U256::from(1_500_000_000_000_000_000u128)
+        );
+        assert_eq!(
+            parse_amount("20 gwei").unwrap(),
+            U256::from(20_000_000_000u64)
+        );
+        assert_eq!(parse_amount("123").unwrap(), U256::from(123));
+        assert_eq!(
+            parse_amount(".5 eth").unwrap(),
+            U256::from(500_000_000_000_000_000u128)
+        );
+        for bad in [
+            "",
+            "1.5",
+            "-1 ether",
+            "1.0000000001 gwei",
+            "1 btc",
+            "1e18",
+            " ether",
+            ". ether",
+        ] {
+            assert!(parse_amount(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! Chain access with alloy: one JSON-RPC client per endpoint; the engine picks the endpoint,
+//! retries and fails over ([`tend_core::rpc`]); this module only turns one [`RpcCall`] into wire
+//! calls and the answer (or the failure) back into core types.
+//!
+//! Balance snapshots go through Multicall3 `aggregate3` (`getEthBalance` for native,
+//! `balanceOf` for tokens) in one `eth_call` pinned to the requested block; where Multicall3 is
+//! absent (no code at its address), a JSON-RPC batch pinned to the same block number.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes, U64, U128, U256, address};
+use alloy::rpc::client::RpcClient;
+use alloy::sol_types::SolCall;
+use alloy::transports::{RpcError, TransportErrorKind};
+use serde::Deserialize;
+use tend_core::address::Asset;
+use tend_core::engine::io::{Receipt, RpcAnswer, RpcCall};
+use tend_core::fees::FeeHistory;
+use tend_core::rpc::RpcFailure;
+
+use crate::secret::{RpcUrl, redact_url};
+
+/// Multicall3's address on every chain that has it.
+pub const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
+
+alloy::sol! {
+    /// One call of `aggregate3`.
+    struct Call3 { address target; bool allowFailure; bytes callData; }
+    /// One result of `aggregate3`.
+    struct Result3 { bool success; bytes returnData; }
+    /// Multicall3's batch entry.
+    function aggregate3(Call3[] calldata calls) external payable returns (Result3[] memory returnData);
+    /// Multicall3's native balance helper.
+    function getEthBalance(address addr) external view returns (uint256 balance);
+    /// ERC-20 balance.
+    function balanceOf(address owner) external view returns (uint256 balance);
+    /// ERC-20 transfer.
+    function transfer(address to, uint256 amount) external returns (bool ok);
+}
+
+/// Signed transactions by hash, shared by the signer and the broadcasters (the journal holds
+/// the durable copy).
+pub type RawStore = Arc<Mutex<BTreeMap<B256, Bytes>>>;
+
+/// One endpoint of one chain.
+pub struct Endpoint {
+    client: RpcClient,
+    url: RpcUrl,
+    use_multicall: bool,
+    /// Whether Multicall3 has code here (asked once).
+    multicall_present: Mutex<Option<bool>>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("url", &self.url).finish()
+    }
+}
+
+impl Endpoint {
+    /// A client for `url`. `multicall`: use Multicall3 when present.
+    pub fn new(url: RpcUrl, multicall: bool) -> Result<Self, String> {
+        let parsed = reqwest::Url::parse(url.expose())
+            .map_err(|e| format!("RPC URL {url} is not a URL: {e}"))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(Self {
+            client: RpcClient::new_http_with_client(http, parsed),
+            url,
+            use_multicall: multicall,
+            multicall_present: Mutex::new(None),
+        })
+    }
+
+    /// The URL (redacted when printed).
+    pub fn url(&self) -> &RpcUrl {
+        &self.url
+    }
+
+    /// Runs one call within `timeout`.
+    pub async fn execute(
+        &self,
+        call: &RpcCall,
+        raws: &RawStore,
+        timeout: Duration,
+    ) -> Result<RpcAnswer, RpcFailure> {
+        match tokio::time::timeout(timeout, self.execute_inner(call, raws)).await {
+            Ok(r) => r,
+            Err(_) => Err(RpcFailure::Transport {
+                message: format!("no answer within {} ms", timeout.as_millis()),
+            }),
+        }
+    }
+
+    async fn execute_inner(
+        &self,
+        call: &RpcCall,
+        raws: &RawStore,
+    ) -> Result<RpcAnswer, RpcFailure> {
+        match call {
+            RpcCall::Head => {
+                let b: Option<BlockHeader> =
+                    self.req("eth_getBlockByNumber", ("latest", false)).await?;
+                let b = b.ok_or(RpcFailure::MissingResponse)?;
+                Ok(RpcAnswer::Head {
+                    number: b.number.to(),
+                    hash: b.hash,
+                    timestamp: b.timestamp.to(),
+                })
+            }
+            RpcCall::BlockHash { number } => {
+                let b: Option<BlockHeader> = self
+                    .req("eth_getBlockByNumber", (U64::from(*number), false))
+                    .await?;
+                Ok(RpcAnswer::BlockHash {
+                    number: *number,
+                    hash: b.map(|b| b.hash),
+                })
+            }
+            RpcCall::TransactionCounts { address } => {
+                let mut batch = self.client.new_batch();
+                let latest = batch
+                    .add_call::<_, U64>("eth_getTransactionCount", &(address, "latest"))
+                    .map_err(|e| failure(e, &self.url))?;
+                let pending = batch
+                    .add_call::<_, U64>("eth_getTransactionCount", &(address, "pending"))
+                    .map_err(|e| failure(e, &self.url))?;
+                batch.send().await.map_err(|e| failure(e, &self.url))?;
+                let latest = latest.await.map_err(|e| failure(e, &self.url))?;
+                let pending = pending.await.map_err(|e| failure(e, &self.url))?;
+                Ok(RpcAnswer::TransactionCounts {
+                    latest: latest.to(),
+                    pending: pending.to(),
+                })
+            }
+            RpcCall::Balances { block, entries } => {
+                let values = if self.use_multicall && self.has_multicall(*block).await? {
+                    self.balances_multicall(*block, entries).await?
+                } else {
+                    self.balances_batch(*block, entries).await?
+                };
+                Ok(RpcAnswer::Balances {
+                    block: *block,
+                    values,
+                })
+            }
+            RpcCall::FeeHistory { blocks, percentile } => {
+                let h: FeeHistoryWire = self
+                    .req(
+                        "eth_feeHistory",
+                        (U64::from(*blocks), "latest", [f64::from(*percentile)]),
+                    )
+                    .await?;
+                let reward = h
+                    .reward
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.first().map_or(0, |v| v.to()))
+                    .collect();
+                Ok(RpcAnswer::FeeHistory(FeeHistory {
+                    base_fee_per_gas: h.base_fee_per_gas.iter().map(|v| v.to()).collect(),
+                    reward,
+                }))
+            }
+            RpcCall::SendRaw { hash } => {
+                let raw = raws
+                    .lock()
+                    .map_err(|_| RpcFailure::Transport {
+                        message: "raw transaction store poisoned".into(),
+                    })?
+                    .get(hash)
+                    .cloned();
+                let Some(raw) = raw else {
+                    return Err(RpcFailure::JsonRpc {
+                        code: -32602,
+                        message: format!("tend has no signed transaction {hash} in its journal"),
+                        retry_after_ms: None,
+                    });
+                };
+                let got: B256 = self.req("eth_sendRawTransaction", (raw,)).await?;
+                Ok(RpcAnswer::Sent { hash: got })
+            }
+            RpcCall::Receipt { hash } => {
+                let r: Option<ReceiptWire> = self.req("eth_getTransactionReceipt", (hash,)).await?;
+                Ok(RpcAnswer::Receipt {
+                    hash: *hash,
+                    receipt: r.and_then(|r| {
+                        Some(Receipt {
+                            block_number: r.block_number?.to(),
+                            block_hash: r.block_hash?,
+                            success: r.status.is_none_or(|s| s == U64::from(1)),
+                        })
+                    }),
+                })
+            }
+        }
+    }
+
+    async fn req<P, R>(&self, method: &'static str, params: P) -> Result<R, RpcFailure>
+    where
+        P: alloy::rpc::json_rpc::RpcSend,
+        R: alloy::rpc::json_rpc::RpcRecv,
+    {
+        self.client
+            .request(method, params)
+            .await
+            .map_err(|e| failure(e, &self.url))
+    }
+
+    async fn has_multicall(&self, block: u64) -> Result<bool, RpcFailure> {
+        if let Ok(g) = self.multicall_present.lock()
+            && let Some(p) = *g
+        {
+            return Ok(p);
+        }
+        let code: Bytes = self
+            .req("eth_getCode", (MULTICALL3, U64::from(block)))
+            .await?;
+        let present = !code.is_empty();
+        if let Ok(mut g) = self.multicall_present.lock() {
+            *g = Some(present);
+        }
+        Ok(present)
+    }
+
+    async fn balances_multicall(
+        &self,
+        block: u64,
+        entries: &[(Address, Asset)],
+    ) -> Result<Vec<U256>, RpcFailure> {
+        let calls: Vec<Call3> = entries
+            .iter()
+            .map(|(holder, asset)| {
+                if asset.is_native() {
+                    Call3 {
+                        target: MULTICALL3,
+                        allowFailure: true,
+                        callData: getEthBalanceCall { addr: *holder }.abi_encode().into(),
+                    }
+                } else {
+                    Call3 {
+                        target: asset.0,
+                        allowFailure: true,
+                        callData: balanceOfCall { owner: *holder }.abi_encode().into(),
+                    }
+                }
+            })
+            .collect();
+        let data: Bytes = aggregate3Call { calls }.abi_encode().into();
+        let tx = CallRequest {
+            to: MULTICALL3,
+            data,
+        };
+        let out: Bytes = self.req("eth_call", (tx, U64::from(block))).await?;
+        let results =
+            aggregate3Call::abi_decode_returns(&out).map_err(|e| RpcFailure::Transport {
+                message: format!("Multicall3 answer does not decode: {e}"),
+            })?;
+        if results.len() != entries.len() {
+            return Err(RpcFailure::MissingResponse);
+        }
+        results
+            .iter()
+            .zip(entries)
+            .map(|(r, (holder, asset))| {
+                if !r.success || r.returnData.len() < 32 {
+                    return Err(not_a_token(*holder, *asset));
+                }
+                Ok(U256::from_be_slice(&r.returnData[..32]))
+            })
+            .collect()
+    }
+
+    async fn balances_batch(
+        &self,
+        block: u64,
+        entries: &[(Address, Asset)],
+    ) -> Result<Vec<U256>, RpcFailure> {
+        let mut batch = self.client.new_batch();
+        let mut waiters = Vec::with_capacity(entries.len());
+        let tag = U64::from(block);
+        for (holder, asset) in entries {
+            let w = if asset.is_native() {
+                batch
+                    .add_call::<_, U256>("eth_getBalance", &(holder, tag))
+                    .map(BalanceWaiter::Native)
+            } else {
+                let tx = CallRequest {
+                    to: asset.0,
+                    data: balanceOfCall { owner: *holder }.abi_encode().into(),
+                };
+                batch
+                    .add_call::<_, Bytes>("eth_call", &(tx, tag))
+                    .map(BalanceWaiter::Token)
+            };
+            waiters.push(w.map_err(|e| failure(e, &self.url))?);
+        }
+        batch.send().await.map_err(|e| failure(e, &self.url))?;
+        let mut out = Vec::with_capacity(waiters.len());
+        for (w, (holder, asset)) in waiters.into_iter().zip(entries) {
+            out.push(match w {
+                BalanceWaiter::Native(w) => w.await.map_err(|e| failure(e, &self.url))?,
+                BalanceWaiter::Token(w) => {
+                    let b = w.await.map_err(|e| failure(e, &self.url))?;
+                    if b.len() < 32 {
+                        return Err(not_a_token(*holder, *asset));
+                    }
+                    U256::from_be_slice(&b[..32])
+                }
+            });
+        }
+        Ok(out)
+    }
+}
+
+enum BalanceWaiter {
+    Native(alloy::rpc::client::Waiter<U256>),
+    Token(alloy::rpc::client::Waiter<Bytes>),
+}
+
+fn not_a_token(holder: Address, asset: Asset) -> RpcFailure {
+    RpcFailure::JsonRpc {
+        code: 3,
+        message: format!(
+            "execution reverted: the balance of {holder} in {asset} cannot be read (not an ERC-20?)"
+        ),
+        retry_after_ms: None,
+    }
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+struct CallRequest {
+    to: Address,
+    #[serde(rename = "input")]
+    data: Bytes,
+}
+
+#[derive(Debug, Deserialize)]
+struct BlockHeader {
+    number: U64,
+    hash: B256,
+    timestamp: U64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptWire {
+    block_number: Option<U64>,
+    block_hash: Option<B256>,
+    status: Option<U64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FeeHistoryWire {
+    base_fee_per_gas: Vec<U128>,
+    reward: Option<Vec<Vec<U128>>>,
+}
+
+/// Turns alloy's error into the core's failure, with every URL in the text redacted.
+pub fn failure(e: RpcError<TransportErrorKind>, url: &RpcUrl) -> RpcFailure {
+    match e {
+        RpcError::ErrorResp(p) => {
+            let retry_after_ms = p
+                .data
+                .as_ref()
+                .and_then(|d| serde_json::from_str::<serde_json::Value>(d.get()).ok())
+                .and_then(|v| {
+                    v.pointer("/rate/backoff_seconds")
+                        .and_then(serde_json::Value::as_f64)
+                })
+                .map(|s| (s * 1000.0).max(0.0) as u64);
+            RpcFailure::JsonRpc {
+                code: p.code,
+                message: redact_text(&p.message, url),
+                retry_after_ms,
+            }
+        }
+        RpcError::NullResp => RpcFailure::MissingResponse,
+        RpcError::Transport(TransportErrorKind::HttpError(h)) => RpcFailure::Http {
+            status: h.status,
+            retry_after_ms: None,
+        },
+        RpcError::Transport(TransportErrorKind::HttpErrorWithRetryAfter { error, retry_after }) => {
+            RpcFailure::Http {
+                status: error.status,
+                retry_after_ms: Some(u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX)),
+            }
+        }
+        RpcError::Transport(TransportErrorKind::MissingBatchResponse(_)) => {
+            RpcFailure::MissingResponse
+        }
+        other => RpcFailure::Transport {
+            message: redact_text(&transport_message(&other), url),
+        },
+    }
+}
+
+fn transport_message(e: &RpcError<TransportErrorKind>) -> String {
+    use std::error::Error as _;
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let t = s.to_string();
+        if !text.contains(&t) {
+            text.push_str(": ");
+            text.push_str(&t);
+        }
+        source = s.source();
+    }
+    if text.len() > 300 {
+        text.truncate(300);
+    }
+    text
+}
+
+/// Replaces the endpoint's URL (and anything URL-shaped) in a message with its redacted form.
+pub fn redact_text(text: &str, url: &RpcUrl) -> String {
+    let text = text.replace(url.expose(), &url.redacted());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("http") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == ')' || c == '"' || c == '\'')
+            .unwrap_or(tail.len());
+        out.push_str(&redact_url(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
