@@ -8,3 +8,7 @@ pub mod journal;
 pub mod keys;
 pub mod rpc;
 pub mod secret;
+pub mod clock;
+pub mod pidfile;
+pub mod probe;
+pub mod process;
