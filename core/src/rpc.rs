@@ -56,6 +56,24 @@ pub enum RpcFailure {
     MissingResponse,
 }
 
+impl std::fmt::Display for RpcFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport { message } => write!(f, "transport: {message}"),
+            Self::Http {
+                status,
+                retry_after_ms: Some(ms),
+            } => write!(f, "HTTP {status} (retry after {ms} ms)"),
+            Self::Http {
+                status,
+                retry_after_ms: None,
+            } => write!(f, "HTTP {status}"),
+            Self::JsonRpc { code, message, .. } => write!(f, "JSON-RPC error {code}: {message}"),
+            Self::MissingResponse => f.write_str("no answer for this request"),
+        }
+    }
+}
+
 /// What a failure means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "class", rename_all = "snake_case")]

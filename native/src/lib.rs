@@ -12,3 +12,5 @@ pub mod clock;
 pub mod pidfile;
 pub mod probe;
 pub mod process;
+pub mod daemon;
+pub mod api;

@@ -82,6 +82,12 @@ impl Endpoint {
         &self.url
     }
 
+    /// `eth_chainId`.
+    pub async fn chain_id(&self) -> Result<u64, RpcFailure> {
+        let id: U64 = self.req("eth_chainId", ()).await?;
+        Ok(id.to())
+    }
+
     /// Runs one call within `timeout`.
     pub async fn execute(
         &self,

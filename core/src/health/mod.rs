@@ -379,6 +379,51 @@ pub enum Reason {
     KilledAfterGrace,
 }
 
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::StoppedByOperator => f.write_str("stopped by the operator"),
+            Self::Spawned => f.write_str("started"),
+            Self::Adopted => f.write_str("adopted from a previous tend"),
+            Self::ProbeOk => f.write_str("probe ok"),
+            Self::ProbeStatus { status } => write!(f, "probe answered HTTP {status}"),
+            Self::BodyUnhealthy => f.write_str("healthcheck body says unhealthy"),
+            Self::ConnectionRefused => f.write_str("health URL refused the connection"),
+            Self::ProbeTimeout => f.write_str("probe timed out"),
+            Self::ProbeError => f.write_str("probe failed"),
+            Self::Exited {
+                code: Some(c),
+                signal: _,
+            } => write!(f, "exited with code {c}"),
+            Self::Exited {
+                code: None,
+                signal: Some(s),
+            } => write!(f, "killed by signal {s}"),
+            Self::Exited {
+                code: None,
+                signal: None,
+            } => f.write_str("exited"),
+            Self::SpawnFailed => f.write_str("could not be started"),
+            Self::StartupBudgetExceeded => f.write_str("not healthy within the startup budget"),
+            Self::FailureThreshold { failures } => write!(f, "{failures} failed probes in a row"),
+            Self::Flapping { restarts, window_ms } => write!(
+                f,
+                "{restarts} restarts within {} s (flapping)",
+                window_ms / 1000
+            ),
+            Self::RestartStreak {
+                restarts,
+                elapsed_ms,
+            } => write!(
+                f,
+                "{restarts} restarts in {} s without becoming healthy",
+                elapsed_ms / 1000
+            ),
+            Self::KilledAfterGrace => f.write_str("killed after the stop grace period"),
+        }
+    }
+}
+
 /// The verdict: status and reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {

@@ -1,0 +1,262 @@
+//! The HTTP API (axum) for dashboards and the CLI: loopback by default, a bearer token on every
+//! route. Reads the snapshot the daemon publishes; writes go to the daemon as requests.
+//! The routes are described in `native/openapi.yaml`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path as UrlPath, Request as HttpRequest, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::json;
+use tend_core::engine::io::{Command, ServiceName};
+use tend_core::nonce::RecordState;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::daemon::{Request, Shared};
+use crate::secret::Secret;
+
+#[derive(Clone)]
+struct AppState {
+    shared: Arc<Shared>,
+    requests: UnboundedSender<Request>,
+    token: Arc<Secret>,
+}
+
+/// The API token: from the configured environment variable, else `<home>/api-token` (created
+/// with mode 0600 and a random value when missing).
+pub fn token(home: &Path, env: Option<&str>, create: bool) -> Result<Secret, String> {
+    if let Some(var) = env {
+        return std::env::var(var)
+            .map(Secret::new)
+            .map_err(|_| format!("the API token is not set: export {var}"));
+    }
+    let path = token_path(home);
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        let t = t.trim().to_owned();
+        if !t.is_empty() {
+            return Ok(Secret::new(t));
+        }
+    }
+    if !create {
+        return Err(format!(
+            "no API token at {}: is tend running on this home?",
+            path.display()
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let t: String = bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    std::fs::create_dir_all(home).map_err(|e| format!("{}: {e}", home.display()))?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        f.write_all(t.as_bytes())
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(Secret::new(t))
+}
+
+/// Where the token file lives.
+pub fn token_path(home: &Path) -> PathBuf {
+    home.join("api-token")
+}
+
+/// The router.
+pub fn router(shared: Arc<Shared>, requests: UnboundedSender<Request>, token: Secret) -> Router {
+    let state = AppState {
+        shared,
+        requests,
+        token: Arc::new(token),
+    };
+    Router::new()
+        .route("/v1/status", get(status))
+        .route("/v1/services", get(services))
+        .route("/v1/services/{name}/health", get(health_history))
+        .route("/v1/services/{name}/start", post(start))
+        .route("/v1/services/{name}/stop", post(stop))
+        .route("/v1/balances", get(balances))
+        .route("/v1/nonces", get(nonces))
+        .route("/v1/events", get(events))
+        .route("/v1/fund", post(fund))
+        .route("/v1/shutdown", post(shutdown))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), auth))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({ "error": code, "message": message }))).into_response()
+}
+
+async fn auth(State(st): State<AppState>, headers: HeaderMap, req: HttpRequest, next: Next) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !constant_time_eq(given.as_bytes(), st.token.expose().as_bytes()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <token> (the token is in <home>/api-token or the configured variable)",
+        );
+    }
+    next.run(req).await
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn status(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot).clone();
+    axum::Json(snap).into_response()
+}
+
+async fn services(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot);
+    axum::Json(json!({ "services": snap.services })).into_response()
+}
+
+async fn health_history(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot);
+    match snap.services.iter().find(|s| s.name == name) {
+        Some(s) => axum::Json(json!({ "service": name, "history": s.history })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "unknown_service", &format!("no service {name:?}")),
+    }
+}
+
+fn service_command(st: &AppState, name: &str, start: bool) -> Response {
+    let known = crate::daemon::lock(&st.shared.snapshot)
+        .services
+        .iter()
+        .any(|s| s.name == name);
+    if !known {
+        return error(StatusCode::NOT_FOUND, "unknown_service", &format!("no service {name:?}"));
+    }
+    let service = ServiceName::from(name);
+    let command = if start {
+        Command::Start { service }
+    } else {
+        Command::Stop { service }
+    };
+    match st.requests.send(Request::Command(command)) {
+        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the daemon is stopping"),
+    }
+}
+
+async fn start(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    service_command(&st, &name, true)
+}
+
+async fn stop(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    service_command(&st, &name, false)
+}
+
+async fn balances(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot);
+    axum::Json(json!({ "balances": snap.balances })).into_response()
+}
+
+async fn nonces(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot);
+    axum::Json(json!({ "chains": snap.chains })).into_response()
+}
+
+async fn events(State(st): State<AppState>) -> Response {
+    let events: Vec<serde_json::Value> = crate::daemon::lock(&st.shared.events)
+        .iter()
+        .map(|(at, e)| json!({ "at_ms": at, "event": e }))
+        .collect();
+    axum::Json(json!({ "events": events })).into_response()
+}
+
+/// Whether any of our transactions is still unconfirmed.
+fn funding_in_progress(st: &AppState) -> bool {
+    crate::daemon::lock(&st.shared.snapshot)
+        .chains
+        .iter()
+        .flat_map(|c| &c.records)
+        .any(|r| {
+            matches!(
+                r.state,
+                RecordState::Reserved | RecordState::InFlight | RecordState::Mined { .. }
+            )
+        })
+}
+
+async fn fund(State(st): State<AppState>) -> Response {
+    if funding_in_progress(&st) {
+        return error(
+            StatusCode::CONFLICT,
+            "funding_in_progress",
+            "a funding run is in progress (transactions not yet confirmed); try again when it ends",
+        );
+    }
+    match st.requests.send(Request::Command(Command::FundNow)) {
+        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response(),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the daemon is stopping"),
+    }
+}
+
+async fn shutdown(State(st): State<AppState>) -> Response {
+    let _ = st.requests.send(Request::Shutdown);
+    (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response()
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot).clone();
+    let mut out = String::new();
+    let _ = writeln!(out, "# HELP tend_up 1 while the daemon runs.\n# TYPE tend_up gauge\ntend_up 1");
+    let _ = writeln!(out, "# HELP tend_inputs_total Inputs the engine handled.\n# TYPE tend_inputs_total counter\ntend_inputs_total {}", snap.inputs);
+    let _ = writeln!(out, "# HELP tend_rpc_calls_total RPC calls made.\n# TYPE tend_rpc_calls_total counter\ntend_rpc_calls_total {}", snap.rpc_calls);
+    let _ = writeln!(out, "# HELP tend_rpc_failures_total RPC calls that failed.\n# TYPE tend_rpc_failures_total counter\ntend_rpc_failures_total {}", snap.rpc_failures);
+    let _ = writeln!(out, "# HELP tend_transfers_confirmed_total Transactions confirmed.\n# TYPE tend_transfers_confirmed_total counter\ntend_transfers_confirmed_total {}", snap.transfers_confirmed);
+    let _ = writeln!(out, "# HELP tend_service_healthy 1 when the service is healthy.\n# TYPE tend_service_healthy gauge");
+    for s in &snap.services {
+        let healthy = u8::from(s.status == tend_core::health::Status::Healthy);
+        let _ = writeln!(out, "tend_service_healthy{{service=\"{}\"}} {healthy}", s.name);
+    }
+    let _ = writeln!(out, "# HELP tend_service_restarts_total Restarts of the service's agent.\n# TYPE tend_service_restarts_total counter");
+    for s in &snap.services {
+        let _ = writeln!(out, "tend_service_restarts_total{{service=\"{}\"}} {}", s.name, s.restarts);
+    }
+    let _ = writeln!(out, "# HELP tend_wallet_balance Wallet balance in the asset's smallest unit.\n# TYPE tend_wallet_balance gauge");
+    for b in &snap.balances {
+        let _ = writeln!(
+            out,
+            "tend_wallet_balance{{chain=\"{}\",holder=\"{}\",asset=\"{}\"}} {}",
+            b.chain, b.holder, b.asset, b.balance
+        );
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// Serves the API until the process ends.
+pub async fn serve(addr: std::net::SocketAddr, router: Router) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} for the API: {e} (set [api] listen, or enabled = false)"))?;
+    Ok(tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    }))
+}
