@@ -100,10 +100,19 @@ pub fn router(shared: Arc<Shared>, requests: UnboundedSender<Request>, token: Se
 }
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({ "error": code, "message": message }))).into_response()
+    (
+        status,
+        axum::Json(json!({ "error": code, "message": message })),
+    )
+        .into_response()
 }
 
-async fn auth(State(st): State<AppState>, headers: HeaderMap, req: HttpRequest, next: Next) -> Response {
+async fn auth(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    req: HttpRequest,
+    next: Next,
+) -> Response {
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -140,7 +149,11 @@ async fn health_history(State(st): State<AppState>, UrlPath(name): UrlPath<Strin
     let snap = crate::daemon::lock(&st.shared.snapshot);
     match snap.services.iter().find(|s| s.name == name) {
         Some(s) => axum::Json(json!({ "service": name, "history": s.history })).into_response(),
-        None => error(StatusCode::NOT_FOUND, "unknown_service", &format!("no service {name:?}")),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "unknown_service",
+            &format!("no service {name:?}"),
+        ),
     }
 }
 
@@ -150,7 +163,11 @@ fn service_command(st: &AppState, name: &str, start: bool) -> Response {
         .iter()
         .any(|s| s.name == name);
     if !known {
-        return error(StatusCode::NOT_FOUND, "unknown_service", &format!("no service {name:?}"));
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_service",
+            &format!("no service {name:?}"),
+        );
     }
     let service = ServiceName::from(name);
     let command = if start {
@@ -159,8 +176,16 @@ fn service_command(st: &AppState, name: &str, start: bool) -> Response {
         Command::Stop { service }
     };
     match st.requests.send(Request::Command(command)) {
-        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response(),
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the daemon is stopping"),
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "accepted": true })),
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the daemon is stopping",
+        ),
     }
 }
 
@@ -213,34 +238,82 @@ async fn fund(State(st): State<AppState>) -> Response {
         );
     }
     match st.requests.send(Request::Command(Command::FundNow)) {
-        Ok(()) => (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response(),
-        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "stopping", "the daemon is stopping"),
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "accepted": true })),
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the daemon is stopping",
+        ),
     }
 }
 
 async fn shutdown(State(st): State<AppState>) -> Response {
     let _ = st.requests.send(Request::Shutdown);
-    (StatusCode::ACCEPTED, axum::Json(json!({ "accepted": true }))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "accepted": true })),
+    )
+        .into_response()
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
     let snap = crate::daemon::lock(&st.shared.snapshot).clone();
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP tend_up 1 while the daemon runs.\n# TYPE tend_up gauge\ntend_up 1");
-    let _ = writeln!(out, "# HELP tend_inputs_total Inputs the engine handled.\n# TYPE tend_inputs_total counter\ntend_inputs_total {}", snap.inputs);
-    let _ = writeln!(out, "# HELP tend_rpc_calls_total RPC calls made.\n# TYPE tend_rpc_calls_total counter\ntend_rpc_calls_total {}", snap.rpc_calls);
-    let _ = writeln!(out, "# HELP tend_rpc_failures_total RPC calls that failed.\n# TYPE tend_rpc_failures_total counter\ntend_rpc_failures_total {}", snap.rpc_failures);
-    let _ = writeln!(out, "# HELP tend_transfers_confirmed_total Transactions confirmed.\n# TYPE tend_transfers_confirmed_total counter\ntend_transfers_confirmed_total {}", snap.transfers_confirmed);
-    let _ = writeln!(out, "# HELP tend_service_healthy 1 when the service is healthy.\n# TYPE tend_service_healthy gauge");
+    let _ = writeln!(
+        out,
+        "# HELP tend_up 1 while the daemon runs.\n# TYPE tend_up gauge\ntend_up 1"
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tend_inputs_total Inputs the engine handled.\n# TYPE tend_inputs_total counter\ntend_inputs_total {}",
+        snap.inputs
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tend_rpc_calls_total RPC calls made.\n# TYPE tend_rpc_calls_total counter\ntend_rpc_calls_total {}",
+        snap.rpc_calls
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tend_rpc_failures_total RPC calls that failed.\n# TYPE tend_rpc_failures_total counter\ntend_rpc_failures_total {}",
+        snap.rpc_failures
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tend_transfers_confirmed_total Transactions confirmed.\n# TYPE tend_transfers_confirmed_total counter\ntend_transfers_confirmed_total {}",
+        snap.transfers_confirmed
+    );
+    let _ = writeln!(
+        out,
+        "# HELP tend_service_healthy 1 when the service is healthy.\n# TYPE tend_service_healthy gauge"
+    );
     for s in &snap.services {
         let healthy = u8::from(s.status == tend_core::health::Status::Healthy);
-        let _ = writeln!(out, "tend_service_healthy{{service=\"{}\"}} {healthy}", s.name);
+        let _ = writeln!(
+            out,
+            "tend_service_healthy{{service=\"{}\"}} {healthy}",
+            s.name
+        );
     }
-    let _ = writeln!(out, "# HELP tend_service_restarts_total Restarts of the service's agent.\n# TYPE tend_service_restarts_total counter");
+    let _ = writeln!(
+        out,
+        "# HELP tend_service_restarts_total Restarts of the service's agent.\n# TYPE tend_service_restarts_total counter"
+    );
     for s in &snap.services {
-        let _ = writeln!(out, "tend_service_restarts_total{{service=\"{}\"}} {}", s.name, s.restarts);
+        let _ = writeln!(
+            out,
+            "tend_service_restarts_total{{service=\"{}\"}} {}",
+            s.name, s.restarts
+        );
     }
-    let _ = writeln!(out, "# HELP tend_wallet_balance Wallet balance in the asset's smallest unit.\n# TYPE tend_wallet_balance gauge");
+    let _ = writeln!(
+        out,
+        "# HELP tend_wallet_balance Wallet balance in the asset's smallest unit.\n# TYPE tend_wallet_balance gauge"
+    );
     for b in &snap.balances {
         let _ = writeln!(
             out,
@@ -252,10 +325,13 @@ async fn metrics(State(st): State<AppState>) -> Response {
 }
 
 /// Serves the API until the process ends.
-pub async fn serve(addr: std::net::SocketAddr, router: Router) -> Result<tokio::task::JoinHandle<()>, String> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr} for the API: {e} (set [api] listen, or enabled = false)"))?;
+pub async fn serve(
+    addr: std::net::SocketAddr,
+    router: Router,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        format!("cannot listen on {addr} for the API: {e} (set [api] listen, or enabled = false)")
+    })?;
     Ok(tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     }))

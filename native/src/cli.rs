@@ -18,13 +18,16 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// Exit code: bad usage or invalid input.
 pub const EXIT_INVALID: u8 = 2;
+/// Exit code: another tend already runs on this home.
+pub const EXIT_BUSY: u8 = 3;
 
 /// tend keeps autonomous on-chain agent services alive and paid for.
 #[derive(Debug, Parser)]
 #[command(name = "tend", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 the command could not run (I/O), \
-2 bad usage or invalid input (the message names the bad field)."
+    after_help = "Exit codes: 0 success, 1 the command could not run (I/O, a chain or the daemon \
+unreachable), 2 bad usage, invalid input or configuration (the message names the bad field or \
+key), 3 another tend already runs on this home."
 )]
 pub struct Cli {
     /// What to do.
@@ -35,9 +38,154 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon: supervise the agents, probe their health, keep their wallets funded.
+    ///
+    /// Checks first that the home is free, the funding key decrypts and every chain answers
+    /// with its configured chain id; nothing is written before that. Ctrl-C or SIGTERM stops
+    /// every agent (SIGTERM, grace period, SIGKILL) and then the daemon. After a crash, the
+    /// next `tend run` adopts the agents still running and finishes what the journal holds.
+    #[command(
+        after_help = "Example:\n  TEND_KEYSTORE_PASSWORD=... tend run --config tend.toml\n\n\
+Exit codes: 0 stopped cleanly, 1 could not run (I/O, chain unreachable, journal), \
+2 bad configuration or key, 3 another tend runs on this home."
+    )]
+    Run(RunArgs),
+    /// Start a complete local demo: two anvil devnets (chains 100 and 8453), Multicall3, and
+    /// three demo agents (healthy, crashing now and then, hanging) that tend supervises and
+    /// funds. Installs anvil from npm into .tend-demo/tools when it is missing.
+    Demo(DemoArgs),
+    /// Write a commented example tend.toml.
+    Init(InitArgs),
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show the running daemon's services, wallets and chains (`--json` for machines).
+    Status(ClientArgs),
+    /// Show the nonce book of each funding key: every transaction tend has in flight or
+    /// finished recently.
+    Nonces(ClientArgs),
+    /// Ask the running daemon to read every chain now and fund what needs it; with
+    /// `--dry-run`, print the plan from the latest balances without sending anything.
+    Fund(FundArgs),
+    /// Stop the running daemon (it stops its agents first).
+    Stop(ClientArgs),
+    /// A demo agent (used by `tend demo`): serves /healthcheck and /funds-status and spends gas.
+    #[command(hide = true)]
+    DemoAgent(DemoAgentArgs),
     /// Funding computations (pure: no chain is read, no transaction is sent).
     #[command(subcommand)]
     Funding(FundingCommand),
+}
+
+/// The configuration file argument.
+#[derive(Debug, Args, Clone)]
+pub struct ConfigArg {
+    /// The configuration file.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        default_value = "tend.toml",
+        env = "TEND_CONFIG"
+    )]
+    pub config: PathBuf,
+}
+
+/// `tend run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `tend demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo's folder (devnet state, keystore, config, logs, tools).
+    #[arg(long, default_value = ".tend-demo")]
+    pub dir: PathBuf,
+    /// Stop by itself after this many seconds (default: run until Ctrl-C).
+    #[arg(long, value_name = "SECONDS")]
+    pub duration: Option<u64>,
+    /// Log format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// `tend init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write it.
+    #[arg(default_value = "tend.toml")]
+    pub path: PathBuf,
+    /// Overwrite an existing file.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `tend config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration: every error names the key and its line.
+    Check(ConfigArg),
+}
+
+/// Commands that talk to the running daemon's API.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `tend fund`.
+#[derive(Debug, Args)]
+pub struct FundArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub client: ClientArgs,
+    /// Print the plan without sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `tend demo-agent`.
+#[derive(Debug, Args)]
+pub struct DemoAgentArgs {
+    /// The port of its health server.
+    #[arg(long)]
+    pub port: u16,
+    /// How it behaves.
+    #[arg(long, value_enum, default_value = "healthy")]
+    pub mode: crate::demo::AgentMode,
+    /// Chains to spend gas on (RPC URLs).
+    #[arg(long)]
+    pub rpc: Vec<String>,
+    /// The environment variable holding its private key.
+    #[arg(long, default_value = "DEMO_AGENT_KEY")]
+    pub key_env: String,
+    /// Wei burnt per spend.
+    #[arg(long, default_value_t = 10_000_000_000_000_000)]
+    pub spend_wei: u128,
+    /// Seconds between spends.
+    #[arg(long, default_value_t = 3)]
+    pub spend_every: u64,
 }
 
 /// `tend funding …`.
@@ -131,10 +279,10 @@ impl CliError {
     }
 }
 
-/// Runs a parsed command line; `stdin` is read when the input is `-`.
-pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<Output, CliError> {
-    match &cli.command {
-        Command::Funding(FundingCommand::Olas(args)) => {
+/// Runs a `tend funding` command; `stdin` is read when the input is `-`.
+pub fn run(command: &FundingCommand, stdin: &mut dyn Read) -> Result<Output, CliError> {
+    match command {
+        FundingCommand::Olas(args) => {
             let (name, text) = read_input(&args.input.input, stdin)?;
             let snapshot = FundingSnapshot::from_json_str(&text)
                 .map_err(|source| CliError::Input { path: name, source })?;
@@ -153,7 +301,7 @@ pub fn run(cli: &Cli, stdin: &mut dyn Read) -> Result<Output, CliError> {
                 .collect();
             Ok(Output { stdout, warnings })
         }
-        Command::Funding(FundingCommand::Plan(args)) => {
+        FundingCommand::Plan(args) => {
             let (name, text) = read_input(&args.input.input, stdin)?;
             let input = PlanInput::from_json_str(&text).map_err(|source| CliError::Input {
                 path: name.clone(),

@@ -72,10 +72,7 @@ impl DaemonError {
         match self {
             Self::Config(_) | Self::Key(_) => 2,
             Self::Pid(PidError::AlreadyRunning { .. }) => 3,
-            Self::Pid(_)
-            | Self::Journal(_)
-            | Self::Chain { .. }
-            | Self::Startup(_) => 1,
+            Self::Pid(_) | Self::Journal(_) | Self::Chain { .. } | Self::Startup(_) => 1,
         }
     }
 }
@@ -90,7 +87,7 @@ pub enum Request {
 }
 
 /// One service as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ServiceView {
     /// The name.
     pub name: String,
@@ -109,7 +106,7 @@ pub struct ServiceView {
 }
 
 /// A status change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct HealthChange {
     /// When, ms since the epoch.
     pub at_ms: u64,
@@ -120,7 +117,7 @@ pub struct HealthChange {
 }
 
 /// A wallet balance as last read.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct BalanceView {
     /// The chain.
     pub chain: ChainId,
@@ -135,7 +132,7 @@ pub struct BalanceView {
 }
 
 /// One chain as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChainView {
     /// The chain.
     pub chain: ChainId,
@@ -150,7 +147,7 @@ pub struct ChainView {
 }
 
 /// What the daemon publishes for the API after each batch of work.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct Snapshot {
     /// The daemon's PID.
     pub pid: u32,
@@ -549,7 +546,12 @@ impl Daemon {
     }
 
     /// Signs, stores the raw transaction durably, and only then reports the hash.
-    fn sign(&mut self, chain: ChainId, record: u64, req: &TxRequest) -> Result<alloy::primitives::B256, SignError> {
+    fn sign(
+        &mut self,
+        chain: ChainId,
+        record: u64,
+        req: &TxRequest,
+    ) -> Result<alloy::primitives::B256, SignError> {
         let (raw, hash) = sign_eip1559(&self.signer, chain, req).map_err(SignError::Sign)?;
         self.journal
             .put_raw(&RawTx {
@@ -639,7 +641,10 @@ impl Daemon {
     fn observe(&mut self, input: &Input) {
         if let Input::RpcResponse { id, result, .. } = input {
             match (self.watched.remove(id), result) {
-                (Some(Watched::Balances(chain, entries)), Ok(RpcAnswer::Balances { block, values })) => {
+                (
+                    Some(Watched::Balances(chain, entries)),
+                    Ok(RpcAnswer::Balances { block, values }),
+                ) => {
                     for ((holder, asset), v) in entries.iter().zip(values) {
                         self.balances.insert((chain, *holder, *asset), (*v, *block));
                     }
@@ -662,13 +667,11 @@ impl Daemon {
             .iter()
             .map(|s| {
                 let m = self.engine.service(&s.name);
-                let (status, reason, restarts) = m.map_or(
-                    (Status::Stopped, String::new(), 0),
-                    |m| {
+                let (status, reason, restarts) =
+                    m.map_or((Status::Stopped, String::new(), 0), |m| {
                         let v = m.verdict();
                         (v.status, v.reason.to_string(), m.restarts())
-                    },
-                );
+                    });
                 ServiceView {
                     name: s.name.clone(),
                     status,
@@ -834,20 +837,26 @@ fn log_event(event: &Event) {
             to,
             asset,
             amount,
-        } => tracing::info!(chain = %chain, tx, nonce, to = %to, asset = %asset, amount = %amount, "transfer planned"),
+        } => {
+            tracing::info!(chain = %chain, tx, nonce, to = %to, asset = %asset, amount = %amount, "transfer planned")
+        }
         Event::TxConfirmed {
             chain,
             tx,
             nonce,
             hash,
             cancelled,
-        } => tracing::info!(chain = %chain, tx, nonce, hash = %hash, cancelled, "transaction confirmed"),
+        } => {
+            tracing::info!(chain = %chain, tx, nonce, hash = %hash, cancelled, "transaction confirmed")
+        }
         Event::TxReplaced {
             chain,
             tx,
             nonce,
             fees,
-        } => tracing::warn!(chain = %chain, tx, nonce, max_fee = fees.max_fee_per_gas, tip = fees.max_priority_fee_per_gas, "transaction replaced with higher fees"),
+        } => {
+            tracing::warn!(chain = %chain, tx, nonce, max_fee = fees.max_fee_per_gas, tip = fees.max_priority_fee_per_gas, "transaction replaced with higher fees")
+        }
         Event::SendRejected { chain, tx, class } => {
             tracing::warn!(chain = %chain, tx, "broadcast rejected: {class:?}");
         }
@@ -860,7 +869,9 @@ fn log_event(event: &Event) {
             asset,
             missing,
             message,
-        } => tracing::warn!(chain = %chain, holder = %holder, asset = %asset, missing = %missing, "shortfall: {message}"),
+        } => {
+            tracing::warn!(chain = %chain, holder = %holder, asset = %asset, missing = %missing, "shortfall: {message}")
+        }
         Event::NonceLost { chain, tx, nonce } => {
             tracing::error!(chain = %chain, tx, nonce, "nonce taken by a transaction that is not tend's: is the funding key used elsewhere?");
         }
@@ -868,13 +879,17 @@ fn log_event(event: &Event) {
             chain,
             confirmed,
             now_count,
-        } => tracing::error!(chain = %chain, confirmed, now_count, "reorg deeper than the confirmation depth: raise confirmations"),
+        } => {
+            tracing::error!(chain = %chain, confirmed, now_count, "reorg deeper than the confirmation depth: raise confirmations")
+        }
         Event::Chain { chain, verdict } => tracing::info!(chain = %chain, "chain: {verdict:?}"),
         Event::RpcFailed {
             chain,
             method,
             failure,
-        } => tracing::warn!(chain = %chain, method = %method, "RPC failed after retries: {failure:?}"),
+        } => {
+            tracing::warn!(chain = %chain, method = %method, "RPC failed after retries: {failure:?}")
+        }
         Event::Ignored { reason } => tracing::debug!("input ignored: {reason}"),
     }
 }

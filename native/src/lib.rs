@@ -2,15 +2,17 @@
 //! agents, reads chains and sends funding transactions. It only translates between the outside
 //! world and [`tend_core`], which makes every decision.
 
+pub mod api;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod daemon;
+pub mod demo;
 pub mod journal;
 pub mod keys;
-pub mod rpc;
-pub mod secret;
-pub mod clock;
+pub mod ops;
 pub mod pidfile;
 pub mod probe;
 pub mod process;
-pub mod daemon;
-pub mod api;
+pub mod rpc;
+pub mod secret;

@@ -4,7 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tend::cli::{self, Cli};
+use tend::cli::{self, Cli, Command, ConfigCommand};
+use tend::config::Config;
+use tend::ops::{self, Failure};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -19,7 +21,68 @@ fn main() -> ExitCode {
             });
         }
     };
-    match cli::run(&cli, &mut std::io::stdin().lock()) {
+    if let Command::Funding(f) = &cli.command {
+        return funding(f);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot start the runtime: {e}");
+            return ExitCode::from(cli::EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(dispatch(&cli.command)) {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                return ExitCode::from(cli::EXIT_FAILURE);
+            }
+            ExitCode::SUCCESS
+        }
+        Err(f) => {
+            let _ = writeln!(std::io::stderr().lock(), "error: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(command: &Command) -> Result<String, Failure> {
+    match command {
+        Command::Run(args) => {
+            ops::init_logs(args.log_format);
+            let config = Config::load(&args.config.config)?;
+            ops::run(config).await?;
+            Ok(String::new())
+        }
+        Command::Demo(args) => {
+            ops::init_logs(args.log_format);
+            tend::demo::run(args).await?;
+            Ok(String::new())
+        }
+        Command::DemoAgent(args) => {
+            tend::demo::agent(args).await?;
+            Ok(String::new())
+        }
+        Command::Init(args) => ops::init(args),
+        Command::Config(ConfigCommand::Check(args)) => ops::check(&args.config),
+        Command::Status(args) => ops::status(&Config::load(&args.config.config)?, args).await,
+        Command::Nonces(args) => ops::nonces(&Config::load(&args.config.config)?, args).await,
+        Command::Fund(args) => ops::fund(&Config::load(&args.client.config.config)?, args).await,
+        Command::Stop(args) => ops::stop(&Config::load(&args.config.config)?).await,
+        Command::Funding(_) => Ok(String::new()),
+    }
+}
+
+fn funding(command: &cli::FundingCommand) -> ExitCode {
+    match cli::run(command, &mut std::io::stdin().lock()) {
         Ok(out) => {
             let mut stderr = std::io::stderr().lock();
             for w in &out.warnings {

@@ -79,7 +79,11 @@ impl DaemonLock {
                 let pid = text.trim();
                 return Err(PidError::AlreadyRunning {
                     home: home.to_owned(),
-                    pid: if pid.is_empty() { "?".into() } else { pid.to_owned() },
+                    pid: if pid.is_empty() {
+                        "?".into()
+                    } else {
+                        pid.to_owned()
+                    },
                 });
             }
             Err(fs4::TryLockError::Error(e)) => return Err(io_err(&path, &e)),

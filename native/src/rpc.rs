@@ -84,7 +84,7 @@ impl Endpoint {
 
     /// `eth_chainId`.
     pub async fn chain_id(&self) -> Result<u64, RpcFailure> {
-        let id: U64 = self.req("eth_chainId", ()).await?;
+        let id: U64 = self.request("eth_chainId", ()).await?;
         Ok(id.to())
     }
 
@@ -110,8 +110,9 @@ impl Endpoint {
     ) -> Result<RpcAnswer, RpcFailure> {
         match call {
             RpcCall::Head => {
-                let b: Option<BlockHeader> =
-                    self.req("eth_getBlockByNumber", ("latest", false)).await?;
+                let b: Option<BlockHeader> = self
+                    .request("eth_getBlockByNumber", ("latest", false))
+                    .await?;
                 let b = b.ok_or(RpcFailure::MissingResponse)?;
                 Ok(RpcAnswer::Head {
                     number: b.number.to(),
@@ -121,7 +122,7 @@ impl Endpoint {
             }
             RpcCall::BlockHash { number } => {
                 let b: Option<BlockHeader> = self
-                    .req("eth_getBlockByNumber", (U64::from(*number), false))
+                    .request("eth_getBlockByNumber", (U64::from(*number), false))
                     .await?;
                 Ok(RpcAnswer::BlockHash {
                     number: *number,
@@ -157,7 +158,7 @@ impl Endpoint {
             }
             RpcCall::FeeHistory { blocks, percentile } => {
                 let h: FeeHistoryWire = self
-                    .req(
+                    .request(
                         "eth_feeHistory",
                         (U64::from(*blocks), "latest", [f64::from(*percentile)]),
                     )
@@ -188,11 +189,12 @@ impl Endpoint {
                         retry_after_ms: None,
                     });
                 };
-                let got: B256 = self.req("eth_sendRawTransaction", (raw,)).await?;
+                let got: B256 = self.request("eth_sendRawTransaction", (raw,)).await?;
                 Ok(RpcAnswer::Sent { hash: got })
             }
             RpcCall::Receipt { hash } => {
-                let r: Option<ReceiptWire> = self.req("eth_getTransactionReceipt", (hash,)).await?;
+                let r: Option<ReceiptWire> =
+                    self.request("eth_getTransactionReceipt", (hash,)).await?;
                 Ok(RpcAnswer::Receipt {
                     hash: *hash,
                     receipt: r.and_then(|r| {
@@ -207,7 +209,8 @@ impl Endpoint {
         }
     }
 
-    async fn req<P, R>(&self, method: &'static str, params: P) -> Result<R, RpcFailure>
+    /// One raw JSON-RPC request (for calls the engine does not make: devnet set-up, tools).
+    pub async fn request<P, R>(&self, method: &'static str, params: P) -> Result<R, RpcFailure>
     where
         P: alloy::rpc::json_rpc::RpcSend,
         R: alloy::rpc::json_rpc::RpcRecv,
@@ -225,7 +228,7 @@ impl Endpoint {
             return Ok(p);
         }
         let code: Bytes = self
-            .req("eth_getCode", (MULTICALL3, U64::from(block)))
+            .request("eth_getCode", (MULTICALL3, U64::from(block)))
             .await?;
         let present = !code.is_empty();
         if let Ok(mut g) = self.multicall_present.lock() {
@@ -262,7 +265,7 @@ impl Endpoint {
             to: MULTICALL3,
             data,
         };
-        let out: Bytes = self.req("eth_call", (tx, U64::from(block))).await?;
+        let out: Bytes = self.request("eth_call", (tx, U64::from(block))).await?;
         let results =
             aggregate3Call::abi_decode_returns(&out).map_err(|e| RpcFailure::Transport {
                 message: format!("Multicall3 answer does not decode: {e}"),

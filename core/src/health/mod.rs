@@ -406,7 +406,10 @@ impl std::fmt::Display for Reason {
             Self::SpawnFailed => f.write_str("could not be started"),
             Self::StartupBudgetExceeded => f.write_str("not healthy within the startup budget"),
             Self::FailureThreshold { failures } => write!(f, "{failures} failed probes in a row"),
-            Self::Flapping { restarts, window_ms } => write!(
+            Self::Flapping {
+                restarts,
+                window_ms,
+            } => write!(
                 f,
                 "{restarts} restarts within {} s (flapping)",
                 window_ms / 1000

@@ -1,0 +1,433 @@
+//! `tend demo`: a complete local demo on a fresh machine, and `tend demo-agent`, the agent it
+//! runs.
+//!
+//! The demo installs anvil from the npm package `@foundry-rs/anvil-linux-amd64` into
+//! `<dir>/tools` when it is missing, runs two anvil devnets (chain ids 100 and 8453) on free
+//! loopback ports, installs Multicall3 on both (`anvil_setCode` with the canonical runtime code
+//! at `0xcA11bde05977b3631167028862bE2a173976CA11`), writes a keystore for anvil's dev account 0
+//! (the funder) and a `tend.toml`, and runs the daemon on it with three demo agents: one
+//! healthy, one that crashes now and then, one that hangs. Status is printed every few seconds;
+//! Ctrl-C stops everything.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes, U64, U256, address};
+use alloy::signers::local::PrivateKeySigner;
+use tend_core::chain::ChainId;
+use tend_core::engine::io::{TxBody, TxRequest};
+use tend_core::fees::Fees;
+
+use crate::cli::{DemoAgentArgs, DemoArgs};
+use crate::config::Config;
+use crate::daemon::{Daemon, Request};
+use crate::ops::Failure;
+use crate::rpc::{Endpoint, MULTICALL3};
+use crate::secret::RpcUrl;
+
+/// The anvil npm package and version the demo installs.
+pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
+
+/// Multicall3's runtime code (as deployed on Ethereum mainnet), hex without `0x`.
+pub const MULTICALL3_RUNTIME: &str = include_str!("../assets/multicall3.runtime.hex");
+
+/// anvil's well-known dev keys (public test keys; they hold value only on local devnets).
+pub const DEV_KEYS: [&str; 4] = [
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+];
+
+/// Where demo agents burn their spend.
+pub const BURN: Address = address!("000000000000000000000000000000000000dEaD");
+
+/// How a demo agent behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AgentMode {
+    /// Always healthy.
+    Healthy,
+    /// Exits with code 1 after 15 to 45 seconds.
+    Crashy,
+    /// Stops answering its healthcheck after 20 seconds (the process stays alive).
+    Hang,
+    /// Exits with code 1 after 1 second, every time.
+    CrashLoop,
+}
+
+/// Finds anvil: `$TEND_ANVIL`, the demo's tools folder, or `PATH`; installs it from npm into
+/// the tools folder when none is found.
+pub fn find_or_install_anvil(tools: &Path) -> Result<PathBuf, Failure> {
+    if let Ok(p) = std::env::var("TEND_ANVIL") {
+        return Ok(PathBuf::from(p));
+    }
+    let local = tools.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
+    if local.is_file() {
+        return Ok(local);
+    }
+    if let Some(p) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("anvil"))
+            .find(|p| p.is_file())
+    }) {
+        return Ok(p);
+    }
+    eprintln!(
+        "installing anvil ({ANVIL_PACKAGE}) into {} …",
+        tools.display()
+    );
+    std::fs::create_dir_all(tools).map_err(|e| Failure {
+        message: format!("cannot create {}: {e}", tools.display()),
+        code: crate::cli::EXIT_FAILURE,
+    })?;
+    let status = std::process::Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--prefix"])
+        .arg(tools)
+        .arg(ANVIL_PACKAGE)
+        .status()
+        .map_err(|e| Failure {
+            message: format!("cannot run npm to install anvil ({e}): install Node.js, or set TEND_ANVIL to an anvil binary"),
+            code: crate::cli::EXIT_FAILURE,
+        })?;
+    if !status.success() || !local.is_file() {
+        return Err(Failure {
+            message: format!(
+                "npm could not install {ANVIL_PACKAGE}; set TEND_ANVIL to an anvil binary"
+            ),
+            code: crate::cli::EXIT_FAILURE,
+        });
+    }
+    Ok(local)
+}
+
+/// A free loopback port.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// An anvil devnet owned by the caller: killed when dropped.
+#[derive(Debug)]
+pub struct Devnet {
+    /// Its chain id.
+    pub chain: u64,
+    /// Its URL.
+    pub url: String,
+    child: std::process::Child,
+}
+
+impl Devnet {
+    /// Starts anvil on a free port with 1-second blocks (`block_time` 0: automine), waits until
+    /// it answers, and installs Multicall3.
+    pub async fn start(
+        anvil: &Path,
+        chain: u64,
+        block_time: u64,
+        log: &Path,
+    ) -> Result<Self, String> {
+        let port = free_port().map_err(|e| e.to_string())?;
+        let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+        let mut cmd = std::process::Command::new(anvil);
+        cmd.args([
+            "--port",
+            &port.to_string(),
+            "--chain-id",
+            &chain.to_string(),
+        ])
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log)
+        .stdin(std::process::Stdio::null());
+        if block_time > 0 {
+            cmd.args(["--block-time", &block_time.to_string()]);
+        }
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .spawn()
+            .map_err(|e| format!("cannot start anvil {}: {e}", anvil.display()))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let net = Self { chain, url, child };
+        let ep = net.endpoint()?;
+        let mut ready = false;
+        for _ in 0..100 {
+            if ep.chain_id().await.is_ok() {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !ready {
+            return Err(format!("anvil on {} did not answer within 10 s", net.url));
+        }
+        let code = Bytes::from(
+            alloy::primitives::hex::decode(MULTICALL3_RUNTIME.trim()).map_err(|e| e.to_string())?,
+        );
+        ep.request::<_, serde_json::Value>("anvil_setCode", (MULTICALL3, code))
+            .await
+            .map_err(|e| format!("anvil_setCode: {e}"))?;
+        Ok(net)
+    }
+
+    /// An endpoint for it.
+    pub fn endpoint(&self) -> Result<Endpoint, String> {
+        Endpoint::new(RpcUrl::parse(&self.url)?, true)
+    }
+
+    /// Sets a balance (`anvil_setBalance`).
+    pub async fn set_balance(&self, who: Address, wei: U256) -> Result<(), String> {
+        self.endpoint()?
+            .request::<_, serde_json::Value>("anvil_setBalance", (who, wei))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("anvil_setBalance: {e}"))
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn fail(message: impl Into<String>) -> Failure {
+    Failure {
+        message: message.into(),
+        code: crate::cli::EXIT_FAILURE,
+    }
+}
+
+/// `tend demo`.
+#[allow(clippy::too_many_lines)]
+pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
+    let cwd = std::env::current_dir().map_err(|e| fail(e.to_string()))?;
+    let dir = cwd.join(&args.dir);
+    std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let anvil = find_or_install_anvil(&dir.join("tools"))?;
+    eprintln!("starting two anvil devnets (chains 100 and 8453) …");
+    let gnosis = Devnet::start(&anvil, 100, 1, &dir.join("anvil-100.log"))
+        .await
+        .map_err(fail)?;
+    let base = Devnet::start(&anvil, 8453, 1, &dir.join("anvil-8453.log"))
+        .await
+        .map_err(fail)?;
+
+    let funder: PrivateKeySigner = DEV_KEYS[0].parse().map_err(|_| fail("bad dev key"))?;
+    let password = "tend-demo";
+    let keys = dir.join("keys");
+    let keystore = keys.join("funder.json");
+    if !keystore.is_file() {
+        crate::keys::write_keystore(&keystore, &funder, password)
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    std::fs::write(keys.join("password"), password).map_err(|e| fail(e.to_string()))?;
+
+    let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+    let modes = [
+        ("demo-healthy", AgentMode::Healthy, DEV_KEYS[1]),
+        ("demo-crashy", AgentMode::Crashy, DEV_KEYS[2]),
+        ("demo-hang", AgentMode::Hang, DEV_KEYS[3]),
+    ];
+    let api_port = free_port().map_err(|e| fail(e.to_string()))?;
+    let mut toml = format!(
+        "# Written by `tend demo`: two anvil devnets and three demo agents.\n\
+         home = \"home\"\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
+         [funder]\nkeystore = \"keys/funder.json\"\npassword_file = \"keys/password\"\n\n"
+    );
+    for net in [&gnosis, &base] {
+        let _ = write!(
+            toml,
+            "[[chains]]\nchain = {}\nrpc = [\"{}\"]\nconfirmations = 2\npoll_ms = 2000\nmax_fee = \"100 gwei\"\n\n",
+            net.chain, net.url
+        );
+    }
+    for (name, mode, key) in modes {
+        let signer: PrivateKeySigner = key.parse().map_err(|_| fail("bad dev key"))?;
+        let port = free_port().map_err(|e| fail(e.to_string()))?;
+        let mode_name = match mode {
+            AgentMode::Healthy => "healthy",
+            AgentMode::Crashy => "crashy",
+            AgentMode::Hang => "hang",
+            AgentMode::CrashLoop => "crash-loop",
+        };
+        let _ = write!(
+            toml,
+            "[[services]]\nname = \"{name}\"\ncommand = [{exe:?}, \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode_name}\", \"--rpc\", \"{}\", \"--rpc\", \"{}\"]\n\
+             env = {{ DEMO_AGENT_KEY = \"{key}\" }}\n\
+             health_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
+             funds_status_url = \"http://127.0.0.1:{port}/funds-status\"\n\
+             [services.health]\nperiod_ms = 2000\nprobe_timeout_ms = 1000\nstartup_budget_ms = 15000\nfailure_threshold = 3\nstop_grace_ms = 3000\n\n",
+            gnosis.url, base.url
+        );
+        for net in [&gnosis, &base] {
+            net.set_balance(signer.address(), U256::from(60_000_000_000_000_000u128))
+                .await
+                .map_err(fail)?;
+            let _ = write!(
+                toml,
+                "[[services.wallets]]\nchain = {}\naddress = \"{}\"\nlow = \"0.05 ether\"\ntarget = \"0.2 ether\"\n\n",
+                net.chain,
+                signer.address()
+            );
+        }
+    }
+    let config_path = dir.join("tend.toml");
+    std::fs::write(&config_path, &toml).map_err(|e| fail(e.to_string()))?;
+    let config = Config::load(&config_path)?;
+    // A previous demo's journal belongs to devnets that are gone.
+    let _ = std::fs::remove_file(config.home.join("journal.sqlite"));
+    let _ = std::fs::remove_file(config.home.join("journal.sqlite-wal"));
+    let _ = std::fs::remove_file(config.home.join("journal.sqlite-shm"));
+
+    let daemon = Daemon::start(config.clone()).await?;
+    crate::ops::serve_api(&daemon).await?;
+    let shared = daemon.shared();
+    let requests = daemon.requests();
+    eprintln!(
+        "tend is supervising 3 demo agents and funding their wallets on chains 100 ({}) and 8453 ({}).\n\
+         Config: {}\nAPI: http://127.0.0.1:{api_port} (token in {})\n\
+         Another terminal: tend status --config {}\nCtrl-C stops everything.",
+        gnosis.url,
+        base.url,
+        config_path.display(),
+        crate::api::token_path(&config.home).display(),
+        config_path.display(),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let printer = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tick.tick().await;
+            while !done.load(Ordering::Relaxed) {
+                tick.tick().await;
+                let snap = crate::daemon::lock(&shared.snapshot).clone();
+                println!("\n{}", crate::ops::render_status(&snap));
+            }
+        })
+    };
+    if let Some(secs) = args.duration {
+        let requests = requests.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            let _ = requests.send(Request::Shutdown);
+        });
+    }
+    let result = daemon.run().await;
+    done.store(true, Ordering::Relaxed);
+    printer.abort();
+    drop(gnosis);
+    drop(base);
+    result.map_err(Failure::from)
+}
+
+/// `tend demo-agent`: serves `/healthcheck` (an Olas healthcheck body) and `/funds-status`, and
+/// burns `spend_wei` every `spend_every` seconds on each chain, so tend has wallets to top up.
+pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
+    let key = std::env::var(&args.key_env).map_err(|_| {
+        fail(format!(
+            "demo-agent: set {} to its private key",
+            args.key_env
+        ))
+    })?;
+    let signer: PrivateKeySigner = key
+        .trim()
+        .parse()
+        .map_err(|_| fail(format!("demo-agent: {} is not a private key", args.key_env)))?;
+    let started = crate::clock::instant();
+    let hang_after = Duration::from_secs(20);
+    let mode = args.mode;
+    let crash_after = Duration::from_secs(match mode {
+        AgentMode::Crashy => 15 + rand::random::<u64>() % 30,
+        AgentMode::CrashLoop => 1,
+        AgentMode::Healthy | AgentMode::Hang => u64::MAX / 4,
+    });
+    let app = axum::Router::new()
+        .route(
+            "/healthcheck",
+            axum::routing::get(move || async move {
+                if mode == AgentMode::Hang && started.elapsed() > hang_after {
+                    tokio::time::sleep(Duration::from_secs(86_400)).await;
+                }
+                axum::Json(serde_json::json!({
+                    "is_healthy": true,
+                    "seconds_since_last_transition": started.elapsed().as_secs(),
+                    "is_transitioning_fast": false,
+                    "period": 5,
+                    "reset_pause_duration": 10,
+                }))
+            }),
+        )
+        .route(
+            "/funds-status",
+            axum::routing::get(|| async { axum::Json(serde_json::json!({})) }),
+        );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .map_err(|e| {
+            fail(format!(
+                "demo-agent: cannot listen on port {}: {e}",
+                args.port
+            ))
+        })?;
+    println!(
+        "demo agent {} ({mode:?}) on port {}",
+        signer.address(),
+        args.port
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let mut eps = Vec::new();
+    for url in &args.rpc {
+        eps.push(Endpoint::new(RpcUrl::parse(url).map_err(fail)?, false).map_err(fail)?);
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(args.spend_every.max(1)));
+    loop {
+        tick.tick().await;
+        if started.elapsed() > crash_after {
+            println!("demo agent: crashing on purpose");
+            std::process::exit(1);
+        }
+        for ep in &eps {
+            match spend(ep, &signer, args.spend_wei).await {
+                Ok(hash) => println!("spent {} wei: {hash}", args.spend_wei),
+                Err(e) => println!("spend failed: {e}"),
+            }
+        }
+    }
+}
+
+async fn spend(ep: &Endpoint, signer: &PrivateKeySigner, wei: u128) -> Result<B256, String> {
+    let chain: U64 = ep
+        .request("eth_chainId", ())
+        .await
+        .map_err(|e| e.to_string())?;
+    let nonce: U64 = ep
+        .request("eth_getTransactionCount", (signer.address(), "pending"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let gas_price: alloy::primitives::U128 = ep
+        .request("eth_gasPrice", ())
+        .await
+        .map_err(|e| e.to_string())?;
+    let tip = 1_000_000_000u128;
+    let req = TxRequest {
+        from: signer.address(),
+        nonce: nonce.to(),
+        body: TxBody::Native {
+            to: BURN,
+            value: U256::from(wei),
+        },
+        gas_limit: 21_000,
+        fees: Fees::new(gas_price.to::<u128>() * 2 + tip, tip),
+    };
+    let (raw, hash) = crate::daemon::sign_eip1559(signer, ChainId(chain.to()), &req)?;
+    ep.request::<_, B256>("eth_sendRawTransaction", (raw,))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(hash)
+}

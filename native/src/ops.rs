@@ -1,0 +1,532 @@
+//! The daemon commands of the CLI: `run`, `init`, `config check`, and the clients of a running
+//! daemon's API (`status`, `nonces`, `fund`, `stop`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::primitives::U256;
+use tend_core::address::Asset;
+use tend_core::chain_amounts::AssetAmounts;
+use tend_core::engine::io::{RpcAnswer, RpcCall};
+use tend_core::funding::plan::{GasParams, Plan, PlanInput, Policy, Source, Wallet};
+
+use crate::cli::{self, ClientArgs, FundArgs, InitArgs, LogFormat};
+use crate::config::{self, Config, ConfigError};
+use crate::daemon::{Daemon, DaemonError, Snapshot};
+use crate::rpc::{Endpoint, RawStore};
+
+/// A failed command: the message and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// What to print after `error: `.
+    pub message: String,
+    /// The process exit code.
+    pub code: u8,
+}
+
+impl Failure {
+    fn io(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: cli::EXIT_FAILURE,
+        }
+    }
+    fn invalid(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            code: cli::EXIT_INVALID,
+        }
+    }
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        let code = match e {
+            ConfigError::Read { .. } => cli::EXIT_FAILURE,
+            ConfigError::Parse { .. } | ConfigError::Invalid { .. } => cli::EXIT_INVALID,
+        };
+        Self {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+impl From<DaemonError> for Failure {
+    fn from(e: DaemonError) -> Self {
+        Self {
+            code: e.exit_code(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Sets up `tracing`: human-readable or JSON lines on stderr; `RUST_LOG` overrides the level.
+pub fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}
+
+/// `tend run`: starts the daemon and its API, runs until stopped.
+pub async fn run(config: Config) -> Result<(), Failure> {
+    let daemon = Daemon::start(config).await?;
+    serve_api(&daemon).await?;
+    tracing::info!(
+        home = %daemon.config().home.display(),
+        services = daemon.config().services.len(),
+        chains = daemon.config().chains.len(),
+        "tend is running (Ctrl-C stops the agents and the daemon)"
+    );
+    daemon.run().await.map_err(Failure::from)
+}
+
+/// Starts the API for a daemon when configured.
+pub async fn serve_api(daemon: &Daemon) -> Result<(), Failure> {
+    let cfg = daemon.config();
+    let Some(addr) = cfg.api_listen else {
+        return Ok(());
+    };
+    let token = crate::api::token(&cfg.home, cfg.api_token_env.as_deref(), true)
+        .map_err(Failure::invalid)?;
+    let router = crate::api::router(daemon.shared(), daemon.requests(), token);
+    crate::api::serve(addr, router).await.map_err(Failure::io)?;
+    tracing::info!("API on http://{addr} (bearer token required)");
+    Ok(())
+}
+
+/// `tend init`.
+pub fn init(args: &InitArgs) -> Result<String, Failure> {
+    if args.path.exists() && !args.force {
+        return Err(Failure::invalid(format!(
+            "{} exists: pass --force to overwrite it",
+            args.path.display()
+        )));
+    }
+    std::fs::write(&args.path, config::EXAMPLE)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", args.path.display())))?;
+    Ok(format!(
+        "wrote {}: edit it, then `tend config check --config {}`\n",
+        args.path.display(),
+        args.path.display()
+    ))
+}
+
+/// `tend config check`.
+pub fn check(path: &Path) -> Result<String, Failure> {
+    let c = Config::load(path)?;
+    let mut s = format!(
+        "{}: ok — {} chain(s), {} service(s), {} wallet(s) to keep funded; funder {}\n",
+        path.display(),
+        c.chains.len(),
+        c.services.len(),
+        c.engine
+            .services
+            .iter()
+            .map(|s| s.wallets.len())
+            .sum::<usize>(),
+        c.funder
+    );
+    for ch in &c.chains {
+        let urls: Vec<String> = ch.rpc.iter().map(ToString::to_string).collect();
+        let _ = writeln!(s, "  chain {}: {}", ch.chain, urls.join(", "));
+    }
+    Ok(s)
+}
+
+struct Client {
+    base: String,
+    token: crate::secret::Secret,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(config: &Config) -> Result<Self, Failure> {
+        let addr = config.api_listen.ok_or_else(|| {
+            Failure::invalid("the API is disabled in tend.toml ([api] enabled = false)")
+        })?;
+        let token = crate::api::token(&config.home, config.api_token_env.as_deref(), false)
+            .map_err(Failure::io)?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| Failure::io(e.to_string()))?;
+        Ok(Self {
+            base: format!("http://{addr}"),
+            token,
+            http,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<serde_json::Value, Failure> {
+        let resp = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| {
+                Failure::io(format!(
+                    "cannot reach tend at {}: {} (is `tend run` running?)",
+                    self.base,
+                    if e.is_connect() {
+                        "connection refused".to_owned()
+                    } else {
+                        e.to_string()
+                    }
+                ))
+            })?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let msg = body
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("request failed");
+            Err(Failure::io(format!("tend answered {status}: {msg}")))
+        }
+    }
+}
+
+/// `tend status`.
+pub async fn status(config: &Config, args: &ClientArgs) -> Result<String, Failure> {
+    let v = Client::new(config)?
+        .call(reqwest::Method::GET, "/v1/status")
+        .await?;
+    if args.json {
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+    }
+    let snap: Snapshot = serde_json::from_value(v).map_err(|e| {
+        Failure::io(format!(
+            "the daemon's status does not decode ({e}): is it another tend version?"
+        ))
+    })?;
+    Ok(render_status(&snap))
+}
+
+/// The status table.
+pub fn render_status(snap: &Snapshot) -> String {
+    let mut s = String::new();
+    let up = snap.now_ms.saturating_sub(snap.started_at_ms) / 1000;
+    let _ = writeln!(
+        s,
+        "tend PID {}, up {}s, {} inputs, {} RPC calls ({} failed), {} transactions confirmed",
+        snap.pid, up, snap.inputs, snap.rpc_calls, snap.rpc_failures, snap.transfers_confirmed
+    );
+    let _ = writeln!(
+        s,
+        "\n{:<16} {:<12} {:>8} {:>8}  REASON",
+        "SERVICE", "STATUS", "PID", "RESTARTS"
+    );
+    for svc in &snap.services {
+        let status = serde_json::to_value(svc.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "{:<16} {:<12} {:>8} {:>8}  {}",
+            svc.name,
+            status,
+            svc.pid.map_or("-".into(), |p| p.to_string()),
+            svc.restarts,
+            svc.reason
+        );
+    }
+    if !snap.balances.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{:<8} {:<44} {:<8} {:>24}  BLOCK",
+            "CHAIN", "WALLET", "ASSET", "BALANCE"
+        );
+        for b in &snap.balances {
+            let asset = if b.asset.is_native() {
+                "native".to_owned()
+            } else {
+                b.asset.to_string()
+            };
+            let _ = writeln!(
+                s,
+                "{:<8} {:<44} {:<8} {:>24}  {}",
+                b.chain.to_string(),
+                b.holder.to_string(),
+                asset,
+                format_units(&b.balance),
+                b.block
+            );
+        }
+    }
+    for c in &snap.chains {
+        let open = c
+            .records
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.state,
+                    tend_core::nonce::RecordState::Reserved
+                        | tend_core::nonce::RecordState::InFlight
+                        | tend_core::nonce::RecordState::Mined { .. }
+                )
+            })
+            .count();
+        let _ = writeln!(
+            s,
+            "\nchain {}: head {}, funder {}, {} transaction(s) unconfirmed, endpoints {}",
+            c.chain,
+            c.head.map_or("?".into(), |h| h.to_string()),
+            c.funder,
+            open,
+            c.endpoints.join(", ")
+        );
+    }
+    s
+}
+
+/// `1234500000000000000` → `1.2345` (18 decimals), exact.
+pub fn format_units(wei: &str) -> String {
+    let digits = wei.trim_start_matches('0');
+    if digits.is_empty() {
+        return "0".into();
+    }
+    let padded = format!("{digits:0>19}");
+    let (int, frac) = padded.split_at(padded.len() - 18);
+    let frac = frac.trim_end_matches('0');
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if frac.is_empty() {
+        int.to_owned()
+    } else {
+        format!("{int}.{frac}")
+    }
+}
+
+/// `tend nonces`.
+pub async fn nonces(config: &Config, args: &ClientArgs) -> Result<String, Failure> {
+    let v = Client::new(config)?
+        .call(reqwest::Method::GET, "/v1/nonces")
+        .await?;
+    if args.json {
+        return Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        ));
+    }
+    let mut s = String::new();
+    for c in v["chains"].as_array().into_iter().flatten() {
+        let _ = writeln!(
+            s,
+            "chain {} (funder {}):",
+            c["chain"].as_str().unwrap_or("?"),
+            c["funder"].as_str().unwrap_or("?")
+        );
+        let records = c["records"].as_array().cloned().unwrap_or_default();
+        if records.is_empty() {
+            s.push_str("  no transactions\n");
+        }
+        for r in records {
+            let state = r["state"]
+                .get("state")
+                .and_then(|x| x.as_str())
+                .map(str::to_owned)
+                .unwrap_or_else(|| r["state"].to_string());
+            let _ = writeln!(
+                s,
+                "  nonce {:>6}  record {:>5}  {:<10} {:<12} attempts {}",
+                r["nonce"],
+                r["id"],
+                r["purpose"].as_str().unwrap_or("?"),
+                state.trim_matches('"'),
+                r["attempts"].as_array().map_or(0, Vec::len)
+            );
+        }
+    }
+    Ok(s)
+}
+
+/// `tend stop`.
+pub async fn stop(config: &Config) -> Result<String, Failure> {
+    Client::new(config)?
+        .call(reqwest::Method::POST, "/v1/shutdown")
+        .await?;
+    // Wait for the lock to go (the daemon stops its agents first).
+    for _ in 0..600 {
+        if crate::pidfile::running_daemon(&config.home).is_none() {
+            return Ok("tend stopped\n".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(Failure::io(
+        "tend is still stopping after 60 s (agents slow to exit?)",
+    ))
+}
+
+/// `tend fund`: asks the daemon to fund now, or (`--dry-run`) plans from the chains' current
+/// balances without sending anything (no daemon needed).
+pub async fn fund(config: &Config, args: &FundArgs) -> Result<String, Failure> {
+    if !args.dry_run {
+        Client::new(config)?
+            .call(reqwest::Method::POST, "/v1/fund")
+            .await?;
+        return Ok("funding run requested: watch `tend status` or the daemon's log\n".into());
+    }
+    let plan = dry_run_plan(config).await?;
+    if args.client.json {
+        Ok(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&plan).unwrap_or_default()
+        ))
+    } else {
+        Ok(format!(
+            "Dry run: nothing is sent.\n{}",
+            cli::render_plan(&plan)
+        ))
+    }
+}
+
+async fn first_answer(eps: &[Endpoint], call: &RpcCall) -> Result<RpcAnswer, Failure> {
+    let raws = RawStore::default();
+    let mut errors = Vec::new();
+    for ep in eps {
+        match ep.execute(call, &raws, Duration::from_secs(10)).await {
+            Ok(a) => return Ok(a),
+            Err(e) => errors.push(format!("{}: {e}", ep.url())),
+        }
+    }
+    Err(Failure::io(format!(
+        "no endpoint answered {}: {}",
+        call.method(),
+        errors.join("; ")
+    )))
+}
+
+/// Reads every chain once and runs the planner.
+pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
+    let mut input = PlanInput {
+        chains: BTreeMap::new(),
+        sources: Vec::new(),
+        wallets: Vec::new(),
+        in_flight: Vec::new(),
+    };
+    for (spec, chain_cfg) in config.chains.iter().zip(&config.engine.chains) {
+        let eps = spec
+            .rpc
+            .iter()
+            .map(|u| Endpoint::new(u.clone(), spec.multicall))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::io)?;
+        let RpcAnswer::Head { number, .. } = first_answer(&eps, &RpcCall::Head).await? else {
+            return Err(Failure::io("unexpected answer to a head request"));
+        };
+        let wallets: Vec<(String, &tend_core::engine::config::WalletConfig)> = config
+            .engine
+            .services
+            .iter()
+            .flat_map(|s| s.wallets.iter().map(move |w| (s.name.clone(), w)))
+            .filter(|(_, w)| w.chain == spec.chain)
+            .collect();
+        let mut entries: Vec<(alloy::primitives::Address, Asset)> =
+            vec![(config.funder, Asset::NATIVE)];
+        for (_, w) in &wallets {
+            if !w.asset.is_native() && !entries.contains(&(config.funder, w.asset)) {
+                entries.push((config.funder, w.asset));
+            }
+            entries.push((w.address, w.asset));
+        }
+        let RpcAnswer::Balances { values, .. } = first_answer(
+            &eps,
+            &RpcCall::Balances {
+                block: number,
+                entries: entries.clone(),
+            },
+        )
+        .await?
+        else {
+            return Err(Failure::io("unexpected answer to a balance request"));
+        };
+        let RpcAnswer::FeeHistory(history) = first_answer(
+            &eps,
+            &RpcCall::FeeHistory {
+                blocks: chain_cfg.fees.history_blocks,
+                percentile: chain_cfg.fees.reward_percentile,
+            },
+        )
+        .await?
+        else {
+            return Err(Failure::io("unexpected answer to a fee request"));
+        };
+        let est = tend_core::fees::estimate(&history, &chain_cfg.fees)
+            .map_err(|e| Failure::io(format!("chain {}: {e}", spec.chain)))?;
+        let mut gas = GasParams::with_max_fee(U256::from(est.fees.max_fee_per_gas));
+        gas.native_transfer_gas = U256::from(chain_cfg.native_transfer_gas);
+        gas.erc20_transfer_gas = U256::from(chain_cfg.erc20_transfer_gas);
+        input.chains.insert(spec.chain, gas);
+        let mut funder_balances = AssetAmounts::new();
+        let mut by_wallet: BTreeMap<
+            alloy::primitives::Address,
+            (String, u32, AssetAmounts, BTreeMap<Asset, Policy>),
+        > = BTreeMap::new();
+        for ((holder, asset), v) in entries.iter().zip(values) {
+            if *holder == config.funder {
+                funder_balances.set(*asset, v);
+            } else if let Some((name, w)) = wallets
+                .iter()
+                .find(|(_, w)| w.address == *holder && w.asset == *asset)
+            {
+                let e = by_wallet.entry(*holder).or_insert_with(|| {
+                    (
+                        name.clone(),
+                        w.priority,
+                        AssetAmounts::new(),
+                        BTreeMap::new(),
+                    )
+                });
+                e.2.set(*asset, v);
+                e.3.insert(
+                    *asset,
+                    Policy {
+                        low: w.low,
+                        target: w.target,
+                        max_transfer: w.max_transfer,
+                        spend_per_day: w.spend_per_day,
+                    },
+                );
+            }
+        }
+        input.sources.push(Source {
+            chain: spec.chain,
+            address: config.funder,
+            name: Some("funder".into()),
+            balances: funder_balances,
+        });
+        for (address, (name, priority, balances, policy)) in by_wallet {
+            input.wallets.push(Wallet {
+                chain: spec.chain,
+                address,
+                name: Some(name),
+                priority,
+                balances,
+                policy,
+            });
+        }
+    }
+    tend_core::funding::plan::plan(&input).map_err(|e| Failure::invalid(e.to_string()))
+}
