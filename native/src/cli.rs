@@ -186,6 +186,9 @@ pub struct DemoAgentArgs {
     /// Seconds between spends.
     #[arg(long, default_value_t = 3)]
     pub spend_every: u64,
+    /// `hang` mode: seconds before the healthcheck stops answering.
+    #[arg(long, default_value_t = 20)]
+    pub hang_after: u64,
 }
 
 /// `tend funding …`.

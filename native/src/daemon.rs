@@ -22,7 +22,7 @@ use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::engine::Engine;
 use tend_core::engine::io::{
-    Command, Event, Input, Output, RpcAnswer, RpcCall, ServiceName, TxBody, TxRequest,
+    Command, Event, HoldReason, Input, Output, RpcAnswer, RpcCall, ServiceName, TxBody, TxRequest,
 };
 use tend_core::health::{ProbeResult, Status};
 use tend_core::nonce::TxRecord;
@@ -860,6 +860,10 @@ fn log_event(event: &Event) {
         Event::SendRejected { chain, tx, class } => {
             tracing::warn!(chain = %chain, tx, "broadcast rejected: {class:?}");
         }
+        Event::FundingHeld {
+            chain,
+            reason: HoldReason::Nonce { message },
+        } => tracing::info!(chain = %chain, "funding waits: {message}"),
         Event::FundingHeld { chain, reason } => {
             tracing::warn!(chain = %chain, "funding held: {reason:?}");
         }

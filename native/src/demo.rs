@@ -338,7 +338,7 @@ pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
         .parse()
         .map_err(|_| fail(format!("demo-agent: {} is not a private key", args.key_env)))?;
     let started = crate::clock::instant();
-    let hang_after = Duration::from_secs(20);
+    let hang_after = Duration::from_secs(args.hang_after);
     let mode = args.mode;
     let crash_after = Duration::from_secs(match mode {
         AgentMode::Crashy => 15 + rand::random::<u64>() % 30,

@@ -1,12 +1,10 @@
-//! The `tend` binary, run as a user runs it: real processes, real files, real pipes.
-
-#![allow(missing_docs, clippy::unwrap_used)]
+//! The funding commands, run as a user runs them: real processes, real files, real pipes.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-fn tend(args: &[&str], stdin: Option<&str>) -> Output {
+pub fn tend(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tend"))
         .args(args)
         .stdin(Stdio::piped())
@@ -22,7 +20,7 @@ fn tend(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn repo() -> PathBuf {
+pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
@@ -35,7 +33,7 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
     v
 }
 
-fn text(b: &[u8]) -> String {
+pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 

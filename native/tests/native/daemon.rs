@@ -1,0 +1,337 @@
+//! The daemon against real anvil nodes and real processes: funding, crash safety, start-up
+//! failures, one daemon per home.
+
+use std::time::Duration;
+
+use alloy::primitives::U256;
+
+use crate::support::{
+    Tend, balance, chain_toml, config_head, devnet, eventually, funder, scratch, tend_cmd,
+    transactions_from, wallet,
+};
+
+const LOW: u128 = 10_000_000_000_000_000; // 0.01 ether
+const TARGET: u128 = 20_000_000_000_000_000; // 0.02 ether
+
+fn wallets_toml(chain: u64, n: u64) -> String {
+    let mut s = String::from(
+        "[[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
+    );
+    for i in 0..n {
+        s.push_str(&format!(
+            "[[services.wallets]]\nchain = {chain}\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
+            wallet(i)
+        ));
+    }
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_transfers_from_one_sender_all_mined_without_collisions_then_a_drained_wallet_is_topped_up_within_a_poll()
+ {
+    let dir = scratch("hundred");
+    let net = devnet(&dir, 31337, 0).await;
+    let n = 100;
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}{}",
+            config_head(&dir.join("home")),
+            chain_toml(&net, ""),
+            wallets_toml(31337, n)
+        ),
+    )
+    .unwrap();
+    let tend = Tend::start(&config, "tend.log");
+    eventually(
+        Duration::from_secs(90),
+        "every wallet funded to target",
+        || async {
+            for i in 0..n {
+                if balance(&net, wallet(i)).await != U256::from(TARGET) {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    // Counted on chain: one transfer per wallet, nonces 0..n each used once.
+    let txs = transactions_from(&net, funder().address()).await;
+    let mut nonces: Vec<u64> = txs.iter().map(|t| t.2).collect();
+    nonces.sort_unstable();
+    nonces.dedup();
+    assert_eq!(nonces.len(), txs.len(), "a nonce was used twice: {txs:?}");
+    for i in 0..n {
+        let to_i: Vec<_> = txs.iter().filter(|t| t.0 == wallet(i)).collect();
+        assert_eq!(to_i.len(), 1, "wallet {i} got {} transfers", to_i.len());
+        assert_eq!(to_i[0].1, U256::from(TARGET));
+    }
+    assert_eq!(txs.len(), usize::try_from(n).unwrap(), "{}", tend.log());
+
+    // Drain one wallet below low: topped up within one poll (300 ms) plus the round trips.
+    net.set_balance(wallet(7), U256::from(LOW / 2))
+        .await
+        .unwrap();
+    let drained = std::time::Instant::now();
+    eventually(
+        Duration::from_secs(5),
+        "the drained wallet topped up",
+        || async { balance(&net, wallet(7)).await == U256::from(TARGET) },
+    )
+    .await;
+    let took = drained.elapsed();
+    assert!(took < Duration::from_secs(3), "top-up took {took:?}");
+    assert!(!tend.log().contains("ERROR"), "{}", tend.log());
+}
+
+/// A tiny deterministic generator for the kill moments (reproducible runs).
+fn lcg(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_during_funding_sends_every_transfer_exactly_once() {
+    let dir = scratch("kill9");
+    // One-second blocks: transactions sit in the pool while the daemon is killed;
+    // one at a time, so funding outlasts the 20 rounds.
+    let net = devnet(&dir, 31337, 1).await;
+    let n = 30;
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}{}",
+            config_head(&dir.join("home")),
+            chain_toml(&net, "nonce = { max_in_flight = 1 }"),
+            wallets_toml(31337, n)
+        ),
+    )
+    .unwrap();
+    let mut seed = 0x7e4d_u64;
+    for round in 0..20 {
+        let mut tend = Tend::start(&config, "tend.log");
+        let wait = 150 + lcg(&mut seed) % 1500;
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        assert!(
+            tend.child.try_wait().unwrap().is_none(),
+            "round {round}: tend exited early: {}",
+            tend.log()
+        );
+        tend.kill9();
+    }
+    // The kills landed while funding was under way.
+    let funded_before = {
+        let mut k = 0;
+        for i in 0..n {
+            if balance(&net, wallet(i)).await == U256::from(TARGET) {
+                k += 1;
+            }
+        }
+        k
+    };
+    assert!(
+        funded_before < n,
+        "funding ended before the last kill: the kills tested nothing"
+    );
+    let tend = Tend::start(&config, "tend.log");
+    eventually(
+        Duration::from_secs(120),
+        "every wallet funded to target",
+        || async {
+            for i in 0..n {
+                if balance(&net, wallet(i)).await != U256::from(TARGET) {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
+    // Let anything still planned go out: nothing more must arrive.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let txs = transactions_from(&net, funder().address()).await;
+    for i in 0..n {
+        let to_i: Vec<_> = txs.iter().filter(|t| t.0 == wallet(i)).collect();
+        assert_eq!(
+            to_i.len(),
+            1,
+            "wallet {i} got {} transfers: {to_i:?}\n{}",
+            to_i.len(),
+            tend.log()
+        );
+    }
+    // Gap fills and cancels are 0-value self-sends; everything else went to a wallet once.
+    let others: Vec<_> = txs
+        .iter()
+        .filter(|t| t.0 != funder().address() && !(0..n).any(|i| t.0 == wallet(i)))
+        .collect();
+    assert!(others.is_empty(), "{others:?}");
+    let mut nonces: Vec<u64> = txs.iter().map(|t| t.2).collect();
+    nonces.sort_unstable();
+    let expected: Vec<u64> = (0..u64::try_from(txs.len()).unwrap()).collect();
+    assert_eq!(nonces, expected, "nonces reused or skipped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tend_on_the_same_home_exits_3_naming_the_running_pid() {
+    let dir = scratch("twice");
+    let net = devnet(&dir, 31337, 0).await;
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!("{}{}", config_head(&dir.join("home")), chain_toml(&net, "")),
+    )
+    .unwrap();
+    let first = Tend::start(&config, "first.log");
+    let token = dir.join("home/api-token");
+    eventually(Duration::from_secs(20), "the first tend is up", || async {
+        token.is_file()
+    })
+    .await;
+    let mut second = Tend::start(&config, "second.log");
+    assert_eq!(
+        second.wait(Duration::from_secs(20)),
+        Some(3),
+        "{}",
+        second.log()
+    );
+    let pid = first.child.id().to_string();
+    assert!(
+        second.log().contains("already running") && second.log().contains(&pid),
+        "{}",
+        second.log()
+    );
+    // The first one is unharmed and answers.
+    let out = tend_cmd(
+        &["status", "--json", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["pid"].as_u64().unwrap().to_string(), pid);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
+    let dir = scratch("startup");
+    let net = devnet(&dir, 31337, 0).await;
+
+    // A wrong keystore password.
+    let ks = dir.join("keys/funder.json");
+    tend::keys::write_keystore(&ks, &funder(), "right horse").unwrap();
+    let home = dir.join("home-pw");
+    let config = dir.join("pw.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "home = \"{}\"\n[funder]\nkeystore = \"keys/funder.json\"\npassword_env = \"TEND_TEST_PW\"\n\n{}",
+            home.display(),
+            chain_toml(&net, "")
+        ),
+    )
+    .unwrap();
+    let out = tend_cmd(
+        &["run", "--config", config.to_str().unwrap()],
+        &[("TEND_TEST_PW", "wrong battery")],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("wrong password for keystore"), "{err}");
+    assert!(!err.contains("wrong battery"), "the password leaked: {err}");
+    assert!(!home.exists(), "the home was written");
+    // The right one gets past the key (and the funder address comes from the keystore).
+    let out = tend_cmd(
+        &["config", "check", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&funder().address().to_string()),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // An unreachable RPC (with an API key in its path, which must not be printed).
+    let home = dir.join("home-rpc");
+    let config = dir.join("rpc.toml");
+    let port = tend::demo::free_port().unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            "home = \"{}\"\n[funder]\nprivate_key_env = \"TEND_TEST_KEY\"\naddress = \"{}\"\n\n[[chains]]\nchain = 31337\nrpc = [\"http://127.0.0.1:{port}/v3/9aa3d95b3bc440fa88ea12eaa4456161\"]\n",
+            home.display(),
+            funder().address()
+        ),
+    )
+    .unwrap();
+    let out = tend_cmd(
+        &["run", "--config", config.to_str().unwrap()],
+        &[("TEND_TEST_KEY", tend::demo::DEV_KEYS[0])],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no RPC endpoint answered"), "{err}");
+    assert!(!err.contains("9aa3d95b"), "the API key leaked: {err}");
+    assert!(!home.exists(), "the home was written");
+
+    // An endpoint that serves another chain.
+    let config = dir.join("wrong-chain.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "home = \"{}\"\n[funder]\nprivate_key_env = \"TEND_TEST_KEY\"\naddress = \"{}\"\n\n[[chains]]\nchain = 100\nrpc = [\"{}\"]\n",
+            home.display(),
+            funder().address(),
+            net.url
+        ),
+    )
+    .unwrap();
+    let out = tend_cmd(
+        &["run", "--config", config.to_str().unwrap()],
+        &[("TEND_TEST_KEY", tend::demo::DEV_KEYS[0])],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("serves chain id 31337, not 100"), "{err}");
+    assert!(!home.exists());
+
+    // A missing private key variable.
+    let out = tend_cmd(&["run", "--config", config.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("TEND_TEST_KEY") && err.contains("not set"),
+        "{err}"
+    );
+
+    // A bad configuration: the key and its line.
+    let config = dir.join("bad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "home = \"{}\"\n[funder]\nprivate_key_env = \"K\"\naddress = \"{}\"\n\n[[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmatons = 3\n",
+            home.display(),
+            funder().address(),
+            net.url
+        ),
+    )
+    .unwrap();
+    let out = tend_cmd(&["run", "--config", config.to_str().unwrap()], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("confirmatons") && err.contains("line 9"),
+        "{err}"
+    );
+    assert!(!home.exists());
+}

@@ -1,0 +1,200 @@
+//! Shared helpers: a real anvil per test, scratch homes, the real `tend` binary as a daemon.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use tend::demo::{DEV_KEYS, Devnet};
+use tend::rpc::Endpoint;
+use tend::secret::RpcUrl;
+
+/// The anvil binary: `$TEND_ANVIL`, or installed once into `target/tools` (scripts/test does
+/// this before the tests run).
+pub fn anvil() -> PathBuf {
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+    tend::demo::find_or_install_anvil(&tools)
+        .unwrap_or_else(|f| panic!("these tests need anvil: {}", f.message))
+}
+
+/// A fresh scratch folder.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("native-tests")
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A devnet with automine (`block_time` 0) or timed blocks.
+pub async fn devnet(dir: &Path, chain: u64, block_time: u64) -> Devnet {
+    Devnet::start(
+        &anvil(),
+        chain,
+        block_time,
+        &dir.join(format!("anvil-{chain}.log")),
+    )
+    .await
+    .unwrap()
+}
+
+/// The funder's key (anvil dev account 0).
+pub fn funder() -> PrivateKeySigner {
+    DEV_KEYS[0].parse().unwrap()
+}
+
+/// A recipient address that no key controls.
+pub fn wallet(i: u64) -> Address {
+    Address::from_word(B256::from(U256::from(0xabc0_0000u64 + i)))
+}
+
+/// An endpoint on a devnet.
+pub fn ep(net: &Devnet) -> Endpoint {
+    Endpoint::new(RpcUrl::parse(&net.url).unwrap(), true).unwrap()
+}
+
+/// A balance at latest.
+pub async fn balance(net: &Devnet, who: Address) -> U256 {
+    ep(net)
+        .request("eth_getBalance", (who, "latest"))
+        .await
+        .unwrap()
+}
+
+/// A `[[chains]]` table.
+pub fn chain_toml(net: &Devnet, extra: &str) -> String {
+    format!(
+        "[[chains]]\nchain = {}\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 300\n{extra}\n",
+        net.chain, net.url
+    )
+}
+
+/// A config funded by the dev key from the environment, with the API on a free port.
+pub fn config_head(home: &Path) -> String {
+    format!(
+        "home = \"{}\"\n[api]\nlisten = \"127.0.0.1:{}\"\n[funder]\nprivate_key_env = \"TEND_TEST_KEY\"\naddress = \"{}\"\n\n",
+        home.display(),
+        tend::demo::free_port().unwrap(),
+        funder().address()
+    )
+}
+
+/// A running `tend run`, killed (SIGKILL) when dropped.
+pub struct Tend {
+    pub child: Child,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Tend {
+    /// Starts `tend run --config <config>` with the funder key in the environment.
+    pub fn start(config: &Path, log_name: &str) -> Self {
+        let log = config.with_file_name(log_name);
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_tend"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("TEND_TEST_KEY", DEV_KEYS[0])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(f.try_clone().unwrap())
+            .stderr(f)
+            .spawn()
+            .unwrap();
+        Self {
+            child,
+            config: config.to_owned(),
+            log,
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the process to exit; its code.
+    pub fn wait(&mut self, limit: Duration) -> Option<i32> {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Tend {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Polls `f` until it is true or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("not within {limit:?}: {what}");
+}
+
+/// Runs the `tend` binary to completion.
+pub fn tend_cmd(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tend"));
+    c.args(args).stdin(Stdio::null());
+    for (k, v) in envs {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+/// Every transaction on the chain from `from`, as (to, value), by scanning all blocks.
+pub async fn transactions_from(net: &Devnet, from: Address) -> Vec<(Address, U256, u64)> {
+    let e = ep(net);
+    let head: alloy::primitives::U64 = e.request("eth_blockNumber", ()).await.unwrap();
+    let mut out = Vec::new();
+    for n in 0..=head.to::<u64>() {
+        let b: serde_json::Value = e
+            .request(
+                "eth_getBlockByNumber",
+                (alloy::primitives::U64::from(n), true),
+            )
+            .await
+            .unwrap();
+        for tx in b["transactions"].as_array().into_iter().flatten() {
+            let f: Address = tx["from"].as_str().unwrap().parse().unwrap();
+            if f != from {
+                continue;
+            }
+            let to: Address = tx["to"].as_str().unwrap().parse().unwrap();
+            let value: U256 = tx["value"].as_str().unwrap().parse().unwrap();
+            let nonce =
+                u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
+            out.push((to, value, nonce));
+        }
+    }
+    out
+}
