@@ -362,7 +362,7 @@ impl Daemon {
             let deadline = self.engine.poll_deadline();
             let sleep = match deadline {
                 Some(t) => Duration::from_millis(t.as_ms().saturating_sub(clock::now().as_ms())),
-                None => Duration::from_secs(3600),
+                None => Duration::from_hours(1),
             };
             tokio::select! {
                 Some(input) = self.inputs_rx.recv() => {
@@ -775,10 +775,10 @@ pub fn sign_eip1559(
     let sig = signer
         .sign_transaction_sync(&mut tx)
         .map_err(|e| e.to_string())?;
-    let signed = tx.into_signed(sig);
-    let hash = *signed.hash();
-    let env = TxEnvelope::from(signed);
-    Ok((Bytes::from(env.encoded_2718()), hash))
+    let sealed = tx.into_signed(sig);
+    let hash = *sealed.hash();
+    let envelope = TxEnvelope::from(sealed);
+    Ok((Bytes::from(envelope.encoded_2718()), hash))
 }
 
 /// Asks every endpoint of a chain for its chain id; fails when none answers or one serves
@@ -838,7 +838,7 @@ fn log_event(event: &Event) {
             asset,
             amount,
         } => {
-            tracing::info!(chain = %chain, tx, nonce, to = %to, asset = %asset, amount = %amount, "transfer planned")
+            tracing::info!(chain = %chain, tx, nonce, to = %to, asset = %asset, amount = %amount, "transfer planned");
         }
         Event::TxConfirmed {
             chain,
@@ -847,7 +847,7 @@ fn log_event(event: &Event) {
             hash,
             cancelled,
         } => {
-            tracing::info!(chain = %chain, tx, nonce, hash = %hash, cancelled, "transaction confirmed")
+            tracing::info!(chain = %chain, tx, nonce, hash = %hash, cancelled, "transaction confirmed");
         }
         Event::TxReplaced {
             chain,
@@ -855,7 +855,7 @@ fn log_event(event: &Event) {
             nonce,
             fees,
         } => {
-            tracing::warn!(chain = %chain, tx, nonce, max_fee = fees.max_fee_per_gas, tip = fees.max_priority_fee_per_gas, "transaction replaced with higher fees")
+            tracing::warn!(chain = %chain, tx, nonce, max_fee = fees.max_fee_per_gas, tip = fees.max_priority_fee_per_gas, "transaction replaced with higher fees");
         }
         Event::SendRejected { chain, tx, class } => {
             tracing::warn!(chain = %chain, tx, "broadcast rejected: {class:?}");
@@ -874,7 +874,7 @@ fn log_event(event: &Event) {
             missing,
             message,
         } => {
-            tracing::warn!(chain = %chain, holder = %holder, asset = %asset, missing = %missing, "shortfall: {message}")
+            tracing::warn!(chain = %chain, holder = %holder, asset = %asset, missing = %missing, "shortfall: {message}");
         }
         Event::NonceLost { chain, tx, nonce } => {
             tracing::error!(chain = %chain, tx, nonce, "nonce taken by a transaction that is not tend's: is the funding key used elsewhere?");
@@ -884,7 +884,7 @@ fn log_event(event: &Event) {
             confirmed,
             now_count,
         } => {
-            tracing::error!(chain = %chain, confirmed, now_count, "reorg deeper than the confirmation depth: raise confirmations")
+            tracing::error!(chain = %chain, confirmed, now_count, "reorg deeper than the confirmation depth: raise confirmations");
         }
         Event::Chain { chain, verdict } => tracing::info!(chain = %chain, "chain: {verdict:?}"),
         Event::RpcFailed {
@@ -892,7 +892,7 @@ fn log_event(event: &Event) {
             method,
             failure,
         } => {
-            tracing::warn!(chain = %chain, method = %method, "RPC failed after retries: {failure:?}")
+            tracing::warn!(chain = %chain, method = %method, "RPC failed after retries: {failure:?}");
         }
         Event::Ignored { reason } => tracing::debug!("input ignored: {reason}"),
     }

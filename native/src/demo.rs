@@ -9,6 +9,9 @@
 //! healthy, one that crashes now and then, one that hangs. Status is printed every few seconds;
 //! Ctrl-C stops everything.
 
+// The demo talks to the person at the terminal, and a demo agent's stdout is its log.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -226,6 +229,8 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     std::fs::write(keys.join("password"), password).map_err(|e| fail(e.to_string()))?;
 
     let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+    // A TOML string, quoted and escaped.
+    let exe = toml::Value::String(exe.display().to_string()).to_string();
     let modes = [
         ("demo-healthy", AgentMode::Healthy, DEV_KEYS[1]),
         ("demo-crashy", AgentMode::Crashy, DEV_KEYS[2]),
@@ -255,7 +260,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         };
         let _ = write!(
             toml,
-            "[[services]]\nname = \"{name}\"\ncommand = [{exe:?}, \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode_name}\", \"--rpc\", \"{}\", \"--rpc\", \"{}\"]\n\
+            "[[services]]\nname = \"{name}\"\ncommand = [{exe}, \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode_name}\", \"--rpc\", \"{}\", \"--rpc\", \"{}\"]\n\
              env = {{ DEMO_AGENT_KEY = \"{key}\" }}\n\
              health_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
              funds_status_url = \"http://127.0.0.1:{port}/funds-status\"\n\
@@ -350,7 +355,7 @@ pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
             "/healthcheck",
             axum::routing::get(move || async move {
                 if mode == AgentMode::Hang && started.elapsed() > hang_after {
-                    tokio::time::sleep(Duration::from_secs(86_400)).await;
+                    tokio::time::sleep(Duration::from_hours(24)).await;
                 }
                 axum::Json(serde_json::json!({
                     "is_healthy": true,

@@ -1,4 +1,4 @@
-//! The crash-safe journal: a SQLite database in WAL mode with `synchronous = FULL`, so a write
+//! The crash-safe journal: a `SQLite` database in WAL mode with `synchronous = FULL`, so a write
 //! that returned survives `kill -9` and power loss.
 //!
 //! Two tables: `entries` holds the latest [`JournalEntry`] of each (chain, record) — what
@@ -18,12 +18,12 @@ const SCHEMA_VERSION: i64 = 1;
 /// A journal failure. Any of these stops funding: tend never broadcasts what it could not record.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    /// SQLite failed (disk full, permissions, corruption).
+    /// `SQLite` failed (disk full, permissions, corruption).
     #[error("journal {path}: {message}")]
     Sqlite {
         /// The database.
         path: PathBuf,
-        /// SQLite's message.
+        /// `SQLite`'s message.
         message: String,
     },
     /// A row does not decode (written by another version, or damaged).
@@ -73,7 +73,9 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.path).finish()
+        f.debug_struct("Journal")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 

@@ -346,8 +346,7 @@ pub async fn nonces(config: &Config, args: &ClientArgs) -> Result<String, Failur
             let state = r["state"]
                 .get("state")
                 .and_then(|x| x.as_str())
-                .map(str::to_owned)
-                .unwrap_or_else(|| r["state"].to_string());
+                .map_or_else(|| r["state"].to_string(), str::to_owned);
             let _ = writeln!(
                 s,
                 "  nonce {:>6}  record {:>5}  {:<10} {:<12} attempts {}",
@@ -419,6 +418,7 @@ async fn first_answer(eps: &[Endpoint], call: &RpcCall) -> Result<RpcAnswer, Fai
 }
 
 /// Reads every chain once and runs the planner.
+#[allow(clippy::too_many_lines)]
 pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
     let mut input = PlanInput {
         chains: BTreeMap::new(),

@@ -146,14 +146,14 @@ pub fn identity(pid: u32) -> Option<(u64, Vec<String>)> {
     if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
         return None;
     }
-    let start: u64 = fields.get(19)?.parse().ok()?;
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-    let args = cmdline
+    let start_ticks: u64 = fields.get(19)?.parse().ok()?;
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let args = raw
         .split(|b| *b == 0)
         .filter(|s| !s.is_empty())
         .map(|s| String::from_utf8_lossy(s).into_owned())
         .collect();
-    Some((start, args))
+    Some((start_ticks, args))
 }
 
 impl AgentRecord {

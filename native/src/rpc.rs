@@ -55,7 +55,9 @@ pub struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint").field("url", &self.url).finish()
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,6 +105,7 @@ impl Endpoint {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // one arm per call, each short
     async fn execute_inner(
         &self,
         call: &RpcCall,
@@ -371,7 +374,16 @@ struct FeeHistoryWire {
     reward: Option<Vec<Vec<U128>>>,
 }
 
+/// Seconds (a float from a vendor's error body) to ms, saturating, negative as 0.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn secs_to_ms(s: f64) -> u64 {
+    // `as` saturates for floats: NaN becomes 0, huge values u64::MAX.
+    (s * 1000.0).max(0.0) as u64
+}
+
 /// Turns alloy's error into the core's failure, with every URL in the text redacted.
+// alloy's error enums grow: whatever else failed, no answer arrived.
+#[allow(clippy::wildcard_enum_match_arm)]
 pub fn failure(e: RpcError<TransportErrorKind>, url: &RpcUrl) -> RpcFailure {
     match e {
         RpcError::ErrorResp(p) => {
@@ -383,7 +395,7 @@ pub fn failure(e: RpcError<TransportErrorKind>, url: &RpcUrl) -> RpcFailure {
                     v.pointer("/rate/backoff_seconds")
                         .and_then(serde_json::Value::as_f64)
                 })
-                .map(|s| (s * 1000.0).max(0.0) as u64);
+                .map(secs_to_ms);
             RpcFailure::JsonRpc {
                 code: p.code,
                 message: redact_text(&p.message, url),

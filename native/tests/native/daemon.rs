@@ -1,6 +1,7 @@
 //! The daemon against real anvil nodes and real processes: funding, crash safety, start-up
 //! failures, one daemon per home.
 
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use alloy::primitives::U256;
@@ -18,10 +19,11 @@ fn wallets_toml(chain: u64, n: u64) -> String {
         "[[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
     );
     for i in 0..n {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "[[services.wallets]]\nchain = {chain}\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
             wallet(i)
-        ));
+        );
     }
     s
 }
