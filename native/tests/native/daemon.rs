@@ -142,7 +142,7 @@ async fn kill_9_at_random_moments_during_funding_sends_every_transfer_exactly_on
     );
     let tend = Tend::start(&config, "tend.log");
     eventually(
-        Duration::from_secs(120),
+        Duration::from_mins(2),
         "every wallet funded to target",
         || async {
             for i in 0..n {
