@@ -15,4 +15,5 @@
 
 mod cli;
 mod daemon;
+mod supervise;
 mod support;

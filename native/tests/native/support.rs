@@ -139,8 +139,17 @@ impl Tend {
 }
 
 impl Drop for Tend {
+    /// Stops like an operator would (SIGTERM: the daemon stops its agents), so no agent
+    /// outlives the test; SIGKILL if it takes more than 10 s.
     fn drop(&mut self) {
-        self.kill9();
+        if let Ok(None) = self.child.try_wait() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            if self.wait(Duration::from_secs(10)).is_none() {
+                self.kill9();
+            }
+        }
     }
 }
 
