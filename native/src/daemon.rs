@@ -131,6 +131,15 @@ pub struct BalanceView {
     pub block: u64,
 }
 
+/// One endpoint as the API shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct EndpointView {
+    /// The URL, redacted.
+    pub url: String,
+    /// Its standing (breaker, score, head, lag), when the engine has one.
+    pub status: Option<tend_core::rpc::EndpointStatus>,
+}
+
 /// One chain as the API shows it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ChainView {
@@ -138,8 +147,8 @@ pub struct ChainView {
     pub chain: ChainId,
     /// The funding key.
     pub funder: Address,
-    /// The endpoints (redacted).
-    pub endpoints: Vec<String>,
+    /// The endpoints (redacted URLs) and their standing.
+    pub endpoints: Vec<EndpointView>,
     /// The last head seen.
     pub head: Option<u64>,
     /// The nonce book's records.
@@ -694,7 +703,21 @@ impl Daemon {
             .map(|c| ChainView {
                 chain: c.chain,
                 funder: self.config.funder,
-                endpoints: c.rpc.iter().map(ToString::to_string).collect(),
+                endpoints: {
+                    let status = self
+                        .engine
+                        .endpoints(c.chain)
+                        .map(tend_core::rpc::EndpointSet::status)
+                        .unwrap_or_default();
+                    c.rpc
+                        .iter()
+                        .enumerate()
+                        .map(|(i, u)| EndpointView {
+                            url: u.to_string(),
+                            status: status.get(i).copied(),
+                        })
+                        .collect()
+                },
                 head: self.heads.get(&c.chain).copied(),
                 records: self
                     .engine

@@ -295,7 +295,14 @@ pub fn render_status(snap: &Snapshot) -> String {
             c.head.map_or("?".into(), |h| h.to_string()),
             c.funder,
             open,
-            c.endpoints.join(", ")
+            c.endpoints
+                .iter()
+                .map(|e| match e.status.map(|s| s.breaker) {
+                    Some(tend_core::rpc::Breaker::Closed) | None => e.url.clone(),
+                    Some(_) => format!("{} (benched)", e.url),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     s

@@ -337,3 +337,114 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
     );
     assert!(!home.exists());
 }
+
+/// A fault-injecting JSON-RPC proxy on loopback in front of anvil: `slow` answers after 3 s,
+/// `429` always answers HTTP 429.
+async fn proxy(mode: &'static str, upstream: String) -> String {
+    let port = tend::demo::free_port().unwrap();
+    let http = reqwest::Client::new();
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::post(move |body: String| {
+            let http = http.clone();
+            let upstream = upstream.clone();
+            async move {
+                match mode {
+                    "429" => (
+                        axum::http::StatusCode::TOO_MANY_REQUESTS,
+                        "rate limited".to_owned(),
+                    ),
+                    _ => {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        let resp = http
+                            .post(&upstream)
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        (axum::http::StatusCode::OK, resp.text().await.unwrap())
+                    }
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_succeed_and_the_bad_ones_are_benched()
+ {
+    let dir = scratch("failover");
+    let net = devnet(&dir, 31337, 0).await;
+    let dead = format!("http://127.0.0.1:{}", tend::demo::free_port().unwrap());
+    let slow = proxy("slow", net.url.clone()).await;
+    let limited = proxy("429", net.url.clone()).await;
+    let n = 5;
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}[[chains]]\nchain = 31337\nrpc = [\"{dead}\", \"{slow}\", \"{limited}\", \"{}\"]\nconfirmations = 1\npoll_ms = 300\nrpc_policy = {{ request_timeout_ms = 1000 }}\n\n{}",
+            config_head(&dir.join("home")),
+            net.url,
+            wallets_toml(31337, n)
+        ),
+    )
+    .unwrap();
+    // Start-up needs one endpoint answering: the good one is last.
+    let tend = Tend::start(&config, "tend.log");
+    eventually(Duration::from_secs(60), "every wallet funded", || async {
+        for i in 0..n {
+            if balance(&net, wallet(i)).await != U256::from(TARGET) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    let benched = |v: &serde_json::Value, i: usize| {
+        v["chains"][0]["endpoints"][i]["status"]["breaker"]["breaker"]
+            .as_str()
+            .is_some_and(|s| s != "closed")
+    };
+    let mut seen = [false; 4];
+    let mut good_score = 0;
+    let mut slow_score = u64::MAX;
+    eventually(
+        Duration::from_secs(30),
+        "the dead and the rate-limited endpoints benched",
+        || {
+            let out = tend_cmd(
+                &["status", "--json", "--config", config.to_str().unwrap()],
+                &[],
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for (i, s) in seen.iter_mut().enumerate() {
+                *s |= benched(&v, i);
+            }
+            good_score = v["chains"][0]["endpoints"][3]["status"]["score_bps"]
+                .as_u64()
+                .unwrap_or(0);
+            slow_score = v["chains"][0]["endpoints"][1]["status"]["score_bps"]
+                .as_u64()
+                .unwrap_or(u64::MAX);
+            let done = seen[0] && seen[2];
+            async move { done }
+        },
+    )
+    .await;
+    assert!(!seen[3], "the good endpoint was benched");
+    assert!(
+        slow_score < good_score,
+        "slow {slow_score} vs good {good_score}"
+    );
+    let log = tend.log();
+    assert!(!log.contains("ERROR"), "{log}");
+}
