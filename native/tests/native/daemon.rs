@@ -349,23 +349,21 @@ async fn proxy(mode: &'static str, upstream: String) -> String {
             let http = http.clone();
             let upstream = upstream.clone();
             async move {
-                match mode {
-                    "429" => (
+                if mode == "429" {
+                    return (
                         axum::http::StatusCode::TOO_MANY_REQUESTS,
                         "rate limited".to_owned(),
-                    ),
-                    _ => {
-                        tokio::time::sleep(Duration::from_secs(3)).await;
-                        let resp = http
-                            .post(&upstream)
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .await
-                            .unwrap();
-                        (axum::http::StatusCode::OK, resp.text().await.unwrap())
-                    }
+                    );
                 }
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let resp = http
+                    .post(&upstream)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .unwrap();
+                (axum::http::StatusCode::OK, resp.text().await.unwrap())
             }
         }),
     );
@@ -400,7 +398,7 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
     .unwrap();
     // Start-up needs one endpoint answering: the good one is last.
     let tend = Tend::start(&config, "tend.log");
-    eventually(Duration::from_secs(60), "every wallet funded", || async {
+    eventually(Duration::from_mins(1), "every wallet funded", || async {
         for i in 0..n {
             if balance(&net, wallet(i)).await != U256::from(TARGET) {
                 return false;
