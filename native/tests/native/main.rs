@@ -15,5 +15,6 @@
 
 mod cli;
 mod daemon;
+mod nonces;
 mod supervise;
 mod support;
