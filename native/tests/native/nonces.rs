@@ -105,7 +105,7 @@ async fn a_dropped_transaction_leaves_a_gap_that_is_filled() {
         .unwrap();
     assert_eq!(count.to::<u64>(), 1);
     rpc(&net, "evm_setIntervalMining", serde_json::json!([1])).await;
-    eventually(Duration::from_secs(60), "every wallet funded", || {
+    eventually(Duration::from_mins(1), "every wallet funded", || {
         all_funded(&net, n)
     })
     .await;
@@ -159,7 +159,7 @@ async fn a_stuck_transaction_is_replaced_with_a_bump_the_node_accepts() {
     )
     .await;
     rpc(&net, "evm_setIntervalMining", serde_json::json!([1])).await;
-    eventually(Duration::from_secs(60), "the wallet funded", || {
+    eventually(Duration::from_mins(1), "the wallet funded", || {
         all_funded(&net, 1)
     })
     .await;
