@@ -41,7 +41,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A value breaks a rule.
-    #[error("{path}:{line}: {message}")]
+    #[error("{}: {message}", location(path, *line))]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -50,6 +50,14 @@ pub enum ConfigError {
         /// What is wrong and what to do.
         message: String,
     },
+}
+
+fn location(path: &Path, line: usize) -> String {
+    if line == 0 {
+        path.display().to_string()
+    } else {
+        format!("{}:{line}", path.display())
+    }
 }
 
 impl ConfigError {
@@ -248,14 +256,14 @@ struct RawService {
     autostart: bool,
     health: Option<HealthPolicy>,
     #[serde(default)]
-    wallets: Vec<toml::Spanned<RawWallet>>,
+    wallets: Vec<RawWallet>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWallet {
     chain: TomlChain,
-    address: TomlAddress,
+    address: toml::Spanned<TomlAddress>,
     asset: Option<TomlAsset>,
     low: Amount,
     target: Amount,
@@ -558,20 +566,20 @@ impl Config {
             }
             let mut wallets = Vec::new();
             for w in s.wallets {
-                let span = w.span();
-                let w = w.into_inner();
+                let span = w.address.span();
+                let address = w.address.into_inner().0;
                 if !chains.iter().any(|c| c.chain == w.chain.0) {
                     return Err(invalid(
                         Some(span),
                         format!(
-                            "service {name:?}: wallet {} is on chain {}, which has no [[chains]] entry",
-                            w.address.0, w.chain.0
+                            "service {name:?}: wallet {address} is on chain {}, which has no [[chains]] entry",
+                            w.chain.0
                         ),
                     ));
                 }
                 wallets.push(WalletConfig {
                     chain: w.chain.0,
-                    address: w.address.0,
+                    address,
                     asset: w.asset.map_or(Asset::NATIVE, |a| a.0),
                     low: w.low.0,
                     target: w.target.0,
@@ -656,6 +664,120 @@ pub const EXAMPLE: &str = include_str!("../assets/tend.example.toml");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FUNDER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+    fn base() -> String {
+        format!(
+            "[funder]\nprivate_key_env = \"K\"\naddress = \"{FUNDER}\"\n\n[[chains]]\nchain = \"gnosis\"\nrpc = [\"http://127.0.0.1:8545\"]\n\n\
+             [[services]]\nname = \"a\"\ncommand = [\"agent\"]\n[[services.wallets]]\nchain = 100\naddress = \"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"\nlow = \"1 ether\"\ntarget = \"2 ether\"\n"
+        )
+    }
+
+    fn err(text: &str) -> String {
+        Config::parse(Path::new("/x/tend.toml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn a_good_config_becomes_the_engine_config() {
+        let c = Config::parse(Path::new("/x/tend.toml"), &base()).unwrap();
+        assert_eq!(c.home, Path::new("/x/.tend"));
+        assert_eq!(c.engine.chains[0].chain, ChainId(100));
+        assert_eq!(c.engine.chains[0].funder, c.funder);
+        assert_eq!(
+            c.engine.services[0].wallets[0].target,
+            U256::from(2_000_000_000_000_000_000u128)
+        );
+        assert_eq!(c.api_listen, DEFAULT_API_LISTEN.parse().ok());
+    }
+
+    #[test]
+    fn the_example_parses() {
+        let c = Config::parse(Path::new("/x/tend.toml"), EXAMPLE).unwrap();
+        assert_eq!(c.services[0].command[0], "python");
+        assert!(matches!(c.key, KeySource::Keystore { .. }));
+        assert_eq!(c.engine.chains[0].fees.max_fee_cap, 50_000_000_000);
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let cases: Vec<(String, &[&str])> = vec![
+            (base().replace("rpc = [", "rpcs = ["), &["rpcs", "line 7"]),
+            (
+                base().replace("chain = \"gnosis\"", "chain = \"narnia\""),
+                &["narnia", "line 6"],
+            ),
+            (
+                base().replace("low = \"1 ether\"", "low = \"1 btc\""),
+                &["unknown unit", "line 15"],
+            ),
+            (
+                base().replace("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x3C44"),
+                &["line 14"],
+            ),
+            (
+                base().replace("chain = 100", "chain = 8453"),
+                &["no [[chains]] entry", ":14:"],
+            ),
+            (
+                base().replace("command = [\"agent\"]", "command = []"),
+                &["must name the program", ":11:"],
+            ),
+            (
+                format!(
+                    "{}{}",
+                    base(),
+                    "[[services]]\nname = \"a\"\ncommand = [\"x\"]\n"
+                ),
+                &["configured twice", ":18:"],
+            ),
+            (
+                base().replace("low = \"1 ether\"", "low = \"3 ether\""),
+                &["low", "above target"],
+            ),
+            (
+                base().replace("private_key_env = \"K\"", "keystore = \"k.json\""),
+                &["password_env or password_file", ":1:"],
+            ),
+            (
+                base().replace(
+                    "http://127.0.0.1:8545",
+                    "ws://node/v3/9aa3d95b3bc440fa88ea12eaa4456161",
+                ),
+                &["http://", ":7:"],
+            ),
+        ];
+        for (text, wants) in cases {
+            let e = err(&text);
+            for w in wants {
+                assert!(e.contains(w), "{w:?} not in {e:?}");
+            }
+            assert!(!e.contains("9aa3d95b3bc4"), "a key leaked: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_text_panics_the_parser(text in ".{0,400}") {
+            let _ = Config::parse(Path::new("tend.toml"), &text);
+        }
+
+        #[test]
+        fn no_mutation_of_a_good_config_panics(pos in 0usize..400, byte in proptest::prelude::any::<u8>()) {
+            let mut b = base().into_bytes();
+            let p = pos % b.len();
+            b[p] = byte;
+            let text = String::from_utf8_lossy(&b);
+            let _ = Config::parse(Path::new("tend.toml"), &text);
+        }
+
+        #[test]
+        fn amounts_never_panic(text in ".{0,40}") {
+            let _ = parse_amount(&text);
+        }
+    }
 
     #[test]
     fn amounts_with_units() {

@@ -250,3 +250,94 @@ fn to_i64(v: u64) -> i64 {
 fn from_i64(v: i64) -> u64 {
     v as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tend_core::nonce::{Purpose, RecordState};
+    use tend_core::time::Timestamp;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tend-journal-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn entry(chain: u64, id: u64, nonce: u64) -> JournalEntry {
+        JournalEntry {
+            chain: ChainId(chain),
+            record: tend_core::nonce::TxRecord {
+                id,
+                nonce,
+                purpose: Purpose::Payload,
+                state: RecordState::Reserved,
+                reserved_at: Timestamp::from_ms(5),
+                attempts: Vec::new(),
+                cancel_requested: false,
+                missing_receipts: 0,
+            },
+            transfer: None,
+        }
+    }
+
+    #[test]
+    fn entries_replace_by_chain_and_record_and_survive_reopening() {
+        let d = dir("roundtrip");
+        let path = d.join("j.sqlite");
+        {
+            let j = Journal::open(&path).unwrap();
+            j.put_entry(&entry(100, 1, 7)).unwrap();
+            j.put_entry(&entry(100, 2, 8)).unwrap();
+            j.put_entry(&entry(8453, 1, 0)).unwrap();
+            let mut e = entry(100, 1, 7);
+            e.record.state = RecordState::InFlight;
+            j.put_entry(&e).unwrap();
+            j.put_raw(&RawTx {
+                chain: ChainId(100),
+                record: 1,
+                nonce: 7,
+                hash: B256::repeat_byte(9),
+                raw: vec![1, 2, 3],
+            })
+            .unwrap();
+        }
+        let j = Journal::open(&path).unwrap();
+        let all = j.entries().unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].record.state, RecordState::InFlight);
+        assert_eq!(j.raw(&B256::repeat_byte(9)).unwrap(), Some(vec![1, 2, 3]));
+        assert_eq!(j.raw(&B256::repeat_byte(1)).unwrap(), None);
+        assert_eq!(j.raws().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_damaged_row_is_a_typed_error_naming_it_and_a_newer_schema_is_refused() {
+        let d = dir("damaged");
+        let path = d.join("j.sqlite");
+        let j = Journal::open(&path).unwrap();
+        j.put_entry(&entry(100, 1, 7)).unwrap();
+        j.conn
+            .execute(
+                "UPDATE entries SET entry = '{\"nope\": 1' WHERE record = 1",
+                [],
+            )
+            .unwrap();
+        let e = j.entries().unwrap_err().to_string();
+        assert!(e.contains("chain 100 record 1 does not decode"), "{e}");
+        j.conn
+            .execute("UPDATE meta SET value = 99 WHERE key = 'schema'", [])
+            .unwrap();
+        drop(j);
+        let e = Journal::open(&path).unwrap_err().to_string();
+        assert!(e.contains("schema version 99"), "{e}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_an_error() {
+        let d = dir("garbage");
+        let path = d.join("j.sqlite");
+        std::fs::write(&path, b"this is not sqlite, not at all, no header here....").unwrap();
+        assert!(Journal::open(&path).is_err());
+    }
+}

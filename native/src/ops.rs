@@ -337,31 +337,34 @@ pub async fn nonces(config: &Config, args: &ClientArgs) -> Result<String, Failur
             serde_json::to_string_pretty(&v).unwrap_or_default()
         ));
     }
+    let chains: Vec<crate::daemon::ChainView> = serde_json::from_value(v["chains"].clone())
+        .map_err(|e| Failure::io(format!("the daemon's nonce book does not decode: {e}")))?;
     let mut s = String::new();
-    for c in v["chains"].as_array().into_iter().flatten() {
-        let _ = writeln!(
-            s,
-            "chain {} (funder {}):",
-            c["chain"].as_str().unwrap_or("?"),
-            c["funder"].as_str().unwrap_or("?")
-        );
-        let records = c["records"].as_array().cloned().unwrap_or_default();
-        if records.is_empty() {
+    for c in chains {
+        let _ = writeln!(s, "chain {} (funder {}):", c.chain, c.funder);
+        if c.records.is_empty() {
             s.push_str("  no transactions\n");
         }
-        for r in records {
-            let state = r["state"]
-                .get("state")
-                .and_then(|x| x.as_str())
-                .map_or_else(|| r["state"].to_string(), str::to_owned);
+        for r in &c.records {
+            let tag = |v: serde_json::Value, key: &str| {
+                v.get(key)
+                    .and_then(|x| x.as_str().map(str::to_owned))
+                    .or_else(|| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| v.to_string())
+            };
+            let state = tag(serde_json::to_value(r.state).unwrap_or_default(), "state");
+            let purpose = tag(
+                serde_json::to_value(r.purpose).unwrap_or_default(),
+                "purpose",
+            );
             let _ = writeln!(
                 s,
                 "  nonce {:>6}  record {:>5}  {:<10} {:<12} attempts {}",
-                r["nonce"],
-                r["id"],
-                r["purpose"].as_str().unwrap_or("?"),
-                state.trim_matches('"'),
-                r["attempts"].as_array().map_or(0, Vec::len)
+                r.nonce,
+                r.id,
+                purpose,
+                state,
+                r.attempts.len()
             );
         }
     }

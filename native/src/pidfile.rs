@@ -254,3 +254,77 @@ impl AgentPidFile {
             .map_err(|e| io_err(&self.path, &e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("tend-pid-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn the_daemon_lock_is_exclusive_and_names_the_holder() {
+        let h = home("daemon");
+        let lock = DaemonLock::acquire(&h).unwrap();
+        let e = DaemonLock::acquire(&h).unwrap_err().to_string();
+        assert!(e.contains(&std::process::id().to_string()), "{e}");
+        assert_eq!(running_daemon(&h), Some(std::process::id()));
+        drop(lock);
+        assert_eq!(running_daemon(&h), None);
+        let _again = DaemonLock::acquire(&h).unwrap();
+    }
+
+    #[test]
+    fn our_own_identity_is_alive_and_a_changed_start_time_is_reuse() {
+        let me = AgentRecord::of(std::process::id(), 0).unwrap();
+        assert_eq!(me.liveness(), Liveness::Alive);
+        let reused = AgentRecord {
+            start_ticks: me.start_ticks + 1,
+            ..me.clone()
+        };
+        assert_eq!(reused.liveness(), Liveness::Reused);
+        let other_cmd = AgentRecord {
+            cmdline: vec!["something-else".into()],
+            ..me
+        };
+        assert_eq!(other_cmd.liveness(), Liveness::Reused);
+        let gone = AgentRecord {
+            pid: u32::MAX - 1,
+            start_ticks: 0,
+            cmdline: Vec::new(),
+            started_at_ms: 0,
+        };
+        assert_eq!(gone.liveness(), Liveness::Gone);
+    }
+
+    #[test]
+    fn agent_files_lock_round_trip_and_refuse_garbage() {
+        let h = home("agent");
+        let mut f = AgentPidFile::open(&h, "svc").unwrap();
+        assert!(
+            AgentPidFile::open(&h, "svc").is_err(),
+            "a second lock was granted"
+        );
+        assert_eq!(f.read().unwrap(), None);
+        let rec = AgentRecord::of(std::process::id(), 42).unwrap();
+        f.write(&rec).unwrap();
+        assert_eq!(f.read().unwrap(), Some(rec));
+        f.clear().unwrap();
+        assert_eq!(f.read().unwrap(), None);
+        std::fs::write(AgentPidFile::path(&h, "svc"), "12345 garbage").unwrap();
+        assert!(f.read().is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn no_pid_file_content_panics_the_reader(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let h = home(&format!("fuzz-{}", bytes.len()));
+            let mut f = AgentPidFile::open(&h, "svc").unwrap();
+            std::fs::write(AgentPidFile::path(&h, "svc"), &bytes).unwrap();
+            let _ = f.read();
+        }
+    }
+}

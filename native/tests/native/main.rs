@@ -13,6 +13,7 @@
     dead_code
 )]
 
+mod api;
 mod cli;
 mod daemon;
 mod nonces;

@@ -1,0 +1,155 @@
+//! The HTTP API and the CLI clients of a running daemon, against a real anvil.
+
+use std::time::Duration;
+
+use crate::support::{Tend, config_head, devnet, ep, eventually, scratch, tend_cmd, wallet};
+
+async fn get(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = reqwest::Client::new().get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+async fn post(url: &str, token: &str) -> (u16, String) {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_funding_run_and_stops()
+{
+    let dir = scratch("api");
+    let net = devnet(&dir, 31337, 0).await;
+    let _: serde_json::Value = ep(&net).request("evm_setAutomine", (false,)).await.unwrap();
+    let head = config_head(&dir.join("home"));
+    let listen = head
+        .lines()
+        .find_map(|l| l.strip_prefix("listen = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{head}[[chains]]\nchain = 31337\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 300\n\n\
+             [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\n\
+             [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"0.01 ether\"\ntarget = \"0.02 ether\"\n",
+            net.url,
+            wallet(1)
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+
+    // Before the daemon: the dry run plans from the chain and sends nothing.
+    let out = tend_cmd(&["fund", "--dry-run", "--config", cfg], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Dry run") && text.contains("Transfers (1)"),
+        "{text}"
+    );
+    assert!(text.contains(&wallet(1).to_string()), "{text}");
+    // Without a daemon, the clients say so.
+    let out = tend_cmd(&["status", "--config", cfg], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is tend running"));
+
+    let mut tend = Tend::start(&config, "tend.log");
+    let token_file = dir.join("home/api-token");
+    eventually(Duration::from_secs(20), "the API token", || async {
+        token_file.is_file()
+    })
+    .await;
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let base = format!("http://{listen}");
+    eventually(Duration::from_secs(20), "the API answers", || async {
+        reqwest::Client::new()
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .is_ok()
+    })
+    .await;
+
+    let (status, body) = get(&format!("{base}/v1/status"), None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("unauthorized"));
+    let (status, _) = get(&format!("{base}/v1/status"), Some("not-the-token")).await;
+    assert_eq!(status, 401);
+    let (status, body) = get(&format!("{base}/v1/status"), Some(&token)).await;
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["pid"].as_u64(), Some(u64::from(tend.child.id())));
+    let (status, _) = get(&format!("{base}/v1/services/nope/health"), Some(&token)).await;
+    assert_eq!(status, 404);
+
+    // The transfer sits in the pool (mining paused): a second funding run is refused.
+    eventually(Duration::from_secs(20), "a transfer in flight", || async {
+        let (_, body) = post(&format!("{base}/v1/fund"), &token).await;
+        body.contains("funding_in_progress")
+    })
+    .await;
+    let (status, _) = post(&format!("{base}/v1/fund"), &token).await;
+    assert_eq!(status, 409);
+    let out = tend_cmd(&["nonces", "--config", cfg], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("nonce      0") && text.contains("in_flight"),
+        "{text}"
+    );
+
+    let _: serde_json::Value = ep(&net).request("evm_setAutomine", (true,)).await.unwrap();
+    let _: serde_json::Value = ep(&net).request("evm_mine", ()).await.unwrap();
+    eventually(
+        Duration::from_secs(20),
+        "funding accepted again",
+        || async { post(&format!("{base}/v1/fund"), &token).await.0 == 202 },
+    )
+    .await;
+    let (status, metrics) = get(&format!("{base}/metrics"), Some(&token)).await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("tend_up 1"), "{metrics}");
+    assert!(
+        metrics.contains("tend_transfers_confirmed_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "tend_wallet_balance{{chain=\"31337\",holder=\"{}\"",
+            wallet(1)
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("tend_service_healthy{service=\"funded\"}"),
+        "{metrics}"
+    );
+
+    let out = tend_cmd(&["status", "--config", cfg], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("funded") && text.contains("0.02"), "{text}");
+
+    let out = tend_cmd(&["stop", "--config", cfg], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(tend.wait(Duration::from_secs(10)), Some(0));
+}
