@@ -9,6 +9,7 @@
     missing_docs,
     clippy::unwrap_used,
     clippy::disallowed_methods,
+    clippy::too_many_lines,
     unreachable_pub,
     dead_code
 )]
