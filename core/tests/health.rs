@@ -167,17 +167,22 @@ fn a_dead_process_is_known_at_its_exit() {
             signal: None
         }
     );
+    let first = HealthPolicy::tend().backoff_initial_ms;
+    assert!(
+        first < 1_000,
+        "a crash after a healthy run restarts within a second"
+    );
     assert_eq!(
         d.m.state(),
         ProcessState::BackingOff {
-            until: d.now.plus_ms(10_000)
+            until: d.now.plus_ms(first)
         }
     );
     let crashed_at = d.now;
-    d.run(crashed_at.plus_ms(10_000), &mut probe);
+    d.run(crashed_at.plus_ms(first), &mut probe);
     assert_eq!(
         d.log.iter().rfind(|(_, a)| *a == Action::Spawn).unwrap().0,
-        crashed_at.plus_ms(10_000)
+        crashed_at.plus_ms(first)
     );
 }
 
@@ -259,11 +264,15 @@ fn a_crash_loop_ends_in_failed_with_an_alert() {
     let mut d = Driver::new(HealthPolicy::tend());
     let mut probe = |_| ok();
     d.start(&mut probe);
-    for _ in 0..20 {
+    let limit = HealthPolicy::tend().flap_max_restarts;
+    for _ in 0..40 {
         d.run(d.now.plus_ms(12_000), &mut probe);
         let a = d.m.exited(d.now, CRASH);
         d.apply(a, &mut probe);
-        d.run(d.now.plus_ms(400_000), &mut probe);
+        // Until the backoff ends and the agent is spawned again.
+        if let ProcessState::BackingOff { until } = d.m.state() {
+            d.run(until.plus_ms(1), &mut probe);
+        }
         if d.m.verdict().status == Status::Failed {
             break;
         }
@@ -272,14 +281,18 @@ fn a_crash_loop_ends_in_failed_with_an_alert() {
     assert!(
         matches!(
             d.m.verdict().reason,
-            Reason::Flapping { restarts: 5, .. } | Reason::RestartStreak { .. }
-        ),
+            Reason::Flapping { restarts, .. } if restarts == limit
+        ) || matches!(d.m.verdict().reason, Reason::RestartStreak { .. }),
         "{:?}",
         d.m.verdict()
     );
     assert_eq!(d.count(|a| matches!(a, Action::Alert { .. })), 1);
     let spawns = d.count(|a| *a == Action::Spawn);
-    assert_eq!(spawns, 5, "the first start and four restarts");
+    assert_eq!(
+        spawns,
+        usize::try_from(limit).unwrap(),
+        "the first start and limit - 1 restarts"
+    );
     // Failed stays failed: no deadline, no spawn.
     assert_eq!(d.m.next_deadline(), None);
     // The operator can start it again.
@@ -302,7 +315,7 @@ fn an_agent_that_never_becomes_healthy_fails_after_its_streak() {
     assert!(
         matches!(
             d.m.verdict().reason,
-            Reason::RestartStreak { restarts: 8, .. }
+            Reason::RestartStreak { restarts, .. } if restarts == policy.streak_max_restarts
         ),
         "{:?}",
         d.m.verdict()
@@ -364,16 +377,21 @@ fn backoff_resets_after_a_clean_run() {
     let ProcessState::BackingOff { until } = d.m.state() else {
         panic!()
     };
-    assert_eq!(until.since(d.now), 40_000, "third restart in a row: 40 s");
-    d.run(d.now.plus_ms(40_000), &mut probe);
-    // Healthy for 11 minutes, then a crash: the delay is back to 10 s.
+    let first = HealthPolicy::tend().backoff_initial_ms;
+    assert_eq!(
+        until.since(d.now),
+        4 * first,
+        "third restart in a row: four times the first"
+    );
+    d.run(d.now.plus_ms(4 * first), &mut probe);
+    // Healthy for 11 minutes, then a crash: the delay is back to the first.
     d.run(d.now.plus_ms(660_000), &mut probe);
     let a = d.m.exited(d.now, CRASH);
     d.apply(a, &mut probe);
     let ProcessState::BackingOff { until } = d.m.state() else {
         panic!()
     };
-    assert_eq!(until.since(d.now), 10_000);
+    assert_eq!(until.since(d.now), first);
 }
 
 #[test]
@@ -383,11 +401,12 @@ fn a_spawn_failure_backs_off() {
     m.start(t0);
     assert!(m.spawn_failed(t0).is_empty());
     assert_eq!(m.verdict().reason, Reason::SpawnFailed);
+    let first = HealthPolicy::tend().backoff_initial_ms;
     assert_eq!(
         m.next_deadline(),
-        Some((t0.plus_ms(10_000), Wake::BackoffEnd))
+        Some((t0.plus_ms(first), Wake::BackoffEnd))
     );
-    assert_eq!(m.tick(t0.plus_ms(10_000)), vec![Action::Spawn]);
+    assert_eq!(m.tick(t0.plus_ms(first)), vec![Action::Spawn]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -215,8 +215,9 @@ pub struct HealthPolicy {
 impl HealthPolicy {
     /// tend's default: a dead process is known at its exit; an agent that listens but does not
     /// answer is caught within about a minute (5 failures × 10 s period, 5 s probe timeout);
-    /// restarts back off 10 s → 5 min (Kubernetes), reset after 10 min healthy; 5 restarts in
-    /// 30 min or 8 in a row without becoming healthy end in `Failed`.
+    /// a crash after a healthy run is restarted after 0.5 s, and further restarts back off
+    /// (doubling up to 5 min), reset after 10 min healthy; 10 restarts in 30 min or 10 in a row
+    /// without becoming healthy (about 8 minutes of a crash loop) end in `Failed`.
     pub const fn tend() -> Self {
         Self {
             period_ms: 10_000,
@@ -225,12 +226,12 @@ impl HealthPolicy {
             failure_threshold: 5,
             success_threshold: 2,
             require_olas_body: false,
-            backoff_initial_ms: 10_000,
+            backoff_initial_ms: 500,
             backoff_max_ms: 300_000,
             backoff_reset_after_ms: 600_000,
             flap_window_ms: 1_800_000,
-            flap_max_restarts: 5,
-            streak_max_restarts: 8,
+            flap_max_restarts: 10,
+            streak_max_restarts: 10,
             streak_max_ms: 3_600_000,
             stop_grace_ms: 10_000,
         }

@@ -1,0 +1,326 @@
+//! Daemon benchmarks on real anvil nodes and real processes (a bench binary: `cargo bench -p tend
+//! --bench daemon [snapshot|restart|idle]`). Results go to BENCHMARKS.md.
+//!
+//! - `snapshot`: balances of 1,000 wallets × 2 assets (native and a token) read tend's way (one
+//!   Multicall3 `aggregate3` `eth_call` pinned to a block) versus the middleware's way (one
+//!   `eth_getBalance` / `balanceOf` call per pair), and tend's fallback (one JSON-RPC batch):
+//!   wall time and HTTP requests, side by side.
+//! - `restart`: crash-to-restart latency of an agent under `tend run` (SIGKILL to the agent →
+//!   the new agent's PID in its PID file).
+//! - `idle`: `tend run` supervising 50 idle agents for 2 minutes (`TEND_BENCH_IDLE_SECS` to
+//!   change): the daemon's peak RSS and CPU share.
+
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    clippy::cast_precision_loss
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, B256, Bytes, U64, U256};
+use tend::demo::{DEV_KEYS, Devnet};
+use tend::rpc::{Endpoint, RawStore};
+use tend::secret::RpcUrl;
+use tend_core::address::Asset;
+use tend_core::engine::io::{RpcAnswer, RpcCall};
+
+/// A stand-in token: its runtime answers any call with `storage[calldata[4..36]]`, which is
+/// `balanceOf(owner)` when balances are stored at the owner's address (set with
+/// `anvil_setStorageAt`). Enough for reading balances; it cannot transfer.
+/// PUSH1 4 CALLDATALOAD SLOAD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+const STUB_TOKEN_RUNTIME: &str = "6004355460005260206000f3";
+
+fn stub_token_code() -> Bytes {
+    Bytes::from(alloy::primitives::hex::decode(STUB_TOKEN_RUNTIME).unwrap())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/bench-tmp")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn anvil() -> PathBuf {
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+    tend::demo::find_or_install_anvil(&tools).unwrap_or_else(|f| panic!("{}", f.message))
+}
+
+fn wallet(i: u64) -> Address {
+    Address::from_word(B256::from(U256::from(0xbe00_0000u64 + i)))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+async fn snapshot() {
+    let dir = scratch("snapshot");
+    let net = Devnet::start(&anvil(), 31337, 0, &dir.join("anvil.log"))
+        .await
+        .unwrap();
+    let ep = Endpoint::new(RpcUrl::parse(&net.url).unwrap(), true).unwrap();
+    let token = Address::repeat_byte(0x77);
+    let _: serde_json::Value = ep
+        .request("anvil_setCode", (token, stub_token_code()))
+        .await
+        .unwrap();
+    let n = 1000u64;
+    let mut entries = Vec::new();
+    for i in 0..n {
+        let w = wallet(i);
+        let _: serde_json::Value = ep
+            .request("anvil_setBalance", (w, U256::from(i + 1)))
+            .await
+            .unwrap();
+        let _: serde_json::Value = ep
+            .request(
+                "anvil_setStorageAt",
+                (
+                    token,
+                    B256::left_padding_from(w.as_slice()),
+                    B256::from(U256::from(i + 7)),
+                ),
+            )
+            .await
+            .unwrap();
+        entries.push((w, Asset::NATIVE));
+        entries.push((w, Asset(token)));
+    }
+    let _: serde_json::Value = ep.request("evm_mine", ()).await.unwrap();
+    let head: U64 = ep.request("eth_blockNumber", ()).await.unwrap();
+    let block = head.to::<u64>();
+    let raws = RawStore::default();
+    let call = RpcCall::Balances {
+        block,
+        entries: entries.clone(),
+    };
+    let runs = 5;
+
+    // tend: one aggregate3 eth_call.
+    let mut tend_times = Vec::new();
+    let mut values = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let a = ep
+            .execute(&call, &raws, Duration::from_secs(60))
+            .await
+            .unwrap();
+        tend_times.push(t.elapsed());
+        if let RpcAnswer::Balances { values: v, .. } = a {
+            values = v;
+        }
+    }
+    assert_eq!(values.len(), entries.len());
+    assert_eq!(values[0], U256::from(1));
+    assert_eq!(values[1], U256::from(7));
+    assert_eq!(values[1999], U256::from(1006));
+
+    // tend's fallback: one JSON-RPC batch (Multicall3 disabled).
+    let batch_ep = Endpoint::new(RpcUrl::parse(&net.url).unwrap(), false).unwrap();
+    let mut batch_times = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let a = batch_ep
+            .execute(&call, &raws, Duration::from_secs(60))
+            .await
+            .unwrap();
+        batch_times.push(t.elapsed());
+        if let RpcAnswer::Balances { values: v, .. } = a {
+            assert_eq!(v, values);
+        }
+    }
+
+    // The middleware's way: one call per (holder, asset), in sequence.
+    let mut mw_times = Vec::new();
+    for _ in 0..3 {
+        let t = Instant::now();
+        let tag = U64::from(block);
+        for (i, (holder, asset)) in entries.iter().enumerate() {
+            let v: U256 = if asset.is_native() {
+                ep.request("eth_getBalance", (holder, tag)).await.unwrap()
+            } else {
+                let data = Bytes::from(
+                    [
+                        &[0x70u8, 0xa0, 0x82, 0x31][..],
+                        B256::left_padding_from(holder.as_slice()).as_slice(),
+                    ]
+                    .concat(),
+                );
+                let out: Bytes = ep
+                    .request(
+                        "eth_call",
+                        (serde_json::json!({ "to": token, "input": data }), tag),
+                    )
+                    .await
+                    .unwrap();
+                U256::from_be_slice(&out)
+            };
+            assert_eq!(v, values[i]);
+        }
+        mw_times.push(t.elapsed());
+    }
+    let (a, b, c) = (median(tend_times), median(batch_times), median(mw_times));
+    println!("snapshot of {n} wallets x 2 assets (2,000 balances) on anvil, median:");
+    println!("  tend, Multicall3 aggregate3 at one block: {a:>10.1?}  1 HTTP request, 1 eth_call");
+    println!("  tend fallback, JSON-RPC batch:           {b:>10.1?}  1 HTTP request, 2,000 calls");
+    println!("  one call per pair (the middleware):      {c:>10.1?}  2,000 HTTP requests");
+    println!(
+        "  ratio middleware / tend: {:.1}x wall time, 2000x requests",
+        c.as_secs_f64() / a.as_secs_f64()
+    );
+}
+
+fn write_config(dir: &Path, services: &str) -> PathBuf {
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "home = \"{}\"\n[api]\nenabled = false\n[funder]\nprivate_key_env = \"TEND_BENCH_KEY\"\naddress = \"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\"\n\n{services}",
+            dir.join("home").display()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+fn start_tend(config: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tend"))
+        .args(["run", "--config"])
+        .arg(config)
+        .env("TEND_BENCH_KEY", DEV_KEYS[0])
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+fn pid_in(file: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    u32::try_from(v["pid"].as_u64()?).ok()
+}
+
+fn restart() {
+    let dir = scratch("restart");
+    // The default policy: the first restart after a healthy run waits `backoff_initial_ms`.
+    let config = write_config(
+        &dir,
+        "[[services]]\nname = \"agent\"\ncommand = [\"sleep\", \"3600\"]\n[services.health]\nbackoff_reset_after_ms = 1000\n",
+    );
+    let tend = start_tend(&config);
+    let file = dir.join("home/run/agent.pid");
+    let mut latencies = Vec::new();
+    for _ in 0..10 {
+        let mut pid = None;
+        let t = Instant::now();
+        while pid.is_none() && t.elapsed() < Duration::from_secs(20) {
+            pid = pid_in(&file);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let old = pid.unwrap();
+        // Past the backoff reset: each crash follows a clean run.
+        std::thread::sleep(Duration::from_millis(1200));
+        let _ = Command::new("kill").args(["-9", &old.to_string()]).status();
+        let killed = Instant::now();
+        loop {
+            if let Some(p) = pid_in(&file)
+                && p != old
+            {
+                break;
+            }
+            assert!(killed.elapsed() < Duration::from_secs(30), "no restart");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        latencies.push(killed.elapsed());
+    }
+    stop(tend);
+    let max = *latencies.iter().max().unwrap();
+    println!(
+        "crash-to-restart (SIGKILL -> new PID file), 10 crashes: median {:.1?}, max {max:.1?} (the middleware: about 5 minutes)",
+        median(latencies)
+    );
+}
+
+fn idle() {
+    let secs: u64 = std::env::var("TEND_BENCH_IDLE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(120);
+    let dir = scratch("idle");
+    let mut services = String::new();
+    for i in 0..50 {
+        services.push_str(&format!(
+            "[[services]]\nname = \"idle-{i}\"\ncommand = [\"sleep\", \"100000\"]\n"
+        ));
+    }
+    let config = write_config(&dir, &services);
+    let tend = start_tend(&config);
+    let pid = tend.id();
+    let ticks = |pid: u32| -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after = &stat[stat.rfind(')').unwrap() + 1..];
+        let f: Vec<&str> = after.split_whitespace().collect();
+        f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+    };
+    // Let it start the agents, then measure a quiet window.
+    std::thread::sleep(Duration::from_secs(5));
+    let t0 = ticks(pid);
+    let w = Instant::now();
+    std::thread::sleep(Duration::from_secs(secs));
+    let cpu_ticks = ticks(pid) - t0;
+    let wall = w.elapsed().as_secs_f64();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: ?")
+        .to_owned();
+    let running = std::fs::read_dir(dir.join("home/run"))
+        .unwrap()
+        .filter(|e| pid_in(&e.as_ref().unwrap().path()).is_some())
+        .count();
+    stop(tend);
+    // Clock ticks are 100 per second on Linux.
+    println!(
+        "50 idle agents ({running} running) for {secs} s: peak RSS {}, CPU {:.3}% of a core",
+        hwm.trim_start_matches("VmHWM:").trim(),
+        cpu_ticks as f64 / 100.0 / wall * 100.0
+    );
+}
+
+fn main() {
+    let which: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let all = which.is_empty();
+    let want = |name: &str| all || which.iter().any(|w| w == name);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if want("snapshot") {
+        rt.block_on(snapshot());
+    }
+    if want("restart") {
+        restart();
+    }
+    if want("idle") {
+        idle();
+    }
+}
