@@ -15,7 +15,8 @@
     clippy::unwrap_used,
     clippy::print_stdout,
     clippy::disallowed_methods,
-    clippy::cast_precision_loss
+    clippy::cast_precision_loss,
+    clippy::too_many_lines
 )]
 
 use std::path::{Path, PathBuf};
@@ -111,7 +112,7 @@ async fn snapshot() {
     for _ in 0..runs {
         let t = Instant::now();
         let a = ep
-            .execute(&call, &raws, Duration::from_secs(60))
+            .execute(&call, &raws, Duration::from_mins(1))
             .await
             .unwrap();
         tend_times.push(t.elapsed());
@@ -130,7 +131,7 @@ async fn snapshot() {
     for _ in 0..runs {
         let t = Instant::now();
         let a = batch_ep
-            .execute(&call, &raws, Duration::from_secs(60))
+            .execute(&call, &raws, Duration::from_mins(1))
             .await
             .unwrap();
         batch_times.push(t.elapsed());
