@@ -19,6 +19,7 @@
     clippy::too_many_lines
 )]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -268,9 +269,10 @@ fn idle() {
     let dir = scratch("idle");
     let mut services = String::new();
     for i in 0..50 {
-        services.push_str(&format!(
+        let _ = write!(
+            services,
             "[[services]]\nname = \"idle-{i}\"\ncommand = [\"sleep\", \"100000\"]\n"
-        ));
+        );
     }
     let config = write_config(&dir, &services);
     let tend = start_tend(&config);
