@@ -222,10 +222,18 @@ fn pid_in(file: &Path) -> Option<u32> {
 
 fn restart() {
     let dir = scratch("restart");
-    // The default policy: the first restart after a healthy run waits `backoff_initial_ms`.
+    // The default policy's first restart delay (`backoff_initial_ms`) after a healthy run: a
+    // demo agent probed every 200 ms is healthy at once; a healthy second resets the backoff.
+    let port = tend::demo::free_port().unwrap();
     let config = write_config(
         &dir,
-        "[[services]]\nname = \"agent\"\ncommand = [\"sleep\", \"3600\"]\n[services.health]\nbackoff_reset_after_ms = 1000\n",
+        &format!(
+            "[[services]]\nname = \"agent\"\ncommand = [\"{}\", \"demo-agent\", \"--port\", \"{port}\"]\n\
+             env = {{ DEMO_AGENT_KEY = \"{}\" }}\nhealth_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
+             [services.health]\nperiod_ms = 200\nsuccess_threshold = 1\nbackoff_reset_after_ms = 1000\nflap_max_restarts = 100\n",
+            env!("CARGO_BIN_EXE_tend"),
+            DEV_KEYS[1]
+        ),
     );
     let tend = start_tend(&config);
     let file = dir.join("home/run/agent.pid");
@@ -238,8 +246,8 @@ fn restart() {
             std::thread::sleep(Duration::from_millis(5));
         }
         let old = pid.unwrap();
-        // Past the backoff reset: each crash follows a clean run.
-        std::thread::sleep(Duration::from_millis(1200));
+        // Past the backoff reset: each crash follows a clean (healthy) second.
+        std::thread::sleep(Duration::from_millis(2000));
         let _ = Command::new("kill").args(["-9", &old.to_string()]).status();
         let killed = Instant::now();
         loop {

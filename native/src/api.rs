@@ -90,6 +90,7 @@ pub fn router(shared: Arc<Shared>, requests: UnboundedSender<Request>, token: Se
         .route("/v1/services/{name}/start", post(start))
         .route("/v1/services/{name}/stop", post(stop))
         .route("/v1/balances", get(balances))
+        .route("/v1/plan", get(plan))
         .route("/v1/nonces", get(nonces))
         .route("/v1/events", get(events))
         .route("/v1/fund", post(fund))
@@ -200,6 +201,18 @@ async fn stop(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Res
 async fn balances(State(st): State<AppState>) -> Response {
     let snap = crate::daemon::lock(&st.shared.snapshot);
     axum::Json(json!({ "balances": snap.balances })).into_response()
+}
+
+async fn plan(State(st): State<AppState>) -> Response {
+    let snap = crate::daemon::lock(&st.shared.snapshot);
+    match &snap.plan {
+        Some(p) => axum::Json(p.clone()).into_response(),
+        None => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_read_yet",
+            "no plan yet: every chain must be read once (a poll period)",
+        ),
+    }
 }
 
 async fn nonces(State(st): State<AppState>) -> Response {

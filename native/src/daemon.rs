@@ -25,7 +25,7 @@ use tend_core::engine::io::{
     Command, Event, HoldReason, Input, Output, RpcAnswer, RpcCall, ServiceName, TxBody, TxRequest,
 };
 use tend_core::health::{ProbeResult, Status};
-use tend_core::nonce::TxRecord;
+use tend_core::nonce::{RecordState, TxRecord};
 use tend_core::time::Timestamp;
 use tokio::sync::mpsc;
 
@@ -178,6 +178,9 @@ pub struct Snapshot {
     pub rpc_calls: u64,
     /// RPC calls that failed.
     pub rpc_failures: u64,
+    /// The funding plan from the latest balances and fees, counting transfers in flight (what
+    /// the next poll would send); `null` until every chain has been read.
+    pub plan: Option<serde_json::Value>,
 }
 
 /// Shared between the driver (writer) and the API (readers).
@@ -212,6 +215,8 @@ pub struct Daemon {
     watched: BTreeMap<u64, Watched>,
     balances: BTreeMap<(ChainId, Address, Asset), (U256, u64)>,
     heads: BTreeMap<ChainId, u64>,
+    fees: BTreeMap<ChainId, u128>,
+    intents: BTreeMap<(ChainId, u64), tend_core::engine::io::TransferIntent>,
     history: BTreeMap<String, VecDeque<HealthChange>>,
     funds_status: Arc<Mutex<BTreeMap<String, serde_json::Value>>>,
     started_at: Timestamp,
@@ -328,6 +333,8 @@ impl Daemon {
             watched: BTreeMap::new(),
             balances: BTreeMap::new(),
             heads: BTreeMap::new(),
+            fees: BTreeMap::new(),
+            intents: BTreeMap::new(),
             history: BTreeMap::new(),
             funds_status: Arc::new(Mutex::new(BTreeMap::new())),
             started_at: now,
@@ -466,7 +473,21 @@ impl Daemon {
                     }
                 }
             }
-            Output::Journal(entry) => self.journal.put_entry(&entry)?,
+            Output::Journal(entry) => {
+                self.journal.put_entry(&entry)?;
+                let key = (entry.chain, entry.record.id);
+                match (entry.transfer, entry.record.state) {
+                    (
+                        Some(t),
+                        RecordState::Reserved | RecordState::InFlight | RecordState::Mined { .. },
+                    ) => {
+                        self.intents.insert(key, t);
+                    }
+                    _ => {
+                        self.intents.remove(&key);
+                    }
+                }
+            }
             Output::Spawn { service } => {
                 let now = clock::now();
                 match self.supervisor.spawn(&service, now.as_ms()) {
@@ -526,9 +547,11 @@ impl Daemon {
             RpcCall::Head => {
                 self.watched.insert(id, Watched::Head(chain));
             }
+            RpcCall::FeeHistory { .. } => {
+                self.watched.insert(id, Watched::Fees(chain));
+            }
             RpcCall::BlockHash { .. }
             | RpcCall::TransactionCounts { .. }
-            | RpcCall::FeeHistory { .. }
             | RpcCall::SendRaw { .. }
             | RpcCall::Receipt { .. } => {}
         }
@@ -658,6 +681,13 @@ impl Daemon {
                         self.balances.insert((chain, *holder, *asset), (*v, *block));
                     }
                 }
+                (Some(Watched::Fees(chain)), Ok(RpcAnswer::FeeHistory(history))) => {
+                    if let Some(c) = self.config.engine.chains.iter().find(|c| c.chain == chain)
+                        && let Ok(est) = tend_core::fees::estimate(history, &c.fees)
+                    {
+                        self.fees.insert(chain, est.fees.max_fee_per_gas);
+                    }
+                }
                 (Some(Watched::Head(chain)), Ok(RpcAnswer::Head { number, .. })) => {
                     let h = self.heads.entry(chain).or_default();
                     *h = (*h).max(*number);
@@ -748,13 +778,45 @@ impl Daemon {
             transfers_confirmed: self.transfers_confirmed,
             rpc_calls: self.stats.rpc_calls.load(Ordering::Relaxed),
             rpc_failures: self.stats.rpc_failures.load(Ordering::Relaxed),
+            plan: self.plan(),
         };
+    }
+}
+
+impl Daemon {
+    /// The plan the latest reads give, with what is in flight counted as done.
+    fn plan(&self) -> Option<serde_json::Value> {
+        if self.fees.len() < self.config.engine.chains.len() {
+            return None;
+        }
+        let in_flight = self
+            .intents
+            .iter()
+            .map(|((chain, _), t)| tend_core::funding::plan::Transfer {
+                chain: *chain,
+                from: self.config.funder,
+                to: t.to,
+                asset: t.asset,
+                amount: t.amount,
+                gas_reserved: t.gas_reserved,
+                reason: None,
+            })
+            .collect();
+        let input = crate::funding::plan_input(
+            &self.config,
+            &self.fees,
+            |c, h, a| self.balances.get(&(c, h, a)).map(|(v, _)| *v),
+            in_flight,
+        );
+        let plan = tend_core::funding::plan::plan(&input).ok()?;
+        serde_json::to_value(&plan).ok()
     }
 }
 
 enum Watched {
     Head(ChainId),
     Balances(ChainId, Vec<(Address, Asset)>),
+    Fees(ChainId),
 }
 
 enum SignError {

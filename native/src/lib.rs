@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod funding;
 pub mod journal;
 pub mod keys;
 pub mod ops;

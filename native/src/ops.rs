@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{Address, U256};
 use tend_core::address::Asset;
-use tend_core::chain_amounts::AssetAmounts;
+use tend_core::chain::ChainId;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
-use tend_core::funding::plan::{GasParams, Plan, PlanInput, Policy, Source, Wallet};
+use tend_core::funding::plan::Plan;
 
 use crate::cli::{self, ClientArgs, FundArgs, InitArgs, LogFormat};
 use crate::config::{self, Config, ConfigError};
@@ -428,14 +428,9 @@ async fn first_answer(eps: &[Endpoint], call: &RpcCall) -> Result<RpcAnswer, Fai
 }
 
 /// Reads every chain once and runs the planner.
-#[allow(clippy::too_many_lines)]
 pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
-    let mut input = PlanInput {
-        chains: BTreeMap::new(),
-        sources: Vec::new(),
-        wallets: Vec::new(),
-        in_flight: Vec::new(),
-    };
+    let mut balances: BTreeMap<(ChainId, Address, Asset), U256> = BTreeMap::new();
+    let mut fees = BTreeMap::new();
     for (spec, chain_cfg) in config.chains.iter().zip(&config.engine.chains) {
         let eps = spec
             .rpc
@@ -446,20 +441,19 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
         let RpcAnswer::Head { number, .. } = first_answer(&eps, &RpcCall::Head).await? else {
             return Err(Failure::io("unexpected answer to a head request"));
         };
-        let wallets: Vec<(String, &tend_core::engine::config::WalletConfig)> = config
+        let mut entries: Vec<(Address, Asset)> = vec![(config.funder, Asset::NATIVE)];
+        for w in config
             .engine
             .services
             .iter()
-            .flat_map(|s| s.wallets.iter().map(move |w| (s.name.clone(), w)))
-            .filter(|(_, w)| w.chain == spec.chain)
-            .collect();
-        let mut entries: Vec<(alloy::primitives::Address, Asset)> =
-            vec![(config.funder, Asset::NATIVE)];
-        for (_, w) in &wallets {
-            if !w.asset.is_native() && !entries.contains(&(config.funder, w.asset)) {
-                entries.push((config.funder, w.asset));
+            .flat_map(|s| &s.wallets)
+            .filter(|w| w.chain == spec.chain)
+        {
+            for e in [(config.funder, w.asset), (w.address, w.asset)] {
+                if !entries.contains(&e) {
+                    entries.push(e);
+                }
             }
-            entries.push((w.address, w.asset));
         }
         let RpcAnswer::Balances { values, .. } = first_answer(
             &eps,
@@ -472,6 +466,9 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
         else {
             return Err(Failure::io("unexpected answer to a balance request"));
         };
+        for ((holder, asset), v) in entries.into_iter().zip(values) {
+            balances.insert((spec.chain, holder, asset), v);
+        }
         let RpcAnswer::FeeHistory(history) = first_answer(
             &eps,
             &RpcCall::FeeHistory {
@@ -485,58 +482,13 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
         };
         let est = tend_core::fees::estimate(&history, &chain_cfg.fees)
             .map_err(|e| Failure::io(format!("chain {}: {e}", spec.chain)))?;
-        let mut gas = GasParams::with_max_fee(U256::from(est.fees.max_fee_per_gas));
-        gas.native_transfer_gas = U256::from(chain_cfg.native_transfer_gas);
-        gas.erc20_transfer_gas = U256::from(chain_cfg.erc20_transfer_gas);
-        input.chains.insert(spec.chain, gas);
-        let mut funder_balances = AssetAmounts::new();
-        let mut by_wallet: BTreeMap<
-            alloy::primitives::Address,
-            (String, u32, AssetAmounts, BTreeMap<Asset, Policy>),
-        > = BTreeMap::new();
-        for ((holder, asset), v) in entries.iter().zip(values) {
-            if *holder == config.funder {
-                funder_balances.set(*asset, v);
-            } else if let Some((name, w)) = wallets
-                .iter()
-                .find(|(_, w)| w.address == *holder && w.asset == *asset)
-            {
-                let e = by_wallet.entry(*holder).or_insert_with(|| {
-                    (
-                        name.clone(),
-                        w.priority,
-                        AssetAmounts::new(),
-                        BTreeMap::new(),
-                    )
-                });
-                e.2.set(*asset, v);
-                e.3.insert(
-                    *asset,
-                    Policy {
-                        low: w.low,
-                        target: w.target,
-                        max_transfer: w.max_transfer,
-                        spend_per_day: w.spend_per_day,
-                    },
-                );
-            }
-        }
-        input.sources.push(Source {
-            chain: spec.chain,
-            address: config.funder,
-            name: Some("funder".into()),
-            balances: funder_balances,
-        });
-        for (address, (name, priority, balances, policy)) in by_wallet {
-            input.wallets.push(Wallet {
-                chain: spec.chain,
-                address,
-                name: Some(name),
-                priority,
-                balances,
-                policy,
-            });
-        }
+        fees.insert(spec.chain, est.fees.max_fee_per_gas);
     }
+    let input = crate::funding::plan_input(
+        config,
+        &fees,
+        |c, h, a| balances.get(&(c, h, a)).copied(),
+        Vec::new(),
+    );
     tend_core::funding::plan::plan(&input).map_err(|e| Failure::invalid(e.to_string()))
 }

@@ -172,7 +172,12 @@ impl AgentRecord {
     pub fn liveness(&self) -> Liveness {
         match identity(self.pid) {
             None => Liveness::Gone,
-            Some((start, cmd)) if start == self.start_ticks && cmd == self.cmdline => {
+            // An empty recorded command line (read while the process was still starting or
+            // already exiting) leaves the start time, which alone tells a reused PID apart.
+            Some((start, cmd))
+                if start == self.start_ticks
+                    && (self.cmdline.is_empty() || cmd == self.cmdline) =>
+            {
                 Liveness::Alive
             }
             Some(_) => Liveness::Reused,

@@ -97,6 +97,11 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     assert_eq!(v["pid"].as_u64(), Some(u64::from(tend.child.id())));
     let (status, _) = get(&format!("{base}/v1/services/nope/health"), Some(&token)).await;
     assert_eq!(status, 404);
+    // The plan counts the transfer in flight: nothing more to send for the wallet.
+    eventually(Duration::from_secs(20), "a plan", || async {
+        get(&format!("{base}/v1/plan"), Some(&token)).await.0 == 200
+    })
+    .await;
 
     // The transfer sits in the pool (mining paused): a second funding run is refused.
     eventually(Duration::from_secs(20), "a transfer in flight", || async {
@@ -106,6 +111,9 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     .await;
     let (status, _) = post(&format!("{base}/v1/fund"), &token).await;
     assert_eq!(status, 409);
+    let (_, plan) = get(&format!("{base}/v1/plan"), Some(&token)).await;
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    assert_eq!(plan["transfers"], serde_json::json!([]), "{plan}");
     let out = tend_cmd(&["nonces", "--config", cfg], &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -446,3 +446,44 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
     let log = tend.log();
     assert!(!log.contains("ERROR"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erc20_wallet_is_topped_up_with_a_token_transfer() {
+    let dir = scratch("erc20");
+    let net = devnet(&dir, 31337, 0).await;
+    let token = alloy::primitives::Address::repeat_byte(0x42);
+    let supply = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18));
+    crate::support::deploy_token(&net, token, funder().address(), supply).await;
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{}{}[[services]]\nname = \"t\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n\
+             [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nasset = \"{token}\"\nlow = \"5 ether\"\ntarget = \"12.5 ether\"\n\
+             [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
+            config_head(&dir.join("home")),
+            chain_toml(&net, ""),
+            wallet(1),
+            wallet(1)
+        ),
+    )
+    .unwrap();
+    let tend = Tend::start(&config, "tend.log");
+    let want = U256::from(12_500_000_000_000_000_000u128);
+    eventually(
+        Duration::from_secs(30),
+        "the token wallet topped up",
+        || async {
+            crate::support::token_balance(&net, token, wallet(1)).await == want
+                && balance(&net, wallet(1)).await == U256::from(TARGET)
+        },
+    )
+    .await;
+    assert_eq!(
+        crate::support::token_balance(&net, token, funder().address()).await,
+        supply - want
+    );
+    let txs = transactions_from(&net, funder().address()).await;
+    assert_eq!(txs.len(), 2, "{txs:?}\n{}", tend.log());
+    assert!(txs.iter().any(|t| t.0 == token && t.1.is_zero()), "{txs:?}");
+}

@@ -207,3 +207,59 @@ pub async fn transactions_from(net: &Devnet, from: Address) -> Vec<(Address, U25
     }
     out
 }
+
+/// A minimal ERC-20 (hand-assembled; no compiler on this machine): `balanceOf(owner)` reads
+/// `storage[owner]`, `transfer(to, amount)` moves `amount` from the caller or reverts when the
+/// caller holds less; no events, no allowances. Balances are seeded with `anvil_setStorageAt`.
+///
+/// ```text
+/// PUSH1 0 CALLDATALOAD PUSH1 0xe0 SHR                          ; selector
+/// DUP1 PUSH4 0x70a08231 EQ PUSH1 bal JUMPI
+/// DUP1 PUSH4 0xa9059cbb EQ PUSH1 xfer JUMPI
+/// PUSH1 0 DUP1 REVERT
+/// bal:  JUMPDEST PUSH1 4 CALLDATALOAD SLOAD PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN
+/// xfer: JUMPDEST CALLER SLOAD PUSH1 0x24 CALLDATALOAD            ; amount, balance
+///       DUP1 DUP3 LT PUSH1 fail JUMPI                           ; balance < amount
+///       DUP2 DUP2 SWAP1 SUB CALLER SSTORE                       ; from -= amount
+///       PUSH1 4 CALLDATALOAD DUP1 SLOAD DUP3 ADD SWAP1 SSTORE    ; to += amount
+///       PUSH1 1 PUSH1 0 MSTORE PUSH1 32 PUSH1 0 RETURN          ; true
+/// fail: JUMPDEST PUSH1 0 DUP1 REVERT
+/// ```
+pub const TOKEN_RUNTIME: &str = "60003560e01c806370a0823114601e578063a9059cbb14602b57600080fd5b6004355460005260206000f35b3354602435808210605057818190033355600435805482019055600160005260206000f35b600080fd";
+
+/// Deploys the token at `at` and gives `holder` `amount`.
+pub async fn deploy_token(net: &Devnet, at: Address, holder: Address, amount: U256) {
+    let code =
+        alloy::primitives::Bytes::from(alloy::primitives::hex::decode(TOKEN_RUNTIME).unwrap());
+    let _: serde_json::Value = ep(net).request("anvil_setCode", (at, code)).await.unwrap();
+    let _: serde_json::Value = ep(net)
+        .request(
+            "anvil_setStorageAt",
+            (
+                at,
+                B256::left_padding_from(holder.as_slice()),
+                B256::from(amount),
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+/// A token balance (`balanceOf`).
+pub async fn token_balance(net: &Devnet, token: Address, who: Address) -> U256 {
+    let data = alloy::primitives::Bytes::from(
+        [
+            &[0x70u8, 0xa0, 0x82, 0x31][..],
+            B256::left_padding_from(who.as_slice()).as_slice(),
+        ]
+        .concat(),
+    );
+    let out: alloy::primitives::Bytes = ep(net)
+        .request(
+            "eth_call",
+            (serde_json::json!({ "to": token, "input": data }), "latest"),
+        )
+        .await
+        .unwrap();
+    U256::from_be_slice(&out)
+}

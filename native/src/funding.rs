@@ -1,0 +1,94 @@
+//! The planner's input from what the adapter knows: the configuration, the latest balances and
+//! fees, and the transfers in flight. Shared by `tend fund --dry-run` (fresh reads) and the
+//! daemon's `/v1/plan` (its latest reads).
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, U256};
+use tend_core::address::Asset;
+use tend_core::chain::ChainId;
+use tend_core::chain_amounts::AssetAmounts;
+use tend_core::funding::plan::{GasParams, PlanInput, Policy, Source, Transfer, Wallet};
+
+use crate::config::Config;
+
+/// Builds the planner's input. Chains without a fee reading are left out; wallet assets
+/// without a balance reading are left out (never planned on a guess).
+pub fn plan_input<F>(
+    config: &Config,
+    max_fee: &BTreeMap<ChainId, u128>,
+    balance: F,
+    in_flight: Vec<Transfer>,
+) -> PlanInput
+where
+    F: Fn(ChainId, Address, Asset) -> Option<U256>,
+{
+    let mut input = PlanInput {
+        chains: BTreeMap::new(),
+        sources: Vec::new(),
+        wallets: Vec::new(),
+        in_flight,
+    };
+    for chain_cfg in &config.engine.chains {
+        let chain = chain_cfg.chain;
+        let Some(fee) = max_fee.get(&chain) else {
+            continue;
+        };
+        let mut gas = GasParams::with_max_fee(U256::from(*fee));
+        gas.native_transfer_gas = U256::from(chain_cfg.native_transfer_gas);
+        gas.erc20_transfer_gas = U256::from(chain_cfg.erc20_transfer_gas);
+        input.chains.insert(chain, gas);
+        let mut funder = AssetAmounts::new();
+        let mut wallets: BTreeMap<Address, (String, u32, AssetAmounts, BTreeMap<Asset, Policy>)> =
+            BTreeMap::new();
+        for s in &config.engine.services {
+            for w in s.wallets.iter().filter(|w| w.chain == chain) {
+                if let Some(b) = balance(chain, chain_cfg.funder, w.asset) {
+                    funder.set(w.asset, b);
+                }
+                let Some(b) = balance(chain, w.address, w.asset) else {
+                    continue;
+                };
+                let e = wallets.entry(w.address).or_insert_with(|| {
+                    (
+                        s.name.clone(),
+                        w.priority,
+                        AssetAmounts::new(),
+                        BTreeMap::new(),
+                    )
+                });
+                e.1 = e.1.min(w.priority);
+                e.2.set(w.asset, b);
+                e.3.insert(
+                    w.asset,
+                    Policy {
+                        low: w.low,
+                        target: w.target,
+                        max_transfer: w.max_transfer,
+                        spend_per_day: w.spend_per_day,
+                    },
+                );
+            }
+        }
+        if let Some(b) = balance(chain, chain_cfg.funder, Asset::NATIVE) {
+            funder.set(Asset::NATIVE, b);
+        }
+        input.sources.push(Source {
+            chain,
+            address: chain_cfg.funder,
+            name: Some("funder".into()),
+            balances: funder,
+        });
+        for (address, (name, priority, balances, policy)) in wallets {
+            input.wallets.push(Wallet {
+                chain,
+                address,
+                name: Some(name),
+                priority,
+                balances,
+                policy,
+            });
+        }
+    }
+    input
+}
