@@ -247,7 +247,7 @@ fn restart() {
         }
         let old = pid.unwrap();
         // Past the backoff reset: each crash follows a clean (healthy) second.
-        std::thread::sleep(Duration::from_millis(2000));
+        std::thread::sleep(Duration::from_secs(2));
         let _ = Command::new("kill").args(["-9", &old.to_string()]).status();
         let killed = Instant::now();
         loop {
