@@ -367,3 +367,38 @@ pub fn rotate(log: &Path, max: u64, keep: u32) -> std::io::Result<bool> {
     OpenOptions::new().write(true).open(log)?.set_len(0)?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn logs_rotate_by_copy_and_truncate_keeping_the_newest() {
+        let dir = std::env::temp_dir().join(format!("tend-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("a.log");
+        // An open append-mode descriptor, as the agent holds.
+        let mut agent = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        for round in 0..4u8 {
+            agent.write_all(&[b'a' + round; 100]).unwrap();
+            assert!(!rotate(&log, 150, 2).unwrap(), "rotated below the limit");
+            agent.write_all(&[b'a' + round; 100]).unwrap();
+            assert!(rotate(&log, 150, 2).unwrap());
+            assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
+        }
+        // The agent keeps writing at the start of the truncated file.
+        agent.write_all(b"after").unwrap();
+        assert_eq!(std::fs::read(&log).unwrap(), b"after");
+        // Two kept: the newest rounds; the oldest dropped.
+        assert_eq!(std::fs::read(dir.join("a.log.1")).unwrap(), vec![b'd'; 200]);
+        assert_eq!(std::fs::read(dir.join("a.log.2")).unwrap(), vec![b'c'; 200]);
+        assert!(!dir.join("a.log.3").exists());
+        assert!(!rotate(&dir.join("missing.log"), 1, 2).unwrap());
+    }
+}

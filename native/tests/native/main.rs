@@ -17,6 +17,7 @@
 mod api;
 mod cli;
 mod daemon;
+mod demo;
 mod nonces;
 mod supervise;
 mod support;

@@ -1,0 +1,69 @@
+//! README command 1: `tend demo` runs the devnets and the demo agents, funds them, and stops
+//! everything cleanly.
+
+use std::process::Command;
+
+use crate::support::scratch;
+
+#[test]
+fn the_demo_funds_its_agents_and_stops_cleanly() {
+    let dir = scratch("demo");
+    let out = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .current_dir(&dir)
+        .args([
+            "demo",
+            "--dir",
+            "d",
+            "--duration",
+            "25",
+            "--log-format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // The status tables: the healthy agent healthy, the funder paying.
+    assert!(
+        stdout.contains("demo-healthy") && stdout.contains("healthy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("transactions confirmed"), "{stdout}");
+    // JSON logs with fields: every line parses; transfers were confirmed on both chains.
+    let mut confirmed = std::collections::BTreeSet::new();
+    for line in stderr.lines().filter(|l| l.starts_with('{')) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["message"] == "transaction confirmed" {
+            confirmed.insert(v["chain"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(
+        confirmed.into_iter().collect::<Vec<_>>(),
+        vec!["base".to_owned(), "gnosis".to_owned()],
+        "{stderr}"
+    );
+    // Nothing left running: no agent and no devnet of this demo (found by their ports).
+    let config = std::fs::read_to_string(dir.join("d/tend.toml")).unwrap();
+    let mut ports: Vec<String> = config
+        .split("\"--port\", \"")
+        .skip(1)
+        .map(|t| t.split('"').next().unwrap().to_owned())
+        .collect();
+    ports.extend(
+        config
+            .split("rpc = [\"http://127.0.0.1:")
+            .skip(1)
+            .map(|t| t.split('"').next().unwrap().to_owned()),
+    );
+    assert_eq!(ports.len(), 5, "{config}");
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    for p in &ports {
+        let needle = format!("--port {p} ");
+        assert!(
+            !ps.lines().any(|l| format!("{l} ").contains(&needle)),
+            "a process on port {p} outlived the demo:\n{ps}"
+        );
+    }
+}
