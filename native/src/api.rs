@@ -23,6 +23,7 @@ use crate::secret::Secret;
 #[derive(Clone)]
 struct AppState {
     shared: Arc<Shared>,
+    olas: Arc<crate::olas::OlasReader>,
     requests: UnboundedSender<Request>,
     token: Arc<Secret>,
 }
@@ -77,9 +78,15 @@ pub fn token_path(home: &Path) -> PathBuf {
 }
 
 /// The router.
-pub fn router(shared: Arc<Shared>, requests: UnboundedSender<Request>, token: Secret) -> Router {
+pub fn router(
+    shared: Arc<Shared>,
+    requests: UnboundedSender<Request>,
+    token: Secret,
+    olas: crate::olas::OlasReader,
+) -> Router {
     let state = AppState {
         shared,
+        olas: Arc::new(olas),
         requests,
         token: Arc::new(token),
     };
@@ -87,6 +94,7 @@ pub fn router(shared: Arc<Shared>, requests: UnboundedSender<Request>, token: Se
         .route("/v1/status", get(status))
         .route("/v1/services", get(services))
         .route("/v1/services/{name}/health", get(health_history))
+        .route("/v1/services/{name}/funding", get(olas_funding))
         .route("/v1/services/{name}/start", post(start))
         .route("/v1/services/{name}/stop", post(stop))
         .route("/v1/balances", get(balances))
@@ -155,6 +163,40 @@ async fn health_history(State(st): State<AppState>, UrlPath(name): UrlPath<Strin
             "unknown_service",
             &format!("no service {name:?}"),
         ),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct FundingQuery {
+    #[serde(default)]
+    snapshot: bool,
+}
+
+async fn olas_funding(
+    State(st): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    axum::extract::Query(q): axum::extract::Query<FundingQuery>,
+) -> Response {
+    let funds_status = {
+        let snap = crate::daemon::lock(&st.shared.snapshot);
+        match snap.services.iter().find(|s| s.name == name) {
+            Some(s) => s.funds_status.clone(),
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "unknown_service",
+                    &format!("no service {name:?}"),
+                );
+            }
+        }
+    };
+    let in_progress = funding_in_progress(&st);
+    match crate::olas::report(&st.olas, &name, funds_status, in_progress, q.snapshot).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(m) if m.contains("[services.olas]") => {
+            error(StatusCode::NOT_FOUND, "no_olas_description", &m)
+        }
+        Err(m) => error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m),
     }
 }
 

@@ -257,6 +257,17 @@ struct RawService {
     health: Option<HealthPolicy>,
     #[serde(default)]
     wallets: Vec<RawWallet>,
+    olas: Option<toml::Spanned<RawOlas>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOlas {
+    service: toml::Value,
+    wallet: Option<toml::Value>,
+    bonded_assets: Option<toml::Value>,
+    #[serde(default)]
+    quickstart: bool,
 }
 
 #[derive(Deserialize)]
@@ -329,6 +340,22 @@ pub struct ServiceSpec {
     pub health_url: Option<String>,
     /// The agent's funds-status URL.
     pub funds_status_url: Option<String>,
+    /// The Olas description of the service, for the Olas-compatible funding report.
+    pub olas: Option<OlasSpec>,
+}
+
+/// A service as the Olas middleware describes it (the `service`, `wallet` and `bonded_assets`
+/// parts of a funding snapshot; see the README's snapshot format).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OlasSpec {
+    /// `service`: `service_config_id`, `agent_addresses`, `chains`.
+    pub service: serde_json::Value,
+    /// `wallet`: `master_eoa`, `master_safes` (null: no master wallet).
+    pub wallet: serde_json::Value,
+    /// `bonded_assets` per chain.
+    pub bonded_assets: serde_json::Value,
+    /// The middleware's quickstart mode.
+    pub quickstart: bool,
 }
 
 /// A loaded, validated configuration.
@@ -588,6 +615,50 @@ impl Config {
                     priority: w.priority,
                 });
             }
+            let olas = match s.olas {
+                None => None,
+                Some(o) => {
+                    let span = o.span();
+                    let o = o.into_inner();
+                    let to_json = |v: toml::Value| serde_json::to_value(v).unwrap_or_default();
+                    let spec = OlasSpec {
+                        service: to_json(o.service),
+                        wallet: o.wallet.map_or(serde_json::Value::Null, to_json),
+                        bonded_assets: o
+                            .bonded_assets
+                            .map_or_else(|| serde_json::json!({}), to_json),
+                        quickstart: o.quickstart,
+                    };
+                    let probe = crate::olas::snapshot_json(&spec, 0, &BTreeMap::new(), None, false);
+                    if let Err(e) =
+                        tend_core::funding::FundingSnapshot::from_json_str(&probe.to_string())
+                    {
+                        return Err(invalid(
+                            Some(span),
+                            format!("service {name:?}: [services.olas]: {e}"),
+                        ));
+                    }
+                    for chain in spec.service["chains"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, _)| k)
+                    {
+                        let known = chain
+                            .parse::<ChainId>()
+                            .is_ok_and(|id| chains.iter().any(|c| c.chain == id));
+                        if !known {
+                            return Err(invalid(
+                                Some(span),
+                                format!(
+                                    "service {name:?}: [services.olas] chain {chain} has no [[chains]] entry"
+                                ),
+                            ));
+                        }
+                    }
+                    Some(spec)
+                }
+            };
             engine_services.push(ServiceConfig {
                 name: name.clone(),
                 autostart: s.autostart,
@@ -601,6 +672,7 @@ impl Config {
                 cwd: s.cwd.as_deref().map(resolve),
                 health_url: s.health_url,
                 funds_status_url: s.funds_status_url,
+                olas,
             });
         }
         let engine = EngineConfig {
@@ -756,6 +828,26 @@ mod tests {
             }
             assert!(!e.contains("9aa3d95b3bc4"), "a key leaked: {e}");
         }
+    }
+
+    #[test]
+    fn an_olas_description_is_checked_with_the_snapshot_rules() {
+        let olas = "[services.olas.service]\nservice_config_id = \"sc\"\nagent_addresses = [\"0x12\"]\n\
+                    [services.olas.service.chains.gnosis]\ntoken = 1\ncost_of_bond = \"1\"\nfund_requirements = {}\n";
+        let e = err(&format!("{}{olas}", base()));
+        assert!(
+            e.contains("[services.olas]") && e.contains("agent_addresses") && e.contains(":17:"),
+            "{e}"
+        );
+        let good = olas.replace("0x12", FUNDER);
+        let c = Config::parse(Path::new("/x/tend.toml"), &format!("{}{good}", base())).unwrap();
+        assert!(c.services[0].olas.is_some());
+        let e = err(&format!(
+            "{}{}",
+            base(),
+            good.replace("chains.gnosis", "chains.base")
+        ));
+        assert!(e.contains("chain base has no [[chains]] entry"), "{e}");
     }
 
     proptest::proptest! {

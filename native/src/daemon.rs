@@ -354,6 +354,14 @@ impl Daemon {
         self.requests_tx.clone()
     }
 
+    /// What the Olas funding report needs (the configuration and the endpoints).
+    pub fn olas_reader(&self) -> crate::olas::OlasReader {
+        crate::olas::OlasReader {
+            config: Arc::new(self.config.clone()),
+            endpoints: self.endpoints.clone(),
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod funding;
 pub mod journal;
 pub mod keys;
+pub mod olas;
 pub mod ops;
 pub mod pidfile;
 pub mod probe;

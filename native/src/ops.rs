@@ -99,7 +99,12 @@ pub async fn serve_api(daemon: &Daemon) -> Result<(), Failure> {
     };
     let token = crate::api::token(&cfg.home, cfg.api_token_env.as_deref(), true)
         .map_err(Failure::invalid)?;
-    let router = crate::api::router(daemon.shared(), daemon.requests(), token);
+    let router = crate::api::router(
+        daemon.shared(),
+        daemon.requests(),
+        token,
+        daemon.olas_reader(),
+    );
     crate::api::serve(addr, router).await.map_err(Failure::io)?;
     tracing::info!("API on http://{addr} (bearer token required)");
     Ok(())

@@ -161,3 +161,88 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     );
     assert_eq!(tend.wait(Duration::from_secs(10)), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_olas_funding_report_of_a_service_is_the_clis_answer_on_balances_read_from_the_chain() {
+    let dir = scratch("olas");
+    let net = devnet(&dir, 100, 0).await;
+    let agent = wallet(1);
+    let safe = wallet(2);
+    net.set_balance(
+        agent,
+        alloy::primitives::U256::from(1_000_000_000_000_000_000u128),
+    )
+    .await
+    .unwrap();
+    let head = config_head(&dir.join("home"));
+    let listen = head
+        .lines()
+        .find_map(|l| l.strip_prefix("listen = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned();
+    let config = dir.join("tend.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "{head}[[chains]]\nchain = \"gnosis\"\nrpc = [\"{}\"]\npoll_ms = 500\n\n\
+             [[services]]\nname = \"trader\"\ncommand = [\"sleep\", \"3600\"]\n\
+             [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = [\"{agent}\"]\n\
+             [services.olas.service.chains.gnosis]\nservice_safe = \"{safe}\"\ntoken = 7\ncost_of_bond = \"10000000000000000\"\n\
+             [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+             agent = \"2000000000000000000\"\nsafe = \"5000000000000000000\"\n\n\
+             [[services]]\nname = \"plain\"\ncommand = [\"sleep\", \"3600\"]\n",
+            net.url
+        ),
+    )
+    .unwrap();
+    let cfg = config.to_str().unwrap();
+    let out = tend_cmd(&["config", "check", "--config", cfg], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let _tend = Tend::start(&config, "tend.log");
+    let token_file = dir.join("home/api-token");
+    eventually(Duration::from_secs(20), "the API token", || async {
+        token_file.is_file()
+    })
+    .await;
+    let token = std::fs::read_to_string(&token_file).unwrap();
+    let base = format!("http://{listen}");
+    let url = format!("{base}/v1/services/trader/funding?snapshot=true");
+    eventually(Duration::from_secs(20), "the report", || async {
+        get(&url, Some(&token)).await.0 == 200
+    })
+    .await;
+    let (_, body) = get(&url, Some(&token)).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // The balances it read are the chain's.
+    assert_eq!(
+        v["snapshot"]["balances"]["gnosis"][agent.to_string()]["0x0000000000000000000000000000000000000000"],
+        "1000000000000000000",
+        "{body}"
+    );
+    // The same snapshot through the CLI gives the same body, byte for byte as JSON.
+    let snap = dir.join("snap.json");
+    std::fs::write(&snap, v["snapshot"].to_string()).unwrap();
+    let out = tend_cmd(&["funding", "olas", "--input", snap.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli, v["report"]);
+    // No master wallet yet: the middleware asks for a refill and does not allow a start.
+    assert_eq!(v["report"]["is_refill_required"], true, "{}", v["report"]);
+    assert_eq!(v["report"]["allow_start_agent"], false, "{}", v["report"]);
+    let (status, plain) = get(&format!("{base}/v1/services/trader/funding"), Some(&token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&plain).unwrap(),
+        v["report"]
+    );
+    let (status, body) = get(&format!("{base}/v1/services/plain/funding"), Some(&token)).await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("[services.olas]"));
+}
