@@ -100,6 +100,7 @@ pub fn router(
         .route("/v1/balances", get(balances))
         .route("/v1/plan", get(plan))
         .route("/v1/nonces", get(nonces))
+        .route("/v1/nonces/{chain}/{record}/cancel", post(cancel))
         .route("/v1/events", get(events))
         .route("/v1/fund", post(fund))
         .route("/v1/shutdown", post(shutdown))
@@ -293,6 +294,49 @@ async fn fund(State(st): State<AppState>) -> Response {
         );
     }
     match st.requests.send(Request::Command(Command::FundNow)) {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "accepted": true })),
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the daemon is stopping",
+        ),
+    }
+}
+
+async fn cancel(
+    State(st): State<AppState>,
+    UrlPath((chain, record)): UrlPath<(String, u64)>,
+) -> Response {
+    let Ok(chain) = chain.parse::<tend_core::chain::ChainId>() else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_chain",
+            &format!("no chain {chain:?}"),
+        );
+    };
+    let known = crate::daemon::lock(&st.shared.snapshot)
+        .chains
+        .iter()
+        .filter(|c| c.chain == chain)
+        .flat_map(|c| &c.records)
+        .any(|r| {
+            r.id == record && matches!(r.state, RecordState::Reserved | RecordState::InFlight)
+        });
+    if !known {
+        return error(
+            StatusCode::NOT_FOUND,
+            "no_such_transaction",
+            "no unmined transaction with that record on that chain (see GET /v1/nonces)",
+        );
+    }
+    match st
+        .requests
+        .send(Request::Command(Command::Cancel { chain, tx: record }))
+    {
         Ok(()) => (
             StatusCode::ACCEPTED,
             axum::Json(json!({ "accepted": true })),

