@@ -201,6 +201,22 @@ async fn olas_funding(
     }
 }
 
+/// Hands a command to the daemon: 202, or 503 while it stops.
+fn send(st: &AppState, command: Command) -> Response {
+    match st.requests.send(Request::Command(command)) {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            axum::Json(json!({ "accepted": true })),
+        )
+            .into_response(),
+        Err(_) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "stopping",
+            "the daemon is stopping",
+        ),
+    }
+}
+
 fn service_command(st: &AppState, name: &str, start: bool) -> Response {
     let known = crate::daemon::lock(&st.shared.snapshot)
         .services
@@ -219,18 +235,7 @@ fn service_command(st: &AppState, name: &str, start: bool) -> Response {
     } else {
         Command::Stop { service }
     };
-    match st.requests.send(Request::Command(command)) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({ "accepted": true })),
-        )
-            .into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping",
-            "the daemon is stopping",
-        ),
-    }
+    send(st, command)
 }
 
 async fn start(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
@@ -293,18 +298,7 @@ async fn fund(State(st): State<AppState>) -> Response {
             "a funding run is in progress (transactions not yet confirmed); try again when it ends",
         );
     }
-    match st.requests.send(Request::Command(Command::FundNow)) {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({ "accepted": true })),
-        )
-            .into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping",
-            "the daemon is stopping",
-        ),
-    }
+    send(&st, Command::FundNow)
 }
 
 async fn cancel(
@@ -333,21 +327,7 @@ async fn cancel(
             "no unmined transaction with that record on that chain (see GET /v1/nonces)",
         );
     }
-    match st
-        .requests
-        .send(Request::Command(Command::Cancel { chain, tx: record }))
-    {
-        Ok(()) => (
-            StatusCode::ACCEPTED,
-            axum::Json(json!({ "accepted": true })),
-        )
-            .into_response(),
-        Err(_) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "stopping",
-            "the daemon is stopping",
-        ),
-    }
+    send(&st, Command::Cancel { chain, tx: record })
 }
 
 async fn shutdown(State(st): State<AppState>) -> Response {

@@ -59,15 +59,7 @@ where
                 });
                 e.1 = e.1.min(w.priority);
                 e.2.set(w.asset, b);
-                e.3.insert(
-                    w.asset,
-                    Policy {
-                        low: w.low,
-                        target: w.target,
-                        max_transfer: w.max_transfer,
-                        spend_per_day: w.spend_per_day,
-                    },
-                );
+                e.3.insert(w.asset, w.policy());
             }
         }
         if let Some(b) = balance(chain, chain_cfg.funder, Asset::NATIVE) {

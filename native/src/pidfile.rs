@@ -45,6 +45,17 @@ fn io_err(path: &Path, e: &std::io::Error) -> PidError {
     }
 }
 
+/// Opens (creating, never truncating) a file for reading and writing.
+fn open_rw(path: &Path) -> Result<File, PidError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| io_err(path, &e))
+}
+
 /// The daemon's lock; released when dropped (or when the process dies, however it dies).
 #[derive(Debug)]
 pub struct DaemonLock {
@@ -62,13 +73,7 @@ impl DaemonLock {
     pub fn acquire(home: &Path) -> Result<Self, PidError> {
         std::fs::create_dir_all(home).map_err(|e| io_err(home, &e))?;
         let path = Self::path(home);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_err(&path, &e))?;
+        let mut file = open_rw(&path)?;
         // fs4's advisory flock, named explicitly: std's inherent `File::try_lock` has the same
         // name.
         match fs4::FileExt::try_lock(&file) {
@@ -204,13 +209,7 @@ impl AgentPidFile {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| io_err(dir, &e))?;
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| io_err(&path, &e))?;
+        let file = open_rw(&path)?;
         match fs4::FileExt::try_lock(&file) {
             Ok(()) => Ok(Self { file, path }),
             Err(fs4::TryLockError::WouldBlock) => Err(PidError::Io {

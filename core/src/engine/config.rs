@@ -119,6 +119,18 @@ fn native() -> Asset {
     Asset::NATIVE
 }
 
+impl WalletConfig {
+    /// The planner's policy for this wallet asset.
+    pub fn policy(&self) -> crate::funding::plan::Policy {
+        crate::funding::plan::Policy {
+            low: self.low,
+            target: self.target,
+            max_transfer: self.max_transfer,
+            spend_per_day: self.spend_per_day,
+        }
+    }
+}
+
 /// A configuration the engine refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {

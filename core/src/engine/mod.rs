@@ -41,9 +41,7 @@ use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::chain_amounts::AssetAmounts;
 use crate::fees::{self, FeeError, FeeEstimate, Fees, TxKind};
-use crate::funding::plan::{
-    self as planner, GasParams, PlanInput, Policy, Source, Transfer, Wallet,
-};
+use crate::funding::plan::{self as planner, GasParams, PlanInput, Source, Transfer, Wallet};
 use crate::health::{Action, AgentMonitor, Status};
 use crate::nonce::{NonceAction, NonceBook, Purpose, RecordState, TxId};
 use crate::rng::Rng;
@@ -1155,15 +1153,7 @@ impl Engine {
                 policy: BTreeMap::new(),
             });
             entry.priority = entry.priority.min(w.priority);
-            entry.policy.insert(
-                w.asset,
-                Policy {
-                    low: w.low,
-                    target: w.target,
-                    max_transfer: w.max_transfer,
-                    spend_per_day: w.spend_per_day,
-                },
-            );
+            entry.policy.insert(w.asset, w.policy());
         }
         let in_flight = c
             .payloads

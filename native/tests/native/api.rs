@@ -30,12 +30,7 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     let net = devnet(&dir, 31337, 0).await;
     let _: serde_json::Value = ep(&net).request("evm_setAutomine", (false,)).await.unwrap();
     let head = config_head(&dir.join("home"));
-    let listen = head
-        .lines()
-        .find_map(|l| l.strip_prefix("listen = \""))
-        .unwrap()
-        .trim_end_matches('"')
-        .to_owned();
+    let listen = crate::support::listen_of(&head);
     let config = dir.join("tend.toml");
     std::fs::write(
         &config,
@@ -221,12 +216,7 @@ async fn the_olas_funding_report_of_a_service_is_the_clis_answer_on_balances_rea
     .await
     .unwrap();
     let head = config_head(&dir.join("home"));
-    let listen = head
-        .lines()
-        .find_map(|l| l.strip_prefix("listen = \""))
-        .unwrap()
-        .trim_end_matches('"')
-        .to_owned();
+    let listen = crate::support::listen_of(&head);
     let config = dir.join("tend.toml");
     std::fs::write(
         &config,

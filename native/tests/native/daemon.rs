@@ -49,14 +49,7 @@ async fn a_hundred_transfers_from_one_sender_all_mined_without_collisions_then_a
     eventually(
         Duration::from_secs(90),
         "every wallet funded to target",
-        || async {
-            for i in 0..n {
-                if balance(&net, wallet(i)).await != U256::from(TARGET) {
-                    return false;
-                }
-            }
-            true
-        },
+        || crate::support::all_at(&net, n, TARGET),
     )
     .await;
     // Counted on chain: one transfer per wallet, nonces 0..n each used once.
@@ -144,14 +137,7 @@ async fn kill_9_at_random_moments_during_funding_sends_every_transfer_exactly_on
     eventually(
         Duration::from_mins(2),
         "every wallet funded to target",
-        || async {
-            for i in 0..n {
-                if balance(&net, wallet(i)).await != U256::from(TARGET) {
-                    return false;
-                }
-            }
-            true
-        },
+        || crate::support::all_at(&net, n, TARGET),
     )
     .await;
     // Let anything still planned go out: nothing more must arrive.
@@ -398,13 +384,8 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
     .unwrap();
     // Start-up needs one endpoint answering: the good one is last.
     let tend = Tend::start(&config, "tend.log");
-    eventually(Duration::from_mins(1), "every wallet funded", || async {
-        for i in 0..n {
-            if balance(&net, wallet(i)).await != U256::from(TARGET) {
-                return false;
-            }
-        }
-        true
+    eventually(Duration::from_mins(1), "every wallet funded", || {
+        crate::support::all_at(&net, n, TARGET)
     })
     .await;
     let benched = |v: &serde_json::Value, i: usize| {

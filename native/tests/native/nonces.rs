@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, U64, U256};
+use alloy::primitives::{Address, B256, U64};
 use tend::demo::Devnet;
 
 use crate::support::{
-    Tend, balance, config_head, devnet, ep, eventually, funder, scratch, transactions_from, wallet,
+    Tend, config_head, devnet, ep, eventually, funder, scratch, transactions_from, wallet,
 };
 
 const LOW: u128 = 10_000_000_000_000_000;
@@ -69,12 +69,7 @@ async fn pool(net: &Devnet) -> Vec<(u64, B256, u128)> {
 }
 
 async fn all_funded(net: &Devnet, n: u64) -> bool {
-    for i in 0..n {
-        if balance(net, wallet(i)).await != U256::from(TARGET) {
-            return false;
-        }
-    }
-    true
+    crate::support::all_at(net, n, TARGET).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

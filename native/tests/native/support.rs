@@ -263,3 +263,22 @@ pub async fn token_balance(net: &Devnet, token: Address, who: Address) -> U256 {
         .unwrap();
     U256::from_be_slice(&out)
 }
+
+/// Whether wallets `0..n` all hold exactly `target` (native).
+pub async fn all_at(net: &Devnet, n: u64, target: u128) -> bool {
+    for i in 0..n {
+        if balance(net, wallet(i)).await != U256::from(target) {
+            return false;
+        }
+    }
+    true
+}
+
+/// The API address a config head from [`config_head`] listens on.
+pub fn listen_of(head: &str) -> String {
+    head.lines()
+        .find_map(|l| l.strip_prefix("listen = \""))
+        .unwrap()
+        .trim_end_matches('"')
+        .to_owned()
+}
