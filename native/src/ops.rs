@@ -260,7 +260,7 @@ pub fn render_status(snap: &Snapshot) -> String {
     if !snap.balances.is_empty() {
         let _ = writeln!(
             s,
-            "\n{:<8} {:<44} {:<8} {:>24}  BLOCK",
+            "\n{:<8} {:<53} {:<8} {:>24}  BLOCK",
             "CHAIN", "WALLET", "ASSET", "BALANCE"
         );
         for b in &snap.balances {
@@ -271,9 +271,13 @@ pub fn render_status(snap: &Snapshot) -> String {
             };
             let _ = writeln!(
                 s,
-                "{:<8} {:<44} {:<8} {:>24}  {}",
+                "{:<8} {:<53} {:<8} {:>24}  {}",
                 b.chain.to_string(),
-                b.holder.to_string(),
+                if snap.chains.iter().any(|c| c.funder == b.holder) {
+                    format!("{} (funder)", b.holder)
+                } else {
+                    b.holder.to_string()
+                },
                 asset,
                 format_units(&b.balance),
                 b.block
