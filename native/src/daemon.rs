@@ -298,6 +298,9 @@ impl Daemon {
                     tracing::info!(service = %service, pid, "adopted the agent a previous tend left running");
                     running.push(service);
                 }
+                Recovered::Retired { pid } => {
+                    tracing::warn!(service = %service, pid, "service no longer configured: its agent was sent SIGTERM");
+                }
                 Recovered::Stale { reason } => {
                     tracing::warn!(service = %service, "stale PID file cleared: {reason}");
                 }

@@ -42,6 +42,11 @@ pub enum Recovered {
         /// Its PID.
         pid: u32,
     },
+    /// A live agent of a service no longer in the configuration: sent SIGTERM (its group).
+    Retired {
+        /// Its PID.
+        pid: u32,
+    },
     /// The file named a process that is gone (or a PID now used by an unrelated process, which
     /// is left alone): cleared.
     Stale {
@@ -115,9 +120,10 @@ impl Supervisor {
     }
 
     /// Start-up: reads every PID file; adopts live agents (watching them for exit), clears stale
-    /// files. Never signals a process whose identity does not match.
+    /// files. Never signals a process whose identity does not match. Agents of services no
+    /// longer in the configuration are stopped (SIGTERM to their group) and their files removed.
     pub fn recover(&mut self) -> Vec<(String, Recovered)> {
-        let mut out = Vec::new();
+        let mut out = self.retire_unconfigured();
         let names: Vec<String> = self.agents.keys().cloned().collect();
         for name in names {
             let Some(agent) = self.agents.get_mut(&name) else {
@@ -159,6 +165,43 @@ impl Supervisor {
                 },
             };
             out.push((name, found));
+        }
+        out
+    }
+
+    /// PID files in `<home>/run` whose service is not configured any more.
+    fn retire_unconfigured(&self) -> Vec<(String, Recovered)> {
+        let mut out = Vec::new();
+        let Ok(dir) = std::fs::read_dir(self.home.join("run")) else {
+            return out;
+        };
+        for entry in dir.flatten() {
+            let path = entry.path();
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".pid"))
+            else {
+                continue;
+            };
+            if self.agents.contains_key(name) {
+                continue;
+            }
+            let Ok(mut file) = AgentPidFile::open(&self.home, name) else {
+                continue;
+            };
+            let found = match file.read() {
+                Ok(Some(rec)) if rec.liveness() == Liveness::Alive => {
+                    let _ = killpg(to_pid(rec.pid), Signal::SIGTERM);
+                    Recovered::Retired { pid: rec.pid }
+                }
+                Ok(_) | Err(_) => Recovered::Stale {
+                    reason: "its service is no longer configured".into(),
+                },
+            };
+            drop(file);
+            let _ = std::fs::remove_file(&path);
+            out.push((name.to_owned(), found));
         }
         out
     }

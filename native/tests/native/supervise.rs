@@ -225,4 +225,22 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
     );
     let _ = bystander.kill();
     let _ = bystander.wait();
+
+    // The service is removed from the configuration while tend is down: its agent is stopped.
+    let third = service(&status(&config), "keeper")["pid"].as_u64().unwrap();
+    let mut tend = tend;
+    tend.kill9();
+    assert!(alive(third));
+    std::fs::write(&config, config_head(&home)).unwrap();
+    let tend = Tend::start(&config, "tend.log");
+    eventually(Duration::from_secs(10), "the orphan stopped", || async {
+        !alive(third)
+    })
+    .await;
+    assert!(!home.join("run/keeper.pid").exists());
+    assert!(
+        tend.log().contains("no longer configured"),
+        "{}",
+        tend.log()
+    );
 }
