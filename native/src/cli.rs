@@ -69,6 +69,13 @@ Exit codes: 0 stopped cleanly, 1 could not run (I/O, chain unreachable, journal)
     Fund(FundArgs),
     /// Stop the running daemon (it stops its agents first).
     Stop(ClientArgs),
+    /// Re-run the engine on a recording (`tend run --record FILE`) and print its outputs, one
+    /// JSON line each; `--check GOLDEN` compares them and shows the first difference.
+    #[command(
+        after_help = "Example:\n  tend run --record run.jsonl\n  tend replay run.jsonl > golden.jsonl\n  \
+tend replay run.jsonl --check golden.jsonl"
+    )]
+    Replay(ReplayArgs),
     /// A demo agent (used by `tend demo`): serves /healthcheck and /funds-status and spends gas.
     #[command(hide = true)]
     DemoAgent(DemoAgentArgs),
@@ -100,6 +107,23 @@ pub struct RunArgs {
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// Record every engine input to FILE (JSON lines; `tend replay FILE` re-runs it). Holds no
+    /// secrets.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
+}
+
+/// `tend replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recording.
+    pub recording: PathBuf,
+    /// Compare the outputs with this golden file; exit 1 at the first difference.
+    #[arg(long, value_name = "GOLDEN")]
+    pub check: Option<PathBuf>,
+    /// With --check: rewrite the golden file instead (also with BLESS=1).
+    #[arg(long)]
+    pub bless: bool,
 }
 
 /// Log formats.

@@ -222,6 +222,7 @@ pub struct Daemon {
     started_at: Timestamp,
     stats: Arc<Stats>,
     transfers_confirmed: u64,
+    recorder: Option<crate::recording::Recorder>,
     _lock: DaemonLock,
 }
 
@@ -248,7 +249,10 @@ impl Daemon {
     /// Checks everything that could stop the daemon — the home is free, the funding key
     /// decrypts and matches, every chain answers with the configured chain id — and only then
     /// takes the home: locks it, opens the journal and adopts the agents a previous daemon left.
-    pub async fn start(config: Config) -> Result<Self, DaemonError> {
+    pub async fn start(
+        config: Config,
+        record: Option<&std::path::Path>,
+    ) -> Result<Self, DaemonError> {
         if let Some(pid) = crate::pidfile::running_daemon(&config.home) {
             return Err(PidError::AlreadyRunning {
                 home: config.home.clone(),
@@ -290,25 +294,25 @@ impl Daemon {
             config.log_keep,
             exits_tx,
         )?;
-        let mut running = Vec::new();
-        for (service, found) in supervisor.recover() {
-            match found {
-                Recovered::Nothing => {}
-                Recovered::Adopted { pid } => {
-                    tracing::info!(service = %service, pid, "adopted the agent a previous tend left running");
-                    running.push(service);
-                }
-                Recovered::Retired { pid } => {
-                    tracing::warn!(service = %service, pid, "service no longer configured: its agent was sent SIGTERM");
-                }
-                Recovered::Stale { reason } => {
-                    tracing::warn!(service = %service, "stale PID file cleared: {reason}");
-                }
-            }
-        }
+        let running = recover_agents(&mut supervisor);
         let now = clock::now();
         let running_refs: Vec<&str> = running.iter().map(String::as_str).collect();
         let restored = entries.len();
+        let recorder = match record {
+            Some(path) => Some(
+                crate::recording::Recorder::create(
+                    path,
+                    &crate::recording::Header::new(
+                        &config.engine,
+                        now,
+                        entries.clone(),
+                        running.clone(),
+                    ),
+                )
+                .map_err(|e| DaemonError::Startup(e.to_string()))?,
+            ),
+            None => None,
+        };
         let engine = Engine::restore(config.engine.clone(), now, entries, &running_refs)
             .map_err(|e| DaemonError::Config(e.to_string()))?;
         if restored > 0 {
@@ -343,6 +347,7 @@ impl Daemon {
             started_at: now,
             stats: Arc::new(Stats::default()),
             transfers_confirmed: 0,
+            recorder,
             _lock: lock,
         })
     }
@@ -394,11 +399,11 @@ impl Daemon {
             tokio::select! {
                 Some(input) = self.inputs_rx.recv() => {
                     self.observe(&input);
-                    self.engine.handle_input(input);
+                    self.feed(input);
                 }
                 Some(exit) = self.exits_rx.recv() => {
                     if self.supervisor.exited(&exit) {
-                        self.engine.handle_input(Input::Exited {
+                        self.feed(Input::Exited {
                             now: clock::now(),
                             service: ServiceName::from(exit.service.as_str()),
                             status: exit.status,
@@ -406,10 +411,10 @@ impl Daemon {
                     }
                 }
                 Some(req) = self.requests_rx.recv() => match req {
-                    Request::Command(command) => self.engine.handle_input(Input::Command { now: clock::now(), command }),
+                    Request::Command(command) => self.feed(Input::Command { now: clock::now(), command }),
                     Request::Shutdown => break Ok(()),
                 },
-                () = tokio::time::sleep(sleep) => self.engine.handle_input(Input::Tick { now: clock::now() }),
+                () = tokio::time::sleep(sleep) => self.feed(Input::Tick { now: clock::now() }),
                 _ = housekeeping.tick() => {
                     self.supervisor.rotate_logs();
                     self.publish();
@@ -441,6 +446,18 @@ impl Daemon {
         result
     }
 
+    /// Records an input (when recording) and hands it to the engine. A recording that cannot be
+    /// written is dropped with an error in the log; funding goes on.
+    fn feed(&mut self, input: Input) {
+        if let Some(r) = &mut self.recorder
+            && let Err(e) = r.input(&input)
+        {
+            tracing::error!("recording stopped: {e}");
+            self.recorder = None;
+        }
+        self.engine.handle_input(input);
+    }
+
     /// Drains every output (and the inputs they produce at once) until the engine is idle.
     fn drain(&mut self) -> Result<(), DaemonError> {
         loop {
@@ -448,7 +465,7 @@ impl Daemon {
                 self.execute(out)?;
             }
             match self.local.pop_front() {
-                Some(input) => self.engine.handle_input(input),
+                Some(input) => self.feed(input),
                 None => return Ok(()),
             }
         }
@@ -833,6 +850,28 @@ enum Watched {
 enum SignError {
     Sign(String),
     Journal(JournalError),
+}
+
+/// Start-up: the agents a previous daemon left, adopted or cleaned up (logged); the names of
+/// the adopted ones.
+fn recover_agents(supervisor: &mut Supervisor) -> Vec<String> {
+    let mut running = Vec::new();
+    for (service, found) in supervisor.recover() {
+        match found {
+            Recovered::Nothing => {}
+            Recovered::Adopted { pid } => {
+                tracing::info!(service = %service, pid, "adopted the agent a previous tend left running");
+                running.push(service);
+            }
+            Recovered::Retired { pid } => {
+                tracing::warn!(service = %service, pid, "service no longer configured: its agent was sent SIGTERM");
+            }
+            Recovered::Stale { reason } => {
+                tracing::warn!(service = %service, "stale PID file cleared: {reason}");
+            }
+        }
+    }
+    running
 }
 
 /// Signs an EIP-1559 transaction; returns its EIP-2718 encoding and hash.

@@ -287,7 +287,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let _ = std::fs::remove_file(config.home.join("journal.sqlite-wal"));
     let _ = std::fs::remove_file(config.home.join("journal.sqlite-shm"));
 
-    let daemon = Daemon::start(config.clone()).await?;
+    let daemon = Daemon::start(config.clone(), None).await?;
     crate::ops::serve_api(&daemon).await?;
     let shared = daemon.shared();
     let requests = daemon.requests();

@@ -16,5 +16,6 @@ pub mod ops;
 pub mod pidfile;
 pub mod probe;
 pub mod process;
+pub mod recording;
 pub mod rpc;
 pub mod secret;

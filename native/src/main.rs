@@ -59,7 +59,7 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
         Command::Run(args) => {
             ops::init_logs(args.log_format);
             let config = Config::load(&args.config.config)?;
-            ops::run(config).await?;
+            ops::run(config, args.record.as_deref()).await?;
             Ok(String::new())
         }
         Command::Demo(args) => {
@@ -72,6 +72,7 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
             Ok(String::new())
         }
         Command::Init(args) => ops::init(args),
+        Command::Replay(args) => ops::replay(args),
         Command::Config(ConfigCommand::Check(args)) => ops::check(&args.config),
         Command::Status(args) => ops::status(&Config::load(&args.config.config)?, args).await,
         Command::Nonces(args) => ops::nonces(&Config::load(&args.config.config)?, args).await,

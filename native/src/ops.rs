@@ -79,8 +79,8 @@ pub fn init_logs(format: LogFormat) {
 }
 
 /// `tend run`: starts the daemon and its API, runs until stopped.
-pub async fn run(config: Config) -> Result<(), Failure> {
-    let daemon = Daemon::start(config).await?;
+pub async fn run(config: Config, record: Option<&Path>) -> Result<(), Failure> {
+    let daemon = Daemon::start(config, record).await?;
     serve_api(&daemon).await?;
     tracing::info!(
         home = %daemon.config().home.display(),
@@ -108,6 +108,63 @@ pub async fn serve_api(daemon: &Daemon) -> Result<(), Failure> {
     crate::api::serve(addr, router).await.map_err(Failure::io)?;
     tracing::info!("API on http://{addr} (bearer token required)");
     Ok(())
+}
+
+/// `tend replay`.
+pub fn replay(args: &cli::ReplayArgs) -> Result<String, Failure> {
+    let rec = crate::recording::Recording::load(&args.recording).map_err(|e| match e {
+        crate::recording::RecordingError::Io { .. } => Failure::io(e.to_string()),
+        crate::recording::RecordingError::Line { .. } => Failure::invalid(e.to_string()),
+    })?;
+    let lines = crate::recording::replay(&rec).map_err(Failure::invalid)?;
+    let mut text = lines.join("\n");
+    text.push('\n');
+    let Some(golden) = &args.check else {
+        return Ok(text);
+    };
+    if args.bless || std::env::var_os("BLESS").is_some_and(|v| v == "1") {
+        std::fs::write(golden, &text)
+            .map_err(|e| Failure::io(format!("cannot write {}: {e}", golden.display())))?;
+        return Ok(format!(
+            "blessed {} ({} outputs)\n",
+            golden.display(),
+            lines.len()
+        ));
+    }
+    let want = std::fs::read_to_string(golden)
+        .map_err(|e| Failure::io(format!("cannot read {}: {e}", golden.display())))?;
+    let want: Vec<&str> = want.lines().collect();
+    for (i, got) in lines.iter().enumerate() {
+        match want.get(i) {
+            Some(w) if w == got => {}
+            Some(w) => {
+                return Err(Failure::io(format!(
+                    "output {} differs from {}:\n  expected: {w}\n  actual:   {got}",
+                    i + 1,
+                    golden.display()
+                )));
+            }
+            None => {
+                return Err(Failure::io(format!(
+                    "output {} is extra (the golden file has {}):\n  actual: {got}",
+                    i + 1,
+                    want.len()
+                )));
+            }
+        }
+    }
+    if want.len() > lines.len() {
+        return Err(Failure::io(format!(
+            "output {} is missing:\n  expected: {}",
+            lines.len() + 1,
+            want[lines.len()]
+        )));
+    }
+    Ok(format!(
+        "{} outputs match {}\n",
+        lines.len(),
+        golden.display()
+    ))
 }
 
 /// `tend init`.

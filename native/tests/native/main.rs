@@ -19,5 +19,6 @@ mod cli;
 mod daemon;
 mod demo;
 mod nonces;
+mod record;
 mod supervise;
 mod support;

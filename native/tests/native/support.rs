@@ -91,6 +91,19 @@ pub struct Tend {
 impl Tend {
     /// Starts `tend run --config <config>` with the funder key in the environment.
     pub fn start(config: &Path, log_name: &str) -> Self {
+        Self::start_with(config, log_name, &[])
+    }
+
+    /// Stops it like an operator (SIGTERM) and waits.
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.wait(Duration::from_secs(15));
+    }
+
+    /// `start` with extra `tend run` arguments.
+    pub fn start_with(config: &Path, log_name: &str, extra: &[&str]) -> Self {
         let log = config.with_file_name(log_name);
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -100,6 +113,7 @@ impl Tend {
         let child = Command::new(env!("CARGO_BIN_EXE_tend"))
             .args(["run", "--config"])
             .arg(config)
+            .args(extra)
             .env("TEND_TEST_KEY", DEV_KEYS[0])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
