@@ -339,67 +339,90 @@ async fn shutdown(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
+/// One metric family in the Prometheus text format: HELP, TYPE, then one line per
+/// (labels, value); labels are `name="value"` pairs.
+fn family(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, String)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(out, "{name} {value}");
+        } else {
+            let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
 async fn metrics(State(st): State<AppState>) -> Response {
     let snap = crate::daemon::lock(&st.shared.snapshot).clone();
+    let one = |v: u64| vec![(String::new(), v.to_string())];
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "# HELP tend_up 1 while the daemon runs.\n# TYPE tend_up gauge\ntend_up 1"
+    family(
+        &mut out,
+        "tend_up",
+        "gauge",
+        "1 while the daemon runs.",
+        &one(1),
     );
-    let _ = writeln!(
-        out,
-        "# HELP tend_inputs_total Inputs the engine handled.\n# TYPE tend_inputs_total counter\ntend_inputs_total {}",
-        snap.inputs
-    );
-    let _ = writeln!(
-        out,
-        "# HELP tend_rpc_calls_total RPC calls made.\n# TYPE tend_rpc_calls_total counter\ntend_rpc_calls_total {}",
-        snap.rpc_calls
-    );
-    let _ = writeln!(
-        out,
-        "# HELP tend_rpc_failures_total RPC calls that failed.\n# TYPE tend_rpc_failures_total counter\ntend_rpc_failures_total {}",
-        snap.rpc_failures
-    );
-    let _ = writeln!(
-        out,
-        "# HELP tend_transfers_confirmed_total Transactions confirmed.\n# TYPE tend_transfers_confirmed_total counter\ntend_transfers_confirmed_total {}",
-        snap.transfers_confirmed
-    );
-    let _ = writeln!(
-        out,
-        "# HELP tend_service_healthy 1 when the service is healthy.\n# TYPE tend_service_healthy gauge"
-    );
-    for s in &snap.services {
-        let healthy = u8::from(s.status == tend_core::health::Status::Healthy);
-        let _ = writeln!(
-            out,
-            "tend_service_healthy{{service=\"{}\"}} {healthy}",
-            s.name
-        );
+    for (name, help, v) in [
+        (
+            "tend_inputs_total",
+            "Inputs the engine handled.",
+            snap.inputs,
+        ),
+        ("tend_rpc_calls_total", "RPC calls made.", snap.rpc_calls),
+        (
+            "tend_rpc_failures_total",
+            "RPC calls that failed.",
+            snap.rpc_failures,
+        ),
+        (
+            "tend_transfers_confirmed_total",
+            "Transactions confirmed.",
+            snap.transfers_confirmed,
+        ),
+    ] {
+        family(&mut out, name, "counter", help, &one(v));
     }
-    let _ = writeln!(
-        out,
-        "# HELP tend_service_restarts_total Restarts of the service's agent.\n# TYPE tend_service_restarts_total counter"
+    let per_service = |f: &dyn Fn(&crate::daemon::ServiceView) -> String| {
+        snap.services
+            .iter()
+            .map(|s| (format!("service=\"{}\"", s.name), f(s)))
+            .collect::<Vec<_>>()
+    };
+    family(
+        &mut out,
+        "tend_service_healthy",
+        "gauge",
+        "1 when the service is healthy.",
+        &per_service(&|s| u8::from(s.status == tend_core::health::Status::Healthy).to_string()),
     );
-    for s in &snap.services {
-        let _ = writeln!(
-            out,
-            "tend_service_restarts_total{{service=\"{}\"}} {}",
-            s.name, s.restarts
-        );
-    }
-    let _ = writeln!(
-        out,
-        "# HELP tend_wallet_balance Wallet balance in the asset's smallest unit.\n# TYPE tend_wallet_balance gauge"
+    family(
+        &mut out,
+        "tend_service_restarts_total",
+        "counter",
+        "Restarts of the service's agent.",
+        &per_service(&|s| s.restarts.to_string()),
     );
-    for b in &snap.balances {
-        let _ = writeln!(
-            out,
-            "tend_wallet_balance{{chain=\"{}\",holder=\"{}\",asset=\"{}\"}} {}",
-            b.chain, b.holder, b.asset, b.balance
-        );
-    }
+    let balances: Vec<(String, String)> = snap
+        .balances
+        .iter()
+        .map(|b| {
+            (
+                format!(
+                    "chain=\"{}\",holder=\"{}\",asset=\"{}\"",
+                    b.chain, b.holder, b.asset
+                ),
+                b.balance.clone(),
+            )
+        })
+        .collect();
+    family(
+        &mut out,
+        "tend_wallet_balance",
+        "gauge",
+        "Wallet balance in the asset's smallest unit.",
+        &balances,
+    );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

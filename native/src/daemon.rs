@@ -217,6 +217,10 @@ pub struct Daemon {
     heads: BTreeMap<ChainId, u64>,
     fees: BTreeMap<ChainId, u128>,
     intents: BTreeMap<(ChainId, u64), tend_core::engine::io::TransferIntent>,
+    /// The plan from `balances`, `fees` and `intents` (`None`: not every chain read yet)…
+    plan: Option<serde_json::Value>,
+    /// … stale when one of them changed since.
+    plan_stale: bool,
     history: BTreeMap<String, VecDeque<HealthChange>>,
     funds_status: Arc<Mutex<BTreeMap<String, serde_json::Value>>>,
     started_at: Timestamp,
@@ -298,21 +302,18 @@ impl Daemon {
         let now = clock::now();
         let running_refs: Vec<&str> = running.iter().map(String::as_str).collect();
         let restored = entries.len();
-        let recorder = match record {
-            Some(path) => Some(
-                crate::recording::Recorder::create(
-                    path,
-                    &crate::recording::Header::new(
-                        &config.engine,
-                        now,
-                        entries.clone(),
-                        running.clone(),
-                    ),
-                )
-                .map_err(|e| DaemonError::Startup(e.to_string()))?,
-            ),
-            None => None,
-        };
+        let recorder = record
+            .map(|path| {
+                let header = crate::recording::Header::new(
+                    &config.engine,
+                    now,
+                    entries.clone(),
+                    running.clone(),
+                );
+                crate::recording::Recorder::create(path, &header)
+            })
+            .transpose()
+            .map_err(|e| DaemonError::Startup(e.to_string()))?;
         let engine = Engine::restore(config.engine.clone(), now, entries, &running_refs)
             .map_err(|e| DaemonError::Config(e.to_string()))?;
         if restored > 0 {
@@ -342,6 +343,8 @@ impl Daemon {
             heads: BTreeMap::new(),
             fees: BTreeMap::new(),
             intents: BTreeMap::new(),
+            plan: None,
+            plan_stale: true,
             history: BTreeMap::new(),
             funds_status: Arc::new(Mutex::new(BTreeMap::new())),
             started_at: now,
@@ -510,9 +513,12 @@ impl Daemon {
                         RecordState::Reserved | RecordState::InFlight | RecordState::Mined { .. },
                     ) => {
                         self.intents.insert(key, t);
+                        self.plan_stale = true;
                     }
                     _ => {
-                        self.intents.remove(&key);
+                        if self.intents.remove(&key).is_some() {
+                            self.plan_stale = true;
+                        }
                     }
                 }
             }
@@ -707,6 +713,7 @@ impl Daemon {
                 ) => {
                     for ((holder, asset), v) in entries.iter().zip(values) {
                         self.balances.insert((chain, *holder, *asset), (*v, *block));
+                        self.plan_stale = true;
                     }
                 }
                 (Some(Watched::Fees(chain)), Ok(RpcAnswer::FeeHistory(history))) => {
@@ -714,6 +721,7 @@ impl Daemon {
                         && let Ok(est) = tend_core::fees::estimate(history, &c.fees)
                     {
                         self.fees.insert(chain, est.fees.max_fee_per_gas);
+                        self.plan_stale = true;
                     }
                 }
                 (Some(Watched::Head(chain)), Ok(RpcAnswer::Head { number, .. })) => {
@@ -813,7 +821,16 @@ impl Daemon {
 
 impl Daemon {
     /// The plan the latest reads give, with what is in flight counted as done.
-    fn plan(&self) -> Option<serde_json::Value> {
+    /// Computed again only after balances, fees or the transfers in flight changed.
+    fn plan(&mut self) -> Option<serde_json::Value> {
+        if self.plan_stale {
+            self.plan = self.compute_plan();
+            self.plan_stale = false;
+        }
+        self.plan.clone()
+    }
+
+    fn compute_plan(&self) -> Option<serde_json::Value> {
         if self.fees.len() < self.config.engine.chains.len() {
             return None;
         }

@@ -82,26 +82,22 @@ pub fn find_or_install_anvil(tools: &Path) -> Result<PathBuf, Failure> {
         "installing anvil ({ANVIL_PACKAGE}) into {} …",
         tools.display()
     );
-    std::fs::create_dir_all(tools).map_err(|e| Failure {
-        message: format!("cannot create {}: {e}", tools.display()),
-        code: crate::cli::EXIT_FAILURE,
-    })?;
+    std::fs::create_dir_all(tools)
+        .map_err(|e| Failure::io(format!("cannot create {}: {e}", tools.display())))?;
     let status = std::process::Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--prefix"])
         .arg(tools)
         .arg(ANVIL_PACKAGE)
         .status()
-        .map_err(|e| Failure {
-            message: format!("cannot run npm to install anvil ({e}): install Node.js, or set TEND_ANVIL to an anvil binary"),
-            code: crate::cli::EXIT_FAILURE,
+        .map_err(|e| {
+            Failure::io(format!(
+                "cannot run npm to install anvil ({e}): install Node.js, or set TEND_ANVIL to an anvil binary"
+            ))
         })?;
     if !status.success() || !local.is_file() {
-        return Err(Failure {
-            message: format!(
-                "npm could not install {ANVIL_PACKAGE}; set TEND_ANVIL to an anvil binary"
-            ),
-            code: crate::cli::EXIT_FAILURE,
-        });
+        return Err(Failure::io(format!(
+            "npm could not install {ANVIL_PACKAGE}; set TEND_ANVIL to an anvil binary"
+        )));
     }
     Ok(local)
 }
@@ -196,39 +192,34 @@ impl Drop for Devnet {
     }
 }
 
-fn fail(message: impl Into<String>) -> Failure {
-    Failure {
-        message: message.into(),
-        code: crate::cli::EXIT_FAILURE,
-    }
-}
-
 /// `tend demo`.
 #[allow(clippy::too_many_lines)]
 pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
-    let cwd = std::env::current_dir().map_err(|e| fail(e.to_string()))?;
+    let cwd = std::env::current_dir().map_err(|e| Failure::io(e.to_string()))?;
     let dir = cwd.join(&args.dir);
-    std::fs::create_dir_all(&dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
     let anvil = find_or_install_anvil(&dir.join("tools"))?;
     eprintln!("starting two anvil devnets (chains 100 and 8453) …");
     let gnosis = Devnet::start(&anvil, 100, 1, &dir.join("anvil-100.log"))
         .await
-        .map_err(fail)?;
+        .map_err(Failure::io)?;
     let base = Devnet::start(&anvil, 8453, 1, &dir.join("anvil-8453.log"))
         .await
-        .map_err(fail)?;
+        .map_err(Failure::io)?;
 
-    let funder: PrivateKeySigner = DEV_KEYS[0].parse().map_err(|_| fail("bad dev key"))?;
+    let funder: PrivateKeySigner = DEV_KEYS[0]
+        .parse()
+        .map_err(|_| Failure::io("bad dev key"))?;
     let password = "tend-demo";
     let keys = dir.join("keys");
     let keystore = keys.join("funder.json");
     if !keystore.is_file() {
         crate::keys::write_keystore(&keystore, &funder, password)
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| Failure::io(e.to_string()))?;
     }
-    std::fs::write(keys.join("password"), password).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(keys.join("password"), password).map_err(|e| Failure::io(e.to_string()))?;
 
-    let exe = std::env::current_exe().map_err(|e| fail(e.to_string()))?;
+    let exe = std::env::current_exe().map_err(|e| Failure::io(e.to_string()))?;
     // A TOML string, quoted and escaped.
     let exe = toml::Value::String(exe.display().to_string()).to_string();
     let modes = [
@@ -236,7 +227,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         ("demo-crashy", AgentMode::Crashy, DEV_KEYS[2]),
         ("demo-hang", AgentMode::Hang, DEV_KEYS[3]),
     ];
-    let api_port = free_port().map_err(|e| fail(e.to_string()))?;
+    let api_port = free_port().map_err(|e| Failure::io(e.to_string()))?;
     let mut toml = format!(
         "# Written by `tend demo`: two anvil devnets and three demo agents.\n\
          home = \"home\"\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
@@ -250,8 +241,8 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         );
     }
     for (name, mode, key) in modes {
-        let signer: PrivateKeySigner = key.parse().map_err(|_| fail("bad dev key"))?;
-        let port = free_port().map_err(|e| fail(e.to_string()))?;
+        let signer: PrivateKeySigner = key.parse().map_err(|_| Failure::io("bad dev key"))?;
+        let port = free_port().map_err(|e| Failure::io(e.to_string()))?;
         let mode_name = match mode {
             AgentMode::Healthy => "healthy",
             AgentMode::Crashy => "crashy",
@@ -270,7 +261,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         for net in [&gnosis, &base] {
             net.set_balance(signer.address(), U256::from(60_000_000_000_000_000u128))
                 .await
-                .map_err(fail)?;
+                .map_err(Failure::io)?;
             let _ = write!(
                 toml,
                 "[[services.wallets]]\nchain = {}\naddress = \"{}\"\nlow = \"0.05 ether\"\ntarget = \"0.2 ether\"\n\n",
@@ -280,7 +271,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         }
     }
     let config_path = dir.join("tend.toml");
-    std::fs::write(&config_path, &toml).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&config_path, &toml).map_err(|e| Failure::io(e.to_string()))?;
     let config = Config::load(&config_path)?;
     // A previous demo's journal belongs to devnets that are gone.
     let _ = std::fs::remove_file(config.home.join("journal.sqlite"));
@@ -333,7 +324,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
 /// burns `spend_wei` every `spend_every` seconds on each chain, so tend has wallets to top up.
 pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
     let key = std::env::var(&args.key_env).map_err(|_| {
-        fail(format!(
+        Failure::io(format!(
             "demo-agent: set {} to its private key",
             args.key_env
         ))
@@ -341,7 +332,7 @@ pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
     let signer: PrivateKeySigner = key
         .trim()
         .parse()
-        .map_err(|_| fail(format!("demo-agent: {} is not a private key", args.key_env)))?;
+        .map_err(|_| Failure::io(format!("demo-agent: {} is not a private key", args.key_env)))?;
     let started = crate::clock::instant();
     let hang_after = Duration::from_secs(args.hang_after);
     let mode = args.mode;
@@ -373,7 +364,7 @@ pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .map_err(|e| {
-            fail(format!(
+            Failure::io(format!(
                 "demo-agent: cannot listen on port {}: {e}",
                 args.port
             ))
@@ -388,7 +379,9 @@ pub async fn agent(args: &DemoAgentArgs) -> Result<(), Failure> {
     });
     let mut eps = Vec::new();
     for url in &args.rpc {
-        eps.push(Endpoint::new(RpcUrl::parse(url).map_err(fail)?, false).map_err(fail)?);
+        eps.push(
+            Endpoint::new(RpcUrl::parse(url).map_err(Failure::io)?, false).map_err(Failure::io)?,
+        );
     }
     let mut tick = tokio::time::interval(Duration::from_secs(args.spend_every.max(1)));
     loop {

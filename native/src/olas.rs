@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use alloy::primitives::{Address, U256};
 use serde_json::{Map, Value, json};
@@ -15,7 +14,7 @@ use tend_core::engine::io::{RpcAnswer, RpcCall};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
 
 use crate::config::{Config, OlasSpec};
-use crate::rpc::{Endpoint, RawStore};
+use crate::rpc::Endpoint;
 
 /// What the report needs of the daemon: the configuration and the chains' endpoints.
 #[derive(Debug, Clone)]
@@ -174,27 +173,17 @@ async fn read_at_head(
     eps: &[Arc<Endpoint>],
     entries: &[(Address, Asset)],
 ) -> Result<Vec<U256>, String> {
-    let raws = RawStore::default();
-    let mut errors = Vec::new();
-    for ep in eps {
-        let t = Duration::from_secs(10);
-        let head = match ep.execute(&RpcCall::Head, &raws, t).await {
-            Ok(RpcAnswer::Head { number, .. }) => number,
-            Ok(_) => continue,
-            Err(e) => {
-                errors.push(format!("{}: {e}", ep.url()));
-                continue;
-            }
-        };
-        let call = RpcCall::Balances {
-            block: head,
-            entries: entries.to_vec(),
-        };
-        match ep.execute(&call, &raws, t).await {
-            Ok(RpcAnswer::Balances { values, .. }) => return Ok(values),
-            Ok(_) => {}
-            Err(e) => errors.push(format!("{}: {e}", ep.url())),
-        }
-    }
-    Err(format!("no endpoint answered: {}", errors.join("; ")))
+    let eps = || eps.iter().map(AsRef::as_ref);
+    let RpcAnswer::Head { number, .. } = crate::rpc::first_answer(eps(), &RpcCall::Head).await?
+    else {
+        return Err("unexpected answer to a head request".into());
+    };
+    let call = RpcCall::Balances {
+        block: number,
+        entries: entries.to_vec(),
+    };
+    let RpcAnswer::Balances { values, .. } = crate::rpc::first_answer(eps(), &call).await? else {
+        return Err("unexpected answer to a balance request".into());
+    };
+    Ok(values)
 }

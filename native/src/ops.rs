@@ -15,7 +15,7 @@ use tend_core::funding::plan::Plan;
 use crate::cli::{self, ClientArgs, FundArgs, InitArgs, LogFormat};
 use crate::config::{self, Config, ConfigError};
 use crate::daemon::{Daemon, DaemonError, Snapshot};
-use crate::rpc::{Endpoint, RawStore};
+use crate::rpc::Endpoint;
 
 /// A failed command: the message and the exit code.
 #[derive(Debug)]
@@ -27,13 +27,15 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn io(message: impl Into<String>) -> Self {
+    /// Exit 1: the command could not run.
+    pub fn io(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             code: cli::EXIT_FAILURE,
         }
     }
-    fn invalid(message: impl Into<String>) -> Self {
+    /// Exit 2: bad usage, input or configuration.
+    pub fn invalid(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             code: cli::EXIT_INVALID,
@@ -478,19 +480,9 @@ pub async fn fund(config: &Config, args: &FundArgs) -> Result<String, Failure> {
 }
 
 async fn first_answer(eps: &[Endpoint], call: &RpcCall) -> Result<RpcAnswer, Failure> {
-    let raws = RawStore::default();
-    let mut errors = Vec::new();
-    for ep in eps {
-        match ep.execute(call, &raws, Duration::from_secs(10)).await {
-            Ok(a) => return Ok(a),
-            Err(e) => errors.push(format!("{}: {e}", ep.url())),
-        }
-    }
-    Err(Failure::io(format!(
-        "no endpoint answered {}: {}",
-        call.method(),
-        errors.join("; ")
-    )))
+    crate::rpc::first_answer(eps, call)
+        .await
+        .map_err(Failure::io)
 }
 
 /// Reads every chain once and runs the planner.

@@ -345,6 +345,27 @@ fn not_a_token(holder: Address, asset: Asset) -> RpcFailure {
     }
 }
 
+/// Outside the engine (one-off reads: `tend fund --dry-run`, the Olas report): the answer of
+/// the first endpoint, in the configured order, that gives one; else every endpoint's failure.
+pub async fn first_answer<'a>(
+    endpoints: impl IntoIterator<Item = &'a Endpoint>,
+    call: &RpcCall,
+) -> Result<RpcAnswer, String> {
+    let raws = RawStore::default();
+    let mut errors = Vec::new();
+    for ep in endpoints {
+        match ep.execute(call, &raws, Duration::from_secs(10)).await {
+            Ok(a) => return Ok(a),
+            Err(e) => errors.push(format!("{}: {e}", ep.url())),
+        }
+    }
+    Err(format!(
+        "no endpoint answered {}: {}",
+        call.method(),
+        errors.join("; ")
+    ))
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 struct CallRequest {
     to: Address,

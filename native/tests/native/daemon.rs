@@ -7,8 +7,8 @@ use std::time::Duration;
 use alloy::primitives::U256;
 
 use crate::support::{
-    Tend, balance, chain_toml, config_head, devnet, eventually, funder, scratch, tend_cmd,
-    transactions_from, wallet,
+    Tend, balance, chain_toml, devnet, eventually, funder, scratch, tend_cmd, transactions_from,
+    wallet, write_config,
 };
 
 const LOW: u128 = 10_000_000_000_000_000; // 0.01 ether
@@ -34,17 +34,10 @@ async fn a_hundred_transfers_from_one_sender_all_mined_without_collisions_then_a
     let dir = scratch("hundred");
     let net = devnet(&dir, 31337, 0).await;
     let n = 100;
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}{}{}",
-            config_head(&dir.join("home")),
-            chain_toml(&net, ""),
-            wallets_toml(31337, n)
-        ),
-    )
-    .unwrap();
+    let config = write_config(
+        &dir,
+        &format!("{}{}", chain_toml(&net, ""), wallets_toml(31337, n)),
+    );
     let tend = Tend::start(&config, "tend.log");
     eventually(
         Duration::from_secs(90),
@@ -96,17 +89,14 @@ async fn kill_9_at_random_moments_during_funding_sends_every_transfer_exactly_on
     // one at a time, so funding outlasts the 20 rounds.
     let net = devnet(&dir, 31337, 1).await;
     let n = 30;
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}{}{}",
-            config_head(&dir.join("home")),
+    let config = write_config(
+        &dir,
+        &format!(
+            "{}{}",
             chain_toml(&net, "nonce = { max_in_flight = 1 }"),
             wallets_toml(31337, n)
         ),
-    )
-    .unwrap();
+    );
     let mut seed = 0x7e4d_u64;
     for round in 0..20 {
         let mut tend = Tend::start(&config, "tend.log");
@@ -169,12 +159,7 @@ async fn kill_9_at_random_moments_during_funding_sends_every_transfer_exactly_on
 async fn a_second_tend_on_the_same_home_exits_3_naming_the_running_pid() {
     let dir = scratch("twice");
     let net = devnet(&dir, 31337, 0).await;
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!("{}{}", config_head(&dir.join("home")), chain_toml(&net, "")),
-    )
-    .unwrap();
+    let config = write_config(&dir, &chain_toml(&net, ""));
     let first = Tend::start(&config, "first.log");
     let token = dir.join("home/api-token");
     eventually(Duration::from_secs(20), "the first tend is up", || async {
@@ -371,17 +356,14 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
     let slow = proxy("slow", net.url.clone()).await;
     let limited = proxy("429", net.url.clone()).await;
     let n = 5;
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}[[chains]]\nchain = 31337\nrpc = [\"{dead}\", \"{slow}\", \"{limited}\", \"{}\"]\nconfirmations = 1\npoll_ms = 300\nrpc_policy = {{ request_timeout_ms = 1000 }}\n\n{}",
-            config_head(&dir.join("home")),
+    let config = write_config(
+        &dir,
+        &format!(
+            "[[chains]]\nchain = 31337\nrpc = [\"{dead}\", \"{slow}\", \"{limited}\", \"{}\"]\nconfirmations = 1\npoll_ms = 300\nrpc_policy = {{ request_timeout_ms = 1000 }}\n\n{}",
             net.url,
             wallets_toml(31337, n)
         ),
-    )
-    .unwrap();
+    );
     // Start-up needs one endpoint answering: the good one is last.
     let tend = Tend::start(&config, "tend.log");
     eventually(Duration::from_mins(1), "every wallet funded", || {
@@ -435,20 +417,17 @@ async fn an_erc20_wallet_is_topped_up_with_a_token_transfer() {
     let token = alloy::primitives::Address::repeat_byte(0x42);
     let supply = U256::from(1_000u64) * U256::from(10u64).pow(U256::from(18));
     crate::support::deploy_token(&net, token, funder().address(), supply).await;
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}{}[[services]]\nname = \"t\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n\
+    let config = write_config(
+        &dir,
+        &format!(
+            "{}[[services]]\nname = \"t\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n\
              [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nasset = \"{token}\"\nlow = \"5 ether\"\ntarget = \"12.5 ether\"\n\
              [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
-            config_head(&dir.join("home")),
             chain_toml(&net, ""),
             wallet(1),
             wallet(1)
         ),
-    )
-    .unwrap();
+    );
     let tend = Tend::start(&config, "tend.log");
     let want = U256::from(12_500_000_000_000_000_000u128);
     eventually(

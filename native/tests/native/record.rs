@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::support::{
-    Tend, config_head, devnet, eventually, funder, scratch, tend_cmd, transactions_from, wallet,
+    Tend, devnet, eventually, funder, scratch, tend_cmd, transactions_from, wallet, write_config,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -12,20 +12,17 @@ async fn a_recorded_run_replays_to_the_same_decisions_and_holds_no_secret() {
     let dir = scratch("record");
     let net = devnet(&dir, 31337, 0).await;
     let secret_url = net.url.replace("http://", "http://tend:s3cretpass@");
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}[[chains]]\nchain = 31337\nrpc = [\"{secret_url}\"]\nconfirmations = 1\npoll_ms = 300\n\n\
+    let config = write_config(
+        &dir,
+        &format!(
+            "[[chains]]\nchain = 31337\nrpc = [\"{secret_url}\"]\nconfirmations = 1\npoll_ms = 300\n\n\
              [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\n\
              [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"0.01 ether\"\ntarget = \"0.02 ether\"\n\
              [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"0.01 ether\"\ntarget = \"0.03 ether\"\n",
-            config_head(&dir.join("home")),
             wallet(1),
             wallet(2)
         ),
-    )
-    .unwrap();
+    );
     let recording = dir.join("run.jsonl");
     let mut tend = Tend::start_with(
         &config,

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Tend, config_head, eventually, scratch, tend_cmd};
+use crate::support::{Tend, config_head, eventually, scratch, tend_cmd, write_config};
 
 fn status(config: &Path) -> serde_json::Value {
     let out = tend_cmd(
@@ -49,14 +49,17 @@ fn kill9(pid: u64) {
 async fn a_crash_is_restarted_within_a_second_a_hang_after_its_budget_and_a_crash_loop_ends_failed()
 {
     let dir = scratch("supervise");
-    let config = dir.join("tend.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "{}{}{}{}",
-            config_head(&dir.join("home")),
+    let config = write_config(
+        &dir,
+        &format!(
+            "{}{}{}",
             agent("victim", "healthy", "", "backoff_initial_ms = 100"),
-            agent("hang", "hang", ", \"--hang-after\", \"2\"", "failure_threshold = 3"),
+            agent(
+                "hang",
+                "hang",
+                ", \"--hang-after\", \"2\"",
+                "failure_threshold = 3"
+            ),
             agent(
                 "loop",
                 "crash-loop",
@@ -64,8 +67,7 @@ async fn a_crash_is_restarted_within_a_second_a_hang_after_its_budget_and_a_cras
                 "backoff_initial_ms = 100\nbackoff_max_ms = 400\nflap_max_restarts = 3\nflap_window_ms = 60000"
             ),
         ),
-    )
-    .unwrap();
+    );
     let tend = Tend::start(&config, "tend.log");
     let mut victim_pid = 0;
     eventually(Duration::from_secs(20), "victim healthy", || {

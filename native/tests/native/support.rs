@@ -81,6 +81,13 @@ pub fn config_head(home: &Path) -> String {
     )
 }
 
+/// Writes `<dir>/tend.toml`: [`config_head`] with the home `<dir>/home`, then `body`.
+pub fn write_config(dir: &Path, body: &str) -> PathBuf {
+    let config = dir.join("tend.toml");
+    std::fs::write(&config, format!("{}{body}", config_head(&dir.join("home")))).unwrap();
+    config
+}
+
 /// A running `tend run`, killed (SIGKILL) when dropped.
 pub struct Tend {
     pub child: Child,
