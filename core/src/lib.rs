@@ -29,6 +29,7 @@ pub mod health;
 pub mod json;
 pub mod lifecycle;
 pub mod nonce;
+pub mod recording;
 pub mod rng;
 pub mod rpc;
 pub mod ser;

@@ -8,6 +8,7 @@
 //! - `lifecycle`: transition tables, guards, transition plans and start-up recovery;
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 //! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
+//! - `recording`: recordings replayed, and what-if on recorded history;
 //! - `sim`: the simulation world over many seeds, determinism, and named scenarios.
 
 #![allow(
@@ -29,6 +30,7 @@ mod nonce;
 mod olas_examples;
 mod olas_props;
 mod plan;
+mod recording;
 mod rpc;
 mod sim;
 mod snapshot_errors;

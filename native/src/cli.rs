@@ -70,10 +70,18 @@ Exit codes: 0 stopped cleanly, 1 could not run (I/O, chain unreachable, journal)
     /// Stop the running daemon (it stops its agents first).
     Stop(ClientArgs),
     /// Re-run the engine on a recording (`tend run --record FILE`) and print its outputs, one
-    /// JSON line each; `--check GOLDEN` compares them and shows the first difference.
+    /// JSON line each; `--check GOLDEN` compares them and shows the first difference; `--policy
+    /// OTHER.toml` replays the same history under other settings and compares the decisions.
     #[command(
         after_help = "Example:\n  tend run --record run.jsonl\n  tend replay run.jsonl > golden.jsonl\n  \
-tend replay run.jsonl --check golden.jsonl"
+tend replay run.jsonl --check golden.jsonl\n  \
+tend replay run.jsonl --policy other-tend.toml\n\n\
+With --policy, the recorded history is replayed under the engine settings of another tend.toml \
+(wallet thresholds, health and restart policy, nonce, fee and RPC policy) next to the recorded \
+ones, and the decisions are compared: where they first part, which decisions were taken a \
+different number of times, and the funding totals. The history stays the recorded one: what the \
+other settings would have changed on the chain or in the agents is not invented, so the first \
+differences are exact and later ones an estimate."
     )]
     Replay(ReplayArgs),
     /// A demo agent (used by `tend demo`): serves /healthcheck and /funds-status and spends gas.
@@ -122,8 +130,14 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "GOLDEN")]
     pub check: Option<PathBuf>,
     /// With --check: rewrite the golden file instead (also with BLESS=1).
-    #[arg(long)]
+    #[arg(long, requires = "check")]
     pub bless: bool,
+    /// Replay under the engine settings of this tend.toml and show how the decisions differ.
+    #[arg(long, value_name = "OTHER.toml", conflicts_with = "check")]
+    pub policy: Option<PathBuf>,
+    /// With --policy: print the comparison as JSON (every decision of both runs included).
+    #[arg(long, requires = "policy")]
+    pub json: bool,
 }
 
 /// Log formats.

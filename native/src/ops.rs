@@ -114,13 +114,18 @@ pub async fn serve_api(daemon: &Daemon) -> Result<(), Failure> {
 
 /// `tend replay`.
 pub fn replay(args: &cli::ReplayArgs) -> Result<String, Failure> {
-    let rec = crate::recording::Recording::load(&args.recording).map_err(|e| match e {
-        crate::recording::RecordingError::Io { .. } => Failure::io(e.to_string()),
-        crate::recording::RecordingError::Line { .. } => Failure::invalid(e.to_string()),
+    use crate::recording::RecordingError;
+    let rec = crate::recording::load(&args.recording).map_err(|e| match e {
+        RecordingError::Io { .. } => Failure::io(e.to_string()),
+        RecordingError::Line { .. } => Failure::invalid(e.to_string()),
     })?;
-    let lines = crate::recording::replay(&rec).map_err(Failure::invalid)?;
-    let mut text = lines.join("\n");
-    text.push('\n');
+    if let Some(policy) = &args.policy {
+        return what_if(args, &rec, policy);
+    }
+    let outputs =
+        tend_core::recording::replay(&rec).map_err(|e| Failure::invalid(e.to_string()))?;
+    let text = tend_core::recording::outputs_text(&outputs);
+    let lines: Vec<&str> = text.lines().collect();
     let Some(golden) = &args.check else {
         return Ok(text);
     };
@@ -167,6 +172,80 @@ pub fn replay(args: &cli::ReplayArgs) -> Result<String, Failure> {
         lines.len(),
         golden.display()
     ))
+}
+
+/// `tend replay --policy`: the recorded history under another tend.toml's engine settings.
+fn what_if(
+    args: &cli::ReplayArgs,
+    rec: &crate::recording::Recording,
+    policy: &Path,
+) -> Result<String, Failure> {
+    let other = Config::load(policy)?;
+    let w = tend_core::recording::what_if(rec, other.engine).map_err(|e| {
+        Failure::invalid(format!(
+            "{} cannot replay {}: {e}",
+            policy.display(),
+            args.recording.display()
+        ))
+    })?;
+    if args.json {
+        let mut s = serde_json::to_string_pretty(&w).map_err(|e| Failure::io(e.to_string()))?;
+        s.push('\n');
+        return Ok(s);
+    }
+    let mut s = format!(
+        "What-if: {} (config {}) under {} (config {})\n",
+        args.recording.display(),
+        &w.baseline_config[..12],
+        policy.display(),
+        &w.what_if_config[..12],
+    );
+    let _ = writeln!(
+        s,
+        "Decisions: {} recorded, {} what-if.",
+        w.baseline.len(),
+        w.what_if.len()
+    );
+    match &w.first_difference {
+        None => s.push_str("The same decisions at the same times.\n"),
+        Some(d) => {
+            let show = |x: &Option<tend_core::recording::Decision>| {
+                x.as_ref()
+                    .map_or_else(|| "(none)".to_owned(), |d| format!("{}  {}", d.at, d.kind))
+            };
+            let _ = writeln!(s, "First difference, decision {}:", d.index + 1);
+            let _ = writeln!(s, "  recorded: {}", show(&d.baseline));
+            let _ = writeln!(s, "  what-if:  {}", show(&d.what_if));
+        }
+    }
+    if !w.differences.is_empty() {
+        s.push_str("\nTaken a different number of times:\n  recorded  what-if  decision\n");
+        for t in &w.differences {
+            let _ = writeln!(s, "  {:>8}  {:>7}  {}", t.baseline, t.what_if, t.decision);
+        }
+    }
+    if !w.transfers.is_empty() {
+        s.push_str("\nFunding (smallest units):\n");
+        for t in &w.transfers {
+            let _ = writeln!(
+                s,
+                "  chain {} {}: recorded {} transfer(s), {}; what-if {} transfer(s), {}",
+                t.chain,
+                t.asset,
+                t.baseline_count,
+                t.baseline_amount,
+                t.what_if_count,
+                t.what_if_amount
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{} recorded answer(s) went to calls the what-if run did not make; {} effect(s) the \
+         recording lacks were assumed to succeed.",
+        w.dropped, w.assumed
+    );
+    Ok(s)
 }
 
 /// `tend init`.

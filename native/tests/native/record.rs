@@ -107,6 +107,59 @@ async fn a_recorded_run_replays_to_the_same_decisions_and_holds_no_secret() {
         "{err}"
     );
 
+    // What-if: the same settings change nothing; a higher target sends more.
+    let same = tend_cmd(&["replay", rec, "--policy", config.to_str().unwrap()], &[]);
+    let text_out = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    assert!(
+        text_out.contains("The same decisions at the same times."),
+        "{text_out}"
+    );
+    let other = dir.join("other.toml");
+    std::fs::write(
+        &other,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("target = \"0.02 ether\"", "target = \"0.05 ether\""),
+    )
+    .unwrap();
+    let out = tend_cmd(
+        &["replay", rec, "--policy", other.to_str().unwrap(), "--json"],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &w["first_difference"];
+    assert_eq!(first["baseline"]["decision"], "transfer", "{w:#}");
+    assert_eq!(first["what_if"]["decision"], "transfer", "{w:#}");
+    let wei = |v: &serde_json::Value| v.as_str().unwrap().parse::<u128>().unwrap();
+    let recorded = w["transfers"][0]["baseline_amount"].clone();
+    let what_if = w["transfers"][0]["what_if_amount"].clone();
+    assert_eq!(
+        wei(&what_if) - wei(&recorded),
+        30_000_000_000_000_000,
+        "{w:#}"
+    );
+    let human = tend_cmd(&["replay", rec, "--policy", other.to_str().unwrap()], &[]);
+    let human = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        human.contains("First difference") && human.contains("recorded:"),
+        "{human}"
+    );
+    let bad = tend_cmd(&["replay", rec, "--policy", "/nonexistent/tend.toml"], &[]);
+    assert_ne!(bad.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("/nonexistent/tend.toml"));
+
     // A truncated recording names its bad line.
     let cut = dir.join("cut.jsonl");
     std::fs::write(&cut, &text[..text.len() - 20]).unwrap();
