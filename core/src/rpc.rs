@@ -426,6 +426,8 @@ pub struct EndpointSet {
     endpoints: Vec<Endpoint>,
     /// The newest head block seen and its timestamp (seconds), for staleness.
     best_head: Option<(u64, u64)>,
+    /// The next endpoint [`EndpointSet::head_check`] considers.
+    check_next: usize,
 }
 
 impl EndpointSet {
@@ -445,6 +447,7 @@ impl EndpointSet {
             policy,
             endpoints,
             best_head: None,
+            check_next: 0,
         }
     }
 
@@ -486,6 +489,26 @@ impl EndpointSet {
             (Some((best, _)), Some(h)) => best.saturating_sub(h),
             (Some(_), None) | (None, _) => 0,
         }
+    }
+
+    /// An endpoint other than `serving` to read the head from as a cross-check, taking a token
+    /// from its bucket (round-robin; open breakers and empty buckets skipped). Without it, an
+    /// endpoint that stopped syncing but answers fast would keep every request and its lag
+    /// would never show. `None` with a single endpoint.
+    pub fn head_check(&mut self, now: Timestamp, serving: usize) -> Option<usize> {
+        let n = self.endpoints.len();
+        for k in 0..n {
+            let i = (self.check_next + k) % n;
+            let e = &mut self.endpoints[i];
+            if i == serving || matches!(e.breaker, Breaker::Open { .. }) {
+                continue;
+            }
+            if e.bucket.take(now).is_ok() {
+                self.check_next = (i + 1) % n;
+                return Some(i);
+            }
+        }
+        None
     }
 
     /// Every endpoint's standing.

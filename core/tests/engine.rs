@@ -71,6 +71,8 @@ struct Harness {
     signed: u64,
     /// Answer RPCs automatically.
     auto: bool,
+    /// An endpoint that stopped syncing: its head stays at 100.
+    frozen: Option<usize>,
 }
 
 impl Harness {
@@ -86,6 +88,7 @@ impl Harness {
             wallet_balance: U256::from(ETH / 10),
             signed: 0,
             auto: true,
+            frozen: None,
         };
         h.drain();
         h
@@ -103,8 +106,18 @@ impl Harness {
                 continue;
             }
             match o {
-                Output::Rpc { id, call, .. } => {
-                    let result = Ok(self.answer(&call));
+                Output::Rpc {
+                    id, call, endpoint, ..
+                } => {
+                    let result = Ok(if self.frozen == Some(endpoint) {
+                        let Self { head, .. } = *self;
+                        self.head = 100;
+                        let a = self.answer(&call);
+                        self.head = head;
+                        a
+                    } else {
+                        self.answer(&call)
+                    });
                     let now = self.now;
                     self.engine.handle_input(Input::RpcResponse {
                         now,
@@ -333,6 +346,39 @@ fn a_reservation_never_signed_is_released_at_restart() {
     });
     assert_eq!(nonce, Some(0));
     h2.advance(1);
+}
+
+#[test]
+fn an_endpoint_stuck_at_an_old_head_is_found_by_the_cross_check_and_left_behind() {
+    let mut h = Harness::new(Engine::new(config(), start()).unwrap());
+    h.frozen = Some(0);
+    h.wallet_balance = U256::from(ETH);
+    let balances_on = |h: &Harness| -> Vec<usize> {
+        h.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Rpc {
+                    endpoint,
+                    call: RpcCall::Balances { .. },
+                    ..
+                } => Some(*endpoint),
+                _ => None,
+            })
+            .collect()
+    };
+    // Both answer alike at first: the first endpoint serves the rounds.
+    h.advance(15_000);
+    assert_eq!(balances_on(&h).last(), Some(&0));
+    // The chain moves on; the frozen endpoint does not. The other one, asked for its head
+    // each round, shows the lag and takes over.
+    for _ in 0..4 {
+        h.head += 20;
+        h.advance(15_000);
+    }
+    let used = balances_on(&h);
+    assert_eq!(used.last(), Some(&1), "{used:?}");
+    let status = h.engine.endpoints(CHAIN).unwrap().status();
+    assert!(status[0].lag > 10, "{status:?}");
 }
 
 #[test]

@@ -67,14 +67,59 @@ pub fn blessing() -> bool {
 /// # Panics
 /// When there are no fixtures of `kind` (a test that checks nothing must not pass).
 pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError>) -> String {
-    let mut failures = String::new();
     let files = fixtures(kind);
     assert!(!files.is_empty(), "no fixtures of kind {kind}");
-    for f in files {
+    let pairs = files
+        .into_iter()
+        .map(|f| {
+            let g = golden_path(kind, &f);
+            (f, g)
+        })
+        .collect();
+    check_pairs(pairs, compute)
+}
+
+/// The replay corpus: `tests/corpus/recordings/*.jsonl` with their golden outputs in
+/// `tests/corpus/golden/`, sorted by name.
+///
+/// # Panics
+/// When the corpus folder cannot be listed (a broken checkout).
+pub fn corpus() -> Vec<(PathBuf, PathBuf)> {
+    let dir = tests_dir().join("corpus").join("recordings");
+    let mut out: Vec<(PathBuf, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .map(|p| {
+            let g = tests_dir()
+                .join("corpus")
+                .join("golden")
+                .join(p.file_name().unwrap_or_default());
+            (p, g)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The outputs of a recording's replay, as `tend replay` prints them.
+pub fn replay_output(recording: &str) -> Result<String, tend_core::recording::ReplayError> {
+    tend_core::recording::replay_text(recording)
+}
+
+/// Runs `compute` on every (input, golden) pair and compares, or writes when blessing. Returns a
+/// report of every difference (the first differing line of each); empty means all matched.
+pub fn check_pairs<E: std::fmt::Display>(
+    pairs: Vec<(PathBuf, PathBuf)>,
+    compute: impl Fn(&str) -> Result<String, E>,
+) -> String {
+    let mut failures = String::new();
+    for (f, golden) in pairs {
         let input = match std::fs::read_to_string(&f) {
             Ok(text) => text,
             Err(e) => {
-                let _ = writeln!(failures, "{}: cannot read the fixture: {e}", f.display());
+                let _ = writeln!(failures, "{}: cannot read the input: {e}", f.display());
                 continue;
             }
         };
@@ -85,7 +130,6 @@ pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError
                 continue;
             }
         };
-        let golden = golden_path(kind, &f);
         if blessing() {
             let written = golden
                 .parent()
@@ -99,13 +143,15 @@ pub fn check_dir(kind: &str, compute: impl Fn(&str) -> Result<String, InputError
         match std::fs::read_to_string(&golden) {
             Ok(expected) if expected == actual => {}
             Ok(expected) => {
+                let line = first_difference(&expected, &actual);
                 let _ = writeln!(
                     failures,
-                    "{}: output differs from {} at line {} (rerun with BLESS=1 to accept)\n{}",
+                    "{}: output differs from {} at line {line} (rerun with BLESS=1 to accept)\n  \
+                     expected: {}\n  actual:   {}",
                     f.display(),
                     golden.display(),
-                    first_difference(&expected, &actual),
-                    actual
+                    expected.lines().nth(line - 1).unwrap_or("(end)"),
+                    actual.lines().nth(line - 1).unwrap_or("(end)"),
                 );
             }
             Err(e) => {

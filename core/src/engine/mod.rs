@@ -53,6 +53,10 @@ use crate::time::{Clock, Timestamp};
 /// Slack after an RPC timeout before the engine gives up on an answer itself, ms.
 pub const RPC_SLACK_MS: u64 = 1_000;
 
+/// The round number of head cross-checks (rounds count from 1): their answers only update the
+/// endpoint's head, and they are never retried.
+const HEAD_CHECK: u64 = 0;
+
 /// A funding transfer and the record that carries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Payload {
@@ -752,6 +756,10 @@ impl Engine {
             Err(failure) => {
                 let class = rpc::classify(p.call.method(), &failure);
                 c.endpoints.failure(endpoint, class, now);
+                if p.round == HEAD_CHECK {
+                    // The endpoint's standing took the failure; nothing waits for the answer.
+                    return;
+                }
                 let policy = *c.endpoints.policy();
                 let decision = match class {
                     // A tx-level answer to a send is an answer, not a failure to retry.
@@ -1005,6 +1013,34 @@ impl Engine {
         if c.round.id != round {
             return;
         }
+        if let Some(other) = c.endpoints.head_check(now, endpoint) {
+            let id = self.next_id;
+            self.next_id += 1;
+            let timeout_ms = c.cfg.rpc.request_timeout_ms;
+            self.put_request(
+                id,
+                Pending {
+                    chain,
+                    call: RpcCall::Head,
+                    attempt: 1,
+                    round: HEAD_CHECK,
+                    state: PendingState::Sent {
+                        endpoint: other,
+                        deadline: now.plus_ms(timeout_ms).plus_ms(RPC_SLACK_MS),
+                    },
+                },
+            );
+            self.out.push_back(Output::Rpc {
+                id,
+                chain,
+                endpoint: other,
+                call: RpcCall::Head,
+                timeout_ms,
+            });
+        }
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
         let head = c
             .endpoints
             .best_head()

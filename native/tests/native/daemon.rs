@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use alloy::primitives::U256;
+use alloy::primitives::{U64, U256};
+use tend::rpc::Endpoint;
 
 use crate::support::{
     Tend, balance, chain_toml, devnet, eventually, funder, scratch, tend_cmd, transactions_from,
@@ -38,7 +39,7 @@ async fn a_hundred_transfers_from_one_sender_all_mined_without_collisions_then_a
         &dir,
         &format!("{}{}", chain_toml(&net, ""), wallets_toml(31337, n)),
     );
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     eventually(
         Duration::from_secs(90),
         "every wallet funded to target",
@@ -72,6 +73,12 @@ async fn a_hundred_transfers_from_one_sender_all_mined_without_collisions_then_a
     let took = drained.elapsed();
     assert!(took < Duration::from_secs(3), "top-up took {took:?}");
     assert!(!tend.log().contains("ERROR"), "{}", tend.log());
+    tend.stop();
+    let replayed = tend.keep("concurrent-transfers");
+    assert_eq!(
+        replayed.matches("\"event\":\"transfer_planned\"").count(),
+        usize::try_from(n).unwrap() + 1
+    );
 }
 
 /// A tiny deterministic generator for the kill moments (reproducible runs).
@@ -310,15 +317,27 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
 }
 
 /// A fault-injecting JSON-RPC proxy on loopback in front of anvil: `slow` answers after 3 s,
-/// `429` always answers HTTP 429.
+/// `429` always answers HTTP 429, `lag` answers every `latest` query at the block that was
+/// latest when it started (a node that stopped syncing).
 async fn proxy(mode: &'static str, upstream: String) -> String {
     let port = tend::demo::free_port().unwrap();
     let http = reqwest::Client::new();
+    let frozen = if mode == "lag" {
+        let head: U64 = Endpoint::new(tend::secret::RpcUrl::parse(&upstream).unwrap(), true)
+            .unwrap()
+            .request("eth_blockNumber", ())
+            .await
+            .unwrap();
+        format!("\"{head:#x}\"")
+    } else {
+        String::new()
+    };
     let app = axum::Router::new().route(
         "/",
         axum::routing::post(move |body: String| {
             let http = http.clone();
             let upstream = upstream.clone();
+            let frozen = frozen.clone();
             async move {
                 if mode == "429" {
                     return (
@@ -326,7 +345,12 @@ async fn proxy(mode: &'static str, upstream: String) -> String {
                         "rate limited".to_owned(),
                     );
                 }
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                let body = if mode == "lag" {
+                    body.replace("\"latest\"", &frozen)
+                } else {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    body
+                };
                 let resp = http
                     .post(&upstream)
                     .header("content-type", "application/json")
@@ -365,7 +389,7 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
         ),
     );
     // Start-up needs one endpoint answering: the good one is last.
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     eventually(Duration::from_mins(1), "every wallet funded", || {
         crate::support::all_at(&net, n, TARGET)
     })
@@ -408,6 +432,59 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
     );
     let log = tend.log();
     assert!(!log.contains("ERROR"), "{log}");
+    tend.stop();
+    let replayed = tend.keep("failover-dead-slow-429");
+    assert!(replayed.contains("\"event\":\"transfer_planned\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_stuck_at_an_old_block_is_left_behind_and_no_wallet_is_funded_twice() {
+    let dir = scratch("lagging");
+    let net = devnet(&dir, 31337, 1).await;
+    let lagging = proxy("lag", net.url.clone()).await;
+    let n = 3;
+    let config = write_config(
+        &dir,
+        &format!(
+            "[[chains]]\nchain = 31337\nrpc = [\"{lagging}\", \"{}\"]\nconfirmations = 1\npoll_ms = 300\n\
+             rpc_policy = {{ max_head_lag_blocks = 2 }}\n\n{}",
+            net.url,
+            wallets_toml(31337, n)
+        ),
+    );
+    let mut tend = Tend::start(&config, "tend.log");
+    eventually(Duration::from_secs(60), "every wallet funded", || {
+        crate::support::all_at(&net, n, TARGET)
+    })
+    .await;
+    let cfg = config.to_str().unwrap();
+    eventually(
+        Duration::from_secs(30),
+        "the lagging endpoint seen behind",
+        || async {
+            let out = tend_cmd(&["status", "--json", "--config", cfg], &[]);
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            v["chains"][0]["endpoints"][0]["status"]["lag"]
+                .as_u64()
+                .is_some_and(|l| l > 2)
+        },
+    )
+    .await;
+    // Two more polls on the stale answers: still one transfer per wallet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let txs = transactions_from(&net, funder().address()).await;
+    assert_eq!(
+        txs.len(),
+        usize::try_from(n).unwrap(),
+        "{txs:?}\n{}",
+        tend.log()
+    );
+    tend.stop();
+    let replayed = tend.keep("lagging-endpoint");
+    assert_eq!(
+        replayed.matches("\"event\":\"transfer_planned\"").count(),
+        usize::try_from(n).unwrap()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -428,7 +505,7 @@ async fn an_erc20_wallet_is_topped_up_with_a_token_transfer() {
             wallet(1)
         ),
     );
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     let want = U256::from(12_500_000_000_000_000_000u128);
     eventually(
         Duration::from_secs(30),
@@ -446,4 +523,10 @@ async fn an_erc20_wallet_is_topped_up_with_a_token_transfer() {
     let txs = transactions_from(&net, funder().address()).await;
     assert_eq!(txs.len(), 2, "{txs:?}\n{}", tend.log());
     assert!(txs.iter().any(|t| t.0 == token && t.1.is_zero()), "{txs:?}");
+    tend.stop();
+    let replayed = tend.keep("erc20-topup");
+    assert!(replayed.contains(&format!(
+        "\"asset\":\"{}\"",
+        token.to_string().to_lowercase()
+    )));
 }

@@ -79,7 +79,7 @@ async fn a_dropped_transaction_leaves_a_gap_that_is_filled() {
     rpc(&net, "evm_setAutomine", serde_json::json!([false])).await;
     let n = 3;
     let config = config(&dir, &net, "rebroadcast_after_ms = 1000", n);
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     eventually(
         Duration::from_secs(20),
         "three transfers in the pool",
@@ -120,6 +120,9 @@ async fn a_dropped_transaction_leaves_a_gap_that_is_filled() {
         nonces,
         (0..u64::try_from(mined.len()).unwrap()).collect::<Vec<_>>()
     );
+    tend.stop();
+    let replayed = tend.keep("gap-fill");
+    assert_eq!(replayed.matches("\"event\":\"tx_confirmed\"").count(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +136,7 @@ async fn a_stuck_transaction_is_replaced_with_a_bump_the_node_accepts() {
         "stuck_after_ms = 2000, stuck_after_blocks = 2",
         1,
     );
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     eventually(
         Duration::from_secs(20),
         "the transfer in the pool",
@@ -175,4 +178,66 @@ async fn a_stuck_transaction_is_replaced_with_a_bump_the_node_accepts() {
         "{}",
         tend.log()
     );
+    tend.stop();
+    let replayed = tend.keep("stuck-replacement");
+    assert!(replayed.contains("\"event\":\"tx_replaced\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reorg_that_undoes_a_transfer_is_healed_and_the_wallet_funded_once() {
+    let dir = scratch("reorg");
+    let net = devnet(&dir, 31337, 0).await;
+    rpc(&net, "anvil_mine", serde_json::json!([5])).await;
+    let config = config(&dir, &net, "rebroadcast_after_ms = 1000", 1);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("confirmations = 1", "confirmations = 3"),
+    )
+    .unwrap();
+    let mut tend = Tend::start(&config, "tend.log");
+    eventually(Duration::from_secs(20), "the transfer mined", || {
+        all_funded(&net, 1)
+    })
+    .await;
+    let mined = transactions_from(&net, funder().address()).await;
+    assert_eq!(mined.len(), 1);
+    // tend has seen its receipt (mined, not yet 3 confirmations deep).
+    let cfg = config.to_str().unwrap();
+    eventually(Duration::from_secs(20), "tend sees it mined", || async {
+        let out = crate::support::tend_cmd(&["nonces", "--json", "--config", cfg], &[]);
+        String::from_utf8_lossy(&out.stdout).contains("\"mined\"")
+    })
+    .await;
+    // The block with the transfer and the one before are replaced by empty ones.
+    rpc(&net, "anvil_reorg", serde_json::json!([2, []])).await;
+    let after = transactions_from(&net, funder().address()).await;
+    assert!(after.is_empty(), "the reorg kept the transfer: {after:?}");
+    rpc(&net, "evm_setIntervalMining", serde_json::json!([1])).await;
+    eventually(Duration::from_secs(30), "the wallet funded again", || {
+        all_funded(&net, 1)
+    })
+    .await;
+    eventually(
+        Duration::from_secs(30),
+        "the transfer confirmed",
+        || async { tend.log().contains("transaction confirmed") },
+    )
+    .await;
+    let mined = transactions_from(&net, funder().address()).await;
+    assert_eq!(mined.len(), 1, "funded twice: {mined:?}\n{}", tend.log());
+    assert_eq!(mined[0].2, 0, "{mined:?}");
+    tend.stop();
+    let replayed = tend.keep("reorg");
+    assert_eq!(
+        replayed.matches("\"output\":\"sign\"").count(),
+        1,
+        "{replayed}"
+    );
+    // Sent again after the reorg dropped it.
+    assert!(
+        replayed.matches("\"call\":\"send_raw\"").count() >= 2,
+        "{replayed}"
+    );
+    assert_eq!(replayed.matches("\"event\":\"tx_confirmed\"").count(), 1);
 }

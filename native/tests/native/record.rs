@@ -37,6 +37,7 @@ async fn a_recorded_run_replays_to_the_same_decisions_and_holds_no_secret() {
     .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     tend.stop();
+    tend.keep("topup-two-wallets");
 
     let text = std::fs::read_to_string(&recording).unwrap();
     assert!(text.lines().count() > 10, "{text}");

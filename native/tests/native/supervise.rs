@@ -68,7 +68,7 @@ async fn a_crash_is_restarted_within_a_second_a_hang_after_its_budget_and_a_cras
             ),
         ),
     );
-    let tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "tend.log");
     let mut victim_pid = 0;
     eventually(Duration::from_secs(20), "victim healthy", || {
         let v = service(&status(&config), "victim");
@@ -131,6 +131,13 @@ async fn a_crash_is_restarted_within_a_second_a_hang_after_its_budget_and_a_cras
     );
     assert!(v["pid"].is_null());
     assert!(tend.log().contains("agent FAILED"), "{}", tend.log());
+    tend.stop();
+    let replayed = tend.keep("agents-crash-hang-crash-loop");
+    assert!(
+        replayed.contains("\"event\":\"alert\",\"service\":\"loop\""),
+        "{replayed}"
+    );
+    assert!(replayed.contains("\"output\":\"terminate\",\"service\":\"hang\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +168,7 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
     assert!(alive(agent_pid), "the agent died with the daemon");
 
     // Restart: the live agent is adopted, not spawned twice.
-    let mut tend = Tend::start(&config, "tend.log");
+    let mut tend = Tend::start(&config, "adopting.log");
     eventually(
         Duration::from_secs(20),
         "keeper adopted and healthy",
@@ -176,6 +183,9 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
 
     // kill -9 both: the PID file is stale; the next daemon clears it and starts a new agent.
     tend.kill9();
+    // The killed daemon's recording replays (its header names the adopted agent).
+    let replayed = tend.keep("adopted-after-kill-9");
+    assert!(!replayed.contains("\"output\":\"spawn\""), "{replayed}");
     kill9(agent_pid);
     eventually(Duration::from_secs(5), "agent gone", || async {
         !alive(agent_pid)

@@ -93,6 +93,8 @@ pub struct Tend {
     pub child: Child,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// What `tend run --record` writes.
+    pub recording: PathBuf,
 }
 
 impl Tend {
@@ -117,10 +119,21 @@ impl Tend {
             .append(true)
             .open(&log)
             .unwrap();
+        // Every test daemon records its run (the recorder runs in every scenario); `keep`
+        // replays it and can add it to the corpus.
+        let recording = match extra.iter().position(|a| *a == "--record") {
+            Some(i) => PathBuf::from(extra[i + 1]),
+            None => config.with_file_name(format!("{log_name}.rec.jsonl")),
+        };
         let child = Command::new(env!("CARGO_BIN_EXE_tend"))
             .args(["run", "--config"])
             .arg(config)
             .args(extra)
+            .args(if extra.contains(&"--record") {
+                Vec::new()
+            } else {
+                vec!["--record".into(), recording.clone().into_os_string()]
+            })
             .env("TEND_TEST_KEY", DEV_KEYS[0])
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -132,7 +145,36 @@ impl Tend {
             child,
             config: config.to_owned(),
             log,
+            recording,
         }
+    }
+
+    /// Replays this daemon's recording (stop it first) and returns the outputs. With
+    /// `TEND_WRITE_CORPUS=1`, also writes it and its outputs into the replay corpus
+    /// (`tests/corpus/recordings/<name>.jsonl`, `tests/corpus/golden/<name>.jsonl`).
+    pub fn keep(&self, name: &str) -> String {
+        let rec = self.recording.to_str().unwrap();
+        let out = tend_cmd(&["replay", rec], &[]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let outputs = String::from_utf8(out.stdout).unwrap();
+        assert!(!outputs.is_empty(), "{rec} replays to nothing");
+        if std::env::var_os("TEND_WRITE_CORPUS").is_some_and(|v| v == "1") {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+            std::fs::create_dir_all(root.join("recordings")).unwrap();
+            std::fs::create_dir_all(root.join("golden")).unwrap();
+            std::fs::copy(
+                &self.recording,
+                root.join("recordings").join(format!("{name}.jsonl")),
+            )
+            .unwrap();
+            std::fs::write(root.join("golden").join(format!("{name}.jsonl")), &outputs).unwrap();
+        }
+        outputs
     }
 
     /// The log so far.
