@@ -2,6 +2,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
+use std::fmt::Write as _;
+
 use tend_replay::{check_dir, olas_output, plan_output};
 
 #[test]
@@ -33,10 +35,7 @@ fn the_corpus_replays_to_its_golden_outputs() {
     for (rec, _) in &pairs {
         let out = tend_replay::replay_output(&std::fs::read_to_string(rec).unwrap()).unwrap();
         let name = rec.file_name().unwrap().to_string_lossy();
-        hashes.push_str(&format!(
-            "{}  {name}\n",
-            tend_core::recording::text_hash(&out)
-        ));
+        let _ = writeln!(hashes, "{}  {name}", tend_core::recording::text_hash(&out));
     }
     let listed = tend_replay::tests_dir()
         .join("corpus")
