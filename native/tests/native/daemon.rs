@@ -453,7 +453,7 @@ async fn an_endpoint_stuck_at_an_old_block_is_left_behind_and_no_wallet_is_funde
         ),
     );
     let mut tend = Tend::start(&config, "tend.log");
-    eventually(Duration::from_secs(60), "every wallet funded", || {
+    eventually(Duration::from_mins(1), "every wallet funded", || {
         crate::support::all_at(&net, n, TARGET)
     })
     .await;
