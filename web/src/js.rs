@@ -141,6 +141,8 @@ const AMOUNT_KEYS: &[&str] = &[
     "spend_per_day",
     "funded",
     "final_balance",
+    "baseline_amount",
+    "what_if_amount",
     "funds_spent",
     "funder",
     "wallets",
@@ -231,6 +233,33 @@ pub fn plan_nonces(request: &JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = healthVerdict)]
 pub fn health_verdict(request: &JsValue) -> Result<JsValue, JsValue> {
     parse_out(&crate::health_verdict(&input_text(request)?)?)
+}
+
+/// Replays a recording (the text `tend run --record` writes): `{ outputs, hash, inputs, count }`
+/// where `outputs` is byte for byte what `tend replay` prints and `hash` its Keccak-256. A bad
+/// line throws code `invalid_recording` naming the line.
+#[wasm_bindgen(js_name = replayRecording)]
+pub fn replay_recording(text: &str) -> Result<JsValue, JsValue> {
+    let r = crate::replay_recording(text)?;
+    let o = Object::new();
+    Reflect::set(&o, &"outputs".into(), &r.outputs.into())?;
+    Reflect::set(&o, &"hash".into(), &r.hash.into())?;
+    #[allow(clippy::cast_precision_loss)]
+    {
+        Reflect::set(&o, &"inputs".into(), &(r.inputs as f64).into())?;
+        Reflect::set(&o, &"count".into(), &(r.count as f64).into())?;
+    }
+    Ok(o.into())
+}
+
+/// What-if on recorded history: the recording's text and another engine configuration (the
+/// recording header's `config` shape) in; `{ first_difference, differences, transfers,
+/// baseline, what_if, dropped, assumed }` out, amounts as `bigint`.
+#[wasm_bindgen(js_name = whatIf)]
+pub fn what_if(recording: &str, config: &JsValue) -> Result<JsValue, JsValue> {
+    let out = crate::what_if(recording, &input_text(config)?)?;
+    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    to_js(&v, false)
 }
 
 /// The version of the package.

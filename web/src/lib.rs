@@ -54,6 +54,60 @@ pub fn simulate(config_json: &str) -> Result<String, WebError> {
     out(&report)
 }
 
+/// A recording's replay: its outputs as JSON lines (byte for byte what `tend replay` prints),
+/// their Keccak-256 hash, and the counts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Replayed {
+    /// The outputs, one JSON line each.
+    pub outputs: String,
+    /// Keccak-256 of `outputs`, hex.
+    pub hash: String,
+    /// Inputs replayed.
+    pub inputs: usize,
+    /// Outputs given.
+    pub count: usize,
+}
+
+fn recording_error(e: tend_core::recording::ReplayError) -> WebError {
+    match e {
+        tend_core::recording::ReplayError::Parse(p) => WebError {
+            code: "invalid_recording",
+            message: p.to_string(),
+        },
+        tend_core::recording::ReplayError::Config(m) => WebError {
+            code: "invalid_config",
+            message: m,
+        },
+    }
+}
+
+/// Replays a recording's text (`tend run --record`).
+pub fn replay_recording(text: &str) -> Result<Replayed, WebError> {
+    use tend_core::recording as r;
+    let rec = r::Recording::parse(text).map_err(|e| recording_error(e.into()))?;
+    let outputs = r::replay(&rec).map_err(recording_error)?;
+    let text = r::outputs_text(&outputs);
+    Ok(Replayed {
+        hash: r::text_hash(&text),
+        outputs: text,
+        inputs: rec.inputs.len(),
+        count: outputs.len(),
+    })
+}
+
+/// What-if on recorded history: the recording's text and another engine configuration (JSON)
+/// in, the comparison (`tend replay --policy … --json`) out.
+pub fn what_if(recording: &str, config_json: &str) -> Result<String, WebError> {
+    use tend_core::recording as r;
+    let rec = r::Recording::parse(recording).map_err(|e| recording_error(e.into()))?;
+    let config: tend_core::engine::config::EngineConfig = serde_json::from_str(config_json)
+        .map_err(|e| WebError {
+            code: "invalid_config",
+            message: format!("engine configuration: {e}"),
+        })?;
+    out(&r::what_if(&rec, config).map_err(recording_error)?)
+}
+
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
     serde_json::from_str(text).map_err(|e| WebError {
         code: "invalid_input",
