@@ -10,11 +10,10 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, Bytes, U64, U128, U256, address};
+use alloy::primitives::{Address, B256, Bytes, U64, U256, address};
 use alloy::rpc::client::RpcClient;
 use alloy::sol_types::SolCall;
 use alloy::transports::{RpcError, TransportErrorKind};
-use serde::Deserialize;
 use tend_core::address::Asset;
 use tend_core::engine::io::{Receipt, RpcAnswer, RpcCall};
 use tend_core::fees::FeeHistory;
@@ -373,27 +372,75 @@ struct CallRequest {
     data: Bytes,
 }
 
-#[derive(Debug, Deserialize)]
-struct BlockHeader {
-    number: U64,
-    hash: B256,
-    timestamp: U64,
+/// The JSON shapes tend reads from nodes: only the fields it uses (unknown fields are skipped).
+/// Public so tests can hold them against recorded exchanges of other clients.
+pub mod wire {
+    use alloy::primitives::{B256, Bytes, U64, U128, U256};
+    use serde::{Deserialize, Serialize};
+
+    /// A block as `eth_getBlockByNumber(…, false)` gives it, reduced.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct BlockHeader {
+        /// Its height.
+        pub number: U64,
+        /// Its hash.
+        pub hash: B256,
+        /// Its timestamp, seconds.
+        pub timestamp: U64,
+    }
+
+    /// A receipt, reduced.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct ReceiptWire {
+        /// The block it is in (absent while pending on some nodes).
+        pub block_number: Option<U64>,
+        /// That block's hash.
+        pub block_hash: Option<B256>,
+        /// 1 success, 0 reverted (absent before Byzantium).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub status: Option<U64>,
+    }
+
+    /// `eth_feeHistory`'s answer, reduced.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    pub struct FeeHistoryWire {
+        /// Base fee per block, one more than asked (the next block's).
+        pub base_fee_per_gas: Vec<U128>,
+        /// Rewards per block at the asked percentiles.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pub reward: Option<Vec<Vec<U128>>>,
+    }
+
+    /// Decodes a `result` of `method` with the type tend reads it as and encodes it again: the
+    /// fields tend uses, as tend would send them on. `Err` names what did not decode.
+    pub fn round_trip(
+        method: &str,
+        result: &serde_json::Value,
+    ) -> Result<serde_json::Value, String> {
+        fn again<T: serde::de::DeserializeOwned + Serialize>(
+            v: &serde_json::Value,
+        ) -> Result<serde_json::Value, String> {
+            let t: T = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
+            serde_json::to_value(t).map_err(|e| e.to_string())
+        }
+        match method {
+            "eth_getBalance" => again::<U256>(result),
+            "eth_getTransactionCount" | "eth_blockNumber" | "eth_chainId" | "eth_estimateGas" => {
+                again::<U64>(result)
+            }
+            "eth_call" => again::<Bytes>(result),
+            "eth_feeHistory" => again::<FeeHistoryWire>(result),
+            "eth_getBlockByNumber" => again::<Option<BlockHeader>>(result),
+            "eth_sendRawTransaction" => again::<B256>(result),
+            "eth_getTransactionReceipt" => again::<Option<ReceiptWire>>(result),
+            other => Err(format!("tend does not call {other}")),
+        }
+    }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReceiptWire {
-    block_number: Option<U64>,
-    block_hash: Option<B256>,
-    status: Option<U64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FeeHistoryWire {
-    base_fee_per_gas: Vec<U128>,
-    reward: Option<Vec<Vec<U128>>>,
-}
+use wire::{BlockHeader, FeeHistoryWire, ReceiptWire};
 
 /// Seconds (a float from a vendor's error body) to ms, saturating, negative as 0.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

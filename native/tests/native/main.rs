@@ -16,6 +16,7 @@
 
 mod api;
 mod cli;
+mod corpus;
 mod daemon;
 mod demo;
 mod nonces;
