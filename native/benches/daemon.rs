@@ -9,6 +9,9 @@
 //!   the new agent's PID in its PID file).
 //! - `idle`: `tend run` supervising 50 idle agents for 2 minutes (`TEND_BENCH_IDLE_SECS` to
 //!   change): the daemon's peak RSS and CPU share.
+//! - `record`: the cost of `tend run --record` on a busy daemon (300 wallets read every 100 ms,
+//!   10 agents probed every 200 ms): CPU time of runs without and with the recorder,
+//!   alternated, 30 s each (`TEND_BENCH_RECORD_SECS` to change).
 
 #![allow(
     missing_docs,
@@ -317,6 +320,108 @@ fn idle() {
     );
 }
 
+/// CPU ticks (user + system, 100 per second) a process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+async fn record() {
+    let secs: u64 = std::env::var("TEND_BENCH_RECORD_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let dir = scratch("record");
+    let net = Devnet::start(&anvil(), 31337, 1, &dir.join("anvil.log"))
+        .await
+        .unwrap();
+    let target = U256::from(20_000_000_000_000_000u128);
+    let mut services = format!(
+        "[[chains]]\nchain = 31337\nrpc = [\"{}\"]\npoll_ms = 100\n\n[[services]]\nname = \"wallets\"\ncommand = [\"sleep\", \"100000\"]\n",
+        net.url
+    );
+    for i in 0..300 {
+        net.set_balance(wallet(i), target).await.unwrap();
+        let _ = write!(
+            services,
+            "[[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"10000000000000000\"\ntarget = \"{target}\"\n",
+            wallet(i)
+        );
+    }
+    for i in 0..10 {
+        let port = tend::demo::free_port().unwrap();
+        let _ = write!(
+            services,
+            "[[services]]\nname = \"agent-{i}\"\ncommand = [\"{}\", \"demo-agent\", \"--port\", \"{port}\"]\n\
+             env = {{ DEMO_AGENT_KEY = \"{}\" }}\nhealth_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
+             [services.health]\nperiod_ms = 200\n",
+            env!("CARGO_BIN_EXE_tend"),
+            DEV_KEYS[1]
+        );
+    }
+    let config = write_config(&dir, &services);
+    let rec = dir.join("run.jsonl");
+    let mut runs: Vec<(bool, f64, u64)> = Vec::new();
+    for with in [false, true, false, true, false, true] {
+        let _ = std::fs::remove_dir_all(dir.join("home"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tend"));
+        cmd.args(["run", "--config"]).arg(&config);
+        if with {
+            cmd.arg("--record").arg(&rec);
+        }
+        let child = cmd
+            .env("TEND_BENCH_KEY", DEV_KEYS[0])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        // Start-up and the agents' warm-up, then a measured window.
+        std::thread::sleep(Duration::from_secs(5));
+        let t0 = cpu_ticks(pid);
+        let w = Instant::now();
+        std::thread::sleep(Duration::from_secs(secs));
+        let used = cpu_ticks(pid) - t0;
+        let wall = w.elapsed().as_secs_f64();
+        stop(child);
+        let lines = if with {
+            std::fs::read_to_string(&rec).unwrap().lines().count() as u64
+        } else {
+            0
+        };
+        runs.push((with, used as f64 / 100.0 / wall * 100.0, lines));
+    }
+    let avg = |w: bool| {
+        let v: Vec<f64> = runs.iter().filter(|r| r.0 == w).map(|r| r.1).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    for (with, cpu, lines) in &runs {
+        println!(
+            "  {} {cpu:.2}% of a core{}",
+            if *with {
+                "with --record:   "
+            } else {
+                "without --record:"
+            },
+            if *with {
+                format!(" ({lines} lines recorded in {secs} s + start-up)")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let (off, on) = (avg(false), avg(true));
+    println!(
+        "recording overhead, 300 wallets every 100 ms + 10 agents every 200 ms, {secs} s runs: \
+         {off:.2}% -> {on:.2}% of a core = {:+.1}% CPU",
+        (on / off - 1.0) * 100.0
+    );
+}
+
 fn main() {
     let which: Vec<String> = std::env::args()
         .skip(1)
@@ -333,5 +438,8 @@ fn main() {
     }
     if want("idle") {
         idle();
+    }
+    if want("record") {
+        rt.block_on(record());
     }
 }

@@ -399,6 +399,10 @@ impl Daemon {
                 Some(t) => Duration::from_millis(t.as_ms().saturating_sub(clock::now().as_ms())),
                 None => Duration::from_hours(1),
             };
+            if sleep >= Duration::from_millis(crate::recording::FLUSH_EVERY_MS) {
+                // A long wait: what the recorder buffered goes to the file now.
+                self.flush_recording();
+            }
             tokio::select! {
                 Some(input) = self.inputs_rx.recv() => {
                     self.observe(&input);
@@ -445,8 +449,18 @@ impl Daemon {
                 self.supervisor.detach_all();
             }
         }
+        self.flush_recording();
         self.publish();
         result
+    }
+
+    fn flush_recording(&mut self) {
+        if let Some(r) = &mut self.recorder
+            && let Err(e) = r.flush()
+        {
+            tracing::error!("recording stopped: {e}");
+            self.recorder = None;
+        }
     }
 
     /// Records an input (when recording) and hands it to the engine. A recording that cannot be

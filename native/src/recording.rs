@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use tend_core::engine::io::Input;
 pub use tend_core::recording::{Header, Recording};
+use tend_core::time::Timestamp;
 
 /// A recording that cannot be read. Names the file and the line.
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +53,13 @@ pub fn load(path: &Path) -> Result<Recording, RecordingError> {
 pub struct Recorder {
     out: std::io::BufWriter<std::fs::File>,
     path: PathBuf,
+    /// The input time of the last flush.
+    flushed_at: Timestamp,
 }
+
+/// Buffered inputs reach the file at least this often (input time), and whenever the daemon
+/// waits ([`Recorder::flush`]): a crash loses at most the last moments.
+pub const FLUSH_EVERY_MS: u64 = 200;
 
 impl Recorder {
     /// Creates the file and writes the header.
@@ -63,31 +70,42 @@ impl Recorder {
         };
         let file = std::fs::File::create(path).map_err(io)?;
         let mut r = Self {
-            out: std::io::BufWriter::new(file),
+            out: std::io::BufWriter::with_capacity(256 * 1024, file),
             path: path.to_owned(),
+            flushed_at: header.started_at,
         };
-        r.line(&serde_json::to_string(header).unwrap_or_default())?;
+        r.line(header)?;
+        r.flush()?;
         Ok(r)
     }
 
-    /// Appends an input.
+    /// Appends an input; flushes when [`FLUSH_EVERY_MS`] of input time have passed.
     pub fn input(&mut self, input: &Input) -> Result<(), RecordingError> {
-        let line = serde_json::to_string(input).map_err(|e| RecordingError::Io {
-            path: self.path.clone(),
-            message: e.to_string(),
-        })?;
-        self.line(&line)
+        self.line(input)?;
+        if input.now().since(self.flushed_at) >= FLUSH_EVERY_MS {
+            self.flushed_at = input.now();
+            self.flush()?;
+        }
+        Ok(())
     }
 
-    fn line(&mut self, text: &str) -> Result<(), RecordingError> {
-        self.out
-            .write_all(text.as_bytes())
+    /// Writes what is buffered to the file (the daemon calls it before it waits).
+    pub fn flush(&mut self) -> Result<(), RecordingError> {
+        self.out.flush().map_err(|e| self.error(&e))
+    }
+
+    fn line<T: serde::Serialize>(&mut self, value: &T) -> Result<(), RecordingError> {
+        serde_json::to_writer(&mut self.out, value)
+            .map_err(std::io::Error::from)
             .and_then(|()| self.out.write_all(b"\n"))
-            .and_then(|()| self.out.flush())
-            .map_err(|e| RecordingError::Io {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })
+            .map_err(|e| self.error(&e))
+    }
+
+    fn error(&self, e: &std::io::Error) -> RecordingError {
+        RecordingError::Io {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
     }
 }
 
