@@ -52,6 +52,10 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Writes an address in EIP-55 checksum form.
 pub fn checksum(address: &Address) -> String {
+    if address.is_zero() {
+        // The native asset, in most outputs: no letters, so no hash to take.
+        return "0x0000000000000000000000000000000000000000".to_owned();
+    }
     address.to_checksum(None)
 }
 
@@ -161,6 +165,11 @@ impl From<Address> for Holder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zero_address_checksum_is_its_plain_form() {
+        assert_eq!(checksum(&Address::ZERO), Address::ZERO.to_checksum(None));
+    }
 
     #[test]
     fn parses_any_case_and_writes_checksum() {

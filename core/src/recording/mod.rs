@@ -173,37 +173,54 @@ impl Recording {
 
 /// Re-runs the engine on a recording: every output, in order.
 pub fn replay(rec: &Recording) -> Result<Vec<Output>, ReplayError> {
-    let mut engine = rec
-        .header
-        .restore(rec.header.config.clone())
-        .map_err(|e| ReplayError::Config(e.to_string()))?;
     let mut out = Vec::new();
+    replay_each(&rec.header, rec.inputs.iter().cloned(), |o| out.push(o))?;
+    Ok(out)
+}
+
+/// Re-runs the engine from `header` on `inputs`, handing each output to `sink` in order.
+pub fn replay_each(
+    header: &Header,
+    inputs: impl IntoIterator<Item = Input>,
+    mut sink: impl FnMut(Output),
+) -> Result<(), ReplayError> {
+    let mut engine = header
+        .restore(header.config.clone())
+        .map_err(|e| ReplayError::Config(e.to_string()))?;
     while let Some(o) = engine.poll_output() {
-        out.push(o);
+        sink(o);
     }
-    for input in &rec.inputs {
-        engine.handle_input(input.clone());
+    for input in inputs {
+        engine.handle_input(input);
         while let Some(o) = engine.poll_output() {
-            out.push(o);
+            sink(o);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Re-runs the engine on a recording's text: its outputs as JSON lines, each ending in `\n`.
 /// Byte for byte the same on every target.
 pub fn replay_text(text: &str) -> Result<String, ReplayError> {
-    Ok(outputs_text(&replay(&Recording::parse(text)?)?))
+    let rec = Recording::parse(text)?;
+    let mut out = Vec::new();
+    replay_each(&rec.header, rec.inputs, |o| write_line(&mut out, &o))?;
+    Ok(String::from_utf8(out).unwrap_or_default())
+}
+
+fn write_line(out: &mut Vec<u8>, o: &Output) {
+    // Writing JSON into a Vec cannot fail (the outputs have no maps with non-string keys).
+    let _ = serde_json::to_writer(&mut *out, o);
+    out.push(b'\n');
 }
 
 /// Outputs as JSON lines, each ending in `\n` (the form golden files hold).
 pub fn outputs_text(outputs: &[Output]) -> String {
-    let mut s = String::new();
+    let mut out = Vec::new();
     for o in outputs {
-        s.push_str(&serde_json::to_string(o).unwrap_or_default());
-        s.push('\n');
+        write_line(&mut out, o);
     }
-    s
+    String::from_utf8(out).unwrap_or_default()
 }
 
 #[cfg(test)]
