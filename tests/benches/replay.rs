@@ -9,7 +9,7 @@
 //! The simulation's recording is also written to `target/replay-bench/sim-6h.jsonl` for the same
 //! figure in Node (`node npm/bench/replay.mjs`). Run: `cargo bench -p tend-replay --bench replay`.
 
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::hint::black_box;
 
