@@ -15,36 +15,11 @@ use tend_core::B256;
 use tend_core::engine::Engine;
 use tend_core::fees::{Fees, TxKind};
 use tend_core::nonce::{ChainView, NonceBook, NoncePolicy, Purpose};
-use tend_core::sim::{self, Behaviour, ChainParams, EndpointFaults, SimConfig};
+use tend_core::sim::{self, SimConfig};
 use tend_core::time::Timestamp;
 
 fn recorded() -> (SimConfig, Vec<tend_core::engine::Input>) {
-    let cfg = SimConfig {
-        seed: 7,
-        services: 20,
-        duration_ms: 6 * 3_600_000,
-        behaviours: vec![
-            Behaviour::Healthy,
-            Behaviour::Flaky { fail_ppm: 100_000 },
-            Behaviour::Crashy { mean_ms: 3_600_000 },
-        ],
-        chain: ChainParams {
-            drop_ppm: 20_000,
-            reorg_ppm: 5_000,
-            spike_ppm: 5_000,
-            ..ChainParams::default()
-        },
-        endpoints: vec![
-            EndpointFaults {
-                timeout_ppm: 10_000,
-                rate_limit_ppm: 20_000,
-                ..EndpointFaults::default()
-            },
-            EndpointFaults::default(),
-        ],
-        spend_per_day: tend_core::U256::from(10_000_000_000_000_000_000u128),
-        ..SimConfig::default()
-    };
+    let cfg = SimConfig::lively_6h(7);
     let (report, inputs, _) = sim::run_recorded(&cfg).unwrap();
     assert!(report.violations.is_empty());
     (cfg, inputs)

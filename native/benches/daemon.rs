@@ -198,9 +198,14 @@ fn write_config(dir: &Path, services: &str) -> PathBuf {
 }
 
 fn start_tend(config: &Path) -> std::process::Child {
+    start_tend_with(config, &[])
+}
+
+fn start_tend_with(config: &Path, extra: &[&std::ffi::OsStr]) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_tend"))
         .args(["run", "--config"])
         .arg(config)
+        .args(extra)
         .env("TEND_BENCH_KEY", DEV_KEYS[0])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -366,19 +371,8 @@ async fn record() {
     let mut runs: Vec<(bool, f64, u64)> = Vec::new();
     for with in [false, true, false, true, false, true] {
         let _ = std::fs::remove_dir_all(dir.join("home"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tend"));
-        cmd.args(["run", "--config"]).arg(&config);
-        if with {
-            cmd.arg("--record").arg(&rec);
-        }
-        let child = cmd
-            .env("TEND_BENCH_KEY", DEV_KEYS[0])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let record = [std::ffi::OsStr::new("--record"), rec.as_os_str()];
+        let child = start_tend_with(&config, if with { &record } else { &[] });
         let pid = child.id();
         // Start-up and the agents' warm-up, then a measured window.
         std::thread::sleep(Duration::from_secs(5));

@@ -684,29 +684,9 @@ impl Engine {
         let Some(c) = self.chains.get_mut(&chain) else {
             return;
         };
-        let timeout_ms = c.cfg.rpc.request_timeout_ms;
         match c.endpoints.select(now, avoid) {
             Selection::Use { index } => {
-                self.put_request(
-                    id,
-                    Pending {
-                        chain,
-                        call: call.clone(),
-                        attempt,
-                        round,
-                        state: PendingState::Sent {
-                            endpoint: index,
-                            deadline: now.plus_ms(timeout_ms).plus_ms(RPC_SLACK_MS),
-                        },
-                    },
-                );
-                self.out.push_back(Output::Rpc {
-                    id,
-                    chain,
-                    endpoint: index,
-                    call,
-                    timeout_ms,
-                });
+                self.send(now, id, chain, index, call, attempt, round);
             }
             Selection::Wait { until, .. } => {
                 self.put_request(
@@ -724,6 +704,44 @@ impl Engine {
                 );
             }
         }
+    }
+
+    /// Sends `call` to endpoint `endpoint` now.
+    #[allow(clippy::too_many_arguments)]
+    fn send(
+        &mut self,
+        now: Timestamp,
+        id: RequestId,
+        chain: ChainId,
+        endpoint: usize,
+        call: RpcCall,
+        attempt: u32,
+        round: u64,
+    ) {
+        let Some(c) = self.chains.get(&chain) else {
+            return;
+        };
+        let timeout_ms = c.cfg.rpc.request_timeout_ms;
+        self.put_request(
+            id,
+            Pending {
+                chain,
+                call: call.clone(),
+                attempt,
+                round,
+                state: PendingState::Sent {
+                    endpoint,
+                    deadline: now.plus_ms(timeout_ms).plus_ms(RPC_SLACK_MS),
+                },
+            },
+        );
+        self.out.push_back(Output::Rpc {
+            id,
+            chain,
+            endpoint,
+            call,
+            timeout_ms,
+        });
     }
 
     fn rpc_response(
@@ -1016,27 +1034,7 @@ impl Engine {
         if let Some(other) = c.endpoints.head_check(now, endpoint) {
             let id = self.next_id;
             self.next_id += 1;
-            let timeout_ms = c.cfg.rpc.request_timeout_ms;
-            self.put_request(
-                id,
-                Pending {
-                    chain,
-                    call: RpcCall::Head,
-                    attempt: 1,
-                    round: HEAD_CHECK,
-                    state: PendingState::Sent {
-                        endpoint: other,
-                        deadline: now.plus_ms(timeout_ms).plus_ms(RPC_SLACK_MS),
-                    },
-                },
-            );
-            self.out.push_back(Output::Rpc {
-                id,
-                chain,
-                endpoint: other,
-                call: RpcCall::Head,
-                timeout_ms,
-            });
+            self.send(now, id, chain, other, RpcCall::Head, 1, HEAD_CHECK);
         }
         let Some(c) = self.chains.get_mut(&chain) else {
             return;

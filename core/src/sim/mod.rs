@@ -200,6 +200,41 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// A lively 6-hour world, the benchmarks' recorded run: 20 services (healthy, flaky 10 %,
+    /// crashing hourly), a chain that drops (2 %), reorgs (0.5 %) and spikes (0.5 %), one
+    /// endpoint that times out (1 %) and rate-limits (2 %) next to a good one, agents spending
+    /// 10 ether a day each.
+    pub fn lively_6h(seed: u64) -> Self {
+        Self {
+            seed,
+            services: 20,
+            duration_ms: 6 * 3_600_000,
+            behaviours: vec![
+                Behaviour::Healthy,
+                Behaviour::Flaky { fail_ppm: 100_000 },
+                Behaviour::Crashy { mean_ms: 3_600_000 },
+            ],
+            chain: ChainParams {
+                drop_ppm: 20_000,
+                reorg_ppm: 5_000,
+                spike_ppm: 5_000,
+                ..ChainParams::default()
+            },
+            endpoints: vec![
+                EndpointFaults {
+                    timeout_ppm: 10_000,
+                    rate_limit_ppm: 20_000,
+                    ..EndpointFaults::default()
+                },
+                EndpointFaults::default(),
+            ],
+            spend_per_day: U256::from(10_000_000_000_000_000_000u128),
+            ..Self::default()
+        }
+    }
+}
+
 /// A refused simulation configuration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimConfigError {

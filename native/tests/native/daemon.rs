@@ -187,17 +187,7 @@ async fn a_second_tend_on_the_same_home_exits_3_naming_the_running_pid() {
         second.log()
     );
     // The first one is unharmed and answers.
-    let out = tend_cmd(
-        &["status", "--json", "--config", config.to_str().unwrap()],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = crate::support::tend_json(&["status", "--json", "--config", config.to_str().unwrap()]);
     assert_eq!(v["pid"].as_u64().unwrap().to_string(), pid);
 }
 
@@ -406,11 +396,7 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
         Duration::from_secs(30),
         "the dead and the rate-limited endpoints benched",
         || {
-            let out = tend_cmd(
-                &["status", "--json", "--config", config.to_str().unwrap()],
-                &[],
-            );
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            let v = crate::support::status(&config);
             for (i, s) in seen.iter_mut().enumerate() {
                 *s |= benched(&v, i);
             }
@@ -457,16 +443,16 @@ async fn an_endpoint_stuck_at_an_old_block_is_left_behind_and_no_wallet_is_funde
         crate::support::all_at(&net, n, TARGET)
     })
     .await;
-    let cfg = config.to_str().unwrap();
     eventually(
         Duration::from_secs(30),
         "the lagging endpoint seen behind",
-        || async {
-            let out = tend_cmd(&["status", "--json", "--config", cfg], &[]);
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            v["chains"][0]["endpoints"][0]["status"]["lag"]
-                .as_u64()
-                .is_some_and(|l| l > 2)
+        || {
+            let v = crate::support::status(&config);
+            async move {
+                v["chains"][0]["endpoints"][0]["status"]["lag"]
+                    .as_u64()
+                    .is_some_and(|l| l > 2)
+            }
         },
     )
     .await;

@@ -129,17 +129,8 @@ async fn a_recorded_run_replays_to_the_same_decisions_and_holds_no_secret() {
             .replace("target = \"0.02 ether\"", "target = \"0.05 ether\""),
     )
     .unwrap();
-    let out = tend_cmd(
-        &["replay", rec, "--policy", other.to_str().unwrap(), "--json"],
-        &[],
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let w: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let w =
+        crate::support::tend_json(&["replay", rec, "--policy", other.to_str().unwrap(), "--json"]);
     let first = &w["first_difference"];
     assert_eq!(first["baseline"]["decision"], "transfer", "{w:#}");
     assert_eq!(first["what_if"]["decision"], "transfer", "{w:#}");

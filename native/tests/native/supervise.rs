@@ -4,18 +4,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::support::{Tend, config_head, eventually, scratch, tend_cmd, write_config};
-
-fn status(config: &Path) -> serde_json::Value {
-    let out = tend_cmd(
-        &["status", "--json", "--config", config.to_str().unwrap()],
-        &[],
-    );
-    if out.status.code() != Some(0) {
-        return serde_json::Value::Null;
-    }
-    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
-}
+use crate::support::{Tend, config_head, eventually, scratch, status, write_config};
 
 fn service(v: &serde_json::Value, name: &str) -> serde_json::Value {
     v["services"]

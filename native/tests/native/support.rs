@@ -242,6 +242,30 @@ pub fn tend_cmd(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     c.output().unwrap()
 }
 
+/// `tend status --json` of the daemon of `config` (`Null` while it does not answer).
+pub fn status(config: &Path) -> serde_json::Value {
+    let out = tend_cmd(
+        &["status", "--json", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    if out.status.code() != Some(0) {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+/// Runs `tend <args>`, asserts it exits 0, and parses its JSON output.
+pub fn tend_json(args: &[&str]) -> serde_json::Value {
+    let out = tend_cmd(args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "tend {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// Every transaction on the chain from `from`, as (to, value), by scanning all blocks.
 pub async fn transactions_from(net: &Devnet, from: Address) -> Vec<(Address, U256, u64)> {
     let e = ep(net);
