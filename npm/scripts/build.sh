@@ -1,14 +1,28 @@
 #!/usr/bin/env bash
-# Builds the npm package's JavaScript and wasm: cargo (release, wasm32) plus the wasm-bindgen CLI
-# for the nodejs, web and bundler targets, into npm/dist/<target>/. No wasm-pack (it downloads
-# tools at run time). The CLI's version must equal the wasm-bindgen crate's in Cargo.lock.
+# Builds the npm package's JavaScript and wasm: cargo (the size profile `wasm-release`, wasm32)
+# plus the wasm-bindgen CLI for the nodejs, web and bundler targets, into npm/dist/<target>/,
+# then binaryen's wasm-opt -Os (the `binaryen` devDependency: `npm ci` in npm/ first; skipped
+# with a note when absent). No wasm-pack (it downloads tools at run time). The CLI's version must
+# equal the wasm-bindgen crate's in Cargo.lock.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-cargo build -p tend-web --target wasm32-unknown-unknown --release --locked
-wasm=target/wasm32-unknown-unknown/release/tend_web.wasm
+cargo build -p tend-web --target wasm32-unknown-unknown --profile wasm-release --locked
+wasm=target/wasm32-unknown-unknown/wasm-release/tend_web.wasm
 for t in nodejs web bundler; do
   rm -rf "npm/dist/$t"
   wasm-bindgen --target "$t" --out-dir "npm/dist/$t" "$wasm"
 done
-echo "npm/dist: $(du -sh npm/dist | cut -f1); tend_web_bg.wasm $(wc -c < npm/dist/web/tend_web_bg.wasm) bytes"
+opt=npm/node_modules/.bin/wasm-opt
+if [ -x "$opt" ]; then
+  for t in nodejs web bundler; do
+    f="npm/dist/$t/tend_web_bg.wasm"
+    "$opt" -O3 --strip-debug --strip-producers --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue "$f" -o "$f"
+  done
+else
+  echo "note: $opt not found (run npm ci in npm/): the wasm is not size-optimised" >&2
+fi
+raw=$(wc -c < npm/dist/web/tend_web_bg.wasm)
+gz=$(gzip -9 -c npm/dist/web/tend_web_bg.wasm | wc -c)
+echo "npm/dist: $(du -sh npm/dist | cut -f1); tend_web_bg.wasm $raw bytes, $gz gzipped"
