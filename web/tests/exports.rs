@@ -1,6 +1,7 @@
 //! The wasm exports, run by `wasm-bindgen-test` under Node (`cargo test -p tend-web --target
-//! wasm32-unknown-unknown`): parity with the native goldens, amounts across the boundary, errors
-//! with codes, and the simulation.
+//! wasm32-unknown-unknown`) and in headless Chromium (the same with `WASM_BINDGEN_USE_BROWSER=1
+//! CHROMEDRIVER=/usr/bin/chromedriver`; browser options in web/webdriver.json): parity with the
+//! native goldens, amounts across the boundary, errors with codes, and the simulation.
 
 #![cfg(target_arch = "wasm32")]
 #![allow(missing_docs, clippy::unwrap_used)]
