@@ -212,5 +212,33 @@ export function healthVerdict(request: Record<string, unknown> | string): {
 export function replayRecording(text: string): Replayed;
 /** The recorded history under another engine configuration (the header's `config` shape). */
 export function whatIf(recording: string, config: Record<string, unknown> | string): WhatIf;
+/** An engine input: the shapes of a recording's lines (`{input: "tick", now}`, …). */
+export type EngineInput = { input: string; now: TimestampMs; [field: string]: unknown };
+/** An engine output: `{output: "rpc" | "sign" | "journal" | "spawn" | … , …}`; events carry `event`. */
+export type EngineOutput = { output: string; [field: string]: unknown };
+
+/** The engine, driven by a dashboard's own loop. Amounts in inputs and outputs are decimal strings. */
+export class Engine {
+  /** A fresh engine for a configuration (a recording header's `config`) at `nowMs`. */
+  constructor(config: Record<string, unknown> | string, nowMs: TimestampMs);
+  /** An engine restored from its journal with the services whose agents still run. */
+  static restore(
+    config: Record<string, unknown> | string,
+    nowMs: TimestampMs,
+    journal: Array<Record<string, unknown>> | string | null,
+    running: string[],
+  ): Engine;
+  /** Hands one input to the engine; throws `invalid_input` when it does not parse. */
+  handleInput(input: EngineInput | string): void;
+  /** Every output waiting, in order. */
+  drain(): EngineOutput[];
+  /** When to send the next `{input: "tick", now}`, and why; null when nothing is due. */
+  pollTimeout(): { at: TimestampMs; reason: Record<string, unknown> } | null;
+  /** The engine's clock. */
+  now(): TimestampMs;
+  /** Frees the engine's memory (wasm-bindgen). */
+  free(): void;
+}
+
 /** The package's version. */
 export function version(): string;

@@ -262,6 +262,87 @@ pub fn what_if(recording: &str, config: &JsValue) -> Result<JsValue, JsValue> {
     to_js(&v, false)
 }
 
+/// The engine, driven from JavaScript by a dashboard's own loop: feed inputs (`handleInput`),
+/// take outputs (`drain`), and wake it at `pollTimeout().at` with a `{input: "tick", now}`.
+/// Inputs and outputs are the engine's JSON (the shapes of a recording's lines; amounts as
+/// decimal strings, so an output can be stored and fed back as it is).
+#[wasm_bindgen(js_name = Engine)]
+pub struct JsEngine {
+    inner: crate::WebEngine,
+}
+
+#[wasm_bindgen(js_class = Engine)]
+impl JsEngine {
+    /// A fresh engine: `config` is an engine configuration (a recording header's `config`),
+    /// `nowMs` the time in ms since the epoch. Throws `invalid_config`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: &JsValue, now_ms: f64) -> Result<JsEngine, JsValue> {
+        Self::restore(config, now_ms, &JsValue::NULL, Vec::new())
+    }
+
+    /// An engine restored after a restart from its journal (the `journal` outputs it gave, the
+    /// latest per record) with the services whose agents still run (adopted, never spawned
+    /// twice).
+    #[allow(clippy::needless_pass_by_value)] // wasm-bindgen hands JS arrays over as owned Vecs
+    pub fn restore(
+        config: &JsValue,
+        now_ms: f64,
+        journal: &JsValue,
+        running: Vec<String>,
+    ) -> Result<JsEngine, JsValue> {
+        let journal = if journal.is_null() || journal.is_undefined() {
+            "[]".to_owned()
+        } else {
+            input_text(journal)?
+        };
+        Ok(Self {
+            inner: crate::WebEngine::restore(
+                &input_text(config)?,
+                ms(now_ms)?,
+                &journal,
+                &running,
+            )?,
+        })
+    }
+
+    /// Hands one input to the engine (`{input: "tick", now}`, `{input: "rpc_response", …}`, …).
+    /// Throws `invalid_input` naming what does not parse; the engine itself ignores (with an
+    /// `ignored` event) inputs that parse but match nothing.
+    #[wasm_bindgen(js_name = handleInput)]
+    pub fn handle_input(&mut self, input: &JsValue) -> Result<(), JsValue> {
+        Ok(self.inner.handle_input(&input_text(input)?)?)
+    }
+
+    /// Every output waiting, in order (an empty array when idle).
+    pub fn drain(&mut self) -> Result<JsValue, JsValue> {
+        parse_out(&self.inner.drain()?)
+    }
+
+    /// `{at, reason}`: when to send the next tick; `null` when nothing is due.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> Result<JsValue, JsValue> {
+        parse_out(&self.inner.poll_timeout()?)
+    }
+
+    /// The engine's clock, ms since the epoch.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn now(&self) -> f64 {
+        self.inner.now_ms() as f64
+    }
+}
+
+/// A time in ms from JS: a whole, non-negative, safe number.
+fn ms(v: f64) -> Result<u64, JsValue> {
+    if v.fract() != 0.0 || !(0.0..=MAX_SAFE).contains(&v) {
+        return Err(js_error(
+            "invalid_input",
+            &format!("{v} is not a time in whole milliseconds since the epoch"),
+        ));
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok(v as u64)
+}
+
 /// The version of the package.
 #[wasm_bindgen]
 pub fn version() -> String {

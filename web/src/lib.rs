@@ -108,6 +108,72 @@ pub fn what_if(recording: &str, config_json: &str) -> Result<String, WebError> {
     out(&r::what_if(&rec, config).map_err(recording_error)?)
 }
 
+/// The engine driven by a caller's own loop, JSON text at the boundary (the same inputs and
+/// outputs a recording holds).
+pub struct WebEngine {
+    inner: tend_core::engine::Engine,
+}
+
+impl WebEngine {
+    /// An engine for `config_json` (an `EngineConfig`) at `now_ms`, restored from a journal
+    /// (`JournalEntry` array JSON) with the services whose agents are running; empty journal and
+    /// list for a first start.
+    pub fn restore(
+        config_json: &str,
+        now_ms: u64,
+        journal_json: &str,
+        running: &[String],
+    ) -> Result<Self, WebError> {
+        let config: tend_core::engine::config::EngineConfig = serde_json::from_str(config_json)
+            .map_err(|e| WebError {
+                code: "invalid_config",
+                message: format!("engine configuration: {e}"),
+            })?;
+        let journal: Vec<tend_core::engine::io::JournalEntry> = parse(journal_json, "journal")?;
+        let running: Vec<&str> = running.iter().map(String::as_str).collect();
+        let inner = tend_core::engine::Engine::restore(
+            config,
+            tend_core::time::Timestamp::from_ms(now_ms),
+            journal,
+            &running,
+        )
+        .map_err(|e| WebError {
+            code: "invalid_config",
+            message: e.to_string(),
+        })?;
+        Ok(Self { inner })
+    }
+
+    /// Hands one input (JSON of an engine `Input`) to the engine.
+    pub fn handle_input(&mut self, input_json: &str) -> Result<(), WebError> {
+        let input: tend_core::engine::io::Input = parse(input_json, "engine input")?;
+        self.inner.handle_input(input);
+        Ok(())
+    }
+
+    /// Every output waiting, as JSON text of an array (empty when idle).
+    pub fn drain(&mut self) -> Result<String, WebError> {
+        let mut out = Vec::new();
+        while let Some(o) = self.inner.poll_output() {
+            out.push(o);
+        }
+        self::out(&out)
+    }
+
+    /// When the engine wants a tick, and why (`{at, reason}` JSON, or `null`).
+    pub fn poll_timeout(&self) -> Result<String, WebError> {
+        out(&self
+            .inner
+            .poll_timeout()
+            .map(|(at, reason)| serde_json::json!({"at": at, "reason": reason})))
+    }
+
+    /// The engine's clock, ms since the epoch.
+    pub fn now_ms(&self) -> u64 {
+        self.inner.now().as_ms()
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
     serde_json::from_str(text).map_err(|e| WebError {
         code: "invalid_input",

@@ -7,6 +7,7 @@ import {
   simulate,
   whatIf,
   version,
+  Engine,
   type Plan,
   type SimReport,
   type TendError,
@@ -28,6 +29,12 @@ const replayed = replayRecording("…");
 const hash: string = replayed.hash;
 const w: WhatIf = whatIf("…", { chains: [], services: [] });
 const more: boolean = (w.transfers[0]?.what_if_amount ?? 0n) > 0n;
+
+const engine = new Engine({ chains: [], services: [] }, Date.now());
+engine.handleInput({ input: "tick", now: Date.now() });
+const outputs: string[] = engine.drain().map((o) => o.output);
+const due: number | undefined = engine.pollTimeout()?.at;
+void [outputs, due];
 
 try {
   planFunding("{");
