@@ -28,6 +28,7 @@ pub mod funding;
 pub mod health;
 pub mod json;
 pub mod lifecycle;
+pub mod multicall;
 pub mod nonce;
 pub mod recording;
 pub mod rng;

@@ -10,9 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, Bytes, U64, U256, address};
+use alloy::primitives::{Address, B256, Bytes, U64, U256};
 use alloy::rpc::client::RpcClient;
-use alloy::sol_types::SolCall;
 use alloy::transports::{RpcError, TransportErrorKind};
 use tend_core::address::Asset;
 use tend_core::engine::io::{Receipt, RpcAnswer, RpcCall};
@@ -21,20 +20,10 @@ use tend_core::rpc::RpcFailure;
 
 use crate::secret::{RpcUrl, redact_url};
 
-/// Multicall3's address on every chain that has it.
-pub const MULTICALL3: Address = address!("cA11bde05977b3631167028862bE2a173976CA11");
+pub use tend_core::multicall::MULTICALL3;
+use tend_core::multicall::{self, MulticallError};
 
 alloy::sol! {
-    /// One call of `aggregate3`.
-    struct Call3 { address target; bool allowFailure; bytes callData; }
-    /// One result of `aggregate3`.
-    struct Result3 { bool success; bytes returnData; }
-    /// Multicall3's batch entry.
-    function aggregate3(Call3[] calldata calls) external payable returns (Result3[] memory returnData);
-    /// Multicall3's native balance helper.
-    function getEthBalance(address addr) external view returns (uint256 balance);
-    /// ERC-20 balance.
-    function balanceOf(address owner) external view returns (uint256 balance);
     /// ERC-20 transfer.
     function transfer(address to, uint256 amount) external returns (bool ok);
 }
@@ -244,47 +233,12 @@ impl Endpoint {
         block: u64,
         entries: &[(Address, Asset)],
     ) -> Result<Vec<U256>, RpcFailure> {
-        let calls: Vec<Call3> = entries
-            .iter()
-            .map(|(holder, asset)| {
-                if asset.is_native() {
-                    Call3 {
-                        target: MULTICALL3,
-                        allowFailure: true,
-                        callData: getEthBalanceCall { addr: *holder }.abi_encode().into(),
-                    }
-                } else {
-                    Call3 {
-                        target: asset.0,
-                        allowFailure: true,
-                        callData: balanceOfCall { owner: *holder }.abi_encode().into(),
-                    }
-                }
-            })
-            .collect();
-        let data: Bytes = aggregate3Call { calls }.abi_encode().into();
         let tx = CallRequest {
             to: MULTICALL3,
-            data,
+            data: multicall::encode_balances(entries).into(),
         };
         let out: Bytes = self.request("eth_call", (tx, U64::from(block))).await?;
-        let results =
-            aggregate3Call::abi_decode_returns(&out).map_err(|e| RpcFailure::Transport {
-                message: format!("Multicall3 answer does not decode: {e}"),
-            })?;
-        if results.len() != entries.len() {
-            return Err(RpcFailure::MissingResponse);
-        }
-        results
-            .iter()
-            .zip(entries)
-            .map(|(r, (holder, asset))| {
-                if !r.success || r.returnData.len() < 32 {
-                    return Err(not_a_token(*holder, *asset));
-                }
-                Ok(U256::from_be_slice(&r.returnData[..32]))
-            })
-            .collect()
+        multicall::decode_balances(entries, &out).map_err(|e| multicall_failure(&e))
     }
 
     async fn balances_batch(
@@ -301,9 +255,10 @@ impl Endpoint {
                     .add_call::<_, U256>("eth_getBalance", &(holder, tag))
                     .map(BalanceWaiter::Native)
             } else {
+                let (to, data) = multicall::balance_call(*holder, *asset);
                 let tx = CallRequest {
-                    to: asset.0,
-                    data: balanceOfCall { owner: *holder }.abi_encode().into(),
+                    to,
+                    data: data.into(),
                 };
                 batch
                     .add_call::<_, Bytes>("eth_call", &(tx, tag))
@@ -318,10 +273,8 @@ impl Endpoint {
                 BalanceWaiter::Native(w) => w.await.map_err(|e| failure(e, &self.url))?,
                 BalanceWaiter::Token(w) => {
                     let b = w.await.map_err(|e| failure(e, &self.url))?;
-                    if b.len() < 32 {
-                        return Err(not_a_token(*holder, *asset));
-                    }
-                    U256::from_be_slice(&b[..32])
+                    multicall::decode_balance(*holder, *asset, &b)
+                        .map_err(|e| multicall_failure(&e))?
                 }
             });
         }
@@ -334,13 +287,20 @@ enum BalanceWaiter {
     Token(alloy::rpc::client::Waiter<Bytes>),
 }
 
-fn not_a_token(holder: Address, asset: Asset) -> RpcFailure {
-    RpcFailure::JsonRpc {
-        code: 3,
-        message: format!(
-            "execution reverted: the balance of {holder} in {asset} cannot be read (not an ERC-20?)"
-        ),
-        retry_after_ms: None,
+/// A balance answer that cannot be read, as the engine's failure: a holder whose asset is not a
+/// token is a revert (the caller's problem, never retried); a garbled answer a transport fault.
+fn multicall_failure(e: &MulticallError) -> RpcFailure {
+    match e {
+        MulticallError::NotAToken { holder, asset } => RpcFailure::JsonRpc {
+            code: 3,
+            message: format!(
+                "execution reverted: the balance of {holder} in {asset} cannot be read (not an ERC-20?)"
+            ),
+            retry_after_ms: None,
+        },
+        MulticallError::Malformed(_) => RpcFailure::Transport {
+            message: e.to_string(),
+        },
     }
 }
 
@@ -524,4 +484,67 @@ pub fn redact_text(text: &str, url: &RpcUrl) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod multicall_abi {
+    //! The core's hand-written Multicall3 ABI against alloy's `sol!` encoder and decoder.
+    use alloy::primitives::{Address, Bytes, U256};
+    use alloy::sol_types::{SolCall, SolValue};
+    use tend_core::address::Asset;
+    use tend_core::multicall;
+
+    alloy::sol! {
+        struct Call3 { address target; bool allowFailure; bytes callData; }
+        struct Result3 { bool success; bytes returnData; }
+        function aggregate3(Call3[] calldata calls) external payable returns (Result3[] memory returnData);
+        function getEthBalance(address addr) external view returns (uint256 balance);
+        function balanceOf(address owner) external view returns (uint256 balance);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_core_encodes_and_decodes_as_alloy_does(
+            picks in proptest::collection::vec((0u8..=255, proptest::bool::ANY, 0u128..), 0..20),
+        ) {
+            let entries: Vec<(Address, Asset)> = picks
+                .iter()
+                .map(|(b, native, _)| {
+                    let asset = if *native {
+                        Asset::NATIVE
+                    } else {
+                        Asset(Address::repeat_byte(b ^ 0x55))
+                    };
+                    (Address::repeat_byte(*b), asset)
+                })
+                .collect();
+            let calls: Vec<Call3> = entries
+                .iter()
+                .map(|(holder, asset)| {
+                    let (target, data) = if asset.is_native() {
+                        (multicall::MULTICALL3, getEthBalanceCall { addr: *holder }.abi_encode())
+                    } else {
+                        (asset.0, balanceOfCall { owner: *holder }.abi_encode())
+                    };
+                    Call3 { target, allowFailure: true, callData: data.into() }
+                })
+                .collect();
+            proptest::prop_assert_eq!(
+                multicall::encode_balances(&entries),
+                aggregate3Call { calls }.abi_encode()
+            );
+            let results: Vec<Result3> = picks
+                .iter()
+                .map(|(_, _, v)| Result3 {
+                    success: true,
+                    returnData: Bytes::from(U256::from(*v).abi_encode()),
+                })
+                .collect();
+            let want: Vec<U256> = picks.iter().map(|(_, _, v)| U256::from(*v)).collect();
+            proptest::prop_assert_eq!(
+                multicall::decode_balances(&entries, &results.abi_encode()).unwrap(),
+                want
+            );
+        }
+    }
 }
