@@ -21,6 +21,8 @@ export interface TendError extends Error {
     | "unsafe_number"
     | "invalid_config"
     | "invalid_recording"
+    | "rpc_failed"
+    | "wrong_chain"
     | "transition_refused"
     | "busy_loop"
     | "internal";
@@ -237,6 +239,28 @@ export class Engine {
   /** The engine's clock. */
   now(): TimestampMs;
   /** Frees the engine's memory (wasm-bindgen). */
+  free(): void;
+}
+
+/** Browser-side JSON-RPC over several endpoints of one chain, with tend's failover policy. */
+export class RpcClient {
+  /** `urls` tried in score order (failing ones benched); `policy`: a chain's `rpc_policy` fields. */
+  constructor(urls: string[], policy?: Record<string, unknown> | null);
+  /** One call with retries and failover; throws code `rpc_failed`. */
+  request(method: string, params?: unknown[]): Promise<unknown>;
+  /** `eth_chainId`. */
+  chainId(): Promise<number>;
+  /**
+   * Balances of every holder in every asset (zero address: native) at one block, through
+   * Multicall3 (or a JSON-RPC batch where it is absent). Throws `wrong_chain`, `rpc_failed`.
+   */
+  readBalances(
+    chainId: number,
+    holders: Address[],
+    assets: Address[],
+  ): Promise<{ block: number; multicall: boolean; balances: Record<Address, Record<Address, bigint>> }>;
+  /** Every endpoint's standing. */
+  status(): Array<{ index: number; score_bps: number; breaker: Record<string, unknown>; head: number | null; lag: number }>;
   free(): void;
 }
 

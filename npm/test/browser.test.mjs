@@ -74,3 +74,71 @@ test("amounts are bigint across the boundary and errors carry a code", { skip },
   assert.deepEqual(r, { spent: "bigint", unsafe: "unsafe_number", invalid: "invalid_recording", violations: 0 });
   assert.deepEqual(errors, []);
 });
+
+// Browser-side RPC against a real anvil (which answers CORS from any origin): balances through
+// Multicall3 pinned to one block, with a dead endpoint listed first (failover), equal to what
+// the node says pair by pair.
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const anvilBin =
+  process.env.TEND_ANVIL ??
+  fileURLToPath(new URL("../../target/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil", import.meta.url));
+const noAnvil = existsSync(anvilBin) ? false : `no anvil at ${anvilBin} (scripts/test installs it)`;
+
+async function rpc(url, method, params) {
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = await r.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+test("RpcClient reads balances in Chromium through Multicall3, failing over a dead endpoint", { skip: skip || noAnvil }, async () => {
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const anvil = spawn(anvilBin, ["--port", String(port), "--chain-id", "31337", "--silent"], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await rpc(url, "eth_chainId", []);
+        break;
+      } catch (e) {
+        if (i > 100) throw e;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const code = readFileSync(new URL("../../native/assets/multicall3.runtime.hex", import.meta.url), "utf8").trim();
+    await rpc(url, "anvil_setCode", ["0xcA11bde05977b3631167028862bE2a173976CA11", code.startsWith("0x") ? code : `0x${code}`]);
+    const holders = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2"];
+    await rpc(url, "anvil_setBalance", [holders[0], "0xde0b6b3a7640000"]); // 1 ether
+    await rpc(url, "anvil_setBalance", [holders[1], "0x1"]);
+    const got = await page.evaluate(
+      async ({ url, holders }) => {
+        const c = new window.tend.RpcClient(["http://127.0.0.1:9/", url]);
+        const r = await c.readBalances(31337, holders, ["0x0000000000000000000000000000000000000000"]);
+        let wrong = "";
+        try {
+          await c.readBalances(1, holders, ["0x0000000000000000000000000000000000000000"]);
+        } catch (e) {
+          wrong = e.code;
+        }
+        const b = Object.fromEntries(
+          Object.entries(r.balances).map(([h, v]) => [h.toLowerCase(), String(v["0x0000000000000000000000000000000000000000"])]),
+        );
+        return { multicall: r.multicall, block: r.block, b, wrong, status: c.status().map((s) => s.score_bps) };
+      },
+      { url, holders },
+    );
+    assert.equal(got.multicall, true);
+    assert.deepEqual(got.b, { [holders[0]]: "1000000000000000000", [holders[1]]: "1" });
+    assert.equal(got.wrong, "wrong_chain");
+    assert.ok(got.status[1] > got.status[0], `the good endpoint scores higher: ${got.status}`);
+  } finally {
+    anvil.kill();
+  }
+});

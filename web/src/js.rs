@@ -32,7 +32,7 @@ pub fn start() {
 }
 
 /// A JS `Error` with a stable `code` property.
-fn js_error(code: &str, message: &str) -> JsValue {
+pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let e = Error::new(message);
     // Setting a property on a fresh Error cannot fail.
     let _ = Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
@@ -46,11 +46,11 @@ impl From<WebError> for JsValue {
 }
 
 /// The largest integer a JS number holds exactly.
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+pub(crate) const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// JSON text of an input: a string is taken as JSON text; any other value is stringified with
 /// bigints as decimal strings.
-fn input_text(v: &JsValue) -> Result<String, JsValue> {
+pub(crate) fn input_text(v: &JsValue) -> Result<String, JsValue> {
     if let Some(s) = v.as_string() {
         return Ok(s);
     }
@@ -149,7 +149,7 @@ const AMOUNT_KEYS: &[&str] = &[
 ];
 
 /// A JSON value as a JS value, with the amounts under [`AMOUNT_KEYS`] as `bigint`.
-fn to_js(v: &Value, amount: bool) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js(v: &Value, amount: bool) -> Result<JsValue, JsValue> {
     Ok(match v {
         Value::Null => JsValue::NULL,
         Value::Bool(b) => JsValue::from_bool(*b),

@@ -6,6 +6,7 @@
 //! a `code`).
 
 pub mod js;
+pub mod rpc;
 
 use tend_core::funding::plan::{PlanInput, plan};
 use tend_core::funding::{FundingSnapshot, funding_requirements};

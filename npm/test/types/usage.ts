@@ -8,6 +8,7 @@ import {
   whatIf,
   version,
   Engine,
+  RpcClient,
   type Plan,
   type SimReport,
   type TendError,
@@ -35,6 +36,14 @@ engine.handleInput({ input: "tick", now: Date.now() });
 const outputs: string[] = engine.drain().map((o) => o.output);
 const due: number | undefined = engine.pollTimeout()?.at;
 void [outputs, due];
+
+const client = new RpcClient(["http://127.0.0.1:8545"]);
+void client.readBalances(100, ["0x00000000000000000000000000000000000000a1"], ["0x0000000000000000000000000000000000000000"]).then(
+  (r) => {
+    const wei: bigint | undefined = r.balances["0x00000000000000000000000000000000000000a1"]?.["0x0000000000000000000000000000000000000000"];
+    return wei;
+  },
+);
 
 try {
   planFunding("{");
