@@ -264,5 +264,8 @@ export class RpcClient {
   free(): void;
 }
 
+/** Turns on tend's logging to the console ("error" | "warn" | "info" (default) | "debug" | "trace"). */
+export function initTracing(level?: "error" | "warn" | "info" | "debug" | "trace"): void;
+
 /** The package's version. */
 export function version(): string;

@@ -117,8 +117,18 @@ test("RpcClient reads balances in Chromium through Multicall3, failing over a de
     const holders = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2"];
     await rpc(url, "anvil_setBalance", [holders[0], "0xde0b6b3a7640000"]); // 1 ether
     await rpc(url, "anvil_setBalance", [holders[1], "0x1"]);
+    const logs = [];
+    page.on("console", (m) => logs.push(m.text()));
     const got = await page.evaluate(
       async ({ url, holders }) => {
+        let badLevel = "";
+        try {
+          window.tend.initTracing("loud");
+        } catch (e) {
+          badLevel = e.code;
+        }
+        window.tend.initTracing("warn");
+        window.tend.initTracing("warn"); // a second call changes nothing
         const c = new window.tend.RpcClient(["http://127.0.0.1:9/", url]);
         const r = await c.readBalances(31337, holders, ["0x0000000000000000000000000000000000000000"]);
         let wrong = "";
@@ -130,13 +140,16 @@ test("RpcClient reads balances in Chromium through Multicall3, failing over a de
         const b = Object.fromEntries(
           Object.entries(r.balances).map(([h, v]) => [h.toLowerCase(), String(v["0x0000000000000000000000000000000000000000"])]),
         );
-        return { multicall: r.multicall, block: r.block, b, wrong, status: c.status().map((s) => s.score_bps) };
+        return { multicall: r.multicall, block: r.block, b, wrong, badLevel, status: c.status().map((s) => s.score_bps) };
       },
       { url, holders },
     );
     assert.equal(got.multicall, true);
     assert.deepEqual(got.b, { [holders[0]]: "1000000000000000000", [holders[1]]: "1" });
     assert.equal(got.wrong, "wrong_chain");
+    assert.equal(got.badLevel, "invalid_input");
+    // initTracing: the failover shows in the console.
+    assert.ok(logs.some((l) => l.includes("RPC failed, retrying")), logs.join("\n"));
     assert.ok(got.status[1] > got.status[0], `the good endpoint scores higher: ${got.status}`);
   } finally {
     anvil.kill();

@@ -31,6 +31,36 @@ pub fn start() {
     }));
 }
 
+/// Turns on tend's logging to the browser console (tracing-wasm): `level` is "error", "warn",
+/// "info" (the default) or "debug"; `RpcClient` reports failures, retries and failovers there.
+/// Calling it again does nothing. Throws `invalid_input` for an unknown level.
+#[wasm_bindgen(js_name = initTracing)]
+#[allow(clippy::needless_pass_by_value)] // wasm-bindgen hands JS strings over owned
+pub fn init_tracing(level: Option<String>) -> Result<(), JsValue> {
+    let level = match level.as_deref().unwrap_or("info") {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "info" => tracing::Level::INFO,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        other => {
+            return Err(js_error(
+                "invalid_input",
+                &format!("log level {other:?}: expected error, warn, info, debug or trace"),
+            ));
+        }
+    };
+    let config = tracing_wasm::WASMLayerConfigBuilder::new()
+        .set_max_level(level)
+        .set_report_logs_in_timings(false)
+        .build();
+    // A second call finds a subscriber already set: keep the first (setting it twice panics).
+    if !tracing::dispatcher::has_been_set() {
+        tracing_wasm::set_as_global_default_with_config(config);
+    }
+    Ok(())
+}
+
 /// A JS `Error` with a stable `code` property.
 pub(crate) fn js_error(code: &str, message: &str) -> JsValue {
     let e = Error::new(message);

@@ -145,6 +145,7 @@ impl JsRpcClient {
             } else {
                 Value::Array(items).to_string()
             };
+            tracing::debug!(method, endpoint = index, attempt, "RPC request");
             let started = js_sys::Date::now();
             let answer = post(&url, &body).await.and_then(|v| {
                 let list = if let Value::Array(a) = v { a } else { vec![v] };
@@ -171,8 +172,26 @@ impl JsRpcClient {
                         c.endpoints.failure(index, class, now());
                         let policy = c.policy;
                         match decide(&policy, class, attempt, &mut c.rng) {
-                            RetryDecision::Retry { after_ms, failover } => (after_ms, failover),
-                            RetryDecision::Fail => return Err(f),
+                            RetryDecision::Retry { after_ms, failover } => {
+                                tracing::warn!(
+                                    method,
+                                    endpoint = index,
+                                    attempt,
+                                    after_ms,
+                                    failover,
+                                    "RPC failed, retrying: {f}"
+                                );
+                                (after_ms, failover)
+                            }
+                            RetryDecision::Fail => {
+                                tracing::error!(
+                                    method,
+                                    endpoint = index,
+                                    attempt,
+                                    "RPC failed: {f}"
+                                );
+                                return Err(f);
+                            }
                         }
                     }
                 }
