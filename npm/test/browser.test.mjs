@@ -3,14 +3,11 @@
 // Errors with codes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { serve, launch, open } from "./browser/harness.mjs";
+import { readFileSync } from "node:fs";
+import { serve, launch, open, missing, rpc, startAnvil } from "./browser/harness.mjs";
 
-const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
-if (!existsSync(chromium) && process.env.TEND_REQUIRE_BROWSER === "1") {
-  throw new Error(`no Chromium at ${chromium}: apt install chromium chromium-driver`);
-}
-const skip = existsSync(chromium) ? false : `no Chromium at ${chromium} (apt install chromium)`;
+const skip = missing();
+const noAnvil = missing({ anvil: true });
 let server, browser, page, errors;
 
 before(async () => {
@@ -78,40 +75,10 @@ test("amounts are bigint across the boundary and errors carry a code", { skip },
 // Browser-side RPC against a real anvil (which answers CORS from any origin): balances through
 // Multicall3 pinned to one block, with a dead endpoint listed first (failover), equal to what
 // the node says pair by pair.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-
-const anvilBin =
-  process.env.TEND_ANVIL ??
-  fileURLToPath(new URL("../../target/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil", import.meta.url));
-const noAnvil = existsSync(anvilBin) ? false : `no anvil at ${anvilBin} (scripts/test installs it)`;
-
-async function rpc(url, method, params) {
-  const r = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await r.json();
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
-
-test("RpcClient reads balances in Chromium through Multicall3, failing over a dead endpoint", { skip: skip || noAnvil }, async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const anvil = spawn(anvilBin, ["--port", String(port), "--chain-id", "31337", "--silent"], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}`;
+test("RpcClient reads balances in Chromium through Multicall3, failing over a dead endpoint", { skip: noAnvil }, async () => {
+  const anvil = await startAnvil(31337);
+  const url = anvil.url;
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await rpc(url, "eth_chainId", []);
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
     const code = readFileSync(new URL("../../native/assets/multicall3.runtime.hex", import.meta.url), "utf8").trim();
     await rpc(url, "anvil_setCode", ["0xcA11bde05977b3631167028862bE2a173976CA11", code.startsWith("0x") ? code : `0x${code}`]);
     const holders = ["0x00000000000000000000000000000000000000a1", "0x00000000000000000000000000000000000000a2"];
@@ -152,6 +119,6 @@ test("RpcClient reads balances in Chromium through Multicall3, failing over a de
     assert.ok(logs.some((l) => l.includes("RPC failed, retrying")), logs.join("\n"));
     assert.ok(got.status[1] > got.status[0], `the good endpoint scores higher: ${got.status}`);
   } finally {
-    anvil.kill();
+    anvil.stop();
   }
 });

@@ -4,29 +4,11 @@
 // kept in target/artifacts/dashboard.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { serve, launch } from "./browser/harness.mjs";
+import { serve, launch, missing, rpc, startAnvil } from "./browser/harness.mjs";
 
-const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const anvilBin =
-  process.env.TEND_ANVIL ??
-  fileURLToPath(new URL("../../target/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil", import.meta.url));
-const missing = [chromium, anvilBin].find((p) => !existsSync(p));
-if (missing && process.env.TEND_REQUIRE_BROWSER === "1") throw new Error(`missing ${missing}`);
-const skip = missing ? `missing ${missing}` : false;
-
-async function rpc(url, method, params) {
-  const r = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = await r.json();
-  if (body.error) throw new Error(`${method}: ${body.error.message}`);
-  return body.result;
-}
+const skip = missing({ anvil: true });
 
 const AGENT = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const EOA = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
@@ -34,21 +16,11 @@ const SAFE = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 const wei = (eth) => `0x${(BigInt(Math.round(eth * 1000)) * 10n ** 15n).toString(16)}`;
 
 test("the dashboard reads a chain, shows the verdict and the runway, and answers what-if", { skip }, async () => {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const anvil = spawn(anvilBin, ["--port", String(port), "--chain-id", "100", "--silent"], { stdio: "ignore" });
-  const url = `http://127.0.0.1:${port}`;
+  const anvil = await startAnvil(100);
+  const url = anvil.url;
   const server = await serve();
   const browser = await launch();
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await rpc(url, "eth_chainId", []);
-        break;
-      } catch (e) {
-        if (i > 100) throw e;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
     await rpc(url, "anvil_setBalance", [AGENT, wei(0.5)]);
     await rpc(url, "anvil_setBalance", [EOA, wei(1)]);
     await rpc(url, "anvil_setBalance", [SAFE, "0x0"]);
@@ -100,6 +72,6 @@ test("the dashboard reads a chain, shows the verdict and the runway, and answers
   } finally {
     await browser.close();
     server.close();
-    anvil.kill();
+    anvil.stop();
   }
 });

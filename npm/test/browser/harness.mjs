@@ -2,6 +2,8 @@
 // repository (the page, npm/dist/web, the fixtures and the corpus) and playwright-core driving
 // Debian's /usr/bin/chromium (never a downloaded browser). Shared by browser.test.mjs and
 // npm/bench/browser.mjs.
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { extname, join, normalize } from "node:path";
@@ -72,4 +74,55 @@ export async function open(browser, url) {
   const failed = await page.evaluate(() => window.tendError ?? null);
   if (failed) throw new Error(`the package did not load in Chromium: ${failed}`);
   return { page, errors };
+}
+
+/** anvil: TEND_ANVIL, or the one scripts/test installs into target/tools. */
+export const anvilBin =
+  process.env.TEND_ANVIL ??
+  fileURLToPath(new URL("../../../target/tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil", import.meta.url));
+
+/** What a browser test lacks (Chromium, anvil), or false; throws under TEND_REQUIRE_BROWSER=1. */
+export function missing({ anvil = false } = {}) {
+  const chromium = process.env.CHROMIUM ?? "/usr/bin/chromium";
+  const absent = [chromium, ...(anvil ? [anvilBin] : [])].find((p) => !existsSync(p));
+  if (absent && process.env.TEND_REQUIRE_BROWSER === "1") {
+    throw new Error(`missing ${absent}: apt install chromium chromium-driver; scripts/test installs anvil`);
+  }
+  return absent ? `missing ${absent}` : false;
+}
+
+/** One JSON-RPC call from Node (test set-up: balances, code). */
+export async function rpc(url, method, params) {
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = await r.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/** A real anvil for `chainId` on a free port, answering; resolves to { url, stop }. */
+export async function startAnvil(chainId) {
+  const port = await new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+  const child = spawn(anvilBin, ["--port", String(port), "--chain-id", String(chainId), "--silent"], { stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await rpc(url, "eth_chainId", []);
+      return { url, stop: () => child.kill() };
+    } catch (e) {
+      if (i > 100) {
+        child.kill();
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
