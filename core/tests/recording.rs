@@ -20,15 +20,6 @@ fn recorded(cfg: &SimConfig) -> (Recording, u64) {
     (Recording { header, inputs }, digest)
 }
 
-fn text(rec: &Recording) -> String {
-    let mut s = serde_json::to_string(&rec.header).unwrap();
-    for i in &rec.inputs {
-        s.push('\n');
-        s.push_str(&serde_json::to_string(i).unwrap());
-    }
-    s
-}
-
 fn world() -> SimConfig {
     SimConfig {
         seed: 7,
@@ -47,7 +38,7 @@ fn world() -> SimConfig {
 #[test]
 fn a_recording_replays_through_its_text_to_the_run_outputs() {
     let (rec, digest) = recorded(&world());
-    let t = text(&rec);
+    let t = rec.to_text();
     let parsed = Recording::parse(&t).unwrap();
     assert_eq!(parsed, rec);
     let mut d = sim::OutputDigest::default();

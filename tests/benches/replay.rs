@@ -22,19 +22,16 @@ fn sim_recording() -> String {
     let cfg = SimConfig::lively_6h(7);
     let (report, inputs, _) = sim::run_recorded(&cfg).unwrap();
     assert!(report.violations.is_empty());
-    let header = Header::new(
-        &sim::engine_config(&cfg),
-        Timestamp(cfg.start_ms),
-        Vec::new(),
-        Vec::new(),
-    );
-    let mut text = serde_json::to_string(&header).unwrap();
-    for i in &inputs {
-        text.push('\n');
-        text.push_str(&serde_json::to_string(i).unwrap());
+    Recording {
+        header: Header::new(
+            &sim::engine_config(&cfg),
+            Timestamp(cfg.start_ms),
+            Vec::new(),
+            Vec::new(),
+        ),
+        inputs,
     }
-    text.push('\n');
-    text
+    .to_text()
 }
 
 fn benches(c: &mut Criterion) {

@@ -47,6 +47,8 @@ struct Client {
     rng: Rng,
     next_id: u64,
     chain: Option<u64>,
+    /// Whether the chain has Multicall3 (asked once per client, as the daemon does).
+    multicall: Option<bool>,
 }
 
 /// A JSON-RPC client over several endpoints of one chain.
@@ -259,6 +261,7 @@ impl JsRpcClient {
                 rng: Rng::new(seed),
                 next_id: 1,
                 chain: None,
+                multicall: None,
             })),
         })
     }
@@ -320,10 +323,17 @@ impl JsRpcClient {
             .iter()
             .flat_map(|h| assets.iter().map(move |a| (*h, *a)))
             .collect();
-        let code = self
-            .one("eth_getCode", json!([multicall::MULTICALL3, tag]))
-            .await?;
-        let has_multicall = code.as_str().is_some_and(|c| c.len() > 2);
+        let known = self.inner.borrow().multicall;
+        let has_multicall = if let Some(known) = known {
+            known
+        } else {
+            let code = self
+                .one("eth_getCode", json!([multicall::MULTICALL3, tag]))
+                .await?;
+            let present = code.as_str().is_some_and(|c| c.len() > 2);
+            self.inner.borrow_mut().multicall = Some(present);
+            present
+        };
         let values: Vec<U256> = if has_multicall {
             let data = multicall::encode_balances(&entries);
             let call = json!({"to": multicall::MULTICALL3, "data": format!("0x{}", alloy_primitives::hex::encode(data))});

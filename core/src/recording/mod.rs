@@ -171,6 +171,19 @@ impl Recording {
     }
 }
 
+impl Recording {
+    /// The recording as the recorder writes it: the header line, then one line per input.
+    pub fn to_text(&self) -> String {
+        let mut s = serde_json::to_string(&self.header).unwrap_or_default();
+        s.push('\n');
+        for i in &self.inputs {
+            s.push_str(&serde_json::to_string(i).unwrap_or_default());
+            s.push('\n');
+        }
+        s
+    }
+}
+
 /// Re-runs the engine on a recording: every output, in order.
 pub fn replay(rec: &Recording) -> Result<Vec<Output>, ReplayError> {
     let mut out = Vec::new();

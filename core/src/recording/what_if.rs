@@ -354,7 +354,7 @@ pub fn what_if(rec: &Recording, config: EngineConfig) -> Result<WhatIf, ReplayEr
     let mut r = Recorded::default();
     let mut w = Waiting::default();
     for s in &rec.header.running {
-        alt_alive(&mut w, s);
+        w.alive.insert(ServiceName::from(s.as_str()));
     }
     let (mut b_dec, mut a_dec) = (Vec::new(), Vec::new());
     let (mut dropped, mut assumed) = (0, 0);
@@ -393,10 +393,6 @@ pub fn what_if(rec: &Recording, config: EngineConfig) -> Result<WhatIf, ReplayEr
         dropped,
         assumed,
     ))
-}
-
-fn alt_alive(w: &mut Waiting, service: &str) {
-    w.alive.insert(ServiceName::from(service));
 }
 
 fn drain_base(
@@ -487,35 +483,15 @@ fn translate(input: &Input, r: &Recorded, w: &mut Waiting) -> Option<Input> {
                 result: result.clone(),
             })
         }
-        Input::Signed {
-            now,
-            chain,
-            tx,
-            hash,
-        } => {
+        Input::Signed { chain, tx, .. } | Input::SignFailed { chain, tx, .. } => {
+            // The answer to the other engine's signature of the same transaction: its record.
             let at = waiting_sign(w, &r.signs, *chain, *tx)?;
-            let (chain, tx, _, _) = w.sign.remove(at);
-            Some(Input::Signed {
-                now: *now,
-                chain,
-                tx,
-                hash: *hash,
-            })
-        }
-        Input::SignFailed {
-            now,
-            chain,
-            tx,
-            error,
-        } => {
-            let at = waiting_sign(w, &r.signs, *chain, *tx)?;
-            let (chain, tx, _, _) = w.sign.remove(at);
-            Some(Input::SignFailed {
-                now: *now,
-                chain,
-                tx,
-                error: error.clone(),
-            })
+            let (_, alt, _, _) = w.sign.remove(at);
+            let mut answer = input.clone();
+            if let Input::Signed { tx, .. } | Input::SignFailed { tx, .. } = &mut answer {
+                *tx = alt;
+            }
+            Some(answer)
         }
         Input::Spawned { service, .. } | Input::Adopted { service, .. } => {
             w.spawn.remove(service)?;

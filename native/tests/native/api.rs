@@ -65,12 +65,7 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     assert!(String::from_utf8_lossy(&out.stderr).contains("is tend running"));
 
     let mut tend = Tend::start(&config, "tend.log");
-    let token_file = dir.join("home/api-token");
-    eventually(Duration::from_secs(20), "the API token", || async {
-        token_file.is_file()
-    })
-    .await;
-    let token = std::fs::read_to_string(&token_file).unwrap();
+    let token = crate::support::api_token(&dir.join("home")).await;
     let base = format!("http://{listen}");
     eventually(Duration::from_secs(20), "the API answers", || async {
         reqwest::Client::new()
@@ -242,12 +237,7 @@ async fn the_olas_funding_report_of_a_service_is_the_clis_answer_on_balances_rea
     );
 
     let _tend = Tend::start(&config, "tend.log");
-    let token_file = dir.join("home/api-token");
-    eventually(Duration::from_secs(20), "the API token", || async {
-        token_file.is_file()
-    })
-    .await;
-    let token = std::fs::read_to_string(&token_file).unwrap();
+    let token = crate::support::api_token(&dir.join("home")).await;
     let base = format!("http://{listen}");
     let url = format!("{base}/v1/services/trader/funding?snapshot=true");
     eventually(Duration::from_secs(20), "the report", || async {

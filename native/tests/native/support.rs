@@ -242,6 +242,16 @@ pub fn tend_cmd(args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     c.output().unwrap()
 }
 
+/// The API token a starting daemon writes into `<home>/api-token`, once it is there.
+pub async fn api_token(home: &Path) -> String {
+    let file = home.join("api-token");
+    eventually(Duration::from_secs(20), "the API token", || async {
+        file.is_file()
+    })
+    .await;
+    std::fs::read_to_string(&file).unwrap()
+}
+
 /// `tend status --json` of the daemon of `config` (`Null` while it does not answer).
 pub fn status(config: &Path) -> serde_json::Value {
     let out = tend_cmd(
