@@ -200,7 +200,7 @@ impl Harness {
         let mut latest = std::collections::BTreeMap::new();
         for o in &self.log {
             if let Output::Journal(e) = o {
-                latest.insert((e.chain, e.record.id), e.clone());
+                latest.insert((e.chain, e.record.id), (**e).clone());
             }
         }
         latest.into_values().collect()
@@ -330,7 +330,7 @@ fn a_reservation_never_signed_is_released_at_restart() {
         .log
         .iter()
         .filter_map(|o| match o {
-            Output::Journal(e) if e.record.state == RecordState::Reserved => Some(e.clone()),
+            Output::Journal(e) if e.record.state == RecordState::Reserved => Some((**e).clone()),
             _ => None,
         })
         .collect();

@@ -101,8 +101,8 @@ pub fn replay_recording(text: &str) -> Result<Replayed, WebError> {
 pub fn what_if(recording: &str, config_json: &str) -> Result<String, WebError> {
     use tend_core::recording as r;
     let rec = r::Recording::parse(recording).map_err(|e| recording_error(e.into()))?;
-    let config: tend_core::engine::config::EngineConfig = serde_json::from_str(config_json)
-        .map_err(|e| WebError {
+    let config =
+        tend_core::engine::config::EngineConfig::from_json(config_json).map_err(|e| WebError {
             code: "invalid_config",
             message: format!("engine configuration: {e}"),
         })?;
@@ -125,12 +125,15 @@ impl WebEngine {
         journal_json: &str,
         running: &[String],
     ) -> Result<Self, WebError> {
-        let config: tend_core::engine::config::EngineConfig = serde_json::from_str(config_json)
-            .map_err(|e| WebError {
-                code: "invalid_config",
-                message: format!("engine configuration: {e}"),
+        let config =
+            tend_core::engine::config::EngineConfig::from_json(config_json).map_err(|e| {
+                WebError {
+                    code: "invalid_config",
+                    message: format!("engine configuration: {e}"),
+                }
             })?;
-        let journal: Vec<tend_core::engine::io::JournalEntry> = parse(journal_json, "journal")?;
+        let journal = tend_core::engine::io::JournalEntry::list_from_json(journal_json)
+            .map_err(|e| parse_error(&e, "journal"))?;
         let running: Vec<&str> = running.iter().map(String::as_str).collect();
         let inner = tend_core::engine::Engine::restore(
             config,
@@ -147,7 +150,8 @@ impl WebEngine {
 
     /// Hands one input (JSON of an engine `Input`) to the engine.
     pub fn handle_input(&mut self, input_json: &str) -> Result<(), WebError> {
-        let input: tend_core::engine::io::Input = parse(input_json, "engine input")?;
+        let input = tend_core::engine::io::Input::from_json(input_json)
+            .map_err(|e| parse_error(&e, "engine input"))?;
         self.inner.handle_input(input);
         Ok(())
     }
@@ -176,10 +180,14 @@ impl WebEngine {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
-    serde_json::from_str(text).map_err(|e| WebError {
+    serde_json::from_str(text).map_err(|e| parse_error(&e, what))
+}
+
+fn parse_error(e: &serde_json::Error, what: &str) -> WebError {
+    WebError {
         code: "invalid_input",
         message: format!("{what}: {e}"),
-    })
+    }
 }
 
 fn out<T: serde::Serialize>(v: &T) -> Result<String, WebError> {

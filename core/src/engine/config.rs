@@ -209,6 +209,11 @@ pub enum ConfigError {
 }
 
 impl EngineConfig {
+    /// Parses a configuration from JSON (not yet validated: [`EngineConfig::validate`]).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
     /// Checks the rules beyond types.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut chains = std::collections::BTreeSet::new();

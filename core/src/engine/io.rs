@@ -116,6 +116,12 @@ pub enum Input {
 }
 
 impl Input {
+    /// Parses one input from JSON (a recording's line, a dashboard's event). Every adapter
+    /// parses through here, so the wasm package holds one copy of this deserializer.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
     /// The time the input carries.
     pub fn now(&self) -> Timestamp {
         match self {
@@ -331,6 +337,13 @@ pub struct JournalEntry {
     pub transfer: Option<TransferIntent>,
 }
 
+impl JournalEntry {
+    /// Parses a journal (a JSON array of entries), as [`crate::recording::Header`] holds it.
+    pub fn list_from_json(text: &str) -> Result<Vec<Self>, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
 /// A funding transfer as the journal keeps it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransferIntent {
@@ -373,12 +386,13 @@ pub enum Output {
         chain: ChainId,
         /// The record.
         tx: TxId,
-        /// The transaction.
-        request: TxRequest,
+        /// The transaction (boxed: outputs are moved through queues, and this one is rare).
+        request: Box<TxRequest>,
     },
     /// Persist this journal entry, replacing the previous one of the same (chain, record)
-    /// (write-ahead: it goes out before the broadcast that follows it).
-    Journal(JournalEntry),
+    /// (write-ahead: it goes out before the broadcast that follows it). Boxed, like `Sign`'s
+    /// request: it is three times the size of every other output.
+    Journal(Box<JournalEntry>),
     /// Spawn the service's agent; answer with [`Input::Spawned`] or [`Input::SpawnFailed`].
     Spawn {
         /// The service.

@@ -1313,13 +1313,13 @@ impl Engine {
         self.out.push_back(Output::Sign {
             chain,
             tx,
-            request: TxRequest {
+            request: Box::new(TxRequest {
                 from,
                 nonce,
                 body,
                 gas_limit,
                 fees,
-            },
+            }),
         });
     }
 
@@ -1329,11 +1329,11 @@ impl Engine {
         };
         if let Some(record) = c.book.record(tx).cloned() {
             let transfer = c.payloads.get(&tx).map(|p| p.intent);
-            self.out.push_back(Output::Journal(JournalEntry {
+            self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
                 transfer,
-            }));
+            })));
         }
     }
 
@@ -1391,11 +1391,11 @@ impl Engine {
                     None
                 }
             };
-            self.out.push_back(Output::Journal(JournalEntry {
+            self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
                 transfer,
-            }));
+            })));
             if let Some(e) = event {
                 self.event(e);
             }

@@ -150,8 +150,10 @@ impl Recording {
             }
             None => return Err(err(1, "the header has no version".into())),
         }
+        // Parsed again from the text, not from `v`: one deserializer for every reader of an
+        // engine configuration (the wasm package's size).
         let header: Header =
-            serde_json::from_value(v).map_err(|e| err(1, format!("bad header: {e}")))?;
+            serde_json::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
         if config_hash(&header.config) != header.config_hash {
             return Err(err(
                 1,
@@ -163,8 +165,8 @@ impl Recording {
             if l.trim().is_empty() {
                 continue;
             }
-            let input: Input = serde_json::from_str(l)
-                .map_err(|e| err(i + 1, format!("not an engine input: {e}")))?;
+            let input =
+                Input::from_json(l).map_err(|e| err(i + 1, format!("not an engine input: {e}")))?;
             inputs.push(input);
         }
         Ok(Self { header, inputs })

@@ -1170,7 +1170,7 @@ impl World {
                     self.report.summary.gap_fills += 1;
                 }
                 self.sign_serial += 1;
-                let hash = self.chain.sign(request, self.sign_serial);
+                let hash = self.chain.sign(*request, self.sign_serial);
                 self.hash_record.insert(hash, tx);
                 self.feed(Input::Signed {
                     now,
@@ -1180,7 +1180,7 @@ impl World {
                 });
             }
             Output::Journal(entry) => {
-                self.journal.insert((entry.chain, entry.record.id), entry);
+                self.journal.insert((entry.chain, entry.record.id), *entry);
             }
             Output::Spawn { service } => self.spawn(service),
             Output::Terminate { service } => {
