@@ -1101,9 +1101,16 @@ impl Engine {
             return;
         };
         let input = self.plan_input(chain, market.fees, &snapshot.1);
-        if let Some(c) = self.chains.get_mut(&chain) {
-            c.snapshot = Some(snapshot);
-        }
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.snapshot = Some(snapshot);
+        let Some(input) = input else {
+            // No wallet below `low`: the plan is empty (no transfer, no shortfall).
+            c.last_hold = None;
+            c.last_shortfalls.clear();
+            return;
+        };
         let Ok(plan) = planner::plan(&input) else {
             self.ignored(format!("funding plan input for chain {chain} is invalid"));
             return;
@@ -1150,10 +1157,10 @@ impl Engine {
         }
     }
 
-    fn plan_input(&self, chain: ChainId, fees: Fees, snapshot: &Balances) -> PlanInput {
-        let Some(c) = self.chains.get(&chain) else {
-            return PlanInput::default();
-        };
+    /// The planner's input for `chain`, or `None` when no wallet is below `low` (the most
+    /// common round: the plan would be empty).
+    fn plan_input(&self, chain: ChainId, fees: Fees, snapshot: &Balances) -> Option<PlanInput> {
+        let c = self.chains.get(&chain)?;
         let amounts = |holder: Address| {
             let mut a = AssetAmounts::default();
             for (asset, v) in snapshot.of(holder) {
@@ -1189,6 +1196,9 @@ impl Engine {
             entry.priority = entry.priority.min(w.priority);
             entry.policy.insert(w.asset, w.policy());
         }
+        if wallets.is_empty() {
+            return None;
+        }
         let in_flight = c
             .payloads
             .values()
@@ -1202,7 +1212,7 @@ impl Engine {
                 reason: None,
             })
             .collect();
-        PlanInput {
+        Some(PlanInput {
             chains: BTreeMap::from([(
                 chain,
                 GasParams {
@@ -1222,7 +1232,7 @@ impl Engine {
             }],
             wallets: wallets.into_values().collect(),
             in_flight,
-        }
+        })
     }
 
     /// Reserves a nonce for a planned transfer and asks for its signature. False when the nonce
