@@ -35,6 +35,7 @@ pub mod rng;
 pub mod rpc;
 pub mod ser;
 pub mod sim;
+mod tag_first;
 pub mod time;
 
 pub use alloy_primitives::{Address, B256, U256};

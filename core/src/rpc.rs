@@ -27,8 +27,8 @@ use crate::time::Timestamp;
 /// The method that broadcasts a signed transaction.
 pub const SEND_RAW: &str = "eth_sendRawTransaction";
 
-/// A failed RPC call, as the transport saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A failed RPC call, as the transport saw it. JSON: tagged by `"failure"`, read tag first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "failure", rename_all = "snake_case")]
 pub enum RpcFailure {
     /// No HTTP answer: connect error, reset, timeout.
@@ -54,6 +54,56 @@ pub enum RpcFailure {
     },
     /// A batch answer without this member, or a `null` result where one was required.
     MissingResponse,
+}
+
+impl<'de> Deserialize<'de> for RpcFailure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tag_first::deserialize::<D, RpcFailureWire, Self>(d, "failure")
+    }
+}
+
+/// [`RpcFailure`] externally tagged, for [`crate::tag_first`].
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RpcFailureWire {
+    Transport {
+        message: String,
+    },
+    Http {
+        status: u16,
+        retry_after_ms: Option<u64>,
+    },
+    JsonRpc {
+        code: i64,
+        message: String,
+        retry_after_ms: Option<u64>,
+    },
+    MissingResponse,
+}
+
+impl From<RpcFailureWire> for RpcFailure {
+    fn from(w: RpcFailureWire) -> Self {
+        match w {
+            RpcFailureWire::Transport { message } => Self::Transport { message },
+            RpcFailureWire::Http {
+                status,
+                retry_after_ms,
+            } => Self::Http {
+                status,
+                retry_after_ms,
+            },
+            RpcFailureWire::JsonRpc {
+                code,
+                message,
+                retry_after_ms,
+            } => Self::JsonRpc {
+                code,
+                message,
+                retry_after_ms,
+            },
+            RpcFailureWire::MissingResponse => Self::MissingResponse,
+        }
+    }
 }
 
 impl std::fmt::Display for RpcFailure {

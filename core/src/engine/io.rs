@@ -21,8 +21,9 @@ pub type ServiceName = std::sync::Arc<str>;
 /// An RPC request's id, unique within a run.
 pub type RequestId = u64;
 
-/// Something the adapter observed, with the time it observed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Something the adapter observed, with the time it observed it. JSON: an object tagged by
+/// `"input"` (read tag first: [`crate::tag_first`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// A timer fired (the deadline of [`crate::engine::Engine::poll_timeout`]).
@@ -113,6 +114,137 @@ pub enum Input {
         /// The result.
         result: ProbeResult,
     },
+}
+
+impl<'de> Deserialize<'de> for Input {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tag_first::deserialize::<D, InputWire, Self>(d, "input")
+    }
+}
+
+/// [`Input`] as an externally tagged enum, for [`crate::tag_first`]: the same variants and fields.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum InputWire {
+    Tick {
+        now: Timestamp,
+    },
+    Command {
+        now: Timestamp,
+        command: Command,
+    },
+    RpcResponse {
+        now: Timestamp,
+        id: RequestId,
+        latency_ms: u64,
+        result: Result<RpcAnswer, RpcFailure>,
+    },
+    Signed {
+        now: Timestamp,
+        chain: ChainId,
+        tx: TxId,
+        hash: B256,
+    },
+    SignFailed {
+        now: Timestamp,
+        chain: ChainId,
+        tx: TxId,
+        error: String,
+    },
+    Spawned {
+        now: Timestamp,
+        service: ServiceName,
+    },
+    Adopted {
+        now: Timestamp,
+        service: ServiceName,
+    },
+    SpawnFailed {
+        now: Timestamp,
+        service: ServiceName,
+        error: String,
+    },
+    Exited {
+        now: Timestamp,
+        service: ServiceName,
+        status: ExitStatus,
+    },
+    Probed {
+        now: Timestamp,
+        service: ServiceName,
+        result: ProbeResult,
+    },
+}
+
+impl From<InputWire> for Input {
+    fn from(w: InputWire) -> Self {
+        match w {
+            InputWire::Tick { now } => Self::Tick { now },
+            InputWire::Command { now, command } => Self::Command { now, command },
+            InputWire::RpcResponse {
+                now,
+                id,
+                latency_ms,
+                result,
+            } => Self::RpcResponse {
+                now,
+                id,
+                latency_ms,
+                result,
+            },
+            InputWire::Signed {
+                now,
+                chain,
+                tx,
+                hash,
+            } => Self::Signed {
+                now,
+                chain,
+                tx,
+                hash,
+            },
+            InputWire::SignFailed {
+                now,
+                chain,
+                tx,
+                error,
+            } => Self::SignFailed {
+                now,
+                chain,
+                tx,
+                error,
+            },
+            InputWire::Spawned { now, service } => Self::Spawned { now, service },
+            InputWire::Adopted { now, service } => Self::Adopted { now, service },
+            InputWire::SpawnFailed {
+                now,
+                service,
+                error,
+            } => Self::SpawnFailed {
+                now,
+                service,
+                error,
+            },
+            InputWire::Exited {
+                now,
+                service,
+                status,
+            } => Self::Exited {
+                now,
+                service,
+                status,
+            },
+            InputWire::Probed {
+                now,
+                service,
+                result,
+            } => Self::Probed {
+                now,
+                service,
+                result,
+            },
+        }
+    }
 }
 
 impl Input {
@@ -232,8 +364,8 @@ pub struct Receipt {
     pub success: bool,
 }
 
-/// A successful RPC answer, typed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A successful RPC answer, typed. JSON: tagged by `"answer"`, read tag first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum RpcAnswer {
     /// The head block.
@@ -281,6 +413,68 @@ pub enum RpcAnswer {
         /// The receipt.
         receipt: Option<Receipt>,
     },
+}
+
+impl<'de> Deserialize<'de> for RpcAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tag_first::deserialize::<D, RpcAnswerWire, Self>(d, "answer")
+    }
+}
+
+/// [`RpcAnswer`] externally tagged, for [`crate::tag_first`].
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RpcAnswerWire {
+    Head {
+        number: u64,
+        hash: B256,
+        timestamp: u64,
+    },
+    BlockHash {
+        number: u64,
+        hash: Option<B256>,
+    },
+    TransactionCounts {
+        latest: u64,
+        pending: u64,
+    },
+    Balances {
+        block: u64,
+        #[serde(with = "ser::dec::vec")]
+        values: Vec<U256>,
+    },
+    FeeHistory(FeeHistory),
+    Sent {
+        hash: B256,
+    },
+    Receipt {
+        hash: B256,
+        receipt: Option<Receipt>,
+    },
+}
+
+impl From<RpcAnswerWire> for RpcAnswer {
+    fn from(w: RpcAnswerWire) -> Self {
+        match w {
+            RpcAnswerWire::Head {
+                number,
+                hash,
+                timestamp,
+            } => Self::Head {
+                number,
+                hash,
+                timestamp,
+            },
+            RpcAnswerWire::BlockHash { number, hash } => Self::BlockHash { number, hash },
+            RpcAnswerWire::TransactionCounts { latest, pending } => {
+                Self::TransactionCounts { latest, pending }
+            }
+            RpcAnswerWire::Balances { block, values } => Self::Balances { block, values },
+            RpcAnswerWire::FeeHistory(f) => Self::FeeHistory(f),
+            RpcAnswerWire::Sent { hash } => Self::Sent { hash },
+            RpcAnswerWire::Receipt { hash, receipt } => Self::Receipt { hash, receipt },
+        }
+    }
 }
 
 /// What a transaction does.

@@ -268,8 +268,8 @@ impl Default for HealthPolicy {
     }
 }
 
-/// One health probe's result, as the adapter saw it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One health probe's result, as the adapter saw it. JSON: tagged by `"result"`, read tag first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ProbeResult {
     /// An HTTP answer.
@@ -290,6 +290,47 @@ pub enum ProbeResult {
         /// What the adapter saw (never contains secrets).
         message: String,
     },
+}
+
+impl<'de> Deserialize<'de> for ProbeResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::tag_first::deserialize::<D, ProbeResultWire, Self>(d, "result")
+    }
+}
+
+/// [`ProbeResult`] externally tagged, for [`crate::tag_first`].
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ProbeResultWire {
+    Http {
+        status: u16,
+        latency_ms: u64,
+        body: Option<HealthBody>,
+    },
+    Refused,
+    Timeout,
+    Error {
+        message: String,
+    },
+}
+
+impl From<ProbeResultWire> for ProbeResult {
+    fn from(w: ProbeResultWire) -> Self {
+        match w {
+            ProbeResultWire::Http {
+                status,
+                latency_ms,
+                body,
+            } => Self::Http {
+                status,
+                latency_ms,
+                body,
+            },
+            ProbeResultWire::Refused => Self::Refused,
+            ProbeResultWire::Timeout => Self::Timeout,
+            ProbeResultWire::Error { message } => Self::Error { message },
+        }
+    }
 }
 
 /// How a process ended.
