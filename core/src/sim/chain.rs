@@ -1,7 +1,7 @@
 //! A simulated EVM chain: native balances, nonces, a mempool with geth's replacement rule, blocks
 //! with EIP-1559 base-fee dynamics and spikes, dropped transactions and reorgs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -84,6 +84,11 @@ struct Applied {
     fee: U256,
 }
 
+/// Blocks the chain keeps (about 11 hours of 5 s blocks): far more than any confirmation depth,
+/// reorg or endpoint lag the simulation asks about, and a month-long run stays small (every
+/// block kept cost 80 bytes and a growing copy, 40 MB for 30 days).
+const KEPT_BLOCKS: usize = 8_192;
+
 #[derive(Debug, Clone)]
 struct Block {
     hash: B256,
@@ -103,7 +108,9 @@ pub struct SimChain {
     balances: BTreeMap<Address, U256>,
     nonces: BTreeMap<Address, u64>,
     mempool: BTreeMap<(Address, u64), SimTx>,
-    blocks: Vec<Block>,
+    /// The last [`KEPT_BLOCKS`] blocks; `blocks[0]` is block number `first`.
+    blocks: VecDeque<Block>,
+    first: u64,
     receipts: BTreeMap<B256, Receipt>,
     known: BTreeMap<B256, SimTx>,
     fork: u64,
@@ -147,7 +154,8 @@ impl SimChain {
             balances,
             nonces: BTreeMap::new(),
             mempool: BTreeMap::new(),
-            blocks: Vec::new(),
+            blocks: VecDeque::new(),
+            first: 0,
             receipts: BTreeMap::new(),
             known: BTreeMap::new(),
             fork: 0,
@@ -159,7 +167,7 @@ impl SimChain {
             waits: 0,
             included: BTreeMap::new(),
         };
-        c.blocks.push(Block {
+        c.blocks.push_back(Block {
             hash: hash_of(&[0, 0]),
             timestamp_secs: genesis_secs,
             base_fee: params.base_fee,
@@ -175,12 +183,14 @@ impl SimChain {
 
     /// The head block number.
     pub fn head(&self) -> u64 {
-        (self.blocks.len() - 1) as u64
+        self.first + (self.blocks.len() - 1) as u64
     }
 
     /// A block's hash and timestamp.
     pub fn block(&self, number: u64) -> Option<(B256, u64)> {
-        let b = self.blocks.get(usize::try_from(number).ok()?)?;
+        let b = self
+            .blocks
+            .get(usize::try_from(number.checked_sub(self.first)?).ok()?)?;
         Some((b.hash, b.timestamp_secs))
     }
 
@@ -210,10 +220,11 @@ impl SimChain {
             .blocks
             .len()
             .saturating_sub(usize::try_from(n).unwrap_or(usize::MAX));
-        let mut base: Vec<u128> = self.blocks[start..].iter().map(|b| b.base_fee).collect();
+        let mut base: Vec<u128> = self.blocks.range(start..).map(|b| b.base_fee).collect();
         base.push(self.base_fee);
-        let rewards = self.blocks[start..]
-            .iter()
+        let rewards = self
+            .blocks
+            .range(start..)
             .map(|b| {
                 b.applied
                     .iter()
@@ -322,7 +333,7 @@ impl SimChain {
     }
 
     fn mine_one(&mut self, timestamp_secs: u64) {
-        let number = self.blocks.len() as u64;
+        let number = self.head() + 1;
         let hash = hash_of(&[number, self.fork]);
         let base_fee = self.base_fee;
         let mut applied = Vec::new();
@@ -380,12 +391,17 @@ impl SimChain {
         self.mempool
             .retain(|(a, n), _| *n >= nonces.get(a).copied().unwrap_or(0));
         let used = applied.len();
-        self.blocks.push(Block {
+        self.blocks.push_back(Block {
             hash,
             timestamp_secs,
             base_fee,
             applied,
         });
+        // A pruned node: older blocks are forgotten (their hashes answer `None`).
+        if self.blocks.len() > KEPT_BLOCKS {
+            self.blocks.pop_front();
+            self.first += 1;
+        }
         self.next_base_fee(used);
     }
 
@@ -393,8 +409,16 @@ impl SimChain {
         self.reorgs += 1;
         self.fork += 1;
         let mut reinsert = Vec::new();
+        let mut removed = 0;
         for _ in 0..depth {
-            let Some(b) = self.blocks.pop() else { break };
+            // Never the oldest block kept (the genesis on a short chain).
+            if self.blocks.len() < 2 {
+                break;
+            }
+            let Some(b) = self.blocks.pop_back() else {
+                break;
+            };
+            removed += 1;
             for a in b.applied.iter().rev() {
                 let (to, value) = a.tx.value_to();
                 *self.balances.entry(to).or_default() -= value;
@@ -412,10 +436,10 @@ impl SimChain {
         }
         // The new branch: as many blocks as were removed, mined at once.
         let _ = timestamp_secs;
-        for _ in 0..depth {
+        for _ in 0..removed {
             let ts = self
                 .blocks
-                .last()
+                .back()
                 .map_or(timestamp_secs, |b| b.timestamp_secs + 1);
             self.mine_one(ts);
         }
@@ -434,5 +458,40 @@ impl SimChain {
     /// Fees of the pending transaction at (sender, nonce).
     pub fn pending_fees(&self, from: Address, nonce: u64) -> Option<Fees> {
         self.mempool.get(&(from, nonce)).map(|t| t.req.fees)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_chain_keeps_its_recent_blocks_only() {
+        let params = ChainParams {
+            reorg_ppm: 0,
+            drop_ppm: 0,
+            ..ChainParams::default()
+        };
+        let mut c = SimChain::new(params, 1, 1_000, BTreeMap::new());
+        let n = KEPT_BLOCKS as u64 + 1_000;
+        for i in 1..=n {
+            c.mine(1_000 + 5 * i);
+        }
+        assert_eq!(c.head(), n);
+        assert_eq!(c.blocks.len(), KEPT_BLOCKS);
+        // The head and the oldest kept block answer with their own timestamps; older ones
+        // are forgotten, as on a pruned node.
+        assert_eq!(c.block(n).map(|b| b.1), Some(1_000 + 5 * n));
+        let oldest = n + 1 - KEPT_BLOCKS as u64;
+        assert_eq!(c.block(oldest).map(|b| b.1), Some(1_000 + 5 * oldest));
+        assert_eq!(c.block(oldest - 1), None);
+        assert_eq!(c.block(0), None);
+        assert_eq!(c.block(n + 1), None);
+        let (base, rewards) = c.fee_history(10);
+        assert_eq!((base.len(), rewards.len()), (11, 10));
+        // A reorg replaces the newest blocks and keeps the numbering.
+        c.reorg(3, 1_000 + 5 * (n + 1));
+        assert_eq!(c.head(), n);
+        assert_eq!(c.blocks.len(), KEPT_BLOCKS);
     }
 }
