@@ -196,6 +196,9 @@ pub struct Engine {
     inputs: u64,
     /// The next deadline, computed after every input (state changes only there).
     deadline: Option<Timestamp>,
+    /// The earliest chain poll (kept with every change of a chain's `next_poll`: it is read
+    /// after every input).
+    next_poll: Option<Timestamp>,
 }
 
 impl Engine {
@@ -274,7 +277,9 @@ impl Engine {
             request_deadlines: BTreeSet::new(),
             inputs: 0,
             deadline: None,
+            next_poll: None,
         };
+        engine.refresh_next_poll();
         // Reservations that were never signed never reached a node: release them.
         let chain_ids: Vec<ChainId> = engine.chains.keys().copied().collect();
         for chain in chain_ids {
@@ -358,7 +363,7 @@ impl Engine {
     }
 
     fn compute_deadline(&self) -> Option<Timestamp> {
-        let chain = self.chains.values().map(|c| c.next_poll).min();
+        let chain = self.next_poll;
         let request = self.request_deadlines.first().map(|r| r.0);
         let agent = self.agent_deadlines.peek().map(|r| r.0.0);
         [chain, request, agent].into_iter().flatten().min()
@@ -546,6 +551,7 @@ impl Engine {
                 for c in self.chains.values_mut() {
                     c.next_poll = now;
                 }
+                self.refresh_next_poll();
             }
             Command::Cancel { chain, tx } => {
                 let Some(c) = self.chains.get_mut(&chain) else {
@@ -629,7 +635,7 @@ impl Engine {
         // Every path out of `run_due` passes here: leave a valid entry on top of the agent heap
         // for `poll_timeout`.
         self.purge_agent_deadlines();
-        if self.chains.values().all(|c| c.next_poll > now) {
+        if self.next_poll.is_none_or(|t| t > now) {
             return;
         }
         let polls: Vec<ChainId> = self
@@ -641,6 +647,12 @@ impl Engine {
         for chain in polls {
             self.start_round(chain, now);
         }
+        self.refresh_next_poll();
+    }
+
+    /// Recomputes the earliest chain poll, after a change of any chain's `next_poll`.
+    fn refresh_next_poll(&mut self) {
+        self.next_poll = self.chains.values().map(|c| c.next_poll).min();
     }
 
     fn start_round(&mut self, chain: ChainId, now: Timestamp) {
