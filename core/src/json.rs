@@ -181,7 +181,9 @@ pub fn parse_document(text: &str) -> Result<Value, InputError> {
     })
 }
 
-fn strip_position(message: &str) -> String {
+/// A `serde_json` message without its " at line L column C" (when the position is not the
+/// reader's).
+pub(crate) fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),
         None => message.to_owned(),

@@ -56,15 +56,11 @@ pub enum RpcFailure {
     MissingResponse,
 }
 
-impl<'de> Deserialize<'de> for RpcFailure {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::tag_first::deserialize::<D, RpcFailureWire, Self>(d, "failure")
-    }
-}
+crate::tag_first::tag_first!(RpcFailure, RpcFailureWire, "failure");
 
 /// [`RpcFailure`] externally tagged, for [`crate::tag_first`].
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "RpcFailure", rename_all = "snake_case")]
 enum RpcFailureWire {
     Transport {
         message: String,
@@ -79,31 +75,6 @@ enum RpcFailureWire {
         retry_after_ms: Option<u64>,
     },
     MissingResponse,
-}
-
-impl From<RpcFailureWire> for RpcFailure {
-    fn from(w: RpcFailureWire) -> Self {
-        match w {
-            RpcFailureWire::Transport { message } => Self::Transport { message },
-            RpcFailureWire::Http {
-                status,
-                retry_after_ms,
-            } => Self::Http {
-                status,
-                retry_after_ms,
-            },
-            RpcFailureWire::JsonRpc {
-                code,
-                message,
-                retry_after_ms,
-            } => Self::JsonRpc {
-                code,
-                message,
-                retry_after_ms,
-            },
-            RpcFailureWire::MissingResponse => Self::MissingResponse,
-        }
-    }
 }
 
 impl std::fmt::Display for RpcFailure {

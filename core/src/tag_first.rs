@@ -4,20 +4,50 @@
 //! looks at the tag, then reads the variant's fields from that copy: for a recording, every line
 //! is parsed twice, and the wasm package carries a second deserializer per variant. tend writes
 //! the tag first (serde's serialiser does), so [`TagFirst`] reads the tag, then hands the rest of
-//! the object straight to the variant's fields, through a derived, externally tagged mirror of
-//! the enum (the `…Wire` types next to each enum that uses this). An object whose tag is not first
-//! (hand-written JSON) is written again with its tag first and read the same way.
+//! the object straight to the variant's fields, through an externally tagged mirror of the enum
+//! (the `…Wire` types next to each enum that uses this, derived with `#[serde(remote = "…")]`: the
+//! compiler holds each mirror to its enum's variants and fields, and the derive builds the enum
+//! itself). An object whose tag is not first (hand-written JSON) is written again with its tag
+//! first and read the same way.
 //!
-//! Serialising stays derived and internally tagged: the format does not change.
+//! Serialising stays derived and internally tagged: the format does not change. Each enum opts in
+//! with [`tag_first!`].
 
 use std::fmt;
 use std::marker::PhantomData;
 
-use serde::de::DeserializeOwned;
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, VariantAccess, Visitor,
 };
 use serde::forward_to_deserialize_any;
+
+/// An externally tagged `remote` mirror of an internally tagged enum.
+pub(crate) trait Mirror {
+    /// The enum it reads.
+    type Target;
+    /// The derived remote deserializer.
+    fn read<'de, D: Deserializer<'de>>(d: D) -> Result<Self::Target, D::Error>;
+}
+
+/// `tag_first!(Enum, EnumWire, "tag")`: `Enum`'s `Deserialize`, tag first through `EnumWire`
+/// (a `#[derive(Deserialize)] #[serde(remote = "Enum")]` mirror).
+macro_rules! tag_first {
+    ($t:ty, $wire:ident, $tag:literal) => {
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_map($crate::tag_first::TagFirst::<$wire>::new($tag))
+            }
+        }
+
+        impl $crate::tag_first::Mirror for $wire {
+            type Target = $t;
+            fn read<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+                $wire::deserialize(d)
+            }
+        }
+    };
+}
+pub(crate) use tag_first;
 
 /// The visitor: `W` is the externally tagged mirror, `tag` the tag's key.
 pub(crate) struct TagFirst<W> {
@@ -34,37 +64,28 @@ impl<W> TagFirst<W> {
     }
 }
 
-/// Reads an internally tagged `T` through its mirror `W`.
-pub(crate) fn deserialize<'de, D, W, T>(d: D, tag: &'static str) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    W: DeserializeOwned + Into<T>,
-{
-    d.deserialize_map(TagFirst::<W>::new(tag)).map(Into::into)
-}
-
-impl<'de, W: DeserializeOwned> Visitor<'de> for TagFirst<W> {
-    type Value = W;
+impl<'de, W: Mirror> Visitor<'de> for TagFirst<W> {
+    type Value = W::Target;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an object with a \"{}\" tag", self.tag)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<W, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<W::Target, A::Error> {
         match map.next_key_seed(KeySeed(self.tag))? {
-            Some(Key::Tag) => W::deserialize(Rest { map }),
-            Some(Key::Other(first)) => reorder(self.tag, first, map),
+            Some(Key::Tag) => W::read(Rest { map }),
+            Some(Key::Other(first)) => reorder::<A, W>(self.tag, first, map),
             None => Err(de::Error::missing_field(self.tag)),
         }
     }
 }
 
 /// The tag was not first: gather the object, write it again with the tag first, read that.
-fn reorder<'de, A: MapAccess<'de>, W: DeserializeOwned>(
+fn reorder<'de, A: MapAccess<'de>, W: Mirror>(
     tag: &'static str,
     first: String,
     mut map: A,
-) -> Result<W, A::Error> {
+) -> Result<W::Target, A::Error> {
     use serde_json::Value;
     let mut rest: Vec<(String, Value)> = vec![(first, map.next_value()?)];
     let mut tag_value: Option<Value> = None;
@@ -96,11 +117,7 @@ fn reorder<'de, A: MapAccess<'de>, W: DeserializeOwned>(
     // The text is ours: a failure here is the value's, told without our text's positions.
     (&mut de)
         .deserialize_map(TagFirst::<W>::new(tag))
-        .map_err(|e| de::Error::custom(strip_position(&e.to_string())))
-}
-
-fn strip_position(message: &str) -> &str {
-    message.find(" at line ").map_or(message, |i| &message[..i])
+        .map_err(|e| de::Error::custom(crate::json::strip_position(&e.to_string())))
 }
 
 enum Key {

@@ -22,7 +22,7 @@ pub type ServiceName = std::sync::Arc<str>;
 pub type RequestId = u64;
 
 /// Something the adapter observed, with the time it observed it. JSON: an object tagged by
-/// `"input"` (read tag first: [`crate::tag_first`]).
+/// `"input"` (read tag first, without buffering the object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
@@ -116,15 +116,11 @@ pub enum Input {
     },
 }
 
-impl<'de> Deserialize<'de> for Input {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::tag_first::deserialize::<D, InputWire, Self>(d, "input")
-    }
-}
+crate::tag_first::tag_first!(Input, InputWire, "input");
 
-/// [`Input`] as an externally tagged enum, for [`crate::tag_first`]: the same variants and fields.
+/// [`Input`] externally tagged, for [`crate::tag_first`] (remote: held to `Input` by the compiler).
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "Input", rename_all = "snake_case")]
 enum InputWire {
     Tick {
         now: Timestamp,
@@ -174,77 +170,6 @@ enum InputWire {
         service: ServiceName,
         result: ProbeResult,
     },
-}
-
-impl From<InputWire> for Input {
-    fn from(w: InputWire) -> Self {
-        match w {
-            InputWire::Tick { now } => Self::Tick { now },
-            InputWire::Command { now, command } => Self::Command { now, command },
-            InputWire::RpcResponse {
-                now,
-                id,
-                latency_ms,
-                result,
-            } => Self::RpcResponse {
-                now,
-                id,
-                latency_ms,
-                result,
-            },
-            InputWire::Signed {
-                now,
-                chain,
-                tx,
-                hash,
-            } => Self::Signed {
-                now,
-                chain,
-                tx,
-                hash,
-            },
-            InputWire::SignFailed {
-                now,
-                chain,
-                tx,
-                error,
-            } => Self::SignFailed {
-                now,
-                chain,
-                tx,
-                error,
-            },
-            InputWire::Spawned { now, service } => Self::Spawned { now, service },
-            InputWire::Adopted { now, service } => Self::Adopted { now, service },
-            InputWire::SpawnFailed {
-                now,
-                service,
-                error,
-            } => Self::SpawnFailed {
-                now,
-                service,
-                error,
-            },
-            InputWire::Exited {
-                now,
-                service,
-                status,
-            } => Self::Exited {
-                now,
-                service,
-                status,
-            },
-            InputWire::Probed {
-                now,
-                service,
-                result,
-            } => Self::Probed {
-                now,
-                service,
-                result,
-            },
-        }
-    }
 }
 
 impl Input {
@@ -415,15 +340,11 @@ pub enum RpcAnswer {
     },
 }
 
-impl<'de> Deserialize<'de> for RpcAnswer {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::tag_first::deserialize::<D, RpcAnswerWire, Self>(d, "answer")
-    }
-}
+crate::tag_first::tag_first!(RpcAnswer, RpcAnswerWire, "answer");
 
 /// [`RpcAnswer`] externally tagged, for [`crate::tag_first`].
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "RpcAnswer", rename_all = "snake_case")]
 enum RpcAnswerWire {
     Head {
         number: u64,
@@ -451,30 +372,6 @@ enum RpcAnswerWire {
         hash: B256,
         receipt: Option<Receipt>,
     },
-}
-
-impl From<RpcAnswerWire> for RpcAnswer {
-    fn from(w: RpcAnswerWire) -> Self {
-        match w {
-            RpcAnswerWire::Head {
-                number,
-                hash,
-                timestamp,
-            } => Self::Head {
-                number,
-                hash,
-                timestamp,
-            },
-            RpcAnswerWire::BlockHash { number, hash } => Self::BlockHash { number, hash },
-            RpcAnswerWire::TransactionCounts { latest, pending } => {
-                Self::TransactionCounts { latest, pending }
-            }
-            RpcAnswerWire::Balances { block, values } => Self::Balances { block, values },
-            RpcAnswerWire::FeeHistory(f) => Self::FeeHistory(f),
-            RpcAnswerWire::Sent { hash } => Self::Sent { hash },
-            RpcAnswerWire::Receipt { hash, receipt } => Self::Receipt { hash, receipt },
-        }
-    }
 }
 
 /// What a transaction does.

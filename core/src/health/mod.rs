@@ -292,15 +292,11 @@ pub enum ProbeResult {
     },
 }
 
-impl<'de> Deserialize<'de> for ProbeResult {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::tag_first::deserialize::<D, ProbeResultWire, Self>(d, "result")
-    }
-}
+crate::tag_first::tag_first!(ProbeResult, ProbeResultWire, "result");
 
 /// [`ProbeResult`] externally tagged, for [`crate::tag_first`].
 #[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(remote = "ProbeResult", rename_all = "snake_case")]
 enum ProbeResultWire {
     Http {
         status: u16,
@@ -312,25 +308,6 @@ enum ProbeResultWire {
     Error {
         message: String,
     },
-}
-
-impl From<ProbeResultWire> for ProbeResult {
-    fn from(w: ProbeResultWire) -> Self {
-        match w {
-            ProbeResultWire::Http {
-                status,
-                latency_ms,
-                body,
-            } => Self::Http {
-                status,
-                latency_ms,
-                body,
-            },
-            ProbeResultWire::Refused => Self::Refused,
-            ProbeResultWire::Timeout => Self::Timeout,
-            ProbeResultWire::Error { message } => Self::Error { message },
-        }
-    }
 }
 
 /// How a process ended.

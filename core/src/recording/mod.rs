@@ -8,7 +8,7 @@
 //!
 //! [`replay_text`] re-runs the engine and gives its outputs as JSON lines; the same recording
 //! gives the same bytes on every target (the native binary and the wasm package share this
-//! code). [`what_if`] replays the same history under another configuration and lists how the
+//! code). [`what_if()`] replays the same history under another configuration and lists how the
 //! decisions differ. Writing recordings is the adapters' job.
 
 pub mod what_if;
