@@ -30,6 +30,7 @@ pub mod json;
 pub mod lifecycle;
 pub mod multicall;
 pub mod nonce;
+mod order;
 pub mod recording;
 pub mod rng;
 pub mod rpc;

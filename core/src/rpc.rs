@@ -558,35 +558,47 @@ impl EndpointSet {
                 e.breaker = Breaker::HalfOpen;
             }
         }
-        let mut order: Vec<usize> = (0..self.endpoints.len()).collect();
-        order.sort_by_key(|&i| (std::cmp::Reverse(Self::score(&self.endpoints[i])), i));
+        // Best score first, then the configured order: one key per endpoint, (u32::MAX - score)
+        // above the index, sorted as plain integers (one endpoint is not scored at all).
+        let order: Vec<usize> = if self.endpoints.len() == 1 {
+            vec![0]
+        } else {
+            let mut keys: Vec<u128> = self
+                .endpoints
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (u128::from(u32::MAX - Self::score(e)) << 64) | i as u128)
+                .collect();
+            keys.sort_unstable();
+            keys.into_iter()
+                .map(|k| usize::try_from(k & u128::from(u64::MAX)).unwrap_or(usize::MAX))
+                .collect()
+        };
         // Passes from strict to relaxed: fresh head and not the one that just failed; any head;
         // then the one that just failed too. The first pass with a candidate decides.
         for pass in 0..3 {
-            let candidates: Vec<usize> = order
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    let e = &self.endpoints[i];
-                    !matches!(e.breaker, Breaker::Open { .. })
-                        && (pass > 0 || self.lag(e) <= self.policy.max_head_lag_blocks)
-                        && (pass > 1 || Some(i) != avoid)
-                })
-                .collect();
-            if candidates.is_empty() {
-                continue;
-            }
+            let mut any = false;
             let mut soonest = u64::MAX;
-            for i in candidates {
+            for &i in &order {
+                let e = &self.endpoints[i];
+                if matches!(e.breaker, Breaker::Open { .. })
+                    || (pass == 0 && self.lag(e) > self.policy.max_head_lag_blocks)
+                    || (pass < 2 && Some(i) == avoid)
+                {
+                    continue;
+                }
+                any = true;
                 match self.endpoints[i].bucket.take(now) {
                     Ok(()) => return Selection::Use { index: i },
                     Err(ms) => soonest = soonest.min(ms),
                 }
             }
-            return Selection::Wait {
-                until: now.plus_ms(soonest),
-                all_open: false,
-            };
+            if any {
+                return Selection::Wait {
+                    until: now.plus_ms(soonest),
+                    all_open: false,
+                };
+            }
         }
         let until = self
             .endpoints

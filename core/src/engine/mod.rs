@@ -102,7 +102,7 @@ impl Balances {
     fn from_read(entries: Vec<(Address, Asset)>, values: Vec<U256>) -> Self {
         let mut v: Vec<_> = entries.into_iter().zip(values).collect();
         if !v.is_sorted_by(|a, b| a.0 <= b.0) {
-            v.sort_by_key(|e| e.0);
+            v = crate::order::sorted_by(v, |a, b| a.0.cmp(&b.0));
         }
         Self(v)
     }
@@ -1131,11 +1131,11 @@ impl Engine {
             return;
         };
         c.last_hold = None;
-        let shortfalls: BTreeSet<(Address, Asset, U256)> = plan
-            .shortfalls
-            .iter()
-            .map(|s| (s.holder, s.asset, s.missing))
-            .collect();
+        // Inserted one by one: `collect` would sort first, a sort's code for one more type.
+        let mut shortfalls: BTreeSet<(Address, Asset, U256)> = BTreeSet::new();
+        for s in &plan.shortfalls {
+            shortfalls.insert((s.holder, s.asset, s.missing));
+        }
         let new: Vec<_> = plan
             .shortfalls
             .iter()

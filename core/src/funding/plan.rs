@@ -320,8 +320,9 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
         *e = e.saturating_add(t.amount);
     }
 
-    let mut wallets: Vec<&Wallet> = input.wallets.iter().collect();
-    wallets.sort_by_key(|w| (w.chain, w.priority, w.address));
+    let wallets = crate::order::sorted_by(input.wallets.iter().collect(), |a: &&Wallet, b| {
+        (a.chain, a.priority, a.address).cmp(&(b.chain, b.priority, b.address))
+    });
 
     let mut out = Plan::default();
     let mut planned_in: Flows = BTreeMap::new();
@@ -486,8 +487,9 @@ fn runway(wallets: &[&Wallet], incoming: &Flows, planned_in: &Flows) -> Vec<Runw
             });
         }
     }
-    runway.sort_by_key(|r| (r.chain, r.address, r.asset));
-    runway
+    crate::order::sorted_by(runway, |a, b| {
+        (a.chain, a.address, a.asset).cmp(&(b.chain, b.address, b.asset))
+    })
 }
 
 fn spend(a: &mut AssetAmounts, asset: Asset, amount: U256) {
