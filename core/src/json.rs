@@ -170,9 +170,15 @@ impl fmt::Display for Path<'_> {
     }
 }
 
+/// Parses JSON text into a [`Value`]. Adapters parse values through here, so the wasm package
+/// holds one copy of the value parser.
+pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
+    serde_json::from_str(text)
+}
+
 /// Parses a JSON document, mapping a syntax error to an [`InputError`] at `$`.
 pub fn parse_document(text: &str) -> Result<Value, InputError> {
-    serde_json::from_str(text).map_err(|e| {
+    parse_value(text).map_err(|e| {
         Path::ROOT.error(InputErrorKind::Syntax {
             line: e.line(),
             column: e.column(),

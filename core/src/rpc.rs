@@ -247,6 +247,14 @@ pub struct RpcPolicy {
     pub burst: u32,
 }
 
+impl RpcPolicy {
+    /// Parses a policy from JSON text (every field optional). Adapters parse through here, so
+    /// the wasm package holds one copy of this deserializer.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
 impl Default for RpcPolicy {
     fn default() -> Self {
         Self {

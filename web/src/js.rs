@@ -224,7 +224,8 @@ pub fn olas_funding_report(snapshot: &JsValue) -> Result<JsValue, JsValue> {
 pub fn plan_funding(input: &JsValue) -> Result<JsValue, JsValue> {
     let text = input_text(input)?;
     let out = crate::plan_funding(&text)?;
-    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    let v: Value =
+        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
     to_js(&v, false)
 }
 
@@ -239,7 +240,8 @@ pub fn simulate(config: &JsValue) -> Result<JsValue, JsValue> {
         input_text(config)?
     };
     let out = crate::simulate(&text)?;
-    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    let v: Value =
+        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
     to_js(&v, false)
 }
 
@@ -288,7 +290,8 @@ pub fn replay_recording(text: &str) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = whatIf)]
 pub fn what_if(recording: &str, config: &JsValue) -> Result<JsValue, JsValue> {
     let out = crate::what_if(recording, &input_text(config)?)?;
-    let v: Value = serde_json::from_str(&out).map_err(|e| js_error("internal", &e.to_string()))?;
+    let v: Value =
+        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
     to_js(&v, false)
 }
 

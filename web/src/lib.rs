@@ -40,11 +40,10 @@ pub fn olas_funding_report(snapshot_json: &str) -> Result<String, WebError> {
 
 /// The simulation world for a `SimConfig` (JSON text in, `SimReport` JSON text out).
 pub fn simulate(config_json: &str) -> Result<String, WebError> {
-    let cfg: tend_core::sim::SimConfig =
-        serde_json::from_str(config_json).map_err(|e| WebError {
-            code: "invalid_config",
-            message: format!("simulation config: {e}"),
-        })?;
+    let cfg = tend_core::sim::SimConfig::from_json(config_json).map_err(|e| WebError {
+        code: "invalid_config",
+        message: format!("simulation config: {e}"),
+    })?;
     let report = tend_core::sim::run(&cfg).map_err(|e| WebError {
         code: match e {
             tend_core::sim::SimError::Config(_) => "invalid_config",
@@ -179,10 +178,6 @@ impl WebEngine {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, WebError> {
-    serde_json::from_str(text).map_err(|e| parse_error(&e, what))
-}
-
 fn parse_error(e: &serde_json::Error, what: &str) -> WebError {
     WebError {
         code: "invalid_input",
@@ -197,18 +192,11 @@ fn out<T: serde::Serialize>(v: &T) -> Result<String, WebError> {
     })
 }
 
-/// The input of [`plan_transition`].
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransitionRequest {
-    facts: tend_core::lifecycle::plan::ServiceFacts,
-    target: tend_core::lifecycle::plan::Target,
-}
-
 /// The ordered steps from a service's facts to a target (`{facts, target}` in, `{steps,
 /// warnings}` out); a guard that forbids it is an error with code `transition_refused`.
 pub fn plan_transition(request_json: &str) -> Result<String, WebError> {
-    let r: TransitionRequest = parse(request_json, "transition request")?;
+    let r = tend_core::lifecycle::plan::TransitionRequest::from_json(request_json)
+        .map_err(|e| parse_error(&e, "transition request"))?;
     let plan = tend_core::lifecycle::plan::plan(&r.facts, r.target).map_err(|e| WebError {
         code: "transition_refused",
         message: e.to_string(),
@@ -216,23 +204,11 @@ pub fn plan_transition(request_json: &str) -> Result<String, WebError> {
     out(&plan)
 }
 
-/// The input of [`plan_nonces`].
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NonceRequest {
-    records: Vec<tend_core::nonce::TxRecord>,
-    chain: tend_core::nonce::ChainView,
-    now: tend_core::time::Timestamp,
-    #[serde(default)]
-    market: Option<tend_core::fees::Fees>,
-    #[serde(default)]
-    policy: tend_core::nonce::NoncePolicy,
-}
-
 /// What the nonce planner would do for a sender (`{records, chain, now, market?, policy?}` in,
 /// `{next_nonce, gaps, actions}` out).
 pub fn plan_nonces(request_json: &str) -> Result<String, WebError> {
-    let r: NonceRequest = parse(request_json, "nonce request")?;
+    let r = tend_core::nonce::NonceRequest::from_json(request_json)
+        .map_err(|e| parse_error(&e, "nonce request"))?;
     let mut book = tend_core::nonce::NonceBook::restore(r.records);
     // The deep-reorg watch needs a history; a single view never triggers it.
     let _ = book.observe_chain(r.chain);
@@ -244,49 +220,12 @@ pub fn plan_nonces(request_json: &str) -> Result<String, WebError> {
     }))
 }
 
-/// One health sample for [`health_verdict`], at a time.
-#[derive(serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-enum HealthSample {
-    Start {
-        at: tend_core::time::Timestamp,
-    },
-    Spawned {
-        at: tend_core::time::Timestamp,
-    },
-    Probe {
-        at: tend_core::time::Timestamp,
-        result: tend_core::health::ProbeResult,
-    },
-    Exited {
-        at: tend_core::time::Timestamp,
-        status: tend_core::health::ExitStatus,
-    },
-    Stop {
-        at: tend_core::time::Timestamp,
-    },
-    Tick {
-        at: tend_core::time::Timestamp,
-    },
-}
-
-/// The input of [`health_verdict`].
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct HealthRequest {
-    /// `"tend"` (default) or `"olas"`, or a full policy.
-    #[serde(default)]
-    preset: Option<String>,
-    #[serde(default)]
-    policy: Option<tend_core::health::HealthPolicy>,
-    samples: Vec<HealthSample>,
-}
-
 /// The health reducer over a list of samples (`{preset?, policy?, samples}` in; `{verdict,
 /// state, restarts, next_deadline, actions}` out, `actions` with the time each was asked).
 pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
-    use tend_core::health::{AgentMonitor, HealthPolicy};
-    let r: HealthRequest = parse(request_json, "health request")?;
+    use tend_core::health::{AgentMonitor, HealthPolicy, HealthRequest, HealthSample};
+    let r =
+        HealthRequest::from_json(request_json).map_err(|e| parse_error(&e, "health request"))?;
     let policy = match (r.policy, r.preset.as_deref()) {
         (Some(p), _) => p,
         (None, None | Some("tend")) => HealthPolicy::tend(),

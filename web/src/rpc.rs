@@ -82,7 +82,7 @@ async fn post(url: &str, body: &str) -> Result<Value, RpcFailure> {
     let text = resp.text().await.map_err(|e| RpcFailure::Transport {
         message: e.to_string(),
     })?;
-    serde_json::from_str(&text).map_err(|_| RpcFailure::MissingResponse)
+    tend_core::json::parse_value(&text).map_err(|_| RpcFailure::MissingResponse)
 }
 
 /// The `result` of one JSON-RPC answer object, or its error.
@@ -249,7 +249,7 @@ impl JsRpcClient {
         let policy: RpcPolicy = if policy.is_undefined() || policy.is_null() {
             RpcPolicy::default()
         } else {
-            serde_json::from_str(&input_text(policy)?)
+            RpcPolicy::from_json(&input_text(policy)?)
                 .map_err(|e| js_error("invalid_input", &format!("policy: {e}")))?
         };
         let seed = js_sys::Date::now().to_bits();
@@ -271,7 +271,7 @@ impl JsRpcClient {
         let params: Value = if params.is_undefined() {
             json!([])
         } else {
-            serde_json::from_str(&input_text(&params)?)
+            tend_core::json::parse_value(&input_text(&params)?)
                 .map_err(|e| js_error("invalid_input", &e.to_string()))?
         };
         let v = self.one(&method, params).await?;

@@ -954,3 +954,65 @@ impl AgentMonitor {
         }
     }
 }
+
+/// One health observation for the browser's health calculator (`healthVerdict`), at a time.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum HealthSample {
+    /// The operator asked for the agent to run.
+    Start {
+        /// When.
+        at: Timestamp,
+    },
+    /// The process was spawned.
+    Spawned {
+        /// When.
+        at: Timestamp,
+    },
+    /// A probe's result (the caller made the probe).
+    Probe {
+        /// When the result came.
+        at: Timestamp,
+        /// The result.
+        result: ProbeResult,
+    },
+    /// The process exited.
+    Exited {
+        /// When.
+        at: Timestamp,
+        /// How.
+        status: ExitStatus,
+    },
+    /// The operator asked for the agent to stop.
+    Stop {
+        /// When.
+        at: Timestamp,
+    },
+    /// Time passed.
+    Tick {
+        /// Now.
+        at: Timestamp,
+    },
+}
+
+/// What the browser's health calculator (`healthVerdict`) is asked: a preset or a policy, and
+/// the samples in order. Parsed here so the wasm package holds one copy of each deserializer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthRequest {
+    /// `"tend"` (the default) or `"olas"`; ignored when `policy` is given.
+    #[serde(default)]
+    pub preset: Option<String>,
+    /// A full policy.
+    #[serde(default)]
+    pub policy: Option<HealthPolicy>,
+    /// The observations, oldest first.
+    pub samples: Vec<HealthSample>,
+}
+
+impl HealthRequest {
+    /// Parses a request from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

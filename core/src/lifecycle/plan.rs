@@ -279,3 +279,21 @@ pub fn plan(facts: &ServiceFacts, target: Target) -> Result<TransitionPlan, Tran
     }
     Ok(w.plan)
 }
+
+/// What the browser's transition calculator (`planTransition`) is asked: a service's facts and
+/// the target. Parsed here so the wasm package holds one copy of each deserializer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// What is known of the service.
+    pub facts: ServiceFacts,
+    /// Where it should go.
+    pub target: Target,
+}
+
+impl TransitionRequest {
+    /// Parses a request from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

@@ -1015,3 +1015,30 @@ impl NonceBook {
         }
     }
 }
+
+/// What the browser's nonce calculator (`planNonces`) is asked: a sender's records, the chain's
+/// view of it, the time, and optionally the fee market and the policy. Parsed here, next to the
+/// engine's own record parsing, so the wasm package holds one copy of each deserializer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonceRequest {
+    /// The sender's records (as the journal holds them).
+    pub records: Vec<TxRecord>,
+    /// The chain's counts and head for the sender.
+    pub chain: ChainView,
+    /// Now.
+    pub now: Timestamp,
+    /// The fee market, when known (replacements need it).
+    #[serde(default)]
+    pub market: Option<Fees>,
+    /// The policy (the default when absent).
+    #[serde(default)]
+    pub policy: NoncePolicy,
+}
+
+impl NonceRequest {
+    /// Parses a request from JSON text.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}

@@ -201,6 +201,12 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// Parses a configuration from JSON text (every field optional). Adapters parse through
+    /// here, so the wasm package holds one copy of the policies' deserializers.
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
     /// A lively 6-hour world, the benchmarks' recorded run: 20 services (healthy, flaky 10 %,
     /// crashing hourly), a chain that drops (2 %), reorgs (0.5 %) and spikes (0.5 %), one
     /// endpoint that times out (1 %) and rate-limits (2 %) next to a good one, agents spending
