@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 use tend_core::health::{
-    Action, AgentMonitor, Backoff, ExitStatus, FlapDetector, HealthBody, HealthPolicy, Hysteresis,
-    ProbeResult, ProcessState, Reason, Status, Wake,
+    Action, Actions, AgentMonitor, Backoff, ExitStatus, FlapDetector, HealthBody, HealthPolicy,
+    Hysteresis, ProbeResult, ProcessState, Reason, Status, Wake,
 };
 use tend_core::time::Timestamp;
 
@@ -46,8 +46,8 @@ impl Driver {
         }
     }
 
-    fn apply(&mut self, actions: Vec<Action>, probe: &mut dyn FnMut(Timestamp) -> ProbeResult) {
-        let mut queue = actions;
+    fn apply(&mut self, actions: Actions, probe: &mut dyn FnMut(Timestamp) -> ProbeResult) {
+        let mut queue = actions.to_vec();
         while !queue.is_empty() {
             let a = queue.remove(0);
             self.log.push((self.now, a.clone()));
@@ -67,7 +67,7 @@ impl Driver {
                         signal: Some(15),
                     },
                 ),
-                Action::Alert { .. } => Vec::new(),
+                Action::Alert { .. } => Actions::NONE,
             };
             queue.extend(more);
         }
@@ -342,16 +342,16 @@ fn an_agent_that_never_becomes_healthy_fails_after_its_streak() {
 fn stop_is_graceful_then_kills() {
     let mut m = AgentMonitor::new(HealthPolicy::tend());
     let t0 = Timestamp::from_secs(10);
-    assert_eq!(m.start(t0), vec![Action::Spawn]);
+    assert_eq!(m.start(t0).to_vec(), vec![Action::Spawn]);
     m.spawned(t0);
-    assert_eq!(m.stop(t0), vec![Action::Terminate]);
+    assert_eq!(m.stop(t0).to_vec(), vec![Action::Terminate]);
     assert_eq!(m.verdict().status, Status::Stopping);
     assert_eq!(
         m.next_deadline(),
         Some((t0.plus_ms(10_000), Wake::StopGrace))
     );
     assert!(m.tick(t0.plus_ms(9_999)).is_empty());
-    assert_eq!(m.tick(t0.plus_ms(10_000)), vec![Action::Kill]);
+    assert_eq!(m.tick(t0.plus_ms(10_000)).to_vec(), vec![Action::Kill]);
     m.exited(
         t0.plus_ms(10_001),
         ExitStatus {
@@ -406,7 +406,7 @@ fn a_spawn_failure_backs_off() {
         m.next_deadline(),
         Some((t0.plus_ms(first), Wake::BackoffEnd))
     );
-    assert_eq!(m.tick(t0.plus_ms(first)), vec![Action::Spawn]);
+    assert_eq!(m.tick(t0.plus_ms(first)).to_vec(), vec![Action::Spawn]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,8 +517,8 @@ struct World {
 }
 
 impl World {
-    fn drive(&mut self, actions: Vec<Action>, auto: bool) -> Result<(), TestCaseError> {
-        let mut queue = actions;
+    fn drive(&mut self, actions: Actions, auto: bool) -> Result<(), TestCaseError> {
+        let mut queue = actions.to_vec();
         while !queue.is_empty() {
             let more = match queue.remove(0) {
                 Action::Spawn => {
@@ -537,7 +537,7 @@ impl World {
                     prop_assert!(!self.probe_out, "two probes out");
                     prop_assert!(self.alive, "probe of a dead process");
                     self.probe_out = true;
-                    Vec::new()
+                    Actions::NONE
                 }
                 Action::Terminate | Action::Kill => {
                     prop_assert!(self.alive, "signal to a dead process");
@@ -551,7 +551,7 @@ impl World {
                         },
                     )
                 }
-                Action::Alert { .. } => Vec::new(),
+                Action::Alert { .. } => Actions::NONE,
             };
             queue.extend(more);
         }
@@ -564,7 +564,7 @@ fn an_adopted_agent_is_probed_not_spawned() {
     let mut m = AgentMonitor::new(HealthPolicy::tend());
     let t0 = Timestamp::from_secs(10);
     let actions = m.adopt(t0);
-    assert_eq!(actions, vec![Action::Probe]);
+    assert_eq!(actions.to_vec(), vec![Action::Probe]);
     assert_eq!(m.verdict().reason, Reason::Adopted);
     assert_eq!(m.state(), ProcessState::Starting { since: t0 });
     // Adopting twice, or a running agent, changes nothing.

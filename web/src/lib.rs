@@ -240,18 +240,18 @@ pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
     let mut m = AgentMonitor::new(policy);
     let mut actions = Vec::new();
     for s in r.samples {
-        let (at, done) = match s {
-            HealthSample::Start { at } => (at, m.start(at)),
-            HealthSample::Spawned { at } => (at, m.spawned(at)),
+        let (at, done): (_, Vec<_>) = match s {
+            HealthSample::Start { at } => (at, m.start(at).to_vec()),
+            HealthSample::Spawned { at } => (at, m.spawned(at).to_vec()),
             HealthSample::Probe { at, result } => {
                 // A sample is a probe the caller made: count it as asked for.
-                let mut asked = m.tick(at);
+                let mut asked = m.tick(at).to_vec();
                 asked.extend(m.probe(at, &result));
                 (at, asked)
             }
-            HealthSample::Exited { at, status } => (at, m.exited(at, status)),
-            HealthSample::Stop { at } => (at, m.stop(at)),
-            HealthSample::Tick { at } => (at, m.tick(at)),
+            HealthSample::Exited { at, status } => (at, m.exited(at, status).to_vec()),
+            HealthSample::Stop { at } => (at, m.stop(at).to_vec()),
+            HealthSample::Tick { at } => (at, m.tick(at).to_vec()),
         };
         actions.extend(
             done.into_iter()

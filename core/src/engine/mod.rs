@@ -42,7 +42,7 @@ use crate::chain::ChainId;
 use crate::chain_amounts::AssetAmounts;
 use crate::fees::{self, FeeError, FeeEstimate, Fees, TxKind};
 use crate::funding::plan::{self as planner, GasParams, PlanInput, Source, Transfer, Wallet};
-use crate::health::{Action, AgentMonitor, Status};
+use crate::health::{Action, Actions, AgentMonitor, Status};
 use crate::nonce::{NonceAction, NonceBook, Purpose, RecordState, TxId};
 use crate::rng::Rng;
 use crate::rpc::{
@@ -454,7 +454,7 @@ impl Engine {
     // -----------------------------------------------------------------------------------------
     // Services
 
-    fn agent(&mut self, service: &str, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
+    fn agent(&mut self, service: &str, f: impl FnOnce(&mut AgentMonitor) -> Actions) {
         let Some(i) = self.find_service(service) else {
             self.ignored(format!("no service named {service:?}"));
             return;
@@ -476,7 +476,7 @@ impl Engine {
         self.service_index.get(service).copied()
     }
 
-    fn agent_at(&mut self, index: usize, f: impl FnOnce(&mut AgentMonitor) -> Vec<Action>) {
+    fn agent_at(&mut self, index: usize, f: impl FnOnce(&mut AgentMonitor) -> Actions) {
         let Some(s) = self.services.get_mut(index) else {
             return;
         };

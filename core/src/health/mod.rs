@@ -474,6 +474,59 @@ pub enum Action {
     },
 }
 
+/// What one monitor call asks of the adapter, in order: at most two actions (a terminate and
+/// an alert), held inline so that a probe every few seconds allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Actions([Option<Action>; 2]);
+
+impl Actions {
+    /// No action.
+    pub const NONE: Self = Self([None, None]);
+
+    fn one(a: Action) -> Self {
+        Self([Some(a), None])
+    }
+
+    fn two(a: Action, b: Action) -> Self {
+        Self([Some(a), Some(b)])
+    }
+
+    /// True when nothing is asked.
+    pub fn is_empty(&self) -> bool {
+        self.0[0].is_none()
+    }
+
+    /// How many actions.
+    pub fn len(&self) -> usize {
+        self.0.iter().flatten().count()
+    }
+
+    /// The actions, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Action> {
+        self.0.iter().flatten()
+    }
+
+    /// The actions as a vector.
+    pub fn to_vec(&self) -> Vec<Action> {
+        self.iter().cloned().collect()
+    }
+
+    /// Drops every `action` (keeping the order of the rest).
+    fn without(self, action: &Action) -> Self {
+        let mut kept = self.0.into_iter().flatten().filter(|a| a != action);
+        Self([kept.next(), kept.next()])
+    }
+}
+
+impl IntoIterator for Actions {
+    type Item = Action;
+    type IntoIter = std::iter::Flatten<std::array::IntoIter<Option<Action>, 2>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter().flatten()
+    }
+}
+
 /// Why the monitor wants to be woken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -604,7 +657,7 @@ impl AgentMonitor {
 
     /// The operator wants it running. From `Stopped` or `Failed` this spawns (and clears the
     /// failure history); otherwise it changes nothing.
-    pub fn start(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn start(&mut self, now: Timestamp) -> Actions {
         match self.state {
             ProcessState::Stopped | ProcessState::Failed => {
                 self.streak = None;
@@ -617,7 +670,7 @@ impl AgentMonitor {
             | ProcessState::Starting { .. }
             | ProcessState::Running { .. }
             | ProcessState::Stopping { .. }
-            | ProcessState::BackingOff { .. } => Vec::new(),
+            | ProcessState::BackingOff { .. } => Actions::NONE,
         }
     }
 
@@ -625,27 +678,26 @@ impl AgentMonitor {
     /// command line): supervise it without spawning another. It starts over as `Starting`, so
     /// it must prove its health within the startup budget like a fresh start. Only from
     /// `Stopped`; otherwise it changes nothing.
-    pub fn adopt(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn adopt(&mut self, now: Timestamp) -> Actions {
         if self.state != ProcessState::Stopped {
-            return Vec::new();
+            return Actions::NONE;
         }
         self.state = ProcessState::Spawning { since: now };
-        let mut actions = self.spawned(now);
+        let actions = self.spawned(now);
         self.set(Status::Starting, Reason::Adopted);
-        actions.retain(|a| *a != Action::Spawn);
-        actions
+        actions.without(&Action::Spawn)
     }
 
-    fn spawn(&mut self, now: Timestamp) -> Vec<Action> {
+    fn spawn(&mut self, now: Timestamp) -> Actions {
         self.state = ProcessState::Spawning { since: now };
         self.set(Status::Starting, Reason::Spawned);
-        vec![Action::Spawn]
+        Actions::one(Action::Spawn)
     }
 
     /// The adapter spawned the process.
-    pub fn spawned(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn spawned(&mut self, now: Timestamp) -> Actions {
         if !matches!(self.state, ProcessState::Spawning { .. }) {
-            return Vec::new();
+            return Actions::NONE;
         }
         self.state = ProcessState::Starting { since: now };
         self.liveness =
@@ -657,15 +709,15 @@ impl AgentMonitor {
     }
 
     /// The adapter could not spawn the process (a failed outcome: backs off).
-    pub fn spawn_failed(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn spawn_failed(&mut self, now: Timestamp) -> Actions {
         if !matches!(self.state, ProcessState::Spawning { .. }) {
-            return Vec::new();
+            return Actions::NONE;
         }
         self.fail_and_restart(now, Reason::SpawnFailed, false)
     }
 
     /// The operator wants it stopped: SIGTERM, then SIGKILL after the grace period.
-    pub fn stop(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn stop(&mut self, now: Timestamp) -> Actions {
         match self.state {
             ProcessState::Starting { .. }
             | ProcessState::Running { .. }
@@ -675,25 +727,25 @@ impl AgentMonitor {
                     then: AfterStop::Stay,
                 };
                 self.set(Status::Stopping, Reason::StoppedByOperator);
-                vec![Action::Terminate]
+                Actions::one(Action::Terminate)
             }
             ProcessState::Stopping { kill_at, .. } => {
                 self.state = ProcessState::Stopping {
                     kill_at,
                     then: AfterStop::Stay,
                 };
-                Vec::new()
+                Actions::NONE
             }
             ProcessState::BackingOff { .. } | ProcessState::Failed | ProcessState::Stopped => {
                 self.state = ProcessState::Stopped;
                 self.set(Status::Stopped, Reason::StoppedByOperator);
-                Vec::new()
+                Actions::NONE
             }
         }
     }
 
     /// The process exited (or was found gone).
-    pub fn exited(&mut self, now: Timestamp, status: ExitStatus) -> Vec<Action> {
+    pub fn exited(&mut self, now: Timestamp, status: ExitStatus) -> Actions {
         let reason = Reason::Exited {
             code: status.code,
             signal: status.signal,
@@ -703,19 +755,19 @@ impl AgentMonitor {
                 AfterStop::Stay => {
                     self.state = ProcessState::Stopped;
                     self.set(Status::Stopped, Reason::StoppedByOperator);
-                    Vec::new()
+                    Actions::NONE
                 }
                 AfterStop::Restart => self.back_off(now),
                 AfterStop::Fail => {
                     self.state = ProcessState::Failed;
-                    Vec::new()
+                    Actions::NONE
                 }
             },
             ProcessState::Starting { .. }
             | ProcessState::Running { .. }
             | ProcessState::Spawning { .. } => self.fail_and_restart(now, reason, true),
             ProcessState::BackingOff { .. } | ProcessState::Failed | ProcessState::Stopped => {
-                Vec::new()
+                Actions::NONE
             }
         }
     }
@@ -724,9 +776,9 @@ impl AgentMonitor {
     ///
     /// A result with no probe out (a late answer to a probe already counted as timed out) is
     /// ignored.
-    pub fn probe(&mut self, now: Timestamp, result: &ProbeResult) -> Vec<Action> {
+    pub fn probe(&mut self, now: Timestamp, result: &ProbeResult) -> Actions {
         if !self.probe_out {
-            return Vec::new();
+            return Actions::NONE;
         }
         self.probe_out = false;
         self.next_probe_at = now.plus_ms(self.policy.period_ms);
@@ -782,7 +834,7 @@ impl AgentMonitor {
             | ProcessState::Failed
             | ProcessState::Stopped => {}
         }
-        Vec::new()
+        Actions::NONE
     }
 
     fn judge(&self, result: &ProbeResult) -> (bool, Reason) {
@@ -812,7 +864,7 @@ impl AgentMonitor {
     }
 
     /// A failed outcome: decide between restarting (after a backoff) and giving up.
-    fn fail_and_restart(&mut self, now: Timestamp, reason: Reason, exited: bool) -> Vec<Action> {
+    fn fail_and_restart(&mut self, now: Timestamp, reason: Reason, exited: bool) -> Actions {
         self.restarts = self.restarts.saturating_add(1);
         let (count, first) = self
             .streak
@@ -842,17 +894,17 @@ impl AgentMonitor {
         match give_up {
             Some(why) => {
                 self.set(Status::Failed, why.clone());
-                let mut out = vec![Action::Alert { reason: why }];
+                let alert = Action::Alert { reason: why };
                 if running {
                     self.state = ProcessState::Stopping {
                         kill_at: now.plus_ms(self.policy.stop_grace_ms),
                         then: AfterStop::Fail,
                     };
-                    out.insert(0, Action::Terminate);
+                    Actions::two(Action::Terminate, alert)
                 } else {
                     self.state = ProcessState::Failed;
+                    Actions::one(alert)
                 }
-                out
             }
             None => {
                 if running {
@@ -861,7 +913,7 @@ impl AgentMonitor {
                         then: AfterStop::Restart,
                     };
                     self.set(Status::Stopping, reason);
-                    vec![Action::Terminate]
+                    Actions::one(Action::Terminate)
                 } else {
                     self.set(Status::BackingOff, reason);
                     self.back_off(now)
@@ -870,7 +922,7 @@ impl AgentMonitor {
         }
     }
 
-    fn back_off(&mut self, now: Timestamp) -> Vec<Action> {
+    fn back_off(&mut self, now: Timestamp) -> Actions {
         let delay = self.backoff.next_delay();
         self.state = ProcessState::BackingOff {
             until: now.plus_ms(delay),
@@ -879,16 +931,16 @@ impl AgentMonitor {
             let reason = self.verdict.reason.clone();
             self.set(Status::BackingOff, reason);
         }
-        Vec::new()
+        Actions::NONE
     }
 
-    fn due_probe(&mut self, now: Timestamp) -> Vec<Action> {
+    fn due_probe(&mut self, now: Timestamp) -> Actions {
         if !self.probe_out && now >= self.next_probe_at {
             self.probe_out = true;
             self.probe_sent_at = now;
-            vec![Action::Probe]
+            Actions::one(Action::Probe)
         } else {
-            Vec::new()
+            Actions::NONE
         }
     }
 
@@ -900,7 +952,7 @@ impl AgentMonitor {
     }
 
     /// Time passed: run whatever is due at `now`.
-    pub fn tick(&mut self, now: Timestamp) -> Vec<Action> {
+    pub fn tick(&mut self, now: Timestamp) -> Actions {
         match self.state {
             ProcessState::Starting { .. } | ProcessState::Running { .. }
                 if self.probe_out && now >= self.probe_overdue_at() =>
@@ -920,14 +972,14 @@ impl AgentMonitor {
                     kill_at: now.plus_ms(self.policy.stop_grace_ms),
                     then,
                 };
-                vec![Action::Kill]
+                Actions::one(Action::Kill)
             }
             ProcessState::BackingOff { until } if now >= until => self.spawn(now),
             ProcessState::Stopping { .. }
             | ProcessState::BackingOff { .. }
             | ProcessState::Spawning { .. }
             | ProcessState::Failed
-            | ProcessState::Stopped => Vec::new(),
+            | ProcessState::Stopped => Actions::NONE,
         }
     }
 
