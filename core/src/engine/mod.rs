@@ -363,10 +363,15 @@ impl Engine {
     }
 
     fn compute_deadline(&self) -> Option<Timestamp> {
-        let chain = self.next_poll;
+        // After every input: plain comparisons, not an iterator chain.
+        let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
         let request = self.request_deadlines.first().map(|r| r.0);
         let agent = self.agent_deadlines.peek().map(|r| r.0.0);
-        [chain, request, agent].into_iter().flatten().min()
+        earliest(earliest(self.next_poll, request), agent)
     }
 
     /// When to wake the engine next, and why.

@@ -802,11 +802,11 @@ impl World {
         let now = self.now;
         match ev {
             Ev::Deliver(slot) => {
-                let Some(input) = self.in_transit.get_mut(slot).and_then(Option::take) else {
+                let Some(mut input) = self.in_transit.get_mut(slot).and_then(Option::take) else {
                     return;
                 };
                 self.free_slots.push(slot);
-                let input = retime(input, now);
+                retime(&mut input, now);
                 self.feed(input);
             }
             Ev::Spend => {
@@ -1540,35 +1540,18 @@ fn ok(latency_ms: u64) -> ProbeResult {
     }
 }
 
-/// Inputs carry the time they are delivered at.
-fn retime(input: Input, now: Timestamp) -> Input {
+/// Inputs carry the time they are delivered at (set in place: an input is large).
+fn retime(input: &mut Input, at: Timestamp) {
     match input {
-        Input::RpcResponse {
-            id,
-            latency_ms,
-            result,
-            ..
-        } => Input::RpcResponse {
-            now,
-            id,
-            latency_ms,
-            result,
-        },
-        Input::Probed {
-            service, result, ..
-        } => Input::Probed {
-            now,
-            service,
-            result,
-        },
-        other @ (Input::Tick { .. }
+        Input::RpcResponse { now, .. } | Input::Probed { now, .. } => *now = at,
+        Input::Tick { .. }
         | Input::Command { .. }
         | Input::Signed { .. }
         | Input::SignFailed { .. }
         | Input::Spawned { .. }
         | Input::Adopted { .. }
         | Input::SpawnFailed { .. }
-        | Input::Exited { .. }) => other,
+        | Input::Exited { .. } => {}
     }
 }
 
