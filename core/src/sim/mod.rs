@@ -401,24 +401,26 @@ pub enum SimError {
     },
 }
 
+/// A scheduled event. Kept to 12 bytes (32-bit indices, the signal a byte): the queue moves
+/// these around millions of times in a long run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ev {
     /// An input waiting in the slab, by slot.
-    Deliver(usize),
+    Deliver(u32),
     Block,
     Spend,
     Crash {
-        service: usize,
-        run: u64,
+        service: u32,
+        run: u32,
     },
     Hang {
-        service: usize,
-        run: u64,
+        service: u32,
+        run: u32,
     },
     Exit {
-        service: usize,
-        run: u64,
-        signal: Option<i32>,
+        service: u32,
+        run: u32,
+        signal: Option<u8>,
     },
     Sample,
     EngineCrash,
@@ -455,7 +457,7 @@ impl Ord for Item {
 struct Agent {
     behaviour: Behaviour,
     alive: bool,
-    run: u64,
+    run: u32,
     started_at: Timestamp,
     hung_since: Option<Timestamp>,
     terminated: bool,
@@ -795,13 +797,14 @@ impl World {
             self.in_transit.push(Some(input));
             self.in_transit.len() - 1
         };
-        self.schedule(at, Ev::Deliver(slot));
+        self.schedule(at, Ev::Deliver(index32(slot)));
     }
 
     fn event(&mut self, ev: Ev) {
         let now = self.now;
         match ev {
             Ev::Deliver(slot) => {
+                let slot = slot as usize;
                 let Some(mut input) = self.in_transit.get_mut(slot).and_then(Option::take) else {
                     return;
                 };
@@ -818,6 +821,7 @@ impl World {
                 self.schedule(now.plus_ms(self.cfg.chain.block_time_ms), Ev::Block);
             }
             Ev::Crash { service, run } => {
+                let service = service as usize;
                 if self.exit(service, run, None) {
                     // Every crash is detected at once: the verdict no longer says it runs.
                     let name = self.service_names[service].clone();
@@ -837,10 +841,10 @@ impl World {
                 run,
                 signal,
             } => {
-                self.exit(service, run, signal);
+                self.exit(service as usize, run, signal);
             }
             Ev::Hang { service, run } => {
-                let a = &mut self.agents[service];
+                let a = &mut self.agents[service as usize];
                 if a.alive && a.run == run {
                     a.hung_since = Some(now);
                 }
@@ -857,7 +861,7 @@ impl World {
 
     /// The agent's process `run` ends (exit code 1 without a signal). False when that process
     /// is already gone.
-    fn exit(&mut self, service: usize, run: u64, signal: Option<i32>) -> bool {
+    fn exit(&mut self, service: usize, run: u32, signal: Option<u8>) -> bool {
         let a = &mut self.agents[service];
         if !(a.alive && a.run == run) {
             return false;
@@ -870,7 +874,7 @@ impl World {
             service: name,
             status: ExitStatus {
                 code: signal.is_none().then_some(1),
-                signal,
+                signal: signal.map(i32::from),
             },
         });
         true
@@ -1198,7 +1202,7 @@ impl World {
                         self.schedule(
                             now.plus_ms(300),
                             Ev::Exit {
-                                service: i,
+                                service: index32(i),
                                 run,
                                 signal: Some(15),
                             },
@@ -1215,7 +1219,7 @@ impl World {
                         self.schedule(
                             now.plus_ms(10),
                             Ev::Exit {
-                                service: i,
+                                service: index32(i),
                                 run,
                                 signal: Some(9),
                             },
@@ -1288,20 +1292,38 @@ impl World {
         let a = &mut self.agents[i];
         a.alive = true;
         a.terminated = false;
-        a.run += 1;
+        a.run = a.run.wrapping_add(1);
         a.started_at = now;
         a.hung_since = None;
         let run = a.run;
         match a.behaviour {
             Behaviour::Hung { after_ms } => {
-                self.schedule(now.plus_ms(after_ms), Ev::Hang { service: i, run });
+                self.schedule(
+                    now.plus_ms(after_ms),
+                    Ev::Hang {
+                        service: index32(i),
+                        run,
+                    },
+                );
             }
             Behaviour::CrashLoop { after_ms } => {
-                self.schedule(now.plus_ms(after_ms), Ev::Crash { service: i, run });
+                self.schedule(
+                    now.plus_ms(after_ms),
+                    Ev::Crash {
+                        service: index32(i),
+                        run,
+                    },
+                );
             }
             Behaviour::Crashy { mean_ms } => {
                 let after = self.rng.between(mean_ms / 10, mean_ms.saturating_mul(2));
-                self.schedule(now.plus_ms(after), Ev::Crash { service: i, run });
+                self.schedule(
+                    now.plus_ms(after),
+                    Ev::Crash {
+                        service: index32(i),
+                        run,
+                    },
+                );
             }
             Behaviour::Healthy
             | Behaviour::Slow { .. }
@@ -1538,6 +1560,12 @@ fn ok(latency_ms: u64) -> ProbeResult {
         latency_ms,
         body: None,
     }
+}
+
+/// An index as the event queue holds it (services are at most 10,000; slots as many as inputs
+/// in flight).
+fn index32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// Inputs carry the time they are delivered at (set in place: an input is large).
