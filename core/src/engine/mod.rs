@@ -94,13 +94,34 @@ enum Busy {
 type Snapshot = (u64, Balances);
 
 /// Balances by (holder, asset), sorted (the read order is already sorted): one allocation per
-/// snapshot, lookups by binary search.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Balances(Vec<((Address, Asset), U256)>);
+/// round. Each entry carries its key as integers too ([`balance_key`]): a lookup compares words,
+/// not 40 bytes one at a time (wasm has no fast `memcmp`).
+struct Balances(Vec<(BalanceKey, (Address, Asset), U256)>);
+
+/// (holder, asset) as big-endian integers: the same order as the bytes.
+type BalanceKey = (u128, u32, u128, u32);
+
+fn balance_key(holder: &Address, asset: &Asset) -> BalanceKey {
+    let words = |a: &Address| {
+        let b = a.as_slice();
+        let mut high = [0u8; 16];
+        let mut low = [0u8; 4];
+        high.copy_from_slice(&b[..16]);
+        low.copy_from_slice(&b[16..]);
+        (u128::from_be_bytes(high), u32::from_be_bytes(low))
+    };
+    let (h1, h2) = words(holder);
+    let (a1, a2) = words(&asset.0);
+    (h1, h2, a1, a2)
+}
 
 impl Balances {
     fn from_read(entries: Vec<(Address, Asset)>, values: Vec<U256>) -> Self {
-        let mut v: Vec<_> = entries.into_iter().zip(values).collect();
+        let mut v: Vec<_> = entries
+            .into_iter()
+            .zip(values)
+            .map(|((h, a), value)| (balance_key(&h, &a), (h, a), value))
+            .collect();
         if !v.is_sorted_by(|a, b| a.0 <= b.0) {
             v = crate::order::sorted_by(v, |a, b| a.0.cmp(&b.0));
         }
@@ -108,18 +129,20 @@ impl Balances {
     }
 
     fn get(&self, key: &(Address, Asset)) -> Option<U256> {
+        let k = balance_key(&key.0, &key.1);
         self.0
-            .binary_search_by(|(k, _)| k.cmp(key))
+            .binary_search_by(|e| e.0.cmp(&k))
             .ok()
-            .map(|i| self.0[i].1)
+            .map(|i| self.0[i].2)
     }
 
     fn of(&self, holder: Address) -> impl Iterator<Item = (Asset, U256)> + '_ {
-        let start = self.0.partition_point(|((h, _), _)| *h < holder);
+        let (h1, h2, _, _) = balance_key(&holder, &Asset::NATIVE);
+        let start = self.0.partition_point(|e| (e.0.0, e.0.1) < (h1, h2));
         self.0[start..]
             .iter()
-            .take_while(move |((h, _), _)| *h == holder)
-            .map(|((_, a), v)| (*a, *v))
+            .take_while(move |e| e.1.0 == holder)
+            .map(|e| (e.1.1, e.2))
     }
 }
 
@@ -184,8 +207,9 @@ pub struct Engine {
     chains: BTreeMap<ChainId, ChainState>,
     services: Vec<ServiceState>,
     service_index: BTreeMap<ServiceName, usize>,
-    /// The address of each service's name (shared with the outputs) → its index.
-    service_by_addr: BTreeMap<usize, usize>,
+    /// The address of each service's name (shared with the outputs) → its index, sorted by
+    /// address (a binary search over a vector: no B-tree walk per input).
+    service_by_addr: Vec<(usize, usize)>,
     /// (deadline, service index), to find what is due without scanning every service. Lazy: an
     /// entry whose deadline is no longer the service's is stale and dropped when it surfaces.
     agent_deadlines: BinaryHeap<Reverse<(Timestamp, usize)>>,
@@ -245,11 +269,14 @@ impl Engine {
                 deadline: None,
             })
             .collect();
-        let service_by_addr = services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_ptr() as usize, i))
-            .collect();
+        let service_by_addr = crate::order::sorted_by(
+            services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.as_ptr() as usize, i))
+                .collect(),
+            |a: &(usize, usize), b| a.0.cmp(&b.0),
+        );
         let service_index = services
             .iter()
             .enumerate()
@@ -471,7 +498,8 @@ impl Engine {
     /// the name's address finds it without comparing strings; any other string is looked up.
     fn find_service(&self, service: &str) -> Option<usize> {
         let addr = service.as_ptr() as usize;
-        if let Some(&i) = self.service_by_addr.get(&addr)
+        if let Ok(at) = self.service_by_addr.binary_search_by_key(&addr, |e| e.0)
+            && let Some(&(_, i)) = self.service_by_addr.get(at)
             && self.services.get(i).is_some_and(|s| {
                 std::ptr::eq(s.name.as_ptr(), service.as_ptr()) && s.name.len() == service.len()
             })

@@ -522,7 +522,8 @@ struct World {
     agents: Vec<Agent>,
     names: BTreeMap<ServiceName, usize>,
     /// Address of a name the engine sent → service index (the engine's names live as long as it).
-    names_by_addr: BTreeMap<usize, usize>,
+    /// Sorted by address (a handful of names: a binary search over a vector beats a B-tree).
+    names_by_addr: Vec<(usize, usize)>,
     service_names: Vec<ServiceName>,
     queue: BinaryHeap<Reverse<Item>>,
     seq: u64,
@@ -663,7 +664,7 @@ impl World {
             chain,
             agents,
             names,
-            names_by_addr: BTreeMap::new(),
+            names_by_addr: Vec::new(),
             service_names,
             queue: BinaryHeap::new(),
             seq: 0,
@@ -1237,15 +1238,17 @@ impl World {
 
     fn lookup(&mut self, service: &ServiceName) -> Option<&usize> {
         let addr = service.as_ptr() as usize;
-        if !self.names_by_addr.contains_key(&addr) {
-            let i = *self.names.get(service)?;
-            // Remember only names that stay alive: the engine's own (shared with its outputs).
-            if self.engine.service(service).is_some() {
-                self.names_by_addr.insert(addr, i);
+        match self.names_by_addr.binary_search_by_key(&addr, |e| e.0) {
+            Ok(at) => Some(&self.names_by_addr[at].1),
+            Err(at) => {
+                let i = *self.names.get(service)?;
+                // Remember only names that stay alive: the engine's own (shared with its outputs).
+                if self.engine.service(service).is_some() {
+                    self.names_by_addr.insert(at, (addr, i));
+                }
+                self.names.get(service)
             }
-            return self.names.get(service);
         }
-        self.names_by_addr.get(&addr)
     }
 
     fn spawn(&mut self, service: ServiceName) {
