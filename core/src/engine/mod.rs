@@ -214,9 +214,11 @@ pub struct Engine {
     /// entry whose deadline is no longer the service's is stale and dropped when it surfaces.
     agent_deadlines: BinaryHeap<Reverse<(Timestamp, usize)>>,
     wallets: Vec<(String, WalletConfig)>,
-    requests: BTreeMap<RequestId, Pending>,
-    /// (deadline or retry time, request), likewise.
-    request_deadlines: BTreeSet<(Timestamp, RequestId)>,
+    /// Requests in flight, sorted by id. A handful at a time: sorted vectors are cheaper to keep
+    /// than B-trees (ids grow, so a new request usually goes at the end).
+    requests: Vec<(RequestId, Pending)>,
+    /// (deadline or retry time, request), sorted, the earliest first.
+    request_deadlines: Vec<(Timestamp, RequestId)>,
     inputs: u64,
     /// The next deadline, computed after every input (state changes only there).
     deadline: Option<Timestamp>,
@@ -300,8 +302,8 @@ impl Engine {
             service_index,
             agent_deadlines: BinaryHeap::new(),
             wallets,
-            requests: BTreeMap::new(),
-            request_deadlines: BTreeSet::new(),
+            requests: Vec::new(),
+            request_deadlines: Vec::new(),
             inputs: 0,
             deadline: None,
             next_poll: None,
@@ -422,7 +424,7 @@ impl Engine {
         let (t, which) = best?;
         let why = match (which, chain, request, agent) {
             (0, Some((_, chain)), _, _) => WakeReason::ChainPoll { chain },
-            (1, _, Some((_, id)), _) => match self.requests.get(&id).map(|p| &p.state) {
+            (1, _, Some((_, id)), _) => match self.request(id).map(|p| &p.state) {
                 Some(PendingState::Scheduled { .. }) => WakeReason::RpcRetry { id },
                 Some(PendingState::Sent { .. }) | None => WakeReason::RpcTimeout { id },
             },
@@ -559,20 +561,36 @@ impl Engine {
         }
     }
 
+    fn request(&self, id: RequestId) -> Option<&Pending> {
+        let i = self.requests.binary_search_by_key(&id, |e| e.0).ok()?;
+        self.requests.get(i).map(|e| &e.1)
+    }
+
     fn put_request(&mut self, id: RequestId, p: Pending) {
         let at = p.state.due();
-        self.request_deadlines.insert((at, id));
-        if let Some(old) = self.requests.insert(id, p) {
-            let old_at = old.state.due();
-            if old_at != at {
-                self.request_deadlines.remove(&(old_at, id));
+        if let Err(i) = self.request_deadlines.binary_search(&(at, id)) {
+            self.request_deadlines.insert(i, (at, id));
+        }
+        match self.requests.binary_search_by_key(&id, |e| e.0) {
+            Ok(i) => {
+                let old = std::mem::replace(&mut self.requests[i].1, p);
+                let old_at = old.state.due();
+                if old_at != at
+                    && let Ok(j) = self.request_deadlines.binary_search(&(old_at, id))
+                {
+                    self.request_deadlines.remove(j);
+                }
             }
+            Err(i) => self.requests.insert(i, (id, p)),
         }
     }
 
     fn take_request(&mut self, id: RequestId) -> Option<Pending> {
-        let p = self.requests.remove(&id)?;
-        self.request_deadlines.remove(&(p.state.due(), id));
+        let i = self.requests.binary_search_by_key(&id, |e| e.0).ok()?;
+        let (_, p) = self.requests.remove(i);
+        if let Ok(j) = self.request_deadlines.binary_search(&(p.state.due(), id)) {
+            self.request_deadlines.remove(j);
+        }
         Some(p)
     }
 
@@ -633,11 +651,12 @@ impl Engine {
         }
         let due: Vec<RequestId> = self
             .request_deadlines
-            .range(..=(now, RequestId::MAX))
+            .iter()
+            .take_while(|(t, _)| *t <= now)
             .map(|(_, id)| *id)
             .collect();
         for id in due {
-            let Some(p) = self.requests.get(&id).cloned() else {
+            let Some(p) = self.request(id).cloned() else {
                 continue;
             };
             match p.state {
