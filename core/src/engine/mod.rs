@@ -90,6 +90,34 @@ enum Busy {
     Round,
 }
 
+/// What the engine waits on, sorted. A handful at a time, touched every round: a sorted vector
+/// is cheaper to keep than a B-tree.
+#[derive(Debug, Default)]
+struct BusySet(Vec<Busy>);
+
+impl BusySet {
+    fn contains(&self, b: &Busy) -> bool {
+        self.0.binary_search(b).is_ok()
+    }
+
+    /// False when it was already there.
+    fn insert(&mut self, b: Busy) -> bool {
+        match self.0.binary_search(&b) {
+            Ok(_) => false,
+            Err(i) => {
+                self.0.insert(i, b);
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, b: &Busy) {
+        if let Ok(i) = self.0.binary_search(b) {
+            self.0.remove(i);
+        }
+    }
+}
+
 /// A balance snapshot: the block and the value of each (holder, asset).
 type Snapshot = (u64, Balances);
 
@@ -162,7 +190,7 @@ struct ChainState {
     signing: BTreeMap<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
     receipt_checks: BTreeMap<TxId, (usize, bool)>,
-    busy: BTreeSet<Busy>,
+    busy: BusySet,
     last_shortfalls: BTreeSet<(Address, Asset, U256)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
@@ -1734,7 +1762,7 @@ impl ChainState {
             snapshot: None,
             signing: BTreeMap::new(),
             receipt_checks: BTreeMap::new(),
-            busy: BTreeSet::new(),
+            busy: BusySet::default(),
             last_shortfalls: BTreeSet::new(),
             last_hold: None,
             entries: balance_entries(config, c),
