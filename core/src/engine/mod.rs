@@ -156,6 +156,14 @@ impl Balances {
         Self(v)
     }
 
+    /// The value of `key`, looked for at `index` first (where the engine's read put it).
+    fn get_at(&self, index: usize, key: &(Address, Asset)) -> Option<U256> {
+        match self.0.get(index) {
+            Some(e) if e.1 == *key => Some(e.2),
+            Some(_) | None => self.get(key),
+        }
+    }
+
     fn get(&self, key: &(Address, Asset)) -> Option<U256> {
         let k = balance_key(&key.0, &key.1);
         self.0
@@ -242,6 +250,9 @@ pub struct Engine {
     /// entry whose deadline is no longer the service's is stale and dropped when it surfaces.
     agent_deadlines: BinaryHeap<Reverse<(Timestamp, usize)>>,
     wallets: Vec<(String, WalletConfig)>,
+    /// Where each wallet's balance is in its chain's balance read (`ChainState::entries`, which
+    /// a snapshot keeps in order): a lookup by position, checked, instead of a search per round.
+    wallet_reads: Vec<usize>,
     /// Requests in flight, sorted by id. A handful at a time: sorted vectors are cheaper to keep
     /// than B-trees (ids grow, so a new request usually goes at the end).
     requests: Vec<(RequestId, Pending)>,
@@ -281,7 +292,7 @@ impl Engine {
         for e in journal {
             by_chain.entry(e.chain).or_default().push(e);
         }
-        let chains = config
+        let chains: BTreeMap<ChainId, ChainState> = config
             .chains
             .iter()
             .map(|c| {
@@ -313,10 +324,19 @@ impl Engine {
             .map(|(i, s)| (s.name.clone(), i))
             .collect();
         let seed = config.seed;
-        let wallets = config
+        let wallets: Vec<(String, WalletConfig)> = config
             .services
             .iter()
             .flat_map(|s| s.wallets.iter().map(|w| (s.name.clone(), w.clone())))
+            .collect();
+        let wallet_reads = wallets
+            .iter()
+            .map(|(_, w)| {
+                chains
+                    .get(&w.chain)
+                    .and_then(|c| c.entries.binary_search(&(w.address, w.asset)).ok())
+                    .unwrap_or(usize::MAX)
+            })
             .collect();
         let mut engine = Self {
             config,
@@ -330,6 +350,7 @@ impl Engine {
             service_index,
             agent_deadlines: BinaryHeap::new(),
             wallets,
+            wallet_reads,
             requests: Vec::new(),
             request_deadlines: Vec::new(),
             inputs: 0,
@@ -1268,8 +1289,13 @@ impl Engine {
             *e = e.saturating_add(p.intent.amount);
         }
         let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
-        for (service, w) in self.wallets.iter().filter(|(_, w)| w.chain == chain) {
-            let held = snapshot.get(&(w.address, w.asset)).unwrap_or_default();
+        for ((service, w), &read) in self.wallets.iter().zip(&self.wallet_reads) {
+            if w.chain != chain {
+                continue;
+            }
+            let held = snapshot
+                .get_at(read, &(w.address, w.asset))
+                .unwrap_or_default();
             let coming = on_way
                 .get(&(w.address, w.asset))
                 .copied()
