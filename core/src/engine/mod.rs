@@ -329,15 +329,7 @@ impl Engine {
             .iter()
             .flat_map(|s| s.wallets.iter().map(|w| (s.name.clone(), w.clone())))
             .collect();
-        let wallet_reads = wallets
-            .iter()
-            .map(|(_, w)| {
-                chains
-                    .get(&w.chain)
-                    .and_then(|c| c.entries.binary_search(&(w.address, w.asset)).ok())
-                    .unwrap_or(usize::MAX)
-            })
-            .collect();
+        let wallet_reads = wallet_reads(&chains, &wallets);
         let mut engine = Self {
             config,
             clock: Clock::new(now),
@@ -1797,6 +1789,22 @@ impl ChainState {
 }
 
 /// Every (holder, asset) read on a chain: the funder's assets, then each wallet's.
+/// Where each wallet's (address, asset) is in its chain's balance read (`usize::MAX` when not).
+fn wallet_reads(
+    chains: &BTreeMap<ChainId, ChainState>,
+    wallets: &[(String, WalletConfig)],
+) -> Vec<usize> {
+    wallets
+        .iter()
+        .map(|(_, w)| {
+            chains
+                .get(&w.chain)
+                .and_then(|c| c.entries.binary_search(&(w.address, w.asset)).ok())
+                .unwrap_or(usize::MAX)
+        })
+        .collect()
+}
+
 fn balance_entries(config: &EngineConfig, chain: &ChainConfig) -> Vec<(Address, Asset)> {
     let mut set: BTreeSet<(Address, Asset)> = BTreeSet::new();
     set.insert((chain.funder, Asset::NATIVE));
