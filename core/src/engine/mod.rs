@@ -121,64 +121,47 @@ impl BusySet {
 /// A balance snapshot: the block and the value of each (holder, asset).
 type Snapshot = (u64, Balances);
 
-/// Balances by (holder, asset), sorted (the read order is already sorted): one allocation per
-/// round. Each entry carries its key as integers too ([`balance_key`]): a lookup compares words,
-/// not 40 bytes one at a time (wasm has no fast `memcmp`).
-struct Balances(Vec<(BalanceKey, (Address, Asset), U256)>);
-
-/// (holder, asset) as big-endian integers: the same order as the bytes.
-type BalanceKey = (u128, u32, u128, u32);
-
-fn balance_key(holder: &Address, asset: &Asset) -> BalanceKey {
-    let words = |a: &Address| {
-        let b = a.as_slice();
-        let mut high = [0u8; 16];
-        let mut low = [0u8; 4];
-        high.copy_from_slice(&b[..16]);
-        low.copy_from_slice(&b[16..]);
-        (u128::from_be_bytes(high), u32::from_be_bytes(low))
-    };
-    let (h1, h2) = words(holder);
-    let (a1, a2) = words(&asset.0);
-    (h1, h2, a1, a2)
+/// Balances by (holder, asset), sorted (the read order is already sorted): the read's entries
+/// and the answer's values, kept as they came (no copy per round). The engine looks a wallet up
+/// by its position in the read ([`Balances::get_at`]), a search only when that does not match.
+struct Balances {
+    entries: Vec<(Address, Asset)>,
+    values: Vec<U256>,
 }
 
 impl Balances {
     fn from_read(entries: Vec<(Address, Asset)>, values: Vec<U256>) -> Self {
-        let mut v: Vec<_> = entries
-            .into_iter()
-            .zip(values)
-            .map(|((h, a), value)| (balance_key(&h, &a), (h, a), value))
-            .collect();
-        if !v.is_sorted_by(|a, b| a.0 <= b.0) {
-            v = crate::order::sorted_by(v, |a, b| a.0.cmp(&b.0));
+        if entries.is_sorted() {
+            return Self { entries, values };
         }
-        Self(v)
+        let pairs = crate::order::sorted_by(entries.into_iter().zip(values).collect(), |a, b| {
+            a.0.cmp(&b.0)
+        });
+        let (entries, values) = pairs.into_iter().unzip();
+        Self { entries, values }
     }
 
     /// The value of `key`, looked for at `index` first (where the engine's read put it).
     fn get_at(&self, index: usize, key: &(Address, Asset)) -> Option<U256> {
-        match self.0.get(index) {
-            Some(e) if e.1 == *key => Some(e.2),
-            Some(_) | None => self.get(key),
+        match (self.entries.get(index), self.values.get(index)) {
+            (Some(k), Some(v)) if k == key => Some(*v),
+            _ => self.get(key),
         }
     }
 
     fn get(&self, key: &(Address, Asset)) -> Option<U256> {
-        let k = balance_key(&key.0, &key.1);
-        self.0
-            .binary_search_by(|e| e.0.cmp(&k))
-            .ok()
-            .map(|i| self.0[i].2)
+        let i = self.entries.binary_search(key).ok()?;
+        self.values.get(i).copied()
     }
 
     fn of(&self, holder: Address) -> impl Iterator<Item = (Asset, U256)> + '_ {
-        let (h1, h2, _, _) = balance_key(&holder, &Asset::NATIVE);
-        let start = self.0.partition_point(|e| (e.0.0, e.0.1) < (h1, h2));
-        self.0[start..]
+        let start = self.entries.partition_point(|(h, _)| *h < holder);
+        self.entries
             .iter()
-            .take_while(move |e| e.1.0 == holder)
-            .map(|e| (e.1.1, e.2))
+            .zip(&self.values)
+            .skip(start)
+            .take_while(move |((h, _), _)| *h == holder)
+            .map(|((_, a), v)| (*a, *v))
     }
 }
 
