@@ -566,8 +566,21 @@ impl EndpointSet {
                 e.breaker = Breaker::HalfOpen;
             }
         }
+        // One endpoint (most chains): every pass below has it as its only candidate unless its
+        // breaker is open, so the passes come down to its bucket (and nothing is allocated).
+        if let [only] = self.endpoints.as_mut_slice()
+            && !matches!(only.breaker, Breaker::Open { .. })
+        {
+            return match only.bucket.take(now) {
+                Ok(()) => Selection::Use { index: 0 },
+                Err(ms) => Selection::Wait {
+                    until: now.plus_ms(ms),
+                    all_open: false,
+                },
+            };
+        }
         // Best score first, then the configured order: one key per endpoint, (u32::MAX - score)
-        // above the index, sorted as plain integers (one endpoint is not scored at all).
+        // above the index, sorted as plain integers.
         let order: Vec<usize> = if self.endpoints.len() == 1 {
             vec![0]
         } else {
