@@ -90,31 +90,48 @@ enum Busy {
     Round,
 }
 
-/// What the engine waits on, sorted. A handful at a time, touched every round: a sorted vector
-/// is cheaper to keep than a B-tree.
-#[derive(Debug, Default)]
-struct BusySet(Vec<Busy>);
+/// A set kept as a sorted vector. The engine's per-round sets (what it waits on, the requests'
+/// deadlines) hold a handful of items and change every round: a vector is cheaper to keep than
+/// a B-tree (no node allocation, no rebalancing; in wasm, much less code).
+#[derive(Debug)]
+struct SortedSet<T>(Vec<T>);
 
-impl BusySet {
-    fn contains(&self, b: &Busy) -> bool {
-        self.0.binary_search(b).is_ok()
+impl<T> Default for SortedSet<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T: Ord> SortedSet<T> {
+    fn contains(&self, x: &T) -> bool {
+        self.0.binary_search(x).is_ok()
     }
 
     /// False when it was already there.
-    fn insert(&mut self, b: Busy) -> bool {
-        match self.0.binary_search(&b) {
+    fn insert(&mut self, x: T) -> bool {
+        match self.0.binary_search(&x) {
             Ok(_) => false,
             Err(i) => {
-                self.0.insert(i, b);
+                self.0.insert(i, x);
                 true
             }
         }
     }
 
-    fn remove(&mut self, b: &Busy) {
-        if let Ok(i) = self.0.binary_search(b) {
+    fn remove(&mut self, x: &T) {
+        if let Ok(i) = self.0.binary_search(x) {
             self.0.remove(i);
         }
+    }
+
+    /// The smallest.
+    fn first(&self) -> Option<&T> {
+        self.0.first()
+    }
+
+    /// In order, the smallest first.
+    fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
     }
 }
 
@@ -181,7 +198,7 @@ struct ChainState {
     signing: BTreeMap<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
     receipt_checks: BTreeMap<TxId, (usize, bool)>,
-    busy: BusySet,
+    busy: SortedSet<Busy>,
     last_shortfalls: BTreeSet<(Address, Asset, U256)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
@@ -240,7 +257,7 @@ pub struct Engine {
     /// than B-trees (ids grow, so a new request usually goes at the end).
     requests: Vec<(RequestId, Pending)>,
     /// (deadline or retry time, request), sorted, the earliest first.
-    request_deadlines: Vec<(Timestamp, RequestId)>,
+    request_deadlines: SortedSet<(Timestamp, RequestId)>,
     inputs: u64,
     /// The next deadline, computed after every input (state changes only there).
     deadline: Option<Timestamp>,
@@ -327,7 +344,7 @@ impl Engine {
             wallets,
             wallet_reads,
             requests: Vec::new(),
-            request_deadlines: Vec::new(),
+            request_deadlines: SortedSet::default(),
             inputs: 0,
             deadline: None,
             next_poll: None,
@@ -592,17 +609,13 @@ impl Engine {
 
     fn put_request(&mut self, id: RequestId, p: Pending) {
         let at = p.state.due();
-        if let Err(i) = self.request_deadlines.binary_search(&(at, id)) {
-            self.request_deadlines.insert(i, (at, id));
-        }
+        self.request_deadlines.insert((at, id));
         match self.requests.binary_search_by_key(&id, |e| e.0) {
             Ok(i) => {
                 let old = std::mem::replace(&mut self.requests[i].1, p);
                 let old_at = old.state.due();
-                if old_at != at
-                    && let Ok(j) = self.request_deadlines.binary_search(&(old_at, id))
-                {
-                    self.request_deadlines.remove(j);
+                if old_at != at {
+                    self.request_deadlines.remove(&(old_at, id));
                 }
             }
             Err(i) => self.requests.insert(i, (id, p)),
@@ -612,9 +625,7 @@ impl Engine {
     fn take_request(&mut self, id: RequestId) -> Option<Pending> {
         let i = self.requests.binary_search_by_key(&id, |e| e.0).ok()?;
         let (_, p) = self.requests.remove(i);
-        if let Ok(j) = self.request_deadlines.binary_search(&(p.state.due(), id)) {
-            self.request_deadlines.remove(j);
-        }
+        self.request_deadlines.remove(&(p.state.due(), id));
         Some(p)
     }
 
@@ -1763,7 +1774,7 @@ impl ChainState {
             snapshot: None,
             signing: BTreeMap::new(),
             receipt_checks: BTreeMap::new(),
-            busy: BusySet::default(),
+            busy: SortedSet::default(),
             last_shortfalls: BTreeSet::new(),
             last_hold: None,
             entries: balance_entries(config, c),
