@@ -581,20 +581,17 @@ impl EndpointSet {
         }
         // Best score first, then the configured order: one key per endpoint, (u32::MAX - score)
         // above the index, sorted as plain integers.
-        let order: Vec<usize> = if self.endpoints.len() == 1 {
-            vec![0]
-        } else {
-            let mut keys: Vec<u128> = self
-                .endpoints
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (u128::from(u32::MAX - Self::score(e)) << 64) | i as u128)
-                .collect();
-            keys.sort_unstable();
-            keys.into_iter()
-                .map(|k| usize::try_from(k & u128::from(u64::MAX)).unwrap_or(usize::MAX))
-                .collect()
-        };
+        let mut keys: Vec<u128> = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (u128::from(u32::MAX - Self::score(e)) << 64) | i as u128)
+            .collect();
+        keys.sort_unstable();
+        let order: Vec<usize> = keys
+            .into_iter()
+            .map(|k| usize::try_from(k & u128::from(u64::MAX)).unwrap_or(usize::MAX))
+            .collect();
         // Passes from strict to relaxed: fresh head and not the one that just failed; any head;
         // then the one that just failed too. The first pass with a candidate decides.
         for pass in 0..3 {

@@ -496,11 +496,6 @@ impl Actions {
         self.0[0].is_none()
     }
 
-    /// How many actions.
-    pub fn len(&self) -> usize {
-        self.0.iter().flatten().count()
-    }
-
     /// The actions, in order.
     pub fn iter(&self) -> impl Iterator<Item = &Action> {
         self.0.iter().flatten()
