@@ -24,6 +24,7 @@ pub mod chain;
 pub mod chain_amounts;
 pub mod engine;
 pub mod fees;
+pub mod from_json;
 pub mod funding;
 pub mod health;
 pub mod json;
@@ -40,3 +41,6 @@ mod tag_first;
 pub mod time;
 
 pub use alloy_primitives::{Address, B256, U256};
+
+// The `FromJson` derive names the crate `tend_core`, inside it too.
+extern crate self as tend_core;

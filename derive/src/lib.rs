@@ -1,0 +1,378 @@
+//! `#[derive(FromJson)]`: a compact JSON reader for a type of tend's core.
+//!
+//! The reader follows the type's `#[serde(…)]` attributes, so the format stays serde's: what the
+//! derived `Serialize` writes, `FromJson` reads. Supported: `rename_all` (`snake_case`,
+//! `SCREAMING_SNAKE_CASE`, `lowercase`, `kebab-case`), `rename`, `tag` (internally tagged enums),
+//! `default` (container and field, with or without a function), `deny_unknown_fields`,
+//! `transparent`, `skip`/`skip_deserializing`, `with`/`deserialize_with` (the module, or
+//! function, reads through `from_json`/the named function taking the reader). Anything else that
+//! changes reading is refused at compile time rather than read differently.
+//!
+//! The generated code calls `::tend_core::from_json`, so the derive is for `tend-core` (which
+//! names itself `tend_core`) and crates that depend on it.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as Tokens};
+use quote::{format_ident, quote};
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Error, Fields, LitStr, Type, parse_macro_input};
+
+/// Derives `tend_core::from_json::FromJson` from the type's serde attributes.
+#[proc_macro_derive(FromJson, attributes(serde))]
+pub fn derive_from_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+#[derive(Default)]
+struct Container {
+    rename_all: Option<String>,
+    tag: Option<String>,
+    default: bool,
+    deny_unknown: bool,
+    transparent: bool,
+}
+
+#[derive(Default)]
+struct Field {
+    rename: Option<String>,
+    /// `None`: required; `Some(None)`: `Default::default()`; `Some(Some(f))`: `f()`.
+    default: Option<Option<syn::Path>>,
+    skip: bool,
+    /// A function taking the reader.
+    reader: Option<syn::Path>,
+}
+
+fn lit_path(lit: &LitStr) -> syn::Result<syn::Path> {
+    lit.parse()
+}
+
+fn container_attrs(attrs: &[Attribute]) -> syn::Result<Container> {
+    let mut c = Container::default();
+    for a in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        a.parse_nested_meta(|m| {
+            if m.path.is_ident("rename_all") {
+                c.rename_all = Some(m.value()?.parse::<LitStr>()?.value());
+            } else if m.path.is_ident("tag") {
+                c.tag = Some(m.value()?.parse::<LitStr>()?.value());
+            } else if m.path.is_ident("default") {
+                if m.input.peek(syn::Token![=]) {
+                    return Err(m.error("FromJson: container `default = …` is not supported"));
+                }
+                c.default = true;
+            } else if m.path.is_ident("deny_unknown_fields") {
+                c.deny_unknown = true;
+            } else if m.path.is_ident("transparent") {
+                c.transparent = true;
+            } else if m.path.is_ident("bound") || m.path.is_ident("expecting") {
+                let _ = m.value()?.parse::<LitStr>()?;
+            } else {
+                return Err(m.error("FromJson does not support this serde attribute"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(c)
+}
+
+fn field_attrs(attrs: &[Attribute]) -> syn::Result<Field> {
+    let mut f = Field::default();
+    for a in attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        a.parse_nested_meta(|m| {
+            if m.path.is_ident("rename") {
+                f.rename = Some(m.value()?.parse::<LitStr>()?.value());
+            } else if m.path.is_ident("default") {
+                f.default = Some(if m.input.peek(syn::Token![=]) {
+                    Some(lit_path(&m.value()?.parse::<LitStr>()?)?)
+                } else {
+                    None
+                });
+            } else if m.path.is_ident("skip") || m.path.is_ident("skip_deserializing") {
+                f.skip = true;
+            } else if m.path.is_ident("with") {
+                let mut p = lit_path(&m.value()?.parse::<LitStr>()?)?;
+                p.segments
+                    .push(syn::PathSegment::from(format_ident!("from_json")));
+                f.reader = Some(p);
+            } else if m.path.is_ident("deserialize_with") {
+                return Err(m.error("FromJson: use `with` (a module with `from_json`)"));
+            } else if m.path.is_ident("serialize_with") || m.path.is_ident("skip_serializing_if") {
+                let _ = m.value()?.parse::<LitStr>()?;
+            } else if m.path.is_ident("skip_serializing") {
+            } else {
+                return Err(m.error("FromJson does not support this serde attribute"));
+            }
+            Ok(())
+        })?;
+    }
+    Ok(f)
+}
+
+/// serde's `rename_all` of a Rust name.
+fn rename(name: &str, rule: Option<&str>, span: Span) -> syn::Result<String> {
+    let snake = || {
+        let mut s = String::new();
+        for (i, ch) in name.char_indices() {
+            if ch.is_uppercase() && i > 0 {
+                s.push('_');
+            }
+            s.push(ch.to_ascii_lowercase());
+        }
+        s
+    };
+    Ok(match rule {
+        None => name.to_owned(),
+        // Fields are snake_case already; variants are CamelCase.
+        Some("snake_case") => snake(),
+        Some("SCREAMING_SNAKE_CASE") => snake().to_ascii_uppercase(),
+        Some("lowercase") => name.to_ascii_lowercase(),
+        Some("kebab-case") => snake().replace('_', "-"),
+        Some(other) => {
+            return Err(Error::new(
+                span,
+                format!("FromJson: rename_all = {other:?} is not supported"),
+            ));
+        }
+    })
+}
+
+/// Whether a type is written `Option<…>` (serde reads a missing one as `None`).
+fn is_option(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none()
+        && p.path.segments.last().is_some_and(|s| s.ident == "Option"))
+}
+
+fn read_value(ty: &Type, f: &Field) -> Tokens {
+    match &f.reader {
+        Some(p) => quote!(#p(__r)?),
+        None => quote!(<#ty as ::tend_core::from_json::FromJson>::read(__r)?),
+    }
+}
+
+/// Reads an object's fields into `ctor { … }` (named fields).
+fn named_fields(
+    ctor: &Tokens,
+    fields: &syn::FieldsNamed,
+    c: &Container,
+    field_rule: Option<&str>,
+) -> syn::Result<Tokens> {
+    let mut decls = Vec::new();
+    let mut arms = Vec::new();
+    let mut inits = Vec::new();
+    let mut names = Vec::new();
+    for (i, field) in fields.named.iter().enumerate() {
+        let ident = field.ident.as_ref().expect("named field");
+        let fa = field_attrs(&field.attrs)?;
+        let ty = &field.ty;
+        if fa.skip {
+            inits.push(quote!(#ident: ::core::default::Default::default()));
+            continue;
+        }
+        let name = match &fa.rename {
+            Some(n) => n.clone(),
+            None => rename(&ident.to_string(), field_rule, ident.span())?,
+        };
+        let var = format_ident!("__f{}", i);
+        let read = read_value(ty, &fa);
+        decls.push(
+            quote!(let mut #var: ::core::option::Option<#ty> = ::core::option::Option::None;),
+        );
+        arms.push(quote! {
+            #name => {
+                if #var.is_some() {
+                    return ::core::result::Result::Err(__r.duplicate(#name));
+                }
+                #var = ::core::option::Option::Some(#read);
+            }
+        });
+        let absent = match (&fa.default, c.default) {
+            (Some(Some(func)), _) => quote!(#func()),
+            (Some(None), _) => quote!(::core::default::Default::default()),
+            (None, true) => quote!(__default.#ident),
+            (None, false) if fa.reader.is_none() && is_option(ty) => {
+                quote!(::core::option::Option::None)
+            }
+            (None, false) => quote!(return ::core::result::Result::Err(__r.missing(#name))),
+        };
+        inits.push(quote!(#ident: match #var {
+            ::core::option::Option::Some(__v) => __v,
+            ::core::option::Option::None => #absent,
+        }));
+        names.push(name);
+    }
+    let other = if c.deny_unknown {
+        quote!(return ::core::result::Result::Err(__r.unknown_field(__other, __FIELDS)))
+    } else {
+        quote!(__r.skip()?)
+    };
+    let default = if c.default {
+        quote!(let __default: Self = ::core::default::Default::default();)
+    } else {
+        quote!()
+    };
+    Ok(quote! {{
+        const __FIELDS: &[&str] = &[#(#names),*];
+        #(#decls)*
+        __r.object(&mut |__r, __key| {
+            match __key {
+                #(#arms)*
+                __other => #other,
+            }
+            ::core::result::Result::Ok(())
+        })?;
+        #default
+        ::core::result::Result::Ok(#ctor { #(#inits),* })
+    }})
+}
+
+/// Reads a tuple's fields from an array.
+fn tuple_fields(ctor: &Tokens, fields: &syn::FieldsUnnamed) -> Tokens {
+    let n = fields.unnamed.len();
+    let vars: Vec<_> = (0..n).map(|i| format_ident!("__f{}", i)).collect();
+    let tys: Vec<_> = fields.unnamed.iter().map(|f| &f.ty).collect();
+    let idx: Vec<_> = (0..n).collect();
+    quote! {{
+        #(let mut #vars: ::core::option::Option<#tys> = ::core::option::Option::None;)*
+        let mut __n = 0usize;
+        __r.array(&mut |__r| {
+            match __n {
+                #(#idx => #vars = ::core::option::Option::Some(
+                    <#tys as ::tend_core::from_json::FromJson>::read(__r)?),)*
+                _ => return ::core::result::Result::Err(__r.error(
+                    ::std::format!("invalid length, expected a tuple of {}", #n))),
+            }
+            __n += 1;
+            ::core::result::Result::Ok(())
+        })?;
+        ::core::result::Result::Ok(#ctor(#(match #vars {
+            ::core::option::Option::Some(__v) => __v,
+            ::core::option::Option::None => return ::core::result::Result::Err(__r.error(
+                ::std::format!("invalid length {}, expected a tuple of {}", __n, #n))),
+        }),*))
+    }}
+}
+
+fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
+    let c = container_attrs(&input.attrs)?;
+    let name = &input.ident;
+    let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
+    let body = match &input.data {
+        Data::Struct(s) => {
+            let ctor = quote!(Self);
+            match &s.fields {
+                Fields::Named(f) if c.transparent => {
+                    let field = f.named.first().expect("transparent: one field");
+                    let ident = field.ident.as_ref().expect("named");
+                    let read = read_value(&field.ty, &field_attrs(&field.attrs)?);
+                    quote!(::core::result::Result::Ok(Self { #ident: #read }))
+                }
+                Fields::Named(f) => named_fields(&ctor, f, &c, None)?,
+                Fields::Unnamed(f) if f.unnamed.len() == 1 => {
+                    let field = f.unnamed.first().expect("one field");
+                    let read = read_value(&field.ty, &field_attrs(&field.attrs)?);
+                    quote!(::core::result::Result::Ok(Self(#read)))
+                }
+                Fields::Unnamed(f) => tuple_fields(&ctor, f),
+                Fields::Unit => quote!({
+                    __r.null()?;
+                    ::core::result::Result::Ok(Self)
+                }),
+            }
+        }
+        Data::Enum(e) => expand_enum(e, &c)?,
+        Data::Union(u) => {
+            return Err(Error::new(
+                u.union_token.span(),
+                "FromJson: unions are not supported",
+            ));
+        }
+    };
+    Ok(quote! {
+        impl #impl_g ::tend_core::from_json::FromJson for #name #ty_g #where_g {
+            fn read(__r: &mut ::tend_core::from_json::Reader<'_>)
+                -> ::core::result::Result<Self, ::tend_core::from_json::Error> {
+                #body
+            }
+        }
+    })
+}
+
+fn expand_enum(e: &syn::DataEnum, c: &Container) -> syn::Result<Tokens> {
+    let rule = c.rename_all.as_deref();
+    let mut names = Vec::new();
+    let mut arms = Vec::new();
+    for v in &e.variants {
+        let va = field_attrs(&v.attrs)?;
+        if va.skip {
+            continue;
+        }
+        let name = match &va.rename {
+            Some(n) => n.clone(),
+            None => rename(&v.ident.to_string(), rule, v.ident.span())?,
+        };
+        let ident = &v.ident;
+        let ctor = quote!(Self::#ident);
+        let body = match (&v.fields, &c.tag) {
+            (Fields::Unit, None) => quote!(::core::result::Result::Ok(#ctor)),
+            (Fields::Unit, Some(_)) => {
+                let other = if c.deny_unknown {
+                    quote!(::core::result::Result::Err(__r.unknown_field(__k, &[])))
+                } else {
+                    quote!(__r.skip())
+                };
+                quote!({ __r.object(&mut |__r, __k| #other)?; ::core::result::Result::Ok(#ctor) })
+            }
+            (Fields::Named(f), _) => {
+                let vc = Container {
+                    deny_unknown: c.deny_unknown,
+                    ..Container::default()
+                };
+                named_fields(&ctor, f, &vc, None)?
+            }
+            (Fields::Unnamed(f), _) if f.unnamed.len() == 1 => {
+                let field = f.unnamed.first().expect("one field");
+                let read = read_value(&field.ty, &field_attrs(&field.attrs)?);
+                quote!(::core::result::Result::Ok(#ctor(#read)))
+            }
+            (Fields::Unnamed(f), None) => tuple_fields(&ctor, f),
+            (Fields::Unnamed(f), Some(_)) => {
+                return Err(Error::new(
+                    f.span(),
+                    "FromJson: a tuple variant cannot be internally tagged",
+                ));
+            }
+        };
+        arms.push(quote!(#name => #body,));
+        names.push(name);
+    }
+    Ok(match &c.tag {
+        Some(tag) => quote! {{
+            const __VARIANTS: &[&str] = &[#(#names),*];
+            let __tag = __r.tag(#tag)?;
+            match __tag.as_ref() {
+                #(#arms)*
+                __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
+            }
+        }},
+        None => {
+            let unit_only = e.variants.iter().all(|v| matches!(v.fields, Fields::Unit));
+            if unit_only {
+                quote! {{
+                    const __VARIANTS: &[&str] = &[#(#names),*];
+                    let __name = __r.string()?;
+                    match __name.as_ref() {
+                        #(#arms)*
+                        __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
+                    }
+                }}
+            } else {
+                return Err(Error::new(
+                    Span::call_site(),
+                    "FromJson: externally tagged enums with data are not supported",
+                ));
+            }
+        }
+    })
+}
