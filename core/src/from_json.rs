@@ -111,6 +111,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An error at the current position.
+    #[inline(never)]
     pub fn error(&self, message: impl Into<String>) -> Error {
         let before = &self.bytes()[..self.pos.min(self.text.len())];
         let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
@@ -151,7 +152,18 @@ impl<'a> Reader<'a> {
         Ok(self.peek()? == b'n')
     }
 
+    /// Whether the next value is a string (not consumed).
+    pub fn peek_string(&mut self) -> Result<bool, Error> {
+        Ok(self.peek()? == b'"')
+    }
+
+    /// Whether the next value is an object (not consumed).
+    pub fn peek_object(&mut self) -> Result<bool, Error> {
+        Ok(self.peek()? == b'{')
+    }
+
     /// Only whitespace is left.
+    #[inline(never)]
     pub fn end(&mut self) -> Result<(), Error> {
         self.ws();
         if self.pos < self.text.len() {
@@ -171,6 +183,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An "invalid type" error for the value at the position.
+    #[inline(never)]
     pub fn invalid_type(&mut self, expected: &str) -> Error {
         let found = match self.peek() {
             Ok(b'"') => {
@@ -186,6 +199,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `null`.
+    #[inline(never)]
     pub fn null(&mut self) -> Result<(), Error> {
         if self.peek()? != b'n' {
             return Err(self.invalid_type("null"));
@@ -194,6 +208,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `true` or `false`.
+    #[inline(never)]
     pub fn boolean(&mut self) -> Result<bool, Error> {
         match self.peek()? {
             b't' => self.literal("true").map(|()| true),
@@ -203,6 +218,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The text of a JSON number at the position (validated), consumed.
+    #[inline(never)]
     fn number_text(&mut self) -> Result<&'a str, Error> {
         let b = self.bytes();
         let start = self.pos;
@@ -244,6 +260,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a non-negative integer (`expected` names the type in errors).
+    #[inline(never)]
     pub fn unsigned(&mut self, max: u64, expected: &str) -> Result<u64, Error> {
         match self.peek()? {
             b'0'..=b'9' | b'-' => {}
@@ -270,6 +287,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an integer that may be negative.
+    #[inline(never)]
     pub fn signed(&mut self, expected: &str) -> Result<i64, Error> {
         match self.peek()? {
             b'0'..=b'9' | b'-' => {}
@@ -288,6 +306,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads any number as a float.
+    #[inline(never)]
     pub fn float(&mut self) -> Result<f64, Error> {
         match self.peek()? {
             b'0'..=b'9' | b'-' => {}
@@ -298,6 +317,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a string (borrowed when it has no escapes).
+    #[inline(never)]
     pub fn string(&mut self) -> Result<Cow<'a, str>, Error> {
         if self.peek()? != b'"' {
             return Err(self.invalid_type("a string"));
@@ -427,11 +447,13 @@ impl<'a> Reader<'a> {
 
     /// Reads an object: `f` gets each key and reads (or skips) its value. The tag key of an
     /// internally tagged enum being read is skipped.
+    #[inline(never)]
     pub fn object(
         &mut self,
         f: &mut dyn FnMut(&mut Reader<'a>, &str) -> Result<(), Error>,
     ) -> Result<(), Error> {
         let skip = std::mem::take(&mut self.skip_keys);
+        let mut seen = [false; 2];
         if self.peek()? != b'{' {
             return Err(self.invalid_type("a map"));
         }
@@ -462,7 +484,11 @@ impl<'a> Reader<'a> {
                 return Err(self.error("expected `:`"));
             }
             self.pos += 1;
-            if skip.contains(&Some(key.as_ref())) {
+            if let Some(i) = skip.iter().position(|k| *k == Some(key.as_ref())) {
+                if seen[i] {
+                    return Err(self.duplicate(&key));
+                }
+                seen[i] = true;
                 self.skip()?;
             } else {
                 f(self, &key)?;
@@ -471,6 +497,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads an array: `f` reads each item.
+    #[inline(never)]
     pub fn array(
         &mut self,
         f: &mut dyn FnMut(&mut Reader<'a>) -> Result<(), Error>,
@@ -499,6 +526,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips one value (checked as JSON).
+    #[inline(never)]
     pub fn skip(&mut self) -> Result<(), Error> {
         match self.peek()? {
             b'{' => self.object(&mut |r, _| r.skip()),
@@ -517,6 +545,7 @@ impl<'a> Reader<'a> {
     /// The tag of the internally tagged object at the position, without moving: the key `tag`
     /// is looked up (first in tend's own output, anywhere in hand-written JSON). The next
     /// [`Reader::object`] skips it.
+    #[inline(never)]
     pub fn tag(&mut self, tag: &'static str) -> Result<Cow<'a, str>, Error> {
         if self.peek()? != b'{' {
             return Err(self.invalid_type(&format!("an object with a \"{tag}\" tag")));
@@ -555,21 +584,25 @@ impl<'a> Reader<'a> {
     }
 
     /// The error for a key a type does not have (`deny_unknown_fields`).
+    #[inline(never)]
     pub fn unknown_field(&self, key: &str, fields: &[&str]) -> Error {
         self.error(format!("unknown field `{key}`, {}", one_of(fields)))
     }
 
     /// The error for a tag naming no variant.
+    #[inline(never)]
     pub fn unknown_variant(&self, variant: &str, variants: &[&str]) -> Error {
         self.error(format!("unknown variant `{variant}`, {}", one_of(variants)))
     }
 
     /// The error for a required field that is absent.
+    #[inline(never)]
     pub fn missing(&self, field: &str) -> Error {
         self.error(format!("missing field `{field}`"))
     }
 
     /// The error for a field given twice.
+    #[inline(never)]
     pub fn duplicate(&self, field: &str) -> Error {
         self.error(format!("duplicate field `{field}`"))
     }
@@ -669,6 +702,49 @@ impl<T: FromJson> FromJson for Vec<T> {
     }
 }
 
+impl FromJson for std::sync::Arc<str> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        r.string().map(|s| std::sync::Arc::from(s.as_ref()))
+    }
+}
+
+impl<T: FromJson> FromJson for std::collections::VecDeque<T> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Vec::read(r).map(Into::into)
+    }
+}
+
+impl<T: FromJson, const N: usize> FromJson for [T; N] {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let v = Vec::<T>::read(r)?;
+        let n = v.len();
+        v.try_into().map_err(|_| {
+            r.error(format!(
+                "invalid length {n}, expected an array of length {N}"
+            ))
+        })
+    }
+}
+
+/// serde's form of a `Result`: `{"Ok": value}` or `{"Err": error}`.
+impl<T: FromJson, E: FromJson> FromJson for Result<T, E> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let mut out = None;
+        r.object(&mut |r, key| {
+            if out.is_some() {
+                return Err(r.error("expected an object with one key, \"Ok\" or \"Err\""));
+            }
+            out = Some(match key {
+                "Ok" => Ok(T::read(r)?),
+                "Err" => Err(E::read(r)?),
+                other => return Err(r.unknown_variant(other, &["Ok", "Err"])),
+            });
+            Ok(())
+        })?;
+        out.ok_or_else(|| r.error("expected an object with one key, \"Ok\" or \"Err\""))
+    }
+}
+
 impl<A: FromJson, B: FromJson> FromJson for (A, B) {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let mut a = None;
@@ -701,6 +777,32 @@ impl FromKey for String {
         Ok(key.to_owned())
     }
 }
+
+impl FromKey for u64 {
+    fn from_key(key: &str) -> Result<Self, String> {
+        key.parse()
+            .map_err(|_| format!("invalid map key {key:?}: expected an integer"))
+    }
+}
+
+/// Types read from their text by `FromStr` (a string in JSON, or a map key).
+macro_rules! from_text {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+                r.parsed(|s| s.parse::<$t>())
+            }
+        }
+
+        impl FromKey for $t {
+            fn from_key(key: &str) -> Result<Self, String> {
+                key.parse().map_err(|e| format!("{e}"))
+            }
+        }
+    )*};
+}
+
+from_text!(crate::address::Asset, crate::chain::ChainId);
 
 impl<K: FromKey + Ord, V: FromJson> FromJson for BTreeMap<K, V> {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {

@@ -18,6 +18,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::health::{Backoff, FlapDetector};
 use crate::nonce::{SendErrorClass, classify_send_error};
@@ -28,7 +29,7 @@ use crate::time::Timestamp;
 pub const SEND_RAW: &str = "eth_sendRawTransaction";
 
 /// A failed RPC call, as the transport saw it. JSON: tagged by `"failure"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
 #[serde(tag = "failure", rename_all = "snake_case")]
 pub enum RpcFailure {
     /// No HTTP answer: connect error, reset, timeout.
@@ -96,7 +97,9 @@ impl std::fmt::Display for RpcFailure {
 }
 
 /// What a failure means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum RpcErrorClass {
     /// The request may not have been served: retry elsewhere.
@@ -194,7 +197,7 @@ pub fn classify(method: &str, failure: &RpcFailure) -> RpcErrorClass {
 }
 
 /// What to do after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum RetryDecision {
     /// Try again after `after_ms`, on the same endpoint or another.
@@ -209,7 +212,7 @@ pub enum RetryDecision {
 }
 
 /// The RPC knobs of one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct RpcPolicy {
     /// One request's timeout, ms.
@@ -250,8 +253,8 @@ pub struct RpcPolicy {
 impl RpcPolicy {
     /// Parses a policy from JSON text (every field optional). Adapters parse through here, so
     /// the wasm package holds one copy of this deserializer.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 }
 
@@ -336,7 +339,7 @@ pub fn decide(
 }
 
 /// A token bucket in thousandths of a token, so refill stays integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct TokenBucket {
     per_second: u32,
     capacity_milli: u64,
@@ -390,7 +393,7 @@ impl TokenBucket {
 }
 
 /// An endpoint's circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "breaker", rename_all = "snake_case")]
 pub enum Breaker {
     /// In use.
@@ -405,7 +408,7 @@ pub enum Breaker {
 }
 
 /// The state of one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Endpoint {
     samples: VecDeque<(bool, u64)>,
     failures: FlapDetector,
@@ -416,7 +419,7 @@ pub struct Endpoint {
 }
 
 /// An endpoint's standing, for status pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct EndpointStatus {
     /// Its index in the configured list.
     pub index: usize,
@@ -431,7 +434,7 @@ pub struct EndpointStatus {
 }
 
 /// Why no endpoint can take a request now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "wait", rename_all = "snake_case")]
 pub enum Selection {
     /// Use this endpoint.
@@ -449,7 +452,7 @@ pub enum Selection {
 }
 
 /// The endpoints of one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct EndpointSet {
     policy: RpcPolicy,
     endpoints: Vec<Endpoint>,
@@ -726,7 +729,7 @@ impl EndpointSet {
 }
 
 /// Whether a chain's head moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "chain", rename_all = "snake_case")]
 pub enum ChainVerdict {
     /// No head seen yet.
@@ -747,7 +750,7 @@ pub enum ChainVerdict {
 }
 
 /// How long answers may be reused, per method, ms (`0`: never; `u64::MAX`: forever).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct CachePolicy {
     /// `eth_chainId`.

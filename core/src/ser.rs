@@ -45,6 +45,13 @@ pub mod dec {
         parse(&s).map_err(serde::de::Error::custom)
     }
 
+    /// Reads a decimal or `0x` hex string ([`crate::from_json`]).
+    pub fn from_json(
+        r: &mut crate::from_json::Reader<'_>,
+    ) -> Result<U256, crate::from_json::Error> {
+        r.parsed(parse)
+    }
+
     pub(crate) fn parse(s: &str) -> Result<U256, String> {
         let r = match s.strip_prefix("0x") {
             Some(hex) if !hex.is_empty() => U256::from_str_radix(hex, 16),
@@ -70,6 +77,18 @@ pub mod dec {
             s.collect_seq(v.iter().map(|x| D(*x)))
         }
 
+        /// Reads decimal or `0x` strings ([`crate::from_json`]).
+        pub fn from_json(
+            r: &mut crate::from_json::Reader<'_>,
+        ) -> Result<Vec<U256>, crate::from_json::Error> {
+            let mut out = Vec::new();
+            r.array(&mut |r| {
+                out.push(super::from_json(r)?);
+                Ok(())
+            })?;
+            Ok(out)
+        }
+
         /// Reads decimal or `0x` strings.
         pub fn deserialize<'de, Ds: Deserializer<'de>>(d: Ds) -> Result<Vec<U256>, Ds::Error> {
             Ok(Vec::<D>::deserialize(d)?.into_iter().map(|x| x.0).collect())
@@ -87,6 +106,17 @@ pub mod dec {
                 Some(a) => s.collect_str(a),
                 None => s.serialize_none(),
             }
+        }
+
+        /// Reads a decimal or `0x` hex string, or `null` ([`crate::from_json`]).
+        pub fn from_json(
+            r: &mut crate::from_json::Reader<'_>,
+        ) -> Result<Option<U256>, crate::from_json::Error> {
+            if r.peek_null()? {
+                r.null()?;
+                return Ok(None);
+            }
+            super::from_json(r).map(Some)
         }
 
         /// Reads a decimal or `0x` hex string, or `null`.
@@ -116,6 +146,21 @@ pub mod wei {
         Number(u64),
     }
 
+    /// Reads a decimal string or a number ([`crate::from_json`]).
+    pub fn from_json(
+        r: &mut crate::from_json::Reader<'_>,
+    ) -> Result<u128, crate::from_json::Error> {
+        if r.peek_string()? {
+            r.parsed(|t| {
+                t.parse::<u128>()
+                    .map_err(|_| format!("{t:?} is not a decimal wei amount"))
+            })
+        } else {
+            r.unsigned(u64::MAX, "a decimal string or a number")
+                .map(u128::from)
+        }
+    }
+
     /// Reads a decimal string or a (small) number.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
         match Repr::deserialize(d)? {
@@ -136,6 +181,18 @@ pub mod wei {
         /// Writes each value as a decimal string.
         pub fn serialize<S: Serializer>(v: &[u128], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(v.iter().map(|x| W(*x)))
+        }
+
+        /// Reads decimal strings or numbers ([`crate::from_json`]).
+        pub fn from_json(
+            r: &mut crate::from_json::Reader<'_>,
+        ) -> Result<Vec<u128>, crate::from_json::Error> {
+            let mut out = Vec::new();
+            r.array(&mut |r| {
+                out.push(super::from_json(r)?);
+                Ok(())
+            })?;
+            Ok(out)
         }
 
         /// Reads decimal strings or numbers.

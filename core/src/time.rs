@@ -5,10 +5,22 @@
 //! can never panic or wrap.
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 /// Milliseconds since the Unix epoch.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    FromJson,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub u64);
@@ -58,7 +70,7 @@ impl std::fmt::Display for Timestamp {
 }
 
 /// A monotonic view of input time: time that goes backwards is ignored, never trusted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Clock {
     now: Timestamp,
 }

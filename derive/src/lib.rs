@@ -368,10 +368,47 @@ fn expand_enum(e: &syn::DataEnum, c: &Container) -> syn::Result<Tokens> {
                     }
                 }}
             } else {
-                return Err(Error::new(
-                    Span::call_site(),
-                    "FromJson: externally tagged enums with data are not supported",
-                ));
+                // Externally tagged: "unit" or {"variant": content}.
+                let obj_arms = e.variants.iter().zip(&names).zip(&arms).map(|((v, n), a)| {
+                    if matches!(v.fields, Fields::Unit) {
+                        let ident = &v.ident;
+                        quote!(#n => { __r.null()?; ::core::result::Result::Ok(Self::#ident) })
+                    } else {
+                        quote!(#a)
+                    }
+                });
+                let unit_arms = e
+                    .variants
+                    .iter()
+                    .zip(&names)
+                    .filter(|(v, _)| matches!(v.fields, Fields::Unit))
+                    .map(|(v, n)| {
+                        let ident = &v.ident;
+                        quote!(#n => ::core::result::Result::Ok(Self::#ident),)
+                    });
+                quote! {{
+                    const __VARIANTS: &[&str] = &[#(#names),*];
+                    if !__r.peek_object()? {
+                        let __name = __r.string()?;
+                        return match __name.as_ref() {
+                            #(#unit_arms)*
+                            __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
+                        };
+                    }
+                    let mut __out = ::core::option::Option::None;
+                    __r.object(&mut |__r, __key| {
+                        if __out.is_some() {
+                            return ::core::result::Result::Err(__r.error("expected an object with one key"));
+                        }
+                        let __v: ::core::result::Result<Self, ::tend_core::from_json::Error> = match __key {
+                            #(#obj_arms)*
+                            __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
+                        };
+                        __out = ::core::option::Option::Some(__v?);
+                        ::core::result::Result::Ok(())
+                    })?;
+                    __out.ok_or_else(|| __r.error("expected an object with one key"))
+                }}
             }
         }
     })

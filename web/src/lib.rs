@@ -178,7 +178,7 @@ impl WebEngine {
     }
 }
 
-fn parse_error(e: &serde_json::Error, what: &str) -> WebError {
+fn parse_error(e: &tend_core::from_json::Error, what: &str) -> WebError {
     WebError {
         code: "invalid_input",
         message: format!("{what}: {e}"),

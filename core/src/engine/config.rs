@@ -3,6 +3,7 @@
 
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -14,7 +15,7 @@ use crate::rpc::RpcPolicy;
 use crate::ser;
 
 /// Everything the engine runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct EngineConfig {
     /// The seed of every random choice (retry jitter).
@@ -27,7 +28,7 @@ pub struct EngineConfig {
 }
 
 /// One chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
     /// The chain.
@@ -67,7 +68,7 @@ fn default_erc20_gas() -> u64 {
 }
 
 /// One agent service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     /// Its name (unique).
@@ -88,7 +89,7 @@ fn yes() -> bool {
 }
 
 /// One asset of one wallet to keep funded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WalletConfig {
     /// The chain.
@@ -210,8 +211,8 @@ pub enum ConfigError {
 
 impl EngineConfig {
     /// Parses a configuration from JSON (not yet validated: [`EngineConfig::validate`]).
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 
     /// Checks the rules beyond types.

@@ -4,6 +4,7 @@
 
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -23,7 +24,7 @@ pub type RequestId = u64;
 
 /// Something the adapter observed, with the time it observed it. JSON: an object tagged by
 /// `"input"` (read tag first, without buffering the object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// A timer fired (the deadline of [`crate::engine::Engine::poll_timeout`]).
@@ -175,8 +176,8 @@ enum InputWire {
 impl Input {
     /// Parses one input from JSON (a recording's line, a dashboard's event). Every adapter
     /// parses through here, so the wasm package holds one copy of this deserializer.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 
     /// The time the input carries.
@@ -197,7 +198,7 @@ impl Input {
 }
 
 /// An operator command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Start (or restart after `Failed`) a service's agent.
@@ -222,7 +223,7 @@ pub enum Command {
 }
 
 /// A JSON-RPC request, typed. The adapter maps it to wire calls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum RpcCall {
     /// `eth_getBlockByNumber("latest", false)`: number, hash, timestamp.
@@ -279,7 +280,7 @@ impl RpcCall {
 }
 
 /// A receipt, reduced to what the engine reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Receipt {
     /// The block it is in.
     pub block_number: u64,
@@ -290,7 +291,7 @@ pub struct Receipt {
 }
 
 /// A successful RPC answer, typed. JSON: tagged by `"answer"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum RpcAnswer {
     /// The head block.
@@ -375,7 +376,7 @@ enum RpcAnswerWire {
 }
 
 /// What a transaction does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TxBody {
     /// Send native coin.
@@ -401,7 +402,7 @@ pub enum TxBody {
 }
 
 /// A transaction to sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct TxRequest {
     /// The sender (the chain's funding key).
     pub from: Address,
@@ -418,7 +419,7 @@ pub struct TxRequest {
 /// What the journal keeps of one transaction of ours: the nonce-book record and, for a funding
 /// transfer, what it pays. [`crate::engine::Engine::restore`] rebuilds the engine from the latest
 /// entry of each record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct JournalEntry {
     /// The chain.
     pub chain: ChainId,
@@ -430,13 +431,13 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     /// Parses a journal (a JSON array of entries), as [`crate::recording::Header`] holds it.
-    pub fn list_from_json(text: &str) -> Result<Vec<Self>, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn list_from_json(text: &str) -> Result<Vec<Self>, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 }
 
 /// A funding transfer as the journal keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct TransferIntent {
     /// The recipient.
     pub to: Address,
@@ -455,7 +456,7 @@ pub struct TransferIntent {
 }
 
 /// A request to the adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "output", rename_all = "snake_case")]
 pub enum Output {
     /// Make an RPC call on endpoint `endpoint` of `chain`; answer with [`Input::RpcResponse`].
@@ -511,7 +512,7 @@ pub enum Output {
 }
 
 /// An event for the operator (logs, dashboards, alerts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A service's verdict changed.
@@ -643,7 +644,7 @@ pub enum Event {
 }
 
 /// Why funding is held on a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "hold", rename_all = "snake_case")]
 pub enum HoldReason {
     /// Gas is above the cap.
@@ -670,7 +671,7 @@ pub enum HoldReason {
 }
 
 /// Why the engine wants to be woken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum WakeReason {
     /// Time to read a chain again.

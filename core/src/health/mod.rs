@@ -18,6 +18,7 @@ pub use body::{BodyError, Flag, HealthBody};
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::time::Timestamp;
 
@@ -27,7 +28,7 @@ pub const PROBE_SLACK_MS: u64 = 1_000;
 /// Consecutive-failure and consecutive-success thresholds with hysteresis: `up` until
 /// `failure_threshold` failures in a row, then `down` until `success_threshold` successes in a
 /// row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Hysteresis {
     /// Failures in a row that turn it down (at least 1).
     pub failure_threshold: u32,
@@ -93,7 +94,7 @@ impl Hysteresis {
 }
 
 /// Exponential backoff: `initial × 2^attempt`, capped, reset by [`Backoff::reset`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Backoff {
     /// The first delay, ms.
     pub initial_ms: u64,
@@ -137,7 +138,7 @@ impl Backoff {
 }
 
 /// Counts events in a sliding time window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct FlapDetector {
     /// The window, ms.
     pub window_ms: u64,
@@ -176,7 +177,7 @@ impl FlapDetector {
 }
 
 /// How an agent is judged and restarted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthPolicy {
     /// Time between the end of one probe and the start of the next, ms.
@@ -269,7 +270,7 @@ impl Default for HealthPolicy {
 }
 
 /// One health probe's result, as the adapter saw it. JSON: tagged by `"result"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ProbeResult {
     /// An HTTP answer.
@@ -311,7 +312,7 @@ enum ProbeResultWire {
 }
 
 /// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct ExitStatus {
     /// The exit code, if it exited.
     pub code: Option<i32>,
@@ -320,7 +321,9 @@ pub struct ExitStatus {
 }
 
 /// The coarse verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Not running, by request.
@@ -340,7 +343,7 @@ pub enum Status {
 }
 
 /// Why the verdict is what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// Never started, or stopped by the operator.
@@ -447,7 +450,7 @@ impl std::fmt::Display for Reason {
 }
 
 /// The verdict: status and reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Verdict {
     /// The status.
     pub status: Status,
@@ -456,7 +459,7 @@ pub struct Verdict {
 }
 
 /// What the monitor asks the adapter to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Spawn the agent process.
@@ -523,7 +526,7 @@ impl IntoIterator for Actions {
 }
 
 /// Why the monitor wants to be woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Wake {
     /// Time for the next probe.
@@ -539,7 +542,7 @@ pub enum Wake {
 }
 
 /// What happens after a stop completes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterStop {
     /// Stay stopped (operator stop).
@@ -551,7 +554,7 @@ pub enum AfterStop {
 }
 
 /// The process life cycle, each state named by what it waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ProcessState {
     /// Not running; waits for a start command.
@@ -588,7 +591,7 @@ pub enum ProcessState {
 }
 
 /// The health monitor of one agent process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct AgentMonitor {
     policy: HealthPolicy,
     state: ProcessState,
@@ -1003,7 +1006,7 @@ impl AgentMonitor {
 }
 
 /// One health observation for the browser's health calculator (`healthVerdict`), at a time.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum HealthSample {
     /// The operator asked for the agent to run.
@@ -1044,7 +1047,7 @@ pub enum HealthSample {
 
 /// What the browser's health calculator (`healthVerdict`) is asked: a preset or a policy, and
 /// the samples in order. Parsed here so the wasm package holds one copy of each deserializer.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct HealthRequest {
     /// `"tend"` (the default) or `"olas"`; ignored when `policy` is given.
@@ -1059,7 +1062,7 @@ pub struct HealthRequest {
 
 impl HealthRequest {
     /// Parses a request from JSON text.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 }

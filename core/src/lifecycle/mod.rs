@@ -8,9 +8,12 @@ pub mod recovery;
 pub mod transitions;
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 /// The on-chain service state of `ServiceRegistryL2` (§3.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OnChainState {
     /// 0: no service with this id.
@@ -75,7 +78,9 @@ impl OnChainState {
 }
 
 /// The staking state of a service in a staking program (§3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StakingState {
     /// 0: not staked.
@@ -115,7 +120,9 @@ impl StakingState {
 }
 
 /// The local deployment status of a service (§3.5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeploymentStatus {
     /// 0: first access, or a corrupt deployment record.

@@ -4,11 +4,14 @@
 //! next state or a [`TransitionError`] that says why not and what would allow it.
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use super::{DeploymentStatus, OnChainState, StakingState};
 
 /// An action on the service registry (each a Master-Safe transaction).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryAction {
     /// Create the service (mint its NFT).
@@ -28,7 +31,9 @@ pub enum RegistryAction {
 }
 
 /// An action on a staking program.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StakingAction {
     /// NFT approve + `stake(id)`.
@@ -40,7 +45,9 @@ pub enum StakingAction {
 }
 
 /// A local deployment event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentEvent {
     /// (Re)build the deployment; the host force-stops processes first.
@@ -63,7 +70,7 @@ pub enum DeploymentEvent {
 }
 
 /// What the staking guards read (§3.3, §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 pub struct StakingFacts {
     /// Now, seconds since the epoch (chain time).
     pub now_secs: u64,

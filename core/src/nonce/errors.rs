@@ -7,9 +7,12 @@
 //! generic "underpriced".
 
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 /// What a node's answer to a raw send means for the nonce planner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SendErrorClass {
     /// The node already has this exact transaction: treat as sent.

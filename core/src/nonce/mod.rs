@@ -35,6 +35,7 @@ use std::collections::BTreeMap;
 
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::fees::{self, FeeError, Fees, TxKind};
 use crate::time::Timestamp;
@@ -54,7 +55,7 @@ pub const MAX_GAPS: usize = 100;
 pub type TxId = u64;
 
 /// What a record's transaction is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// A transaction the engine asked for (a funding transfer).
@@ -64,7 +65,7 @@ pub enum Purpose {
 }
 
 /// One signed transaction at a record's nonce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Attempt {
     /// The transaction hash.
     pub hash: B256,
@@ -81,7 +82,7 @@ pub struct Attempt {
 }
 
 /// The broadcast status of an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Sent {
     /// Signed and journaled; no broadcast answer yet (a crash here leaves it maybe-sent).
@@ -101,7 +102,7 @@ pub enum Sent {
 }
 
 /// Where a record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RecordState {
     /// The nonce is held; nothing is signed yet.
@@ -166,7 +167,7 @@ impl RecordState {
 }
 
 /// Why a nonce was released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     /// The engine gave the reservation back before signing (estimate or signing failed, or the
@@ -181,7 +182,7 @@ pub enum ReleaseReason {
 }
 
 /// One transaction of ours at one nonce, with its attempts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct TxRecord {
     /// The record's id.
     pub id: TxId,
@@ -228,7 +229,7 @@ impl TxRecord {
 }
 
 /// The planner's knobs for one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoncePolicy {
     /// Blocks deep (counting the block itself) before a transaction is final.
@@ -266,7 +267,7 @@ impl Default for NoncePolicy {
 }
 
 /// What the chain said about the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 pub struct ChainView {
     /// `eth_getTransactionCount(sender, "latest")`.
     pub latest: u64,
@@ -277,7 +278,7 @@ pub struct ChainView {
 }
 
 /// What the planner asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum NonceAction {
     /// Reserve `nonce` with [`Purpose::GapFill`] and send a 0-value self-send there.
@@ -378,7 +379,7 @@ pub enum NonceError {
 }
 
 /// The nonce book of one sender on one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 pub struct NonceBook {
     records: BTreeMap<TxId, TxRecord>,
     /// Nonce → the record holding it.
@@ -1019,7 +1020,7 @@ impl NonceBook {
 /// What the browser's nonce calculator (`planNonces`) is asked: a sender's records, the chain's
 /// view of it, the time, and optionally the fee market and the policy. Parsed here, next to the
 /// engine's own record parsing, so the wasm package holds one copy of each deserializer.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct NonceRequest {
     /// The sender's records (as the journal holds them).
@@ -1038,7 +1039,7 @@ pub struct NonceRequest {
 
 impl NonceRequest {
     /// Parses a request from JSON text.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 }

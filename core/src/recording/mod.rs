@@ -15,6 +15,7 @@ pub mod what_if;
 
 use alloy_primitives::keccak256;
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::chain::ChainId;
 use crate::engine::Engine;
@@ -31,7 +32,7 @@ pub const FORMAT: &str = "tend-recording";
 pub const VERSION: u32 = 1;
 
 /// The first line of a recording.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     /// Always [`FORMAT`].
@@ -150,10 +151,10 @@ impl Recording {
             }
             None => return Err(err(1, "the header has no version".into())),
         }
-        // Parsed again from the text, not from `v`: one deserializer for every reader of an
-        // engine configuration (the wasm package's size).
+        // Parsed again from the text, not from `v`: one reader for every reader of an engine
+        // configuration (the wasm package's size).
         let header: Header =
-            serde_json::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
+            crate::from_json::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
         if config_hash(&header.config) != header.config_hash {
             return Err(err(
                 1,

@@ -2,6 +2,7 @@
 //! with EIP-1559 base-fee dynamics and spikes, dropped transactions and reorgs.
 
 use std::collections::{BTreeMap, VecDeque};
+use tend_derive::FromJson;
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -10,7 +11,7 @@ use crate::fees::{Fees, TxKind, replacement_accepted};
 use crate::rng::Rng;
 
 /// How the simulated chain behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainParams {
     /// Time between blocks, ms.

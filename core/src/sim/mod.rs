@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
+use tend_derive::FromJson;
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -42,7 +43,7 @@ pub const SPEND_EVERY_MS: u64 = 60_000;
 pub const SIM_CHAIN: ChainId = ChainId(31_337);
 
 /// How an agent behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Behaviour {
     /// Healthy after its warm-up.
@@ -77,7 +78,7 @@ pub enum Behaviour {
 }
 
 /// The faults of one RPC endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct EndpointFaults {
     /// Base latency, ms.
@@ -113,7 +114,7 @@ impl Default for EndpointFaults {
 }
 
 /// What to simulate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// The seed of everything random.
@@ -203,8 +204,8 @@ impl Default for SimConfig {
 impl SimConfig {
     /// Parses a configuration from JSON text (every field optional). Adapters parse through
     /// here, so the wasm package holds one copy of the policies' deserializers.
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
+        crate::from_json::from_str(text)
     }
 
     /// A lively 6-hour world, the benchmarks' recorded run: 20 services (healthy, flaky 10 %,
@@ -262,7 +263,7 @@ pub enum SimConfigError {
 }
 
 /// One point of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Sample {
     /// When, ms.
     pub t: Timestamp,
@@ -277,7 +278,7 @@ pub struct Sample {
 }
 
 /// Something that happened, for a chart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineEvent {
     /// A funding transfer was planned.
@@ -309,7 +310,7 @@ pub enum TimelineEvent {
 }
 
 /// Per-service figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct ServiceSummary {
     /// The service's name.
     pub name: String,
@@ -330,7 +331,7 @@ pub struct ServiceSummary {
 }
 
 /// Whole-run figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct Summary {
     /// Steps the driver took.
     pub steps: u64,
@@ -360,7 +361,7 @@ pub struct Summary {
 }
 
 /// The result of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 pub struct SimReport {
     /// The seed.
     pub seed: u64,
