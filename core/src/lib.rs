@@ -37,7 +37,6 @@ pub mod rng;
 pub mod rpc;
 pub mod ser;
 pub mod sim;
-mod tag_first;
 pub mod time;
 
 pub use alloy_primitives::{Address, B256, U256};

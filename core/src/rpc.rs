@@ -29,7 +29,7 @@ use crate::time::Timestamp;
 pub const SEND_RAW: &str = "eth_sendRawTransaction";
 
 /// A failed RPC call, as the transport saw it. JSON: tagged by `"failure"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "failure", rename_all = "snake_case")]
 pub enum RpcFailure {
     /// No HTTP answer: connect error, reset, timeout.
@@ -54,27 +54,6 @@ pub enum RpcFailure {
         retry_after_ms: Option<u64>,
     },
     /// A batch answer without this member, or a `null` result where one was required.
-    MissingResponse,
-}
-
-crate::tag_first::tag_first!(RpcFailure, RpcFailureWire, "failure");
-
-/// [`RpcFailure`] externally tagged, for [`crate::tag_first`].
-#[derive(Deserialize)]
-#[serde(remote = "RpcFailure", rename_all = "snake_case")]
-enum RpcFailureWire {
-    Transport {
-        message: String,
-    },
-    Http {
-        status: u16,
-        retry_after_ms: Option<u64>,
-    },
-    JsonRpc {
-        code: i64,
-        message: String,
-        retry_after_ms: Option<u64>,
-    },
     MissingResponse,
 }
 

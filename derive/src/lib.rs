@@ -4,9 +4,10 @@
 //! derived `Serialize` writes, `FromJson` reads. Supported: `rename_all` (`snake_case`,
 //! `SCREAMING_SNAKE_CASE`, `lowercase`, `kebab-case`), `rename`, `tag` (internally tagged enums),
 //! `default` (container and field, with or without a function), `deny_unknown_fields`,
-//! `transparent`, `skip`/`skip_deserializing`, `with`/`deserialize_with` (the module, or
-//! function, reads through `from_json`/the named function taking the reader). Anything else that
-//! changes reading is refused at compile time rather than read differently.
+//! `transparent`, `skip`/`skip_deserializing`, `with` (the
+//! module's `from_json` takes the reader). Externally tagged enums are read too (a unit variant by
+//! its name, others as `{"name": content}`). Anything else that changes reading is refused at
+//! compile time rather than read differently.
 //!
 //! The generated code calls `::tend_core::from_json`, so the derive is for `tend-core` (which
 //! names itself `tend_core`) and crates that depend on it.
@@ -35,11 +36,23 @@ struct Container {
     transparent: bool,
 }
 
+/// What a field absent from the object takes.
+#[derive(Default)]
+enum Absent {
+    /// Nothing: it is required (an `Option` without `with` is `None`, as in serde).
+    #[default]
+    Required,
+    /// `Default::default()`.
+    Default,
+    /// The value of this function.
+    Func(syn::Path),
+}
+
 #[derive(Default)]
 struct Field {
     rename: Option<String>,
-    /// `None`: required; `Some(None)`: `Default::default()`; `Some(Some(f))`: `f()`.
-    default: Option<Option<syn::Path>>,
+    /// What a missing field takes.
+    default: Absent,
     skip: bool,
     /// A function taking the reader.
     reader: Option<syn::Path>,
@@ -84,11 +97,11 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<Field> {
             if m.path.is_ident("rename") {
                 f.rename = Some(m.value()?.parse::<LitStr>()?.value());
             } else if m.path.is_ident("default") {
-                f.default = Some(if m.input.peek(syn::Token![=]) {
-                    Some(lit_path(&m.value()?.parse::<LitStr>()?)?)
+                f.default = if m.input.peek(syn::Token![=]) {
+                    Absent::Func(lit_path(&m.value()?.parse::<LitStr>()?)?)
                 } else {
-                    None
-                });
+                    Absent::Default
+                };
             } else if m.path.is_ident("skip") || m.path.is_ident("skip_deserializing") {
                 f.skip = true;
             } else if m.path.is_ident("with") {
@@ -145,9 +158,10 @@ fn is_option(ty: &Type) -> bool {
 }
 
 fn read_value(ty: &Type, f: &Field) -> Tokens {
-    match &f.reader {
-        Some(p) => quote!(#p(__r)?),
-        None => quote!(<#ty as ::tend_core::from_json::FromJson>::read(__r)?),
+    if let Some(p) = &f.reader {
+        quote!(#p(__r)?)
+    } else {
+        quote!(<#ty as ::tend_core::from_json::FromJson>::read(__r)?)
     }
 }
 
@@ -188,13 +202,15 @@ fn named_fields(
             }
         });
         let absent = match (&fa.default, c.default) {
-            (Some(Some(func)), _) => quote!(#func()),
-            (Some(None), _) => quote!(::core::default::Default::default()),
-            (None, true) => quote!(__default.#ident),
-            (None, false) if fa.reader.is_none() && is_option(ty) => {
+            (Absent::Func(func), _) => quote!(#func()),
+            (Absent::Default, _) => quote!(::core::default::Default::default()),
+            (Absent::Required, true) => quote!(__default.#ident),
+            (Absent::Required, false) if fa.reader.is_none() && is_option(ty) => {
                 quote!(::core::option::Option::None)
             }
-            (None, false) => quote!(return ::core::result::Result::Err(__r.missing(#name))),
+            (Absent::Required, false) => {
+                quote!(return ::core::result::Result::Err(__r.missing(#name)))
+            }
         };
         inits.push(quote!(#ident: match #var {
             ::core::option::Option::Some(__v) => __v,
@@ -299,10 +315,12 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     })
 }
 
+/// One variant: the Rust variant, its JSON name, and the arm that reads its content.
+type Arm<'v> = (&'v syn::Variant, String, Tokens);
+
 fn expand_enum(e: &syn::DataEnum, c: &Container) -> syn::Result<Tokens> {
     let rule = c.rename_all.as_deref();
-    let mut names = Vec::new();
-    let mut arms = Vec::new();
+    let mut arms: Vec<Arm<'_>> = Vec::new();
     for v in &e.variants {
         let va = field_attrs(&v.attrs)?;
         if va.skip {
@@ -312,104 +330,106 @@ fn expand_enum(e: &syn::DataEnum, c: &Container) -> syn::Result<Tokens> {
             Some(n) => n.clone(),
             None => rename(&v.ident.to_string(), rule, v.ident.span())?,
         };
-        let ident = &v.ident;
-        let ctor = quote!(Self::#ident);
-        let body = match (&v.fields, &c.tag) {
-            (Fields::Unit, None) => quote!(::core::result::Result::Ok(#ctor)),
-            (Fields::Unit, Some(_)) => {
-                let other = if c.deny_unknown {
-                    quote!(::core::result::Result::Err(__r.unknown_field(__k, &[])))
-                } else {
-                    quote!(__r.skip())
-                };
-                quote!({ __r.object(&mut |__r, __k| #other)?; ::core::result::Result::Ok(#ctor) })
-            }
-            (Fields::Named(f), _) => {
-                let vc = Container {
-                    deny_unknown: c.deny_unknown,
-                    ..Container::default()
-                };
-                named_fields(&ctor, f, &vc, None)?
-            }
-            (Fields::Unnamed(f), _) if f.unnamed.len() == 1 => {
-                let field = f.unnamed.first().expect("one field");
-                let read = read_value(&field.ty, &field_attrs(&field.attrs)?);
-                quote!(::core::result::Result::Ok(#ctor(#read)))
-            }
-            (Fields::Unnamed(f), None) => tuple_fields(&ctor, f),
-            (Fields::Unnamed(f), Some(_)) => {
-                return Err(Error::new(
-                    f.span(),
-                    "FromJson: a tuple variant cannot be internally tagged",
-                ));
-            }
-        };
-        arms.push(quote!(#name => #body,));
-        names.push(name);
+        let body = variant_body(v, c)?;
+        arms.push((v, name, body));
     }
-    Ok(match &c.tag {
-        Some(tag) => quote! {{
-            const __VARIANTS: &[&str] = &[#(#names),*];
+    let names: Vec<&String> = arms.iter().map(|(_, n, _)| n).collect();
+    let variants = quote!(const __VARIANTS: &[&str] = &[#(#names),*];);
+    let unknown =
+        quote!(__other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),);
+    if let Some(tag) = &c.tag {
+        let arms = arms.iter().map(|(_, n, a)| quote!(#n => #a,));
+        return Ok(quote! {{
+            #variants
             let __tag = __r.tag(#tag)?;
             match __tag.as_ref() {
                 #(#arms)*
-                __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
+                #unknown
             }
-        }},
-        None => {
-            let unit_only = e.variants.iter().all(|v| matches!(v.fields, Fields::Unit));
-            if unit_only {
-                quote! {{
-                    const __VARIANTS: &[&str] = &[#(#names),*];
-                    let __name = __r.string()?;
-                    match __name.as_ref() {
-                        #(#arms)*
-                        __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
-                    }
-                }}
+        }});
+    }
+    // Externally tagged: a unit variant is its name; one with content is {"name": content}.
+    let unit_arms = arms
+        .iter()
+        .filter(|(v, _, _)| matches!(v.fields, Fields::Unit))
+        .map(|(v, n, _)| {
+            let ident = &v.ident;
+            quote!(#n => ::core::result::Result::Ok(Self::#ident),)
+        });
+    let by_name = quote! {
+        let __name = __r.string()?;
+        match __name.as_ref() {
+            #(#unit_arms)*
+            #unknown
+        }
+    };
+    if arms
+        .iter()
+        .all(|(v, _, _)| matches!(v.fields, Fields::Unit))
+    {
+        return Ok(quote! {{ #variants #by_name }});
+    }
+    let obj_arms = arms.iter().map(|(v, n, a)| {
+        if matches!(v.fields, Fields::Unit) {
+            let ident = &v.ident;
+            quote!(#n => { __r.null()?; ::core::result::Result::Ok(Self::#ident) })
+        } else {
+            quote!(#n => #a,)
+        }
+    });
+    Ok(quote! {{
+        #variants
+        if !__r.peek_object()? {
+            return { #by_name };
+        }
+        let mut __out = ::core::option::Option::None;
+        __r.object(&mut |__r, __key| {
+            if __out.is_some() {
+                return ::core::result::Result::Err(__r.error("expected an object with one key"));
+            }
+            let __v: ::core::result::Result<Self, ::tend_core::from_json::Error> = match __key {
+                #(#obj_arms)*
+                #unknown
+            };
+            __out = ::core::option::Option::Some(__v?);
+            ::core::result::Result::Ok(())
+        })?;
+        __out.ok_or_else(|| __r.error("expected an object with one key"))
+    }})
+}
+
+/// The code that reads one variant's content.
+fn variant_body(v: &syn::Variant, c: &Container) -> syn::Result<Tokens> {
+    let ident = &v.ident;
+    let ctor = quote!(Self::#ident);
+    Ok(match (&v.fields, &c.tag) {
+        (Fields::Unit, None) => quote!(::core::result::Result::Ok(#ctor)),
+        (Fields::Unit, Some(_)) => {
+            let other = if c.deny_unknown {
+                quote!(::core::result::Result::Err(__r.unknown_field(__k, &[])))
             } else {
-                // Externally tagged: "unit" or {"variant": content}.
-                let obj_arms = e.variants.iter().zip(&names).zip(&arms).map(|((v, n), a)| {
-                    if matches!(v.fields, Fields::Unit) {
-                        let ident = &v.ident;
-                        quote!(#n => { __r.null()?; ::core::result::Result::Ok(Self::#ident) })
-                    } else {
-                        quote!(#a)
-                    }
-                });
-                let unit_arms = e
-                    .variants
-                    .iter()
-                    .zip(&names)
-                    .filter(|(v, _)| matches!(v.fields, Fields::Unit))
-                    .map(|(v, n)| {
-                        let ident = &v.ident;
-                        quote!(#n => ::core::result::Result::Ok(Self::#ident),)
-                    });
-                quote! {{
-                    const __VARIANTS: &[&str] = &[#(#names),*];
-                    if !__r.peek_object()? {
-                        let __name = __r.string()?;
-                        return match __name.as_ref() {
-                            #(#unit_arms)*
-                            __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
-                        };
-                    }
-                    let mut __out = ::core::option::Option::None;
-                    __r.object(&mut |__r, __key| {
-                        if __out.is_some() {
-                            return ::core::result::Result::Err(__r.error("expected an object with one key"));
-                        }
-                        let __v: ::core::result::Result<Self, ::tend_core::from_json::Error> = match __key {
-                            #(#obj_arms)*
-                            __other => ::core::result::Result::Err(__r.unknown_variant(__other, __VARIANTS)),
-                        };
-                        __out = ::core::option::Option::Some(__v?);
-                        ::core::result::Result::Ok(())
-                    })?;
-                    __out.ok_or_else(|| __r.error("expected an object with one key"))
-                }}
-            }
+                quote!(__r.skip())
+            };
+            quote!({ __r.object(&mut |__r, __k| #other)?; ::core::result::Result::Ok(#ctor) })
+        }
+        (Fields::Named(f), _) => {
+            let vc = Container {
+                deny_unknown: c.deny_unknown,
+                ..Container::default()
+            };
+            named_fields(&ctor, f, &vc, None)?
+        }
+        (Fields::Unnamed(f), _) if f.unnamed.len() == 1 => {
+            let field = f.unnamed.first().expect("one field");
+            let read = read_value(&field.ty, &field_attrs(&field.attrs)?);
+            quote!(::core::result::Result::Ok(#ctor(#read)))
+        }
+        (Fields::Unnamed(f), None) => tuple_fields(&ctor, f),
+        (Fields::Unnamed(f), Some(_)) => {
+            return Err(Error::new(
+                f.span(),
+                "FromJson: a tuple variant cannot be internally tagged",
+            ));
         }
     })
 }

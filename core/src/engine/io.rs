@@ -24,7 +24,7 @@ pub type RequestId = u64;
 
 /// Something the adapter observed, with the time it observed it. JSON: an object tagged by
 /// `"input"` (read tag first, without buffering the object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// A timer fired (the deadline of [`crate::engine::Engine::poll_timeout`]).
@@ -113,62 +113,6 @@ pub enum Input {
         /// The service.
         service: ServiceName,
         /// The result.
-        result: ProbeResult,
-    },
-}
-
-crate::tag_first::tag_first!(Input, InputWire, "input");
-
-/// [`Input`] externally tagged, for [`crate::tag_first`] (remote: held to `Input` by the compiler).
-#[derive(Deserialize)]
-#[serde(remote = "Input", rename_all = "snake_case")]
-enum InputWire {
-    Tick {
-        now: Timestamp,
-    },
-    Command {
-        now: Timestamp,
-        command: Command,
-    },
-    RpcResponse {
-        now: Timestamp,
-        id: RequestId,
-        latency_ms: u64,
-        result: Result<RpcAnswer, RpcFailure>,
-    },
-    Signed {
-        now: Timestamp,
-        chain: ChainId,
-        tx: TxId,
-        hash: B256,
-    },
-    SignFailed {
-        now: Timestamp,
-        chain: ChainId,
-        tx: TxId,
-        error: String,
-    },
-    Spawned {
-        now: Timestamp,
-        service: ServiceName,
-    },
-    Adopted {
-        now: Timestamp,
-        service: ServiceName,
-    },
-    SpawnFailed {
-        now: Timestamp,
-        service: ServiceName,
-        error: String,
-    },
-    Exited {
-        now: Timestamp,
-        service: ServiceName,
-        status: ExitStatus,
-    },
-    Probed {
-        now: Timestamp,
-        service: ServiceName,
         result: ProbeResult,
     },
 }
@@ -291,7 +235,7 @@ pub struct Receipt {
 }
 
 /// A successful RPC answer, typed. JSON: tagged by `"answer"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum RpcAnswer {
     /// The head block.
@@ -337,40 +281,6 @@ pub enum RpcAnswer {
         /// The hash asked for.
         hash: B256,
         /// The receipt.
-        receipt: Option<Receipt>,
-    },
-}
-
-crate::tag_first::tag_first!(RpcAnswer, RpcAnswerWire, "answer");
-
-/// [`RpcAnswer`] externally tagged, for [`crate::tag_first`].
-#[derive(Deserialize)]
-#[serde(remote = "RpcAnswer", rename_all = "snake_case")]
-enum RpcAnswerWire {
-    Head {
-        number: u64,
-        hash: B256,
-        timestamp: u64,
-    },
-    BlockHash {
-        number: u64,
-        hash: Option<B256>,
-    },
-    TransactionCounts {
-        latest: u64,
-        pending: u64,
-    },
-    Balances {
-        block: u64,
-        #[serde(with = "ser::dec::vec")]
-        values: Vec<U256>,
-    },
-    FeeHistory(FeeHistory),
-    Sent {
-        hash: B256,
-    },
-    Receipt {
-        hash: B256,
         receipt: Option<Receipt>,
     },
 }

@@ -270,7 +270,7 @@ impl Default for HealthPolicy {
 }
 
 /// One health probe's result, as the adapter saw it. JSON: tagged by `"result"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ProbeResult {
     /// An HTTP answer.
@@ -289,24 +289,6 @@ pub enum ProbeResult {
     /// Another transport error.
     Error {
         /// What the adapter saw (never contains secrets).
-        message: String,
-    },
-}
-
-crate::tag_first::tag_first!(ProbeResult, ProbeResultWire, "result");
-
-/// [`ProbeResult`] externally tagged, for [`crate::tag_first`].
-#[derive(Deserialize)]
-#[serde(remote = "ProbeResult", rename_all = "snake_case")]
-enum ProbeResultWire {
-    Http {
-        status: u16,
-        latency_ms: u64,
-        body: Option<HealthBody>,
-    },
-    Refused,
-    Timeout,
-    Error {
         message: String,
     },
 }
