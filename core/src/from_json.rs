@@ -552,8 +552,23 @@ impl<'a> Reader<'a> {
             return Err(self.invalid_type(&format!("an object with a \"{tag}\" tag")));
         }
         let start = self.pos;
-        let depth = self.depth;
         let outer = self.skip_keys[0];
+        // tend writes the tag first: `{"tag":"variant"`, read in place.
+        let b = &self.bytes()[start + 1..];
+        if b.first() == Some(&b'"')
+            && b[1..].starts_with(tag.as_bytes())
+            && b[1 + tag.len()..].starts_with(b"\":\"")
+        {
+            let v = &b[tag.len() + 4..];
+            if let Some(end) = v.iter().position(|&c| c == b'"' || c == b'\\') {
+                if v[end] == b'"' {
+                    let from = start + tag.len() + 5;
+                    self.skip_keys = [Some(tag), outer];
+                    return Ok(Cow::Borrowed(&self.text[from..from + end]));
+                }
+            }
+        }
+        let depth = self.depth;
         let mut found: Option<Cow<'a, str>> = None;
         let scan = self.object(&mut |r, key| {
             if found.is_none() && key == tag {
