@@ -1,7 +1,7 @@
 //! `ChainAmounts`: chain → holder → asset → amount, the shape every Olas funding computation
 //! reads and writes (`shared/domain/olas-middleware.md` §1.1).
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use alloy_primitives::U256;
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -17,11 +17,11 @@ use crate::json::{self, InputError, Path};
 pub struct AssetAmounts(Vec<(Asset, U256)>);
 
 /// Holder → asset → amount.
-pub type HolderAmounts = BTreeMap<Holder, AssetAmounts>;
+pub type HolderAmounts = Map<Holder, AssetAmounts>;
 
 /// Chain → holder → asset → amount. Amounts are written as decimal strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ChainAmounts(pub BTreeMap<Chain, HolderAmounts>);
+pub struct ChainAmounts(pub Map<Chain, HolderAmounts>);
 
 impl AssetAmounts {
     /// An empty map.
@@ -132,13 +132,13 @@ impl FromIterator<(Asset, U256)> for AssetAmounts {
     }
 }
 
-impl From<&BTreeMap<Asset, U256>> for AssetAmounts {
-    fn from(m: &BTreeMap<Asset, U256>) -> Self {
+impl From<&Map<Asset, U256>> for AssetAmounts {
+    fn from(m: &Map<Asset, U256>) -> Self {
         AssetAmounts(m.iter().map(|(a, v)| (*a, *v)).collect())
     }
 }
 
-impl From<AssetAmounts> for BTreeMap<Asset, U256> {
+impl From<AssetAmounts> for Map<Asset, U256> {
     fn from(m: AssetAmounts) -> Self {
         m.0.into_iter().collect()
     }
@@ -208,7 +208,7 @@ impl ChainAmounts {
     pub fn any_positive(&self) -> bool {
         self.0
             .values()
-            .flat_map(BTreeMap::values)
+            .flat_map(Map::values)
             .any(AssetAmounts::any_positive)
     }
 

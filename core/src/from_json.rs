@@ -560,12 +560,12 @@ impl<'a> Reader<'a> {
             && b[1 + tag.len()..].starts_with(b"\":\"")
         {
             let v = &b[tag.len() + 4..];
-            if let Some(end) = v.iter().position(|&c| c == b'"' || c == b'\\') {
-                if v[end] == b'"' {
-                    let from = start + tag.len() + 5;
-                    self.skip_keys = [Some(tag), outer];
-                    return Ok(Cow::Borrowed(&self.text[from..from + end]));
-                }
+            if let Some(end) = v.iter().position(|&c| c == b'"' || c == b'\\')
+                && v[end] == b'"'
+            {
+                let from = start + tag.len() + 5;
+                self.skip_keys = [Some(tag), outer];
+                return Ok(Cow::Borrowed(&self.text[from..from + end]));
             }
         }
         let depth = self.depth;
@@ -829,6 +829,24 @@ impl<K: FromKey + Ord, V: FromJson> FromJson for BTreeMap<K, V> {
             Ok(())
         })?;
         Ok(out)
+    }
+}
+
+impl<K: FromKey + Ord, V: FromJson> FromJson for crate::map::Map<K, V> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let mut out = crate::map::Map::new();
+        r.object(&mut |r, key| {
+            let k = K::from_key(key).map_err(|e| r.error(e))?;
+            out.insert(k, V::read(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: FromJson + Ord> FromJson for crate::map::Set<T> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Vec::<T>::read(r).map(|v| v.into_iter().collect())
     }
 }
 

@@ -29,6 +29,7 @@ pub mod funding;
 pub mod health;
 pub mod json;
 pub mod lifecycle;
+pub mod map;
 pub mod multicall;
 pub mod nonce;
 mod order;

@@ -428,8 +428,8 @@ fn critical_floor_is_strict() {
 
 #[test]
 fn master_eoa_topup_plan_is_hourly_and_capped() {
-    use std::collections::BTreeMap;
     use tend_core::funding::olas::master_eoa_topup_plan;
+    use tend_core::map::Map;
     let s =
         tend_core::funding::FundingSnapshot::from_json(&running(&eth(1, 10), &eth(2, 10))).unwrap();
     let wallet = s.wallet.clone().unwrap();
@@ -444,17 +444,17 @@ fn master_eoa_topup_plan_is_hourly_and_capped() {
         plan.uncovered[&tend_core::chain::Chain::Gnosis].to_string(),
         eth(45, 100)
     );
-    let full = master_eoa_topup_plan(&wallet, &BTreeMap::new(), 10_000, 0);
+    let full = master_eoa_topup_plan(&wallet, &Map::new(), 10_000, 0);
     assert!(full.transfers.is_empty());
 }
 
 #[test]
 fn bonded_assets_from_raw_reads() {
-    use std::collections::BTreeMap;
     use tend_core::U256;
     use tend_core::address::Asset;
     use tend_core::funding::olas::{BondedAssetReads, StakingReads, bonded_assets_from_reads};
     use tend_core::lifecycle::{OnChainState, StakingState};
+    use tend_core::map::Map;
     let olas: Asset = OLAS.parse().unwrap();
     let usdc: Asset = "0xDDAfbb505ad214D7b80b1f830fcCc89B60fb7A83"
         .parse()
@@ -470,7 +470,7 @@ fn bonded_assets_from_raw_reads() {
             token_operator_balance: U256::from(7),
             token_deposit: U256::from(50),
             staking_state,
-            additional_staking_tokens: BTreeMap::from([(usdc, U256::from(1000))]),
+            additional_staking_tokens: Map::from([(usdc, U256::from(1000))]),
         }),
     };
     let deployed = bonded_assets_from_reads(&reads(OnChainState::Deployed, StakingState::Staked));

@@ -1,6 +1,6 @@
 //! tend's funding planner, by example and by property.
 
-use std::collections::BTreeMap;
+use tend_core::map::Map;
 
 use proptest::prelude::*;
 use tend_core::U256;
@@ -58,7 +58,7 @@ fn wallet(chain: ChainId, i: u64, bal: &[(Asset, u64)], policy: &[(Asset, Policy
 /// Gas: 1 wei per gas, so a native transfer costs 21,000 and an ERC-20 one 65,000.
 fn input(sources: Vec<Source>, wallets: Vec<Wallet>) -> PlanInput {
     PlanInput {
-        chains: BTreeMap::from([
+        chains: Map::from([
             (GNOSIS, GasParams::with_max_fee(U256::from(1))),
             (BASE, GasParams::with_max_fee(U256::from(1))),
         ]),
@@ -239,11 +239,11 @@ fn arb_input() -> impl Strategy<Value = PlanInput> {
                 name: None,
                 priority,
                 balances: b.into_iter().map(|(k, v)| (k, U256::from(v))).collect(),
-                policy,
+                policy: policy.into_iter().collect(),
             })
             .collect();
         PlanInput {
-            chains: BTreeMap::from([
+            chains: Map::from([
                 (GNOSIS, GasParams::with_max_fee(U256::from(fee))),
                 (
                     BASE,
@@ -260,8 +260,8 @@ fn arb_input() -> impl Strategy<Value = PlanInput> {
     })
 }
 
-fn spent_per_source(p: &Plan) -> BTreeMap<(ChainId, Address, Asset), U256> {
-    let mut m: BTreeMap<(ChainId, Address, Asset), U256> = BTreeMap::new();
+fn spent_per_source(p: &Plan) -> Map<(ChainId, Address, Asset), U256> {
+    let mut m: Map<(ChainId, Address, Asset), U256> = Map::new();
     for t in &p.transfers {
         *m.entry((t.chain, t.from, t.asset)).or_default() += t.amount;
         *m.entry((t.chain, t.from, N)).or_default() += t.gas_reserved;
@@ -296,7 +296,7 @@ proptest! {
     #[test]
     fn transfers_never_overshoot_the_target(inp in arb_input()) {
         let p = plan(&inp).unwrap();
-        let mut got: BTreeMap<(ChainId, Address, Asset), U256> = BTreeMap::new();
+        let mut got: Map<(ChainId, Address, Asset), U256> = Map::new();
         for t in &p.transfers {
             *got.entry((t.chain, t.to, t.asset)).or_default() += t.amount;
         }

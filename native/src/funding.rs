@@ -24,7 +24,7 @@ where
     F: Fn(ChainId, Address, Asset) -> Option<U256>,
 {
     let mut input = PlanInput {
-        chains: BTreeMap::new(),
+        chains: tend_core::map::Map::new(),
         sources: Vec::new(),
         wallets: Vec::new(),
         in_flight,
@@ -39,8 +39,15 @@ where
         gas.erc20_transfer_gas = U256::from(chain_cfg.erc20_transfer_gas);
         input.chains.insert(chain, gas);
         let mut funder = AssetAmounts::new();
-        let mut wallets: BTreeMap<Address, (String, u32, AssetAmounts, BTreeMap<Asset, Policy>)> =
-            BTreeMap::new();
+        let mut wallets: BTreeMap<
+            Address,
+            (
+                String,
+                u32,
+                AssetAmounts,
+                tend_core::map::Map<Asset, Policy>,
+            ),
+        > = BTreeMap::new();
         for s in &config.engine.services {
             for w in s.wallets.iter().filter(|w| w.chain == chain) {
                 if let Some(b) = balance(chain, chain_cfg.funder, w.asset) {
@@ -54,7 +61,7 @@ where
                         s.name.clone(),
                         w.priority,
                         AssetAmounts::new(),
-                        BTreeMap::new(),
+                        tend_core::map::Map::new(),
                     )
                 });
                 e.1 = e.1.min(w.priority);

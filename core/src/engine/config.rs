@@ -217,7 +217,7 @@ impl EngineConfig {
 
     /// Checks the rules beyond types.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let mut chains = std::collections::BTreeSet::new();
+        let mut chains = crate::map::Set::new();
         for c in &self.chains {
             if !chains.insert(c.chain) {
                 return Err(ConfigError::DuplicateChain { chain: c.chain });
@@ -229,8 +229,8 @@ impl EngineConfig {
                 return Err(ConfigError::ZeroPoll { chain: c.chain });
             }
         }
-        let mut names = std::collections::BTreeSet::new();
-        let mut wallets = std::collections::BTreeSet::new();
+        let mut names = crate::map::Set::new();
+        let mut wallets = crate::map::Set::new();
         for s in &self.services {
             if !names.insert(s.name.as_str()) {
                 return Err(ConfigError::DuplicateService {

@@ -27,7 +27,9 @@ pub mod config;
 pub mod io;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -191,15 +193,15 @@ struct ChainState {
     market: Option<FeeEstimate>,
     fee_hold: Option<FeeError>,
     verdict: ChainVerdict,
-    payloads: BTreeMap<TxId, Payload>,
+    payloads: Map<TxId, Payload>,
     /// The latest balance snapshot: block and values.
     snapshot: Option<Snapshot>,
     /// Fees and kind of each signature asked for.
-    signing: BTreeMap<TxId, (Fees, bool)>,
+    signing: Map<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
-    receipt_checks: BTreeMap<TxId, (usize, bool)>,
+    receipt_checks: Map<TxId, (usize, bool)>,
     busy: SortedSet<Busy>,
-    last_shortfalls: BTreeSet<(Address, Asset, U256)>,
+    last_shortfalls: Set<(Address, Asset, U256)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
     entries: Vec<(Address, Asset)>,
@@ -240,9 +242,9 @@ pub struct Engine {
     rng: Rng,
     out: VecDeque<Output>,
     next_id: RequestId,
-    chains: BTreeMap<ChainId, ChainState>,
+    chains: Map<ChainId, ChainState>,
     services: Vec<ServiceState>,
-    service_index: BTreeMap<ServiceName, usize>,
+    service_index: Map<ServiceName, usize>,
     /// The address of each service's name (shared with the outputs) → its index, sorted by
     /// address (a binary search over a vector: no B-tree walk per input).
     service_by_addr: Vec<(usize, usize)>,
@@ -288,11 +290,11 @@ impl Engine {
         running: &[&str],
     ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let mut by_chain: BTreeMap<ChainId, Vec<JournalEntry>> = BTreeMap::new();
+        let mut by_chain: Map<ChainId, Vec<JournalEntry>> = Map::new();
         for e in journal {
             by_chain.entry(e.chain).or_default().push(e);
         }
-        let chains: BTreeMap<ChainId, ChainState> = config
+        let chains: Map<ChainId, ChainState> = config
             .chains
             .iter()
             .map(|c| {
@@ -1219,7 +1221,7 @@ impl Engine {
         };
         c.last_hold = None;
         // Inserted one by one: `collect` would sort first, a sort's code for one more type.
-        let mut shortfalls: BTreeSet<(Address, Asset, U256)> = BTreeSet::new();
+        let mut shortfalls: Set<(Address, Asset, U256)> = Set::new();
         for s in &plan.shortfalls {
             shortfalls.insert((s.holder, s.asset, s.missing));
         }
@@ -1269,12 +1271,12 @@ impl Engine {
         };
         // Only wallets below `low` (counting what is on its way) can get a transfer, so only they
         // go to the planner: the plan is the same, and a fleet of healthy wallets costs nothing.
-        let mut on_way: BTreeMap<(Address, Asset), U256> = BTreeMap::new();
+        let mut on_way: Map<(Address, Asset), U256> = Map::new();
         for p in c.payloads.values() {
             let e = on_way.entry((p.intent.to, p.intent.asset)).or_default();
             *e = e.saturating_add(p.intent.amount);
         }
-        let mut wallets: BTreeMap<Address, Wallet> = BTreeMap::new();
+        let mut wallets: Map<Address, Wallet> = Map::new();
         for ((service, w), &read) in self.wallets.iter().zip(&self.wallet_reads) {
             if w.chain != chain {
                 continue;
@@ -1295,7 +1297,7 @@ impl Engine {
                 name: Some(service.clone()),
                 priority: w.priority,
                 balances: amounts(w.address),
-                policy: BTreeMap::new(),
+                policy: Map::new(),
             });
             entry.priority = entry.priority.min(w.priority);
             entry.policy.insert(w.asset, w.policy());
@@ -1317,7 +1319,7 @@ impl Engine {
             })
             .collect();
         Some(PlanInput {
-            chains: BTreeMap::from([(
+            chains: Map::from([(
                 chain,
                 GasParams {
                     max_fee_per_gas: U256::from(fees.max_fee_per_gas)
@@ -1772,10 +1774,10 @@ impl ChainState {
             verdict: ChainVerdict::Unknown,
             payloads,
             snapshot: None,
-            signing: BTreeMap::new(),
-            receipt_checks: BTreeMap::new(),
+            signing: Map::new(),
+            receipt_checks: Map::new(),
             busy: SortedSet::default(),
-            last_shortfalls: BTreeSet::new(),
+            last_shortfalls: Set::new(),
             last_hold: None,
             entries: balance_entries(config, c),
         }
@@ -1785,7 +1787,7 @@ impl ChainState {
 /// Every (holder, asset) read on a chain: the funder's assets, then each wallet's.
 /// Where each wallet's (address, asset) is in its chain's balance read (`usize::MAX` when not).
 fn wallet_reads(
-    chains: &BTreeMap<ChainId, ChainState>,
+    chains: &Map<ChainId, ChainState>,
     wallets: &[(String, WalletConfig)],
 ) -> Vec<usize> {
     wallets
@@ -1800,7 +1802,7 @@ fn wallet_reads(
 }
 
 fn balance_entries(config: &EngineConfig, chain: &ChainConfig) -> Vec<(Address, Asset)> {
-    let mut set: BTreeSet<(Address, Asset)> = BTreeSet::new();
+    let mut set: Set<(Address, Asset)> = Set::new();
     set.insert((chain.funder, Asset::NATIVE));
     for w in config
         .services

@@ -7,7 +7,7 @@
 //! Q23 the Safe-tied start gate). Where the middleware raises or answers 500, the report is
 //! well-formed and carries a [`Diagnostic`] instead (Q4). All arithmetic is integer (Q17).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, U256};
 use serde::Serialize;
@@ -264,7 +264,7 @@ pub struct StakingReads {
     /// `getStakingState(id)`.
     pub staking_state: StakingState,
     /// Dual-staking tokens and amounts.
-    pub additional_staking_tokens: BTreeMap<Asset, U256>,
+    pub additional_staking_tokens: Map<Asset, U256>,
 }
 
 /// Bonded assets `Bd` of one chain from raw reads (§2.5). Without staking reads only the native
@@ -337,7 +337,7 @@ pub fn eoa_topups(
         let topup = chain
             .funding_constants()
             .eoa_topup(holders.has_master_safe(*chain));
-        let mut assets: BTreeSet<Asset> = BTreeSet::new();
+        let mut assets: Set<Asset> = Set::new();
         for source in [protocol, initial] {
             if let Some(hs) = source.0.get(chain) {
                 assets.extend(hs.values().flat_map(AssetAmounts::assets));
@@ -656,7 +656,7 @@ pub struct MasterEoaTopUp {
     /// the Safe's gas is paid by its signer, so none is reserved).
     pub transfers: Vec<Transfer>,
     /// Per chain, what the Safe could not cover.
-    pub uncovered: BTreeMap<Chain, U256>,
+    pub uncovered: Map<Chain, U256>,
 }
 
 /// Plans the Master-EOA top-up job at `now`, given when it last ran (0 = never).
@@ -671,7 +671,7 @@ pub fn master_eoa_topup_plan(
         due,
         next_run_after: last_run.saturating_add(MASTER_EOA_FUNDING_INTERVAL_SECS),
         transfers: Vec::new(),
-        uncovered: BTreeMap::new(),
+        uncovered: Map::new(),
     };
     if !due {
         return plan;

@@ -12,7 +12,7 @@
 //! - reports every shortfall it cannot cover: who, which asset, how much is missing and why;
 //! - is deterministic: the output does not depend on the order of maps or of the wallet list.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, U256};
 use serde::Serialize;
@@ -35,7 +35,7 @@ pub const ERC20_TRANSFER_GAS: u64 = 65_000;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PlanInput {
     /// Gas parameters of every chain a source or wallet is on.
-    pub chains: BTreeMap<ChainId, GasParams>,
+    pub chains: Map<ChainId, GasParams>,
     /// Funding sources, highest priority first.
     pub sources: Vec<Source>,
     /// Wallets to keep funded.
@@ -108,7 +108,7 @@ pub struct Wallet {
     /// Observed balances (missing = 0).
     pub balances: AssetAmounts,
     /// Per asset, when and how much to refill.
-    pub policy: BTreeMap<Asset, Policy>,
+    pub policy: Map<Asset, Policy>,
 }
 
 /// When and how much to refill one asset of one wallet.
@@ -237,7 +237,7 @@ type Key = (ChainId, Address);
 /// Checks the input's rules beyond types; errors name the JSON path of the bad field.
 pub fn validate(input: &PlanInput) -> Result<(), InputError> {
     let root = Path::ROOT;
-    let mut seen: BTreeSet<Key> = BTreeSet::new();
+    let mut seen: Set<Key> = Set::new();
     let sources = root.key("sources");
     for (i, s) in input.sources.iter().enumerate() {
         let p = sources.index(i);
@@ -252,7 +252,7 @@ pub fn validate(input: &PlanInput) -> Result<(), InputError> {
         }
     }
     let wallets = root.key("wallets");
-    let mut seen_wallets: BTreeSet<Key> = BTreeSet::new();
+    let mut seen_wallets: Set<Key> = Set::new();
     for (i, w) in input.wallets.iter().enumerate() {
         let p = wallets.index(i);
         if seen.contains(&(w.chain, w.address)) {
@@ -306,11 +306,11 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     validate(input)?;
 
     // Native and token amounts each source can still spend, after what is in flight.
-    let mut available: BTreeMap<Key, AssetAmounts> = BTreeMap::new();
+    let mut available: Map<Key, AssetAmounts> = Map::new();
     for s in &input.sources {
         available.insert((s.chain, s.address), s.balances.clone());
     }
-    let mut incoming: Flows = BTreeMap::new();
+    let mut incoming: Flows = Map::new();
     for t in &input.in_flight {
         if let Some(a) = available.get_mut(&(t.chain, t.from)) {
             spend(a, t.asset, t.amount);
@@ -325,7 +325,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     });
 
     let mut out = Plan::default();
-    let mut planned_in: Flows = BTreeMap::new();
+    let mut planned_in: Flows = Map::new();
     for w in &wallets {
         let Some(gas) = input.chains.get(&w.chain).copied() else {
             continue;
@@ -369,7 +369,7 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     Ok(out)
 }
 
-type Flows = BTreeMap<(ChainId, Address, Asset), U256>;
+type Flows = Map<(ChainId, Address, Asset), U256>;
 
 /// One wallet asset to refill.
 struct Need {
@@ -385,7 +385,7 @@ struct Need {
 fn allocate(
     need: &Need,
     sources: &[Source],
-    available: &mut BTreeMap<Key, AssetAmounts>,
+    available: &mut Map<Key, AssetAmounts>,
     gas: &GasParams,
 ) -> (Vec<Transfer>, Option<Shortfall>) {
     let asset = need.asset;
@@ -629,7 +629,7 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
         None => 0,
     };
     let pp = p.key("policy");
-    let mut policy = BTreeMap::new();
+    let mut policy = Map::new();
     for (a, pol) in json::entries(o.required("policy")?, &pp)? {
         let pa = pp.key(a);
         let asset = json::asset_text(a, &pa)?;

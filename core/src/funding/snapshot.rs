@@ -3,7 +3,7 @@
 //! This schema is a public contract (dashboards and tests produce it). All amounts are decimal
 //! strings; unknown fields are an error; every error names the JSON path of the bad field.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use alloy_primitives::{Address, U256};
 use serde_json::Value;
@@ -25,7 +25,7 @@ pub struct FundingSnapshot {
     /// Observed balances: chain → address → asset → amount; a missing entry is 0.
     pub balances: ObservedBalances,
     /// Protocol balances read on chain (registry and staking reads), per chain.
-    pub bonded_assets: BTreeMap<Chain, AssetAmounts>,
+    pub bonded_assets: Map<Chain, AssetAmounts>,
     /// The agent's `/funds-status` body, or `None` when the agent is not deployed or did not
     /// answer.
     pub agent_funds_status: Option<FundsStatusBody>,
@@ -58,7 +58,7 @@ pub struct ServiceChain {
     /// `cost_of_bond`.
     pub cost_of_bond: U256,
     /// `fund_requirements`: asset → amounts for each agent and for the service Safe.
-    pub fund_requirements: BTreeMap<Asset, FundRequirement>,
+    pub fund_requirements: Map<Asset, FundRequirement>,
     /// The staking program's parameters, or `None` without staking.
     pub staking: Option<StakingParams>,
 }
@@ -80,7 +80,7 @@ pub struct StakingParams {
     /// `stakingToken()` (normally OLAS).
     pub staking_token: Asset,
     /// Dual-staking tokens (`secondToken` → `secondTokenAmount`).
-    pub additional_staking_tokens: BTreeMap<Asset, U256>,
+    pub additional_staking_tokens: Map<Asset, U256>,
 }
 
 /// The master wallet.
@@ -89,7 +89,7 @@ pub struct WalletSnapshot {
     /// The master EOA.
     pub master_eoa: Address,
     /// The Master Safe of each chain that has one.
-    pub master_safes: BTreeMap<Chain, Address>,
+    pub master_safes: Map<Chain, Address>,
 }
 
 /// The agent's `/funds-status` body, kept as written: the report reads it as leniently as the
@@ -143,12 +143,12 @@ impl FundingSnapshot {
         };
         let balances = match o.optional("balances") {
             Some(b) => parse_balances(b, &root.key("balances"))?,
-            None => BTreeMap::new(),
+            None => Map::new(),
         };
         let bonded_assets = match o.optional("bonded_assets") {
             Some(b) => {
                 let p = root.key("bonded_assets");
-                let mut out = BTreeMap::new();
+                let mut out = Map::new();
                 for (c, assets) in json::entries(b, &p)? {
                     let pc = p.key(c);
                     let chain = json::chain_text(c, &pc)?;
@@ -156,7 +156,7 @@ impl FundingSnapshot {
                 }
                 out
             }
-            None => BTreeMap::new(),
+            None => Map::new(),
         };
         let agent_funds_status = match o.optional("agent_funds_status") {
             Some(b) => Some(parse_funds_status(b, &root.key("agent_funds_status"))?),
@@ -190,7 +190,7 @@ impl FundingSnapshot {
 }
 
 /// Observed balances: chain → address → asset → amount.
-pub type ObservedBalances = BTreeMap<Chain, BTreeMap<Address, AssetAmounts>>;
+pub type ObservedBalances = Map<Chain, Map<Address, AssetAmounts>>;
 
 /// The observed balance of `address` in `balances`, 0 when absent.
 pub fn observed_balance(
@@ -267,7 +267,7 @@ fn parse_service_chain(v: &Value, path: &Path<'_>) -> Result<ServiceChain, Input
     };
     let cost_of_bond = json::amount(o.required("cost_of_bond")?, &path.key("cost_of_bond"))?;
     let p_fr = path.key("fund_requirements");
-    let mut fund_requirements = BTreeMap::new();
+    let mut fund_requirements = Map::new();
     for (a, req) in json::entries(o.required("fund_requirements")?, &p_fr)? {
         let pa = p_fr.key(a);
         let asset = json::asset_text(a, &pa)?;
@@ -313,7 +313,7 @@ fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError
     )?);
     let additional_staking_tokens = match o.optional("additional_staking_tokens") {
         Some(v) => AssetAmounts::from_json(v, &path.key("additional_staking_tokens"))?.into(),
-        None => BTreeMap::new(),
+        None => Map::new(),
     };
     Ok(StakingParams {
         min_staking_deposit,
@@ -325,7 +325,7 @@ fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError
 fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError> {
     let o = Obj::new(v, path, &["master_eoa", "master_safes"])?;
     let master_eoa = json::address(o.required("master_eoa")?, &path.key("master_eoa"))?;
-    let mut master_safes = BTreeMap::new();
+    let mut master_safes = Map::new();
     if let Some(safes) = o.optional("master_safes") {
         let p = path.key("master_safes");
         for (c, a) in json::entries(safes, &p)? {
@@ -340,7 +340,7 @@ fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError
 }
 
 fn parse_balances(v: &Value, path: &Path<'_>) -> Result<ObservedBalances, InputError> {
-    let mut out: BTreeMap<Chain, BTreeMap<Address, AssetAmounts>> = BTreeMap::new();
+    let mut out: Map<Chain, Map<Address, AssetAmounts>> = Map::new();
     for (c, holders) in json::entries(v, path)? {
         let pc = path.key(c);
         let chain = json::chain_text(c, &pc)?;

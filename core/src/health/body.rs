@@ -1,6 +1,6 @@
 //! The Olas `healthcheck` body (`shared/domain/olas-middleware.md` §4.2, §4.4).
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -54,7 +54,7 @@ pub struct HealthBody {
     /// `reset_pause_duration`, ms.
     pub reset_pause_duration_ms: Option<u64>,
     /// The boolean flags of `agent_health` (`is_making_on_chain_transactions`, …), for display.
-    pub agent_health: BTreeMap<String, bool>,
+    pub agent_health: Map<String, bool>,
 }
 
 /// A body that is not a healthcheck document.
@@ -107,7 +107,7 @@ impl HealthBody {
                 .iter()
                 .filter_map(|(k, v)| v.as_bool().map(|b| (k.clone(), b)))
                 .collect(),
-            _ => BTreeMap::new(),
+            _ => Map::new(),
         };
         Ok(Self {
             is_healthy: Flag::of(o.get("is_healthy")),

@@ -31,7 +31,7 @@ mod errors;
 
 pub use errors::{PATTERNS, SendErrorClass, classify_send_error};
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
@@ -381,9 +381,9 @@ pub enum NonceError {
 /// The nonce book of one sender on one chain.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
 pub struct NonceBook {
-    records: BTreeMap<TxId, TxRecord>,
+    records: Map<TxId, TxRecord>,
     /// Nonce → the record holding it.
-    holders: BTreeMap<u64, TxId>,
+    holders: Map<u64, TxId>,
     next_id: TxId,
     /// Our own confirmed count: highest confirmed nonce + 1.
     confirmed_floor: u64,

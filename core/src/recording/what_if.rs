@@ -18,7 +18,7 @@
 //! changed in the world (a transfer that was never made, an agent that was never restarted) is
 //! not invented. The first decisions that differ are exact; later ones are an estimate.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::map::{Map, Set};
 use std::fmt;
 
 use alloy_primitives::{Address, B256, U256, keccak256};
@@ -286,28 +286,28 @@ struct Waiting {
     /// Signatures: (chain, record, transaction, the step it was asked at).
     sign: Vec<(ChainId, TxId, TxRequest, usize)>,
     /// Spawns asked for: service → the step.
-    spawn: BTreeMap<ServiceName, usize>,
+    spawn: Map<ServiceName, usize>,
     /// Stops asked for (SIGTERM or SIGKILL): service → the step.
-    stop: BTreeMap<ServiceName, usize>,
+    stop: Map<ServiceName, usize>,
     /// Services with an agent the other engine believes alive.
-    alive: BTreeSet<ServiceName>,
+    alive: Set<ServiceName>,
     /// Services with a probe outstanding.
-    probe: BTreeSet<ServiceName>,
+    probe: Set<ServiceName>,
 }
 
 /// What the recorded run waits for (so the other engine waits for the same answers).
 #[derive(Default)]
 struct Recorded {
     /// What each RPC request asked.
-    calls: BTreeMap<RequestId, (ChainId, RpcCall)>,
+    calls: Map<RequestId, (ChainId, RpcCall)>,
     /// What each signature request signed.
-    signs: BTreeMap<(ChainId, TxId), TxRequest>,
+    signs: Map<(ChainId, TxId), TxRequest>,
     /// Signatures not answered yet.
-    signing: BTreeSet<(ChainId, TxId)>,
+    signing: Set<(ChainId, TxId)>,
     /// Spawns not answered yet.
-    spawning: BTreeSet<ServiceName>,
+    spawning: Set<ServiceName>,
     /// Agents asked to stop that have not exited yet.
-    stopping: BTreeSet<ServiceName>,
+    stopping: Set<ServiceName>,
 }
 
 impl Recorded {
@@ -517,7 +517,7 @@ fn translate(input: &Input, r: &Recorded, w: &mut Waiting) -> Option<Input> {
 
 fn waiting_sign(
     w: &Waiting,
-    signs: &BTreeMap<(ChainId, TxId), TxRequest>,
+    signs: &Map<(ChainId, TxId), TxRequest>,
     chain: ChainId,
     tx: TxId,
 ) -> Option<usize> {
@@ -546,7 +546,7 @@ fn assume(w: &mut Waiting, r: &Recorded, step: usize, now: Timestamp) -> Vec<Inp
             i += 1;
         }
     }
-    let due = |m: &BTreeMap<ServiceName, usize>, recorded: &BTreeSet<ServiceName>| {
+    let due = |m: &Map<ServiceName, usize>, recorded: &Set<ServiceName>| {
         m.iter()
             .filter(|(k, s)| **s < step && !recorded.contains(*k))
             .map(|(k, _)| k.clone())
@@ -594,7 +594,7 @@ fn compare(
             baseline: baseline.get(index).cloned(),
             what_if: what_if.get(index).cloned(),
         });
-    let mut counts: BTreeMap<&DecisionKind, (usize, usize)> = BTreeMap::new();
+    let mut counts: Map<&DecisionKind, (usize, usize)> = Map::new();
     for d in &baseline {
         counts.entry(&d.kind).or_default().0 += 1;
     }
@@ -610,7 +610,7 @@ fn compare(
             what_if: *a,
         })
         .collect();
-    let mut totals: BTreeMap<(ChainId, Asset), [(usize, U256); 2]> = BTreeMap::new();
+    let mut totals: Map<(ChainId, Asset), [(usize, U256); 2]> = Map::new();
     for (side, list) in [&baseline, &what_if].into_iter().enumerate() {
         for d in list {
             if let DecisionKind::Transfer {

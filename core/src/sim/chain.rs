@@ -1,7 +1,9 @@
 //! A simulated EVM chain: native balances, nonces, a mempool with geth's replacement rule, blocks
 //! with EIP-1559 base-fee dynamics and spikes, dropped transactions and reorgs.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::map::Map;
 use tend_derive::FromJson;
 
 use alloy_primitives::{Address, B256, U256};
@@ -106,19 +108,19 @@ pub type SendError = (i64, &'static str);
 pub struct SimChain {
     params: ChainParams,
     rng: Rng,
-    balances: BTreeMap<Address, U256>,
-    nonces: BTreeMap<Address, u64>,
-    mempool: BTreeMap<(Address, u64), SimTx>,
+    balances: Map<Address, U256>,
+    nonces: Map<Address, u64>,
+    mempool: Map<(Address, u64), SimTx>,
     /// The last [`KEPT_BLOCKS`] blocks; `blocks[0]` is block number `first`.
     blocks: VecDeque<Block>,
     first: u64,
-    receipts: BTreeMap<B256, Receipt>,
-    known: BTreeMap<B256, SimTx>,
+    receipts: Map<B256, Receipt>,
+    known: Map<B256, SimTx>,
     fork: u64,
     spike_left: u32,
     base_fee: u128,
     /// Sends refused for insufficient funds, per sender.
-    pub insufficient_funds: BTreeMap<Address, u64>,
+    pub insufficient_funds: Map<Address, u64>,
     /// Reorgs so far.
     pub reorgs: u64,
     /// Dropped transactions so far.
@@ -126,7 +128,7 @@ pub struct SimChain {
     /// Sum over blocks of the executable transactions (next nonce) left waiting in the mempool.
     pub waits: u64,
     /// Nonces included per sender: (sender, nonce) → hash, for the invariant checks.
-    pub included: BTreeMap<(Address, u64), B256>,
+    pub included: Map<(Address, u64), B256>,
 }
 
 fn hash_of(parts: &[u64]) -> B256 {
@@ -147,26 +149,26 @@ impl SimChain {
         params: ChainParams,
         seed: u64,
         genesis_secs: u64,
-        balances: BTreeMap<Address, U256>,
+        balances: Map<Address, U256>,
     ) -> Self {
         let mut c = Self {
             params,
             rng: Rng::new(seed),
             balances,
-            nonces: BTreeMap::new(),
-            mempool: BTreeMap::new(),
+            nonces: Map::new(),
+            mempool: Map::new(),
             blocks: VecDeque::new(),
             first: 0,
-            receipts: BTreeMap::new(),
-            known: BTreeMap::new(),
+            receipts: Map::new(),
+            known: Map::new(),
             fork: 0,
             spike_left: 0,
             base_fee: params.base_fee,
-            insufficient_funds: BTreeMap::new(),
+            insufficient_funds: Map::new(),
             reorgs: 0,
             dropped: 0,
             waits: 0,
-            included: BTreeMap::new(),
+            included: Map::new(),
         };
         c.blocks.push_back(Block {
             hash: hash_of(&[0, 0]),
@@ -473,7 +475,7 @@ mod tests {
             drop_ppm: 0,
             ..ChainParams::default()
         };
-        let mut c = SimChain::new(params, 1, 1_000, BTreeMap::new());
+        let mut c = SimChain::new(params, 1, 1_000, Map::new());
         let n = KEPT_BLOCKS as u64 + 1_000;
         for i in 1..=n {
             c.mine(1_000 + 5 * i);

@@ -14,7 +14,9 @@
 pub mod chain;
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
+
+use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
@@ -521,7 +523,7 @@ struct World {
     engine: Engine,
     chain: SimChain,
     agents: Vec<Agent>,
-    names: BTreeMap<ServiceName, usize>,
+    names: Map<ServiceName, usize>,
     /// Address of a name the engine sent → service index (the engine's names live as long as it).
     /// Sorted by address (a handful of names: a binary search over a vector beats a B-tree).
     names_by_addr: Vec<(usize, usize)>,
@@ -532,13 +534,13 @@ struct World {
     sign_serial: u64,
     report: SimReport,
     // Invariant bookkeeping.
-    nonce_owner: BTreeMap<u64, TxId>,
-    broadcast_records: BTreeSet<TxId>,
-    hash_record: BTreeMap<B256, TxId>,
+    nonce_owner: Map<u64, TxId>,
+    broadcast_records: Set<TxId>,
+    hash_record: Map<B256, TxId>,
     funded: Vec<(u64, U256)>,
     last_status: Vec<Status>,
     initial_funder: U256,
-    journal: BTreeMap<(ChainId, TxId), JournalEntry>,
+    journal: Map<(ChainId, TxId), JournalEntry>,
     crash_in: Option<u64>,
     recording: Option<Vec<Input>>,
     digest: OutputDigest,
@@ -619,7 +621,7 @@ impl World {
         let ecfg = engine_config(cfg);
         let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
         let root = Rng::new(cfg.seed);
-        let mut balances = BTreeMap::new();
+        let mut balances = Map::new();
         balances.insert(funder(), cfg.funder_balance);
         // Staggered start balances, so the wallets run low at different times.
         let n = U256::from(cfg.services.max(1));
@@ -691,13 +693,13 @@ impl World {
                 events: Vec::new(),
                 violations: Vec::new(),
             },
-            nonce_owner: BTreeMap::new(),
-            broadcast_records: BTreeSet::new(),
-            hash_record: BTreeMap::new(),
+            nonce_owner: Map::new(),
+            broadcast_records: Set::new(),
+            hash_record: Map::new(),
             funded: vec![(0, U256::ZERO); cfg.services as usize],
             last_status: vec![Status::Stopped; cfg.services as usize],
             initial_funder: cfg.funder_balance,
-            journal: BTreeMap::new(),
+            journal: Map::new(),
             crash_in: None,
             recording: None,
             digest: OutputDigest::default(),
