@@ -8,7 +8,6 @@
 //! uses (ordered iteration, `entry`, `range`, `retain`), and the same JSON form.
 
 use std::borrow::Borrow;
-use std::cmp::Ordering;
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 
@@ -230,25 +229,23 @@ impl<'a, K, V> Entry<'a, K, V> {
 }
 
 impl<K: Ord, V> FromIterator<(K, V)> for Map<K, V> {
+    /// Like repeated inserts: the last value of a key wins. Sorted input (another map's
+    /// entries) appends; the rest is inserted in place (no sort code per key type).
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        let mut items: Vec<(K, V)> = iter.into_iter().collect();
-        // Like repeated inserts: the last value of a key wins (stable sort keeps their order).
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(K, V)> = Vec::with_capacity(items.len());
-        for (k, v) in items {
-            match out.last_mut() {
-                Some(last) if last.0.cmp(&k) == Ordering::Equal => last.1 = v,
-                _ => out.push((k, v)),
-            }
-        }
-        Self { items: out }
+        let mut out = Self::new();
+        out.extend(iter);
+        out
     }
 }
 
 impl<K: Ord, V> Extend<(K, V)> for Map<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            self.insert(k, v);
+            if self.items.last().is_none_or(|(last, _)| *last < k) {
+                self.items.push((k, v));
+            } else {
+                self.insert(k, v);
+            }
         }
     }
 }
@@ -407,17 +404,20 @@ impl<T: Ord> Set<T> {
 
 impl<T: Ord> FromIterator<T> for Set<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
-        let mut items: Vec<T> = iter.into_iter().collect();
-        items.sort();
-        items.dedup();
-        Self { items }
+        let mut out = Self::new();
+        out.extend(iter);
+        out
     }
 }
 
 impl<T: Ord> Extend<T> for Set<T> {
     fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
         for t in iter {
-            self.insert(t);
+            if self.items.last().is_none_or(|last| *last < t) {
+                self.items.push(t);
+            } else {
+                self.insert(t);
+            }
         }
     }
 }
