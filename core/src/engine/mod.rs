@@ -92,51 +92,6 @@ enum Busy {
     Round,
 }
 
-/// A set kept as a sorted vector. The engine's per-round sets (what it waits on, the requests'
-/// deadlines) hold a handful of items and change every round: a vector is cheaper to keep than
-/// a B-tree (no node allocation, no rebalancing; in wasm, much less code).
-#[derive(Debug)]
-struct SortedSet<T>(Vec<T>);
-
-impl<T> Default for SortedSet<T> {
-    fn default() -> Self {
-        Self(Vec::new())
-    }
-}
-
-impl<T: Ord> SortedSet<T> {
-    fn contains(&self, x: &T) -> bool {
-        self.0.binary_search(x).is_ok()
-    }
-
-    /// False when it was already there.
-    fn insert(&mut self, x: T) -> bool {
-        match self.0.binary_search(&x) {
-            Ok(_) => false,
-            Err(i) => {
-                self.0.insert(i, x);
-                true
-            }
-        }
-    }
-
-    fn remove(&mut self, x: &T) {
-        if let Ok(i) = self.0.binary_search(x) {
-            self.0.remove(i);
-        }
-    }
-
-    /// The smallest.
-    fn first(&self) -> Option<&T> {
-        self.0.first()
-    }
-
-    /// In order, the smallest first.
-    fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.0.iter()
-    }
-}
-
 /// A balance snapshot: the block and the value of each (holder, asset).
 type Snapshot = (u64, Balances);
 
@@ -200,7 +155,7 @@ struct ChainState {
     signing: Map<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
     receipt_checks: Map<TxId, (usize, bool)>,
-    busy: SortedSet<Busy>,
+    busy: Set<Busy>,
     last_shortfalls: Set<(Address, Asset, U256)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
@@ -259,7 +214,7 @@ pub struct Engine {
     /// than B-trees (ids grow, so a new request usually goes at the end).
     requests: Vec<(RequestId, Pending)>,
     /// (deadline or retry time, request), sorted, the earliest first.
-    request_deadlines: SortedSet<(Timestamp, RequestId)>,
+    request_deadlines: Set<(Timestamp, RequestId)>,
     inputs: u64,
     /// The next deadline, computed after every input (state changes only there).
     deadline: Option<Timestamp>,
@@ -346,7 +301,7 @@ impl Engine {
             wallets,
             wallet_reads,
             requests: Vec::new(),
-            request_deadlines: SortedSet::default(),
+            request_deadlines: Set::new(),
             inputs: 0,
             deadline: None,
             next_poll: None,
@@ -1776,7 +1731,7 @@ impl ChainState {
             snapshot: None,
             signing: Map::new(),
             receipt_checks: Map::new(),
-            busy: SortedSet::default(),
+            busy: Set::new(),
             last_shortfalls: Set::new(),
             last_hold: None,
             entries: balance_entries(config, c),
