@@ -166,10 +166,15 @@ impl WebEngine {
 
     /// When the engine wants a tick, and why (`{at, reason}` JSON, or `null`).
     pub fn poll_timeout(&self) -> Result<String, WebError> {
+        #[derive(serde::Serialize)]
+        struct Due<R> {
+            at: tend_core::time::Timestamp,
+            reason: R,
+        }
         out(&self
             .inner
             .poll_timeout()
-            .map(|(at, reason)| serde_json::json!({"at": at, "reason": reason})))
+            .map(|(at, reason)| Due { at, reason }))
     }
 
     /// The engine's clock, ms since the epoch.
@@ -213,11 +218,17 @@ pub fn plan_nonces(request_json: &str) -> Result<String, WebError> {
     // The deep-reorg watch needs a history; a single view never triggers it.
     let _ = book.observe_chain(r.chain);
     let actions = book.plan(r.now, r.market, &r.policy);
-    out(&serde_json::json!({
-        "next_nonce": book.next_nonce(),
-        "gaps": book.gaps(),
-        "actions": actions,
-    }))
+    #[derive(serde::Serialize)]
+    struct Planned<G, A> {
+        next_nonce: Option<u64>,
+        gaps: G,
+        actions: A,
+    }
+    out(&Planned {
+        next_nonce: book.next_nonce(),
+        gaps: book.gaps(),
+        actions,
+    })
 }
 
 /// The health reducer over a list of samples (`{preset?, policy?, samples}` in; `{verdict,
@@ -253,18 +264,28 @@ pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
             HealthSample::Stop { at } => (at, m.stop(at).to_vec()),
             HealthSample::Tick { at } => (at, m.tick(at).to_vec()),
         };
-        actions.extend(
-            done.into_iter()
-                .map(|a| serde_json::json!({"at": at, "action": a})),
-        );
+        actions.extend(done.into_iter().map(|action| Asked { at, action }));
     }
-    out(&serde_json::json!({
-        "verdict": m.verdict(),
-        "state": m.state(),
-        "restarts": m.restarts(),
-        "next_deadline": m.next_deadline(),
-        "actions": actions,
-    }))
+    #[derive(serde::Serialize)]
+    struct Asked<A> {
+        at: tend_core::time::Timestamp,
+        action: A,
+    }
+    #[derive(serde::Serialize)]
+    struct Verdict<V, S, D, A> {
+        verdict: V,
+        state: S,
+        restarts: u64,
+        next_deadline: D,
+        actions: Vec<A>,
+    }
+    out(&Verdict {
+        verdict: m.verdict(),
+        state: m.state(),
+        restarts: m.restarts(),
+        next_deadline: m.next_deadline(),
+        actions,
+    })
 }
 
 /// tend's funding plan for a planner input (JSON text in and out).
