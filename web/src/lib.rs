@@ -166,11 +166,6 @@ impl WebEngine {
 
     /// When the engine wants a tick, and why (`{at, reason}` JSON, or `null`).
     pub fn poll_timeout(&self) -> Result<String, WebError> {
-        #[derive(serde::Serialize)]
-        struct Due<R> {
-            at: tend_core::time::Timestamp,
-            reason: R,
-        }
         out(&self
             .inner
             .poll_timeout()
@@ -181,6 +176,38 @@ impl WebEngine {
     pub fn now_ms(&self) -> u64 {
         self.inner.now().as_ms()
     }
+}
+
+/// When the engine wants its next tick, and why.
+#[derive(serde::Serialize)]
+struct Due<R> {
+    at: tend_core::time::Timestamp,
+    reason: R,
+}
+
+/// The nonce planner's answer for one sender.
+#[derive(serde::Serialize)]
+struct Planned<G, A> {
+    next_nonce: Option<u64>,
+    gaps: G,
+    actions: A,
+}
+
+/// An action the health reducer asked for, with the time it asked.
+#[derive(serde::Serialize)]
+struct Asked<A> {
+    at: tend_core::time::Timestamp,
+    action: A,
+}
+
+/// The health reducer's answer over a list of samples.
+#[derive(serde::Serialize)]
+struct Verdict<V, S, D, A> {
+    verdict: V,
+    state: S,
+    restarts: u64,
+    next_deadline: D,
+    actions: Vec<A>,
 }
 
 fn parse_error(e: &tend_core::from_json::Error, what: &str) -> WebError {
@@ -218,12 +245,6 @@ pub fn plan_nonces(request_json: &str) -> Result<String, WebError> {
     // The deep-reorg watch needs a history; a single view never triggers it.
     let _ = book.observe_chain(r.chain);
     let actions = book.plan(r.now, r.market, &r.policy);
-    #[derive(serde::Serialize)]
-    struct Planned<G, A> {
-        next_nonce: Option<u64>,
-        gaps: G,
-        actions: A,
-    }
     out(&Planned {
         next_nonce: book.next_nonce(),
         gaps: book.gaps(),
@@ -265,19 +286,6 @@ pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
             HealthSample::Tick { at } => (at, m.tick(at).to_vec()),
         };
         actions.extend(done.into_iter().map(|action| Asked { at, action }));
-    }
-    #[derive(serde::Serialize)]
-    struct Asked<A> {
-        at: tend_core::time::Timestamp,
-        action: A,
-    }
-    #[derive(serde::Serialize)]
-    struct Verdict<V, S, D, A> {
-        verdict: V,
-        state: S,
-        restarts: u64,
-        next_deadline: D,
-        actions: Vec<A>,
     }
     out(&Verdict {
         verdict: m.verdict(),
