@@ -202,7 +202,7 @@ struct Asked<A> {
 
 /// The health reducer's answer over a list of samples.
 #[derive(serde::Serialize)]
-struct Verdict<V, S, D, A> {
+struct HealthAnswer<V, S, D, A> {
     verdict: V,
     state: S,
     restarts: u64,
@@ -287,7 +287,7 @@ pub fn health_verdict(request_json: &str) -> Result<String, WebError> {
         };
         actions.extend(done.into_iter().map(|action| Asked { at, action }));
     }
-    out(&Verdict {
+    out(&HealthAnswer {
         verdict: m.verdict(),
         state: m.state(),
         restarts: m.restarts(),
