@@ -850,6 +850,56 @@ impl<T: FromJson + Ord> FromJson for crate::map::Set<T> {
     }
 }
 
+/// Any JSON value (numbers as serde_json reads them: an integer as `u64` or `i64` when it fits,
+/// otherwise `f64`).
+impl FromJson for serde_json::Value {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        use serde_json::Value;
+        Ok(match r.peek()? {
+            b'n' => {
+                r.null()?;
+                Value::Null
+            }
+            b't' | b'f' => Value::Bool(r.boolean()?),
+            b'"' => Value::String(r.string()?.into_owned()),
+            b'[' => {
+                let mut items = Vec::new();
+                r.array(&mut |r| {
+                    items.push(Value::read(r)?);
+                    Ok(())
+                })?;
+                Value::Array(items)
+            }
+            b'{' => {
+                let mut map = serde_json::Map::new();
+                r.object(&mut |r, key| {
+                    let v = Value::read(r)?;
+                    map.insert(key.to_owned(), v);
+                    Ok(())
+                })?;
+                Value::Object(map)
+            }
+            b'0'..=b'9' | b'-' => {
+                let t = r.number_text()?;
+                // serde_json reads `-0` as the float -0.0.
+                let integer = !t.contains(['.', 'e', 'E']) && t != "-0";
+                if let (true, Ok(u)) = (integer, t.parse::<u64>()) {
+                    Value::from(u)
+                } else if let (true, Ok(i)) = (integer, t.parse::<i64>()) {
+                    Value::from(i)
+                } else {
+                    t.parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                        .map(Value::Number)
+                        .ok_or_else(|| r.error("number out of range"))?
+                }
+            }
+            _ => return Err(r.invalid_type("a JSON value")),
+        })
+    }
+}
+
 /// Fixed-size bytes as hex (`0x` optional), as alloy's serde reads them.
 fn hex_bytes<const N: usize>(r: &mut Reader<'_>) -> Result<[u8; N], Error> {
     r.parsed(|s| {
@@ -1008,6 +1058,20 @@ mod fuzz {
     //! Any text, JSON-like or not, gives a value or a typed error: never a panic.
     use proptest::prelude::*;
 
+    fn same_value(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
+        use serde_json::Value;
+        match (a, b) {
+            (Some(Value::Number(x)), Some(Value::Number(y))) if x.is_f64() && y.is_f64() => {
+                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
+                (x - y).abs() <= x.abs().max(y.abs()) * 1e-15
+            }
+            (Some(Value::Array(x)), Some(Value::Array(y))) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_value(Some(x), Some(y)))
+            }
+            _ => a == b,
+        }
+    }
+
     fn all_readers(text: &str) {
         let _ = crate::engine::io::Input::from_json(text);
         let _ = crate::engine::io::JournalEntry::list_from_json(text);
@@ -1030,6 +1094,18 @@ mod fuzz {
         #[test]
         fn any_text_never_panics(text in any::<String>()) {
             all_readers(&text);
+        }
+
+        /// JSON values read as `serde_json` reads them: the same value, or both refuse. Floats may
+        /// differ in the last bit: `serde_json` (without its `float_roundtrip` feature) rounds
+        /// some long decimals inexactly, this reader rounds correctly (the standard library's).
+        #[test]
+        fn values_read_as_serde_json_reads_them(
+            text in r#"[\[\]{}":,0-9a-z\\ .eE+-]{0,40}|\[?-?[0-9]{1,25}(\.[0-9]{0,5})?([eE][+-]?[0-9]{1,3})?\]?"#
+        ) {
+            let ours = super::from_str::<serde_json::Value>(&text).ok();
+            let theirs = serde_json::from_str::<serde_json::Value>(&text).ok();
+            prop_assert!(same_value(ours.as_ref(), theirs.as_ref()), "{text}: {ours:?} vs {theirs:?}");
         }
 
         /// Valid inputs cut anywhere or with one byte changed.

@@ -172,8 +172,8 @@ impl fmt::Display for Path<'_> {
 
 /// Parses JSON text into a [`Value`]. Adapters parse values through here, so the wasm package
 /// holds one copy of the value parser.
-pub fn parse_value(text: &str) -> Result<Value, serde_json::Error> {
-    serde_json::from_str(text)
+pub fn parse_value(text: &str) -> Result<Value, crate::from_json::Error> {
+    crate::from_json::from_str(text)
 }
 
 /// Parses a JSON document, mapping a syntax error to an [`InputError`] at `$`.

@@ -500,8 +500,10 @@ mod tests {
                         prop_assert_eq!(s.remove(&k), bs.remove(&k));
                     }
                     Op::Entry(k, v) => {
-                        *m.entry(k).and_modify(|x| *x ^= v).or_insert(v) += 1;
-                        *b.entry(k).and_modify(|x| *x ^= v).or_insert(v) += 1;
+                        let x = m.entry(k).and_modify(|x| *x ^= v).or_insert(v);
+                        *x = x.wrapping_add(1);
+                        let y = b.entry(k).and_modify(|x| *x ^= v).or_insert(v);
+                        *y = y.wrapping_add(1);
                     }
                     Op::Retain(k) => {
                         m.retain(|x, _| *x % 7 != k % 7);

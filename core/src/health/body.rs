@@ -94,7 +94,7 @@ impl HealthBody {
     /// Parses a healthcheck body. Unknown fields are ignored; a field of the wrong type reads as
     /// absent (numbers) or `null` (flags), as the middleware's Python reads them.
     pub fn parse(text: &str) -> Result<Self, BodyError> {
-        let v: Value = serde_json::from_str(text).map_err(|e| BodyError::NotJson {
+        let v: Value = crate::json::parse_value(text).map_err(|e| BodyError::NotJson {
             message: e.to_string(),
             line: e.line(),
             column: e.column(),

@@ -133,7 +133,7 @@ impl Recording {
         let (_, first) = lines
             .next()
             .ok_or_else(|| err(1, "empty file: not a tend recording".into()))?;
-        let v: serde_json::Value = serde_json::from_str(first)
+        let v: serde_json::Value = crate::json::parse_value(first)
             .map_err(|e| err(1, format!("the header is not JSON: {e}")))?;
         if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             return Err(err(
