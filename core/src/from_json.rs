@@ -850,7 +850,7 @@ impl<T: FromJson + Ord> FromJson for crate::map::Set<T> {
     }
 }
 
-/// Any JSON value (numbers as serde_json reads them: an integer as `u64` or `i64` when it fits,
+/// Any JSON value (numbers as `serde_json` reads them: an integer as `u64` or `i64` when it fits,
 /// otherwise `f64`).
 impl FromJson for serde_json::Value {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
@@ -881,7 +881,7 @@ impl FromJson for serde_json::Value {
             }
             b'0'..=b'9' | b'-' => {
                 let t = r.number_text()?;
-                // serde_json reads `-0` as the float -0.0.
+                // `serde_json` reads `-0` as the float -0.0.
                 let integer = !t.contains(['.', 'e', 'E']) && t != "-0";
                 if let (true, Ok(u)) = (integer, t.parse::<u64>()) {
                     Value::from(u)
