@@ -9,8 +9,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Array, BigInt, Error, JSON, Object, Reflect};
-use serde_json::Value;
+use js_sys::{BigInt, Error, JSON, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -178,32 +177,27 @@ const AMOUNT_KEYS: &[&str] = &[
     "wallets",
 ];
 
-/// A JSON value as a JS value, with the amounts under [`AMOUNT_KEYS`] as `bigint`.
-pub(crate) fn to_js(v: &Value, amount: bool) -> Result<JsValue, JsValue> {
-    Ok(match v {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => n.as_f64().map_or(JsValue::NULL, JsValue::from_f64),
-        Value::String(s) if amount => BigInt::new(&JsValue::from_str(s))
-            .map(JsValue::from)
-            .map_err(|_| js_error("internal", &format!("{s:?} is not an amount")))?,
-        Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => {
-            let a = Array::new();
-            for item in items {
-                a.push(&to_js(item, amount)?);
-            }
-            a.into()
-        }
-        Value::Object(map) => {
-            let o = Object::new();
-            for (k, item) in map {
-                let is_amount = AMOUNT_KEYS.contains(&k.as_str());
-                Reflect::set(&o, &JsValue::from_str(k), &to_js(item, is_amount)?)?;
-            }
-            o.into()
-        }
-    })
+#[wasm_bindgen(inline_js = r#"
+export function tend_parse_amounts(text, keys) {
+  const amount = new Set(keys.split(","));
+  const big = (v) => (typeof v === "string" ? BigInt(v) : Array.isArray(v) ? v.map(big) : v);
+  return JSON.parse(text, (k, v) => (amount.has(k) ? big(v) : v));
+}
+"#)]
+extern "C" {
+    /// `JSON.parse` with a reviver: a string under an amount key (or in arrays under one)
+    /// becomes a `bigint`. Parsing and reviving stay in JS (no call back into the wasm per value).
+    #[wasm_bindgen(catch)]
+    fn tend_parse_amounts(text: &str, keys: &str) -> Result<JsValue, JsValue>;
+}
+
+/// JSON text as a JS value, with the amounts under [`AMOUNT_KEYS`] as `bigint`.
+pub(crate) fn parse_amounts(text: &str) -> Result<JsValue, JsValue> {
+    thread_local! {
+        static KEYS: String = AMOUNT_KEYS.join(",");
+    }
+    KEYS.with(|keys| tend_parse_amounts(text, keys))
+        .map_err(|_| js_error("internal", "an output is not JSON with decimal amounts"))
 }
 
 /// The JSON text of an output as a JS value with decimal strings (Olas HTTP JSON shape).
@@ -223,10 +217,7 @@ pub fn olas_funding_report(snapshot: &JsValue) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = planFunding)]
 pub fn plan_funding(input: &JsValue) -> Result<JsValue, JsValue> {
     let text = input_text(input)?;
-    let out = crate::plan_funding(&text)?;
-    let v: Value =
-        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
-    to_js(&v, false)
+    parse_amounts(&crate::plan_funding(&text)?)
 }
 
 /// Runs the seeded simulation world for a span of virtual time: `{ seed, summary, timeline,
@@ -239,10 +230,7 @@ pub fn simulate(config: &JsValue) -> Result<JsValue, JsValue> {
     } else {
         input_text(config)?
     };
-    let out = crate::simulate(&text)?;
-    let v: Value =
-        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
-    to_js(&v, false)
+    parse_amounts(&crate::simulate(&text)?)
 }
 
 /// The ordered steps from a service's facts to a target: `{facts, target}` in, `{steps,
@@ -289,10 +277,7 @@ pub fn replay_recording(text: &str) -> Result<JsValue, JsValue> {
 /// baseline, what_if, dropped, assumed }` out, amounts as `bigint`.
 #[wasm_bindgen(js_name = whatIf)]
 pub fn what_if(recording: &str, config: &JsValue) -> Result<JsValue, JsValue> {
-    let out = crate::what_if(recording, &input_text(config)?)?;
-    let v: Value =
-        tend_core::json::parse_value(&out).map_err(|e| js_error("internal", &e.to_string()))?;
-    to_js(&v, false)
+    parse_amounts(&crate::what_if(recording, &input_text(config)?)?)
 }
 
 /// The engine, driven from JavaScript by a dashboard's own loop: feed inputs (`handleInput`),

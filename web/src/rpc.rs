@@ -17,7 +17,7 @@ use tend_core::rpc::{
 use tend_core::time::Timestamp;
 use wasm_bindgen::prelude::*;
 
-use crate::js::{input_text, js_error, to_js};
+use crate::js::{input_text, js_error, parse_amounts};
 
 #[wasm_bindgen]
 extern "C" {
@@ -275,7 +275,7 @@ impl JsRpcClient {
                 .map_err(|e| js_error("invalid_input", &e.to_string()))?
         };
         let v = self.one(&method, params).await?;
-        to_js(&v, false)
+        parse_amounts(&v.to_string())
     }
 
     /// `eth_chainId` as a number.
@@ -401,8 +401,8 @@ impl JsRpcClient {
 
     /// Every endpoint's standing: `[{ index, score_bps, breaker, head, lag }]`.
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        let v = serde_json::to_value(self.inner.borrow().endpoints.status())
+        let text = serde_json::to_string(&self.inner.borrow().endpoints.status())
             .map_err(|e| js_error("internal", &e.to_string()))?;
-        to_js(&v, false)
+        parse_amounts(&text)
     }
 }
