@@ -455,28 +455,9 @@ impl<'a> Reader<'a> {
     ) -> Result<(), Error> {
         let skip = std::mem::take(&mut self.skip_keys);
         let mut seen = [false; 2];
-        if self.peek()? != b'{' {
-            return Err(self.invalid_type("a map"));
-        }
-        self.enter()?;
-        self.pos += 1;
+        self.open(b'{', "a map")?;
         let mut first = true;
-        loop {
-            match self.peek() {
-                Ok(b'}') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                Ok(b',') if !first => {
-                    self.pos += 1;
-                    self.ws();
-                }
-                Ok(_) if first => {}
-                Ok(_) => return Err(self.error("expected `,` or `}`")),
-                Err(_) => return Err(self.error("EOF while parsing an object")),
-            }
-            first = false;
+        while self.next_item(b'}', &mut first)? {
             if self.peek()? != b'"' {
                 return Err(self.error("key must be a string"));
             }
@@ -495,6 +476,38 @@ impl<'a> Reader<'a> {
                 f(self, &key)?;
             }
         }
+        Ok(())
+    }
+
+    /// Enters the object or array that starts at the position (`open` is its bracket).
+    fn open(&mut self, open: u8, expected: &str) -> Result<(), Error> {
+        if self.peek()? != open {
+            return Err(self.invalid_type(expected));
+        }
+        self.enter()?;
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Steps to the next member of an object or array (past its comma): false at the closing
+    /// bracket `close` (consumed, the container left).
+    fn next_item(&mut self, close: u8, first: &mut bool) -> Result<bool, Error> {
+        match self.peek() {
+            Ok(c) if c == close => {
+                self.pos += 1;
+                self.depth -= 1;
+                return Ok(false);
+            }
+            Ok(b',') if !*first => self.pos += 1,
+            Ok(_) if *first => {}
+            Ok(_) => {
+                let close = close as char;
+                return Err(self.error(format!("expected `,` or `{close}`")));
+            }
+            Err(_) => return Err(self.error("EOF while parsing an object or a list")),
+        }
+        *first = false;
+        Ok(true)
     }
 
     /// Reads an array: `f` reads each item.
@@ -503,27 +516,12 @@ impl<'a> Reader<'a> {
         &mut self,
         f: &mut dyn FnMut(&mut Reader<'a>) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        if self.peek()? != b'[' {
-            return Err(self.invalid_type("a sequence"));
-        }
-        self.enter()?;
-        self.pos += 1;
+        self.open(b'[', "a sequence")?;
         let mut first = true;
-        loop {
-            match self.peek() {
-                Ok(b']') => {
-                    self.pos += 1;
-                    self.depth -= 1;
-                    return Ok(());
-                }
-                Ok(b',') if !first => self.pos += 1,
-                Ok(_) if first => {}
-                Ok(_) => return Err(self.error("expected `,` or `]`")),
-                Err(_) => return Err(self.error("EOF while parsing a list")),
-            }
-            first = false;
+        while self.next_item(b']', &mut first)? {
             f(self)?;
         }
+        Ok(())
     }
 
     /// Skips one value (checked as JSON).
@@ -709,13 +707,21 @@ impl<T: FromJson> FromJson for Box<T> {
 
 impl<T: FromJson> FromJson for Vec<T> {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let mut out = Vec::new();
-        r.array(&mut |r| {
-            out.push(T::read(r)?);
-            Ok(())
-        })?;
-        Ok(out)
+        list(r, T::read)
     }
+}
+
+/// An array, each item read by `item` (for `with` modules of lists).
+pub fn list<T>(
+    r: &mut Reader<'_>,
+    item: fn(&mut Reader<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    r.array(&mut |r| {
+        out.push(item(r)?);
+        Ok(())
+    })?;
+    Ok(out)
 }
 
 impl FromJson for std::sync::Arc<str> {

@@ -81,12 +81,7 @@ pub mod dec {
         pub fn from_json(
             r: &mut crate::from_json::Reader<'_>,
         ) -> Result<Vec<U256>, crate::from_json::Error> {
-            let mut out = Vec::new();
-            r.array(&mut |r| {
-                out.push(super::from_json(r)?);
-                Ok(())
-            })?;
-            Ok(out)
+            crate::from_json::list(r, super::from_json)
         }
 
         /// Reads decimal or `0x` strings.
@@ -187,12 +182,7 @@ pub mod wei {
         pub fn from_json(
             r: &mut crate::from_json::Reader<'_>,
         ) -> Result<Vec<u128>, crate::from_json::Error> {
-            let mut out = Vec::new();
-            r.array(&mut |r| {
-                out.push(super::from_json(r)?);
-                Ok(())
-            })?;
-            Ok(out)
+            crate::from_json::list(r, super::from_json)
         }
 
         /// Reads decimal strings or numbers.
