@@ -92,6 +92,13 @@ enum Busy {
     Round,
 }
 
+/// FNV-1a of a service's name (an index key; equal hashes are told apart by the name).
+fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// A balance snapshot: the block and the value of each (holder, asset).
 type Snapshot = (u64, Balances);
 
@@ -199,7 +206,10 @@ pub struct Engine {
     next_id: RequestId,
     chains: Map<ChainId, ChainState>,
     services: Vec<ServiceState>,
-    service_index: Map<ServiceName, usize>,
+    /// (FNV-1a hash of a service's name, its index), sorted: a name that is not the engine's own
+    /// string (a replayed or JS input) is found by one hash, a binary search of integers and one
+    /// string comparison, not a string comparison per step.
+    service_by_hash: Vec<(u64, usize)>,
     /// The address of each service's name (shared with the outputs) → its index, sorted by
     /// address (a binary search over a vector: no B-tree walk per input).
     service_by_addr: Vec<(usize, usize)>,
@@ -275,11 +285,14 @@ impl Engine {
                 .collect(),
             |a: &(usize, usize), b| a.0.cmp(&b.0),
         );
-        let service_index = services
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.clone(), i))
-            .collect();
+        let service_by_hash = crate::order::sorted_by(
+            services
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (name_hash(&s.name), i))
+                .collect(),
+            |a: &(u64, usize), b| a.cmp(b),
+        );
         let seed = config.seed;
         let wallets: Vec<(String, WalletConfig)> = config
             .services
@@ -296,7 +309,7 @@ impl Engine {
             chains,
             service_by_addr,
             services,
-            service_index,
+            service_by_hash,
             agent_deadlines: BinaryHeap::new(),
             wallets,
             wallet_reads,
@@ -367,9 +380,8 @@ impl Engine {
 
     /// A service's monitor.
     pub fn service(&self, name: &str) -> Option<&AgentMonitor> {
-        self.service_index
-            .get(name)
-            .and_then(|i| self.services.get(*i))
+        self.find_service(name)
+            .and_then(|i| self.services.get(i))
             .map(|s| &s.monitor)
     }
 
@@ -506,7 +518,13 @@ impl Engine {
         {
             return Some(i);
         }
-        self.service_index.get(service).copied()
+        let h = name_hash(service);
+        let from = self.service_by_hash.partition_point(|e| e.0 < h);
+        self.service_by_hash[from..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .map(|e| e.1)
+            .find(|&i| self.services.get(i).is_some_and(|s| &*s.name == service))
     }
 
     fn agent_at(&mut self, index: usize, f: impl FnOnce(&mut AgentMonitor) -> Actions) {
