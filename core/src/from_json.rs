@@ -218,6 +218,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A number starts at the position, or the "invalid type" error naming `expected`.
+    fn number_start(&mut self, expected: &str) -> Result<(), Error> {
+        match self.peek()? {
+            b'0'..=b'9' | b'-' => Ok(()),
+            _ => Err(self.invalid_type(expected)),
+        }
+    }
+
     /// The text of a JSON number at the position (validated), consumed.
     #[inline(never)]
     fn number_text(&mut self) -> Result<&'a str, Error> {
@@ -263,10 +271,7 @@ impl<'a> Reader<'a> {
     /// Reads a non-negative integer (`expected` names the type in errors).
     #[inline(never)]
     pub fn unsigned(&mut self, max: u64, expected: &str) -> Result<u64, Error> {
-        match self.peek()? {
-            b'0'..=b'9' | b'-' => {}
-            _ => return Err(self.invalid_type(expected)),
-        }
+        self.number_start(expected)?;
         let at = self.pos;
         let t = self.number_text()?;
         match t.parse::<u64>() {
@@ -290,10 +295,7 @@ impl<'a> Reader<'a> {
     /// Reads an integer that may be negative.
     #[inline(never)]
     pub fn signed(&mut self, expected: &str) -> Result<i64, Error> {
-        match self.peek()? {
-            b'0'..=b'9' | b'-' => {}
-            _ => return Err(self.invalid_type(expected)),
-        }
+        self.number_start(expected)?;
         let t = self.number_text()?;
         t.parse::<i64>().map_err(|_| {
             if t.contains(['.', 'e', 'E']) {
@@ -309,10 +311,7 @@ impl<'a> Reader<'a> {
     /// Reads any number as a float.
     #[inline(never)]
     pub fn float(&mut self) -> Result<f64, Error> {
-        match self.peek()? {
-            b'0'..=b'9' | b'-' => {}
-            _ => return Err(self.invalid_type("f64")),
-        }
+        self.number_start("f64")?;
         let t = self.number_text()?;
         t.parse::<f64>().map_err(|_| self.error("invalid number"))
     }
@@ -347,6 +346,8 @@ impl<'a> Reader<'a> {
                 Some(_) => i += 1,
             }
         }
+        // Two loops on purpose: the one above is the tight scan of an unescaped string (every key
+        // and almost every value); folding both into one loop made recording parse 11 % slower.
         let mut out = String::from(&self.text[start..i]);
         loop {
             match b.get(i) {
