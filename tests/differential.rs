@@ -25,21 +25,22 @@ fn corpus_lines() -> Vec<String> {
 /// Both readers on one line: the same value, or both refuse it.
 fn same(line: &str, header: bool) -> Result<(), String> {
     if header {
-        let a = serde_json::from_str::<Header>(line).map_err(|e| e.to_string());
-        let b = tend_core::from_json::from_str::<Header>(line).map_err(|e| e.to_string());
-        match (&a, &b) {
-            (Ok(x), Ok(y)) if x == y => Ok(()),
-            (Err(_), Err(_)) => Ok(()),
-            _ => Err(format!("serde {a:?}\nfrom_json {b:?}\nline {line}")),
-        }
+        same_as::<Header>(line)
     } else {
-        let a = serde_json::from_str::<Input>(line).map_err(|e| e.to_string());
-        let b = Input::from_json(line).map_err(|e| e.to_string());
-        match (&a, &b) {
-            (Ok(x), Ok(y)) if x == y => Ok(()),
-            (Err(_), Err(_)) => Ok(()),
-            _ => Err(format!("serde {a:?}\nfrom_json {b:?}\nline {line}")),
-        }
+        same_as::<Input>(line)
+    }
+}
+
+fn same_as<T>(line: &str) -> Result<(), String>
+where
+    T: serde::de::DeserializeOwned + tend_core::from_json::FromJson + PartialEq + std::fmt::Debug,
+{
+    let a = serde_json::from_str::<T>(line).map_err(|e| e.to_string());
+    let b = tend_core::from_json::from_str::<T>(line).map_err(|e| e.to_string());
+    match (&a, &b) {
+        (Ok(x), Ok(y)) if x == y => Ok(()),
+        (Err(_), Err(_)) => Ok(()),
+        _ => Err(format!("serde {a:?}\nfrom_json {b:?}\nline {line}")),
     }
 }
 
