@@ -632,6 +632,75 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// The position of `key` in a type's field names (the derived readers' key lookup: one loop
+/// for every type instead of a string `match` per type).
+#[doc(hidden)]
+pub fn field_index(key: &str, fields: &[&str]) -> Option<usize> {
+    fields.iter().position(|f| *f == key)
+}
+
+/// One field of an object being read (used by the derived readers): empty until its key is
+/// met. Its methods are generic over the field's type only, so every field of one type shares
+/// them (in the wasm build they are never inlined: the package's size is the goal there).
+#[doc(hidden)]
+pub struct Slot<T>(Option<T>);
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Self(None)
+    }
+}
+
+impl<T> Slot<T> {
+    /// Fills the slot by `read`; an error if `name` came twice.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    pub fn read_with(
+        &mut self,
+        r: &mut Reader<'_>,
+        name: &str,
+        read: fn(&mut Reader<'_>) -> Result<T, Error>,
+    ) -> Result<(), Error> {
+        if self.0.is_some() {
+            return Err(r.duplicate(name));
+        }
+        self.0 = Some(read(r)?);
+        Ok(())
+    }
+
+    /// The value, or the missing-field error.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    pub fn take(self, r: &Reader<'_>, name: &str) -> Result<T, Error> {
+        self.0.ok_or_else(|| r.missing(name))
+    }
+
+    /// The value, or `absent()`.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    pub fn or_else(self, absent: fn() -> T) -> T {
+        self.0.unwrap_or_else(absent)
+    }
+
+    /// The value, or `absent`.
+    pub fn or(self, absent: T) -> T {
+        self.0.unwrap_or(absent)
+    }
+}
+
+impl<T: FromJson> Slot<T> {
+    /// Fills the slot by `T`'s reader; an error if `name` came twice.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    pub fn read(&mut self, r: &mut Reader<'_>, name: &str) -> Result<(), Error> {
+        self.read_with(r, name, T::read)
+    }
+}
+
+impl<T: Default> Slot<T> {
+    /// The value, or `T::default()`.
+    #[cfg_attr(target_arch = "wasm32", inline(never))]
+    pub fn or_default(self) -> T {
+        self.0.unwrap_or_default()
+    }
+}
+
 fn one_of(names: &[&str]) -> String {
     match names {
         [] => "there are no fields".to_owned(),

@@ -165,18 +165,21 @@ fn read_value(ty: &Type, f: &Field) -> Tokens {
     }
 }
 
-/// Reads an object's fields into `ctor { … }` (named fields).
+/// Reads an object's fields into `ctor { … }` (named fields). Each field waits in a
+/// `from_json::Slot` whose methods are shared by every field of its type; the key is found by
+/// `from_json::field_index`, so a type's own code is one call per field.
 fn named_fields(
     ctor: &Tokens,
     fields: &syn::FieldsNamed,
     c: &Container,
     field_rule: Option<&str>,
 ) -> syn::Result<Tokens> {
+    let fj = quote!(::tend_core::from_json);
     let mut decls = Vec::new();
     let mut arms = Vec::new();
     let mut inits = Vec::new();
     let mut names = Vec::new();
-    for (i, field) in fields.named.iter().enumerate() {
+    for field in &fields.named {
         let ident = field.ident.as_ref().expect("named field");
         let fa = field_attrs(&field.attrs)?;
         let ty = &field.ty;
@@ -188,40 +191,33 @@ fn named_fields(
             Some(n) => n.clone(),
             None => rename(&ident.to_string(), field_rule, ident.span())?,
         };
+        let i = names.len();
         let var = format_ident!("__f{}", i);
-        let read = read_value(ty, &fa);
-        decls.push(
-            quote!(let mut #var: ::core::option::Option<#ty> = ::core::option::Option::None;),
-        );
-        arms.push(quote! {
-            #name => {
-                if #var.is_some() {
-                    return ::core::result::Result::Err(__r.duplicate(#name));
-                }
-                #var = ::core::option::Option::Some(#read);
-            }
-        });
-        let absent = match (&fa.default, c.default) {
-            (Absent::Func(func), _) => quote!(#func()),
-            (Absent::Default, _) => quote!(::core::default::Default::default()),
-            (Absent::Required, true) => quote!(__default.#ident),
-            (Absent::Required, false) if fa.reader.is_none() && is_option(ty) => {
-                quote!(::core::option::Option::None)
-            }
-            (Absent::Required, false) => {
-                quote!(return ::core::result::Result::Err(__r.missing(#name)))
-            }
+        decls.push(quote!(let mut #var: #fj::Slot<#ty> = #fj::Slot::default();));
+        let read = if let Some(p) = &fa.reader {
+            quote!(#var.read_with(__r, __FIELDS[#i], #p))
+        } else {
+            quote!(#var.read(__r, __FIELDS[#i]))
         };
-        inits.push(quote!(#ident: match #var {
-            ::core::option::Option::Some(__v) => __v,
-            ::core::option::Option::None => #absent,
-        }));
+        arms.push(quote!(::core::option::Option::Some(#i) => #read,));
+        let value = match (&fa.default, c.default) {
+            (Absent::Func(func), _) => quote!(#var.or_else(#func)),
+            (Absent::Default, _) => quote!(#var.or_default()),
+            (Absent::Required, true) => quote!(#var.or(__default.#ident)),
+            (Absent::Required, false) if fa.reader.is_none() && is_option(ty) => {
+                quote!(#var.or_default())
+            }
+            (Absent::Required, false) => quote!(#var.take(__r, __FIELDS[#i])?),
+        };
+        inits.push(quote!(#ident: #value));
         names.push(name);
     }
     let other = if c.deny_unknown {
-        quote!(return ::core::result::Result::Err(__r.unknown_field(__other, __FIELDS)))
+        quote!(::core::result::Result::Err(
+            __r.unknown_field(__key, __FIELDS)
+        ))
     } else {
-        quote!(__r.skip()?)
+        quote!(__r.skip())
     };
     let default = if c.default {
         quote!(let __default: Self = ::core::default::Default::default();)
@@ -232,11 +228,10 @@ fn named_fields(
         const __FIELDS: &[&str] = &[#(#names),*];
         #(#decls)*
         __r.object(&mut |__r, __key| {
-            match __key {
+            match #fj::field_index(__key, __FIELDS) {
                 #(#arms)*
-                __other => #other,
+                _ => #other,
             }
-            ::core::result::Result::Ok(())
         })?;
         #default
         ::core::result::Result::Ok(#ctor { #(#inits),* })
