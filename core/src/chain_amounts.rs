@@ -310,6 +310,35 @@ impl Serialize for ChainAmounts {
     }
 }
 
+impl crate::to_json::ToJson for AssetAmounts {
+    fn write(&self, w: &mut crate::to_json::Writer) {
+        w.raw("{");
+        for (i, (asset, amount)) in self.0.iter().enumerate() {
+            if i > 0 {
+                w.raw(",");
+            }
+            w.display(asset);
+            w.raw(":");
+            w.display(amount);
+        }
+        w.raw("}");
+    }
+}
+
+impl crate::to_json::ToJson for ChainAmounts {
+    fn write(&self, w: &mut crate::to_json::Writer) {
+        let mut chains = w.object();
+        for (chain, holders) in &self.0 {
+            let mut o = chains.key(chain.name()).object();
+            for (holder, assets) in holders {
+                o.field(&holder.to_string(), assets);
+            }
+            o.end();
+        }
+        chains.end();
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::needless_pass_by_value)]
 mod tests {

@@ -4,13 +4,13 @@
 //! Fees per gas are `u128` wei (as in alloy); amounts of money stay `U256`.
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// One gwei in wei.
 pub const GWEI: u128 = 1_000_000_000;
 
 /// The two EIP-1559 fee fields of a transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Fees {
     /// `maxFeePerGas`, wei.
     #[serde(with = "crate::ser::wei")]
@@ -51,7 +51,7 @@ impl Fees {
 }
 
 /// The kind of transaction being replaced, which decides the node's price-bump rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum TxKind {
     /// Type 0/1/2: the legacy pool, +10 %.
@@ -93,7 +93,9 @@ pub fn replacement_accepted(old: Fees, new: Fees, kind: TxKind) -> bool {
 }
 
 /// Why a fee decision holds a transaction back.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize, FromJson)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, ToJson, Deserialize, FromJson,
+)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum FeeError {
     /// The fee the market asks (or the bump needs) is above the configured cap: wait for the
@@ -139,7 +141,7 @@ pub fn bump(old: Fees, market: Fees, kind: TxKind, cap: u128) -> Result<Fees, Fe
 }
 
 /// How tend prices a new transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct FeePolicy {
     /// Blocks of history asked from `eth_feeHistory`.
@@ -173,7 +175,7 @@ impl Default for FeePolicy {
 }
 
 /// The part of an `eth_feeHistory` answer the estimator reads.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct FeeHistory {
     /// Base fee per block, oldest first; the last entry is the next block's.
     #[serde(with = "crate::ser::wei::vec")]
@@ -185,7 +187,7 @@ pub struct FeeHistory {
 }
 
 /// A priced transaction: the fees to sign with and the base fee they were derived from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct FeeEstimate {
     /// The fees to sign with.
     pub fees: Fees,

@@ -39,6 +39,7 @@ pub mod rpc;
 pub mod ser;
 pub mod sim;
 pub mod time;
+pub mod to_json;
 
 pub use alloy_primitives::{Address, B256, U256};
 

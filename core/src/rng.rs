@@ -5,10 +5,10 @@
 //! serialises, so a recording can carry it.
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// xoshiro256++: fast, small, good statistical quality; not for cryptography.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Rng {
     s: [u64; 4],
 }

@@ -18,7 +18,7 @@
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::health::{Backoff, FlapDetector};
 use crate::nonce::{SendErrorClass, classify_send_error};
@@ -29,7 +29,7 @@ use crate::time::Timestamp;
 pub const SEND_RAW: &str = "eth_sendRawTransaction";
 
 /// A failed RPC call, as the transport saw it. JSON: tagged by `"failure"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "failure", rename_all = "snake_case")]
 pub enum RpcFailure {
     /// No HTTP answer: connect error, reset, timeout.
@@ -77,7 +77,18 @@ impl std::fmt::Display for RpcFailure {
 
 /// What a failure means.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(tag = "class", rename_all = "snake_case")]
 pub enum RpcErrorClass {
@@ -176,7 +187,7 @@ pub fn classify(method: &str, failure: &RpcFailure) -> RpcErrorClass {
 }
 
 /// What to do after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum RetryDecision {
     /// Try again after `after_ms`, on the same endpoint or another.
@@ -191,7 +202,7 @@ pub enum RetryDecision {
 }
 
 /// The RPC knobs of one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct RpcPolicy {
     /// One request's timeout, ms.
@@ -318,7 +329,7 @@ pub fn decide(
 }
 
 /// A token bucket in thousandths of a token, so refill stays integer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TokenBucket {
     per_second: u32,
     capacity_milli: u64,
@@ -372,7 +383,7 @@ impl TokenBucket {
 }
 
 /// An endpoint's circuit breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "breaker", rename_all = "snake_case")]
 pub enum Breaker {
     /// In use.
@@ -387,7 +398,7 @@ pub enum Breaker {
 }
 
 /// The state of one endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Endpoint {
     samples: VecDeque<(bool, u64)>,
     failures: FlapDetector,
@@ -398,7 +409,7 @@ pub struct Endpoint {
 }
 
 /// An endpoint's standing, for status pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct EndpointStatus {
     /// Its index in the configured list.
     pub index: usize,
@@ -413,7 +424,7 @@ pub struct EndpointStatus {
 }
 
 /// Why no endpoint can take a request now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "wait", rename_all = "snake_case")]
 pub enum Selection {
     /// Use this endpoint.
@@ -431,7 +442,7 @@ pub enum Selection {
 }
 
 /// The endpoints of one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct EndpointSet {
     policy: RpcPolicy,
     endpoints: Vec<Endpoint>,
@@ -708,7 +719,7 @@ impl EndpointSet {
 }
 
 /// Whether a chain's head moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "chain", rename_all = "snake_case")]
 pub enum ChainVerdict {
     /// No head seen yet.
@@ -729,7 +740,7 @@ pub enum ChainVerdict {
 }
 
 /// How long answers may be reused, per method, ms (`0`: never; `u64::MAX`: forever).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct CachePolicy {
     /// `eth_chainId`.

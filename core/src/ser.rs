@@ -6,6 +6,7 @@ use serde::Serializer;
 
 use crate::address::{Asset, Holder, checksum};
 use crate::chain::{Chain, ChainId};
+use crate::to_json::{ToJson, ToJsonKey, Writer};
 
 /// Writes an address in EIP-55 checksum form (`#[serde(serialize_with = "ser::address")]`).
 pub fn address<S: Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
@@ -16,6 +17,34 @@ pub fn address<S: Serializer>(a: &Address, s: S) -> Result<S::Ok, S::Error> {
 pub fn amount<S: Serializer>(a: &U256, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(a)
 }
+
+/// [`address`] for [`crate::to_json`].
+pub fn address_to_json(a: &Address, w: &mut Writer) {
+    w.string(&checksum(a));
+}
+
+/// [`amount`] for [`crate::to_json`].
+pub fn amount_to_json(a: &U256, w: &mut Writer) {
+    w.display(a);
+}
+
+macro_rules! display_to_json {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn write(&self, w: &mut Writer) {
+                w.display(self);
+            }
+        }
+
+        impl ToJsonKey for $t {
+            fn write_key(&self, w: &mut Writer) {
+                w.display(self);
+            }
+        }
+    )*};
+}
+
+display_to_json!(Asset, Holder, Chain, ChainId);
 
 macro_rules! display_serialize {
     ($($t:ty),*) => {$(
@@ -37,6 +66,11 @@ pub mod dec {
     /// Writes the amount as a decimal string.
     pub fn serialize<S: Serializer>(a: &U256, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(a)
+    }
+
+    /// Writes the amount as a decimal string ([`crate::to_json`]).
+    pub fn to_json(a: &U256, w: &mut crate::to_json::Writer) {
+        w.display(a);
     }
 
     /// Reads a decimal or `0x` hex string.
@@ -77,6 +111,11 @@ pub mod dec {
             s.collect_seq(v.iter().map(|x| D(*x)))
         }
 
+        /// Writes each amount as a decimal string ([`crate::to_json`]).
+        pub fn to_json(v: &[U256], w: &mut crate::to_json::Writer) {
+            crate::to_json::list(v, w, super::to_json);
+        }
+
         /// Reads decimal or `0x` strings ([`crate::from_json`]).
         pub fn from_json(
             r: &mut crate::from_json::Reader<'_>,
@@ -100,6 +139,14 @@ pub mod dec {
             match a {
                 Some(a) => s.collect_str(a),
                 None => s.serialize_none(),
+            }
+        }
+
+        /// Writes the amount as a decimal string, or `null` ([`crate::to_json`]).
+        pub fn to_json(a: &Option<U256>, w: &mut crate::to_json::Writer) {
+            match a {
+                Some(a) => super::to_json(a, w),
+                None => w.null(),
             }
         }
 
@@ -132,6 +179,11 @@ pub mod wei {
     /// Writes the value as a decimal string.
     pub fn serialize<S: Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(v)
+    }
+
+    /// Writes the value as a decimal string ([`crate::to_json`]).
+    pub fn to_json(v: &u128, w: &mut crate::to_json::Writer) {
+        w.display(v);
     }
 
     #[derive(Deserialize)]
@@ -176,6 +228,11 @@ pub mod wei {
         /// Writes each value as a decimal string.
         pub fn serialize<S: Serializer>(v: &[u128], s: S) -> Result<S::Ok, S::Error> {
             s.collect_seq(v.iter().map(|x| W(*x)))
+        }
+
+        /// Writes each value as a decimal string ([`crate::to_json`]).
+        pub fn to_json(v: &[u128], w: &mut crate::to_json::Writer) {
+            crate::to_json::list(v, w, super::to_json);
         }
 
         /// Reads decimal strings or numbers ([`crate::from_json`]).

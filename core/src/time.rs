@@ -5,7 +5,7 @@
 //! can never panic or wrap.
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// Milliseconds since the Unix epoch.
 #[derive(
@@ -19,6 +19,7 @@ use tend_derive::FromJson;
     Ord,
     Hash,
     Serialize,
+    ToJson,
     Deserialize,
     FromJson,
 )]
@@ -70,7 +71,7 @@ impl std::fmt::Display for Timestamp {
 }
 
 /// A monotonic view of input time: time that goes backwards is ignored, never trusted.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Clock {
     now: Timestamp,
 }

@@ -1,4 +1,5 @@
-//! `#[derive(FromJson)]`: a compact JSON reader for a type of tend's core.
+//! `#[derive(FromJson)]` and `#[derive(ToJson)]`: a compact JSON reader and writer for a type
+//! of tend's core (see `derive_to_json` for the writer's attributes).
 //!
 //! The reader follows the type's `#[serde(…)]` attributes, so the format stays serde's: what the
 //! derived `Serialize` writes, `FromJson` reads. Supported: `rename_all` (`snake_case`,
@@ -9,8 +10,8 @@
 //! its name, others as `{"name": content}`). Anything else that changes reading is refused at
 //! compile time rather than read differently.
 //!
-//! The generated code calls `::tend_core::from_json`, so the derive is for `tend-core` (which
-//! names itself `tend_core`) and crates that depend on it.
+//! The generated code calls `::tend_core::from_json` / `::tend_core::to_json`, so the derives
+//! are for `tend-core` (which names itself `tend_core`) and crates that depend on it.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
@@ -28,12 +29,14 @@ pub fn derive_from_json(input: TokenStream) -> TokenStream {
 }
 
 #[derive(Default)]
+#[allow(clippy::struct_excessive_bools)] // one flag per serde attribute
 struct Container {
     rename_all: Option<String>,
     tag: Option<String>,
     default: bool,
     deny_unknown: bool,
     transparent: bool,
+    untagged: bool,
 }
 
 /// What a field absent from the object takes.
@@ -56,6 +59,14 @@ struct Field {
     skip: bool,
     /// A function taking the reader.
     reader: Option<syn::Path>,
+    /// A function taking the value and the writer (`with`: the module's `to_json`;
+    /// `serialize_with = "m::f"`: `m::f_to_json`).
+    writer: Option<syn::Path>,
+    /// `skip_serializing_if`.
+    skip_if: Option<syn::Path>,
+    /// `skip_serializing`.
+    skip_ser: bool,
+    flatten: bool,
 }
 
 fn lit_path(lit: &LitStr) -> syn::Result<syn::Path> {
@@ -79,6 +90,8 @@ fn container_attrs(attrs: &[Attribute]) -> syn::Result<Container> {
                 c.deny_unknown = true;
             } else if m.path.is_ident("transparent") {
                 c.transparent = true;
+            } else if m.path.is_ident("untagged") {
+                c.untagged = true;
             } else if m.path.is_ident("bound") || m.path.is_ident("expecting") {
                 let _ = m.value()?.parse::<LitStr>()?;
             } else {
@@ -105,15 +118,30 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<Field> {
             } else if m.path.is_ident("skip") || m.path.is_ident("skip_deserializing") {
                 f.skip = true;
             } else if m.path.is_ident("with") {
-                let mut p = lit_path(&m.value()?.parse::<LitStr>()?)?;
-                p.segments
+                let p = lit_path(&m.value()?.parse::<LitStr>()?)?;
+                let mut reader = p.clone();
+                reader
+                    .segments
                     .push(syn::PathSegment::from(format_ident!("from_json")));
-                f.reader = Some(p);
+                f.reader = Some(reader);
+                let mut writer = p;
+                writer
+                    .segments
+                    .push(syn::PathSegment::from(format_ident!("to_json")));
+                f.writer = Some(writer);
             } else if m.path.is_ident("deserialize_with") {
                 return Err(m.error("FromJson: use `with` (a module with `from_json`)"));
-            } else if m.path.is_ident("serialize_with") || m.path.is_ident("skip_serializing_if") {
-                let _ = m.value()?.parse::<LitStr>()?;
+            } else if m.path.is_ident("serialize_with") {
+                let mut p = lit_path(&m.value()?.parse::<LitStr>()?)?;
+                let last = p.segments.last_mut().expect("a path has a segment");
+                last.ident = format_ident!("{}_to_json", last.ident);
+                f.writer = Some(p);
+            } else if m.path.is_ident("skip_serializing_if") {
+                f.skip_if = Some(lit_path(&m.value()?.parse::<LitStr>()?)?);
             } else if m.path.is_ident("skip_serializing") {
+                f.skip_ser = true;
+            } else if m.path.is_ident("flatten") {
+                f.flatten = true;
             } else {
                 return Err(m.error("FromJson does not support this serde attribute"));
             }
@@ -183,6 +211,12 @@ fn named_fields(
         let ident = field.ident.as_ref().expect("named field");
         let fa = field_attrs(&field.attrs)?;
         let ty = &field.ty;
+        if fa.flatten {
+            return Err(Error::new(
+                ident.span(),
+                "FromJson: flatten is not supported",
+            ));
+        }
         if fa.skip {
             inits.push(quote!(#ident: ::core::default::Default::default()));
             continue;
@@ -267,6 +301,12 @@ fn tuple_fields(ctor: &Tokens, fields: &syn::FieldsUnnamed) -> Tokens {
 
 fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
     let c = container_attrs(&input.attrs)?;
+    if c.untagged {
+        return Err(Error::new(
+            input.ident.span(),
+            "FromJson: untagged enums are not supported",
+        ));
+    }
     let name = &input.ident;
     let (impl_g, ty_g, where_g) = input.generics.split_for_impl();
     let body = match &input.data {
@@ -427,4 +467,275 @@ fn variant_body(v: &syn::Variant, c: &Container) -> syn::Result<Tokens> {
             ));
         }
     })
+}
+
+/// Derives `tend_core::to_json::ToJson` (and `ToJsonMembers` for structs with named fields and
+/// internally tagged enums) from the type's serde attributes: the bytes `serde_json` writes for
+/// the derived `Serialize`. Supported: `rename_all`, `rename`, `tag`, `untagged`, `transparent`,
+/// `skip`/`skip_serializing`, `skip_serializing_if`, `with` (the module's `to_json`),
+/// `serialize_with = "m::f"` (calls `m::f_to_json`), `flatten` (a `ToJsonMembers` field).
+#[proc_macro_derive(ToJson, attributes(serde))]
+pub fn derive_to_json(input: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(input as DeriveInput);
+    expand_to_json(&input)
+        .unwrap_or_else(Error::into_compile_error)
+        .into()
+}
+
+/// Writes one value (`expr` is a reference) to the writer `w`.
+fn write_value(expr: &Tokens, f: &Field) -> Tokens {
+    let tj = quote!(::tend_core::to_json);
+    if let Some(p) = &f.writer {
+        quote!(#p(#expr, __w))
+    } else {
+        quote!(#tj::ToJson::write(#expr, __w))
+    }
+}
+
+/// Writes named fields (each `(field, access)`, `access` a reference expression) into the open
+/// object `__o`.
+fn write_members(
+    fields: &[(&syn::Field, Tokens)],
+    field_rule: Option<&str>,
+) -> syn::Result<Tokens> {
+    let tj = quote!(::tend_core::to_json);
+    let mut out = Vec::new();
+    for (field, access) in fields {
+        let fa = field_attrs(&field.attrs)?;
+        if fa.skip || fa.skip_ser {
+            continue;
+        }
+        let ident = field.ident.as_ref().expect("named field");
+        let one = if fa.flatten {
+            quote!(#tj::ToJsonMembers::write_members(#access, __o);)
+        } else {
+            let name = match &fa.rename {
+                Some(n) => n.clone(),
+                None => rename(&ident.to_string(), field_rule, ident.span())?,
+            };
+            if let Some(p) = &fa.writer {
+                quote!(#p(#access, __o.key(#name));)
+            } else {
+                quote!(__o.field(#name, #access);)
+            }
+        };
+        out.push(match &fa.skip_if {
+            Some(p) => quote!(if !#p(#access) { #one }),
+            None => one,
+        });
+    }
+    Ok(quote!(#(#out)*))
+}
+
+/// Writes a tuple's fields (`exprs`, references) as an array.
+fn write_tuple(fields: &syn::FieldsUnnamed, exprs: &[Tokens]) -> syn::Result<Tokens> {
+    let mut items = Vec::new();
+    for (i, (field, expr)) in fields.unnamed.iter().zip(exprs).enumerate() {
+        let write = write_value(expr, &field_attrs(&field.attrs)?);
+        if i > 0 {
+            items.push(quote!(__w.raw(",");));
+        }
+        items.push(quote!(#write;));
+    }
+    Ok(quote!({ __w.raw("["); #(#items)* __w.raw("]"); }))
+}
+
+fn expand_to_json(input: &DeriveInput) -> syn::Result<Tokens> {
+    let tj = quote!(::tend_core::to_json);
+    let c = container_attrs(&input.attrs)?;
+    let name = &input.ident;
+    // Every type parameter is written, so it must be ToJson (serde's default bound).
+    let mut generics = input.generics.clone();
+    for p in generics.type_params_mut() {
+        p.bounds.push(syn::parse_quote!(#tj::ToJson));
+    }
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let mut members_impl = None;
+    let body = match &input.data {
+        Data::Struct(s) => match &s.fields {
+            Fields::Named(f) if c.transparent => {
+                let field = f
+                    .named
+                    .iter()
+                    .find(|x| field_attrs(&x.attrs).is_ok_and(|a| !a.skip))
+                    .expect("transparent: one field");
+                let ident = field.ident.as_ref().expect("named");
+                write_value(&quote!(&self.#ident), &field_attrs(&field.attrs)?)
+            }
+            Fields::Named(f) => {
+                let fields: Vec<_> = f
+                    .named
+                    .iter()
+                    .map(|x| {
+                        let ident = x.ident.as_ref().expect("named");
+                        (x, quote!(&self.#ident))
+                    })
+                    .collect();
+                let members = write_members(&fields, None)?;
+                members_impl = Some(quote! {
+                    impl #impl_g #tj::ToJsonMembers for #name #ty_g #where_g {
+                        fn write_members(&self, __o: &mut #tj::Object<'_>) {
+                            #members
+                        }
+                    }
+                });
+                quote! {
+                    let mut __o = __w.object();
+                    #tj::ToJsonMembers::write_members(self, &mut __o);
+                    __o.end();
+                }
+            }
+            Fields::Unnamed(f) if f.unnamed.len() == 1 => {
+                let field = f.unnamed.first().expect("one field");
+                write_value(&quote!(&self.0), &field_attrs(&field.attrs)?)
+            }
+            Fields::Unnamed(f) => {
+                let exprs: Vec<Tokens> = (0..f.unnamed.len())
+                    .map(|i| {
+                        let i = syn::Index::from(i);
+                        quote!(&self.#i)
+                    })
+                    .collect();
+                write_tuple(f, &exprs)?
+            }
+            Fields::Unit => quote!(__w.null();),
+        },
+        Data::Enum(e) => {
+            let (body, members) = enum_to_json(e, &c)?;
+            if let Some(members) = members {
+                members_impl = Some(quote! {
+                    impl #impl_g #tj::ToJsonMembers for #name #ty_g #where_g {
+                        #[allow(unused_variables)]
+                        fn write_members(&self, __o: &mut #tj::Object<'_>) {
+                            #members
+                        }
+                    }
+                });
+            }
+            body
+        }
+        Data::Union(u) => {
+            return Err(Error::new(
+                u.union_token.span(),
+                "ToJson: unions are not supported",
+            ));
+        }
+    };
+    Ok(quote! {
+        impl #impl_g #tj::ToJson for #name #ty_g #where_g {
+            #[allow(unused_variables)]
+            fn write(&self, __w: &mut #tj::Writer) {
+                #body
+            }
+        }
+        #members_impl
+    })
+}
+
+/// The pattern binding a variant's fields (`__f0`, … for tuples; the names for named fields).
+fn variant_pattern(v: &syn::Variant) -> (Tokens, Vec<Tokens>) {
+    let ident = &v.ident;
+    match &v.fields {
+        Fields::Unit => (quote!(Self::#ident), Vec::new()),
+        Fields::Unnamed(f) => {
+            let vars: Vec<_> = (0..f.unnamed.len())
+                .map(|i| format_ident!("__f{}", i))
+                .collect();
+            let exprs = vars.iter().map(|v| quote!(#v)).collect();
+            (quote!(Self::#ident(#(#vars),*)), exprs)
+        }
+        Fields::Named(f) => {
+            let names: Vec<_> = f.named.iter().map(|x| x.ident.clone()).collect();
+            let exprs = names.iter().map(|n| quote!(#n)).collect();
+            (quote!(Self::#ident { #(#names),* }), exprs)
+        }
+    }
+}
+
+/// An enum's `write` body, and its `write_members` body when internally tagged.
+fn enum_to_json(e: &syn::DataEnum, c: &Container) -> syn::Result<(Tokens, Option<Tokens>)> {
+    let tj = quote!(::tend_core::to_json);
+    let rule = c.rename_all.as_deref();
+    let mut arms = Vec::new();
+    let mut member_arms = Vec::new();
+    for v in &e.variants {
+        let va = field_attrs(&v.attrs)?;
+        let (pat, exprs) = variant_pattern(v);
+        if va.skip || va.skip_ser {
+            arms.push(quote!(#pat => {}));
+            member_arms.push(quote!(#pat => {}));
+            continue;
+        }
+        let vname = match &va.rename {
+            Some(n) => n.clone(),
+            None => rename(&v.ident.to_string(), rule, v.ident.span())?,
+        };
+        let named = |f: &syn::FieldsNamed| -> syn::Result<Tokens> {
+            let fields: Vec<_> = f
+                .named
+                .iter()
+                .zip(&exprs)
+                .map(|(x, e)| (x, e.clone()))
+                .collect();
+            write_members(&fields, None)
+        };
+        if let Some(tag) = &c.tag {
+            let members = match &v.fields {
+                Fields::Unit => quote!(__o.str(#tag, #vname);),
+                Fields::Named(f) => {
+                    let m = named(f)?;
+                    quote!(__o.str(#tag, #vname); #m)
+                }
+                Fields::Unnamed(f) if f.unnamed.len() == 1 => {
+                    let x = &exprs[0];
+                    quote!(__o.str(#tag, #vname); #tj::ToJsonMembers::write_members(#x, __o);)
+                }
+                Fields::Unnamed(f) => {
+                    return Err(Error::new(
+                        f.span(),
+                        "ToJson: a tuple variant cannot be internally tagged",
+                    ));
+                }
+            };
+            member_arms.push(quote!(#pat => { #members }));
+            continue;
+        }
+        let content = match &v.fields {
+            Fields::Unit => None,
+            Fields::Named(f) => {
+                let m = named(f)?;
+                Some(quote!({ let mut __o = __w.object(); { let __o = &mut __o; #m } __o.end(); }))
+            }
+            Fields::Unnamed(f) if f.unnamed.len() == 1 => {
+                let fa = field_attrs(&f.unnamed[0].attrs)?;
+                let w = write_value(&exprs[0], &fa);
+                Some(quote!(#w;))
+            }
+            Fields::Unnamed(f) => Some(write_tuple(f, &exprs)?),
+        };
+        let arm = match (c.untagged, content) {
+            (true, None) => quote!(__w.null();),
+            (true, Some(content)) => content,
+            (false, None) => quote!(__w.string(#vname);),
+            (false, Some(content)) => quote! {
+                let mut __outer = __w.object();
+                {
+                    let __w = __outer.key(#vname);
+                    #content
+                }
+                __outer.end();
+            },
+        };
+        arms.push(quote!(#pat => { #arm }));
+    }
+    if c.tag.is_some() {
+        let body = quote! {
+            let mut __o = __w.object();
+            #tj::ToJsonMembers::write_members(self, &mut __o);
+            __o.end();
+        };
+        let members = quote!(match self { #(#member_arms)* });
+        return Ok((body, Some(members)));
+    }
+    Ok((quote!(match self { #(#arms)* }), None))
 }

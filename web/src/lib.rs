@@ -11,6 +11,7 @@ pub mod rpc;
 use tend_core::funding::plan::{PlanInput, plan};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
 use tend_core::json::InputError;
+use tend_derive::ToJson;
 
 /// An error as it crosses to JavaScript: a stable code and a message naming the bad field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +57,7 @@ pub fn simulate(config_json: &str) -> Result<String, WebError> {
 
 /// A recording's replay: its outputs as JSON lines (byte for byte what `tend replay` prints),
 /// their Keccak-256 hash, and the counts.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ToJson)]
 pub struct Replayed {
     /// The outputs, one JSON line each.
     pub outputs: String,
@@ -179,14 +180,14 @@ impl WebEngine {
 }
 
 /// When the engine wants its next tick, and why.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToJson)]
 struct Due<R> {
     at: tend_core::time::Timestamp,
     reason: R,
 }
 
 /// The nonce planner's answer for one sender.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToJson)]
 struct Planned<G, A> {
     next_nonce: Option<u64>,
     gaps: G,
@@ -194,14 +195,14 @@ struct Planned<G, A> {
 }
 
 /// An action the health reducer asked for, with the time it asked.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToJson)]
 struct Asked<A> {
     at: tend_core::time::Timestamp,
     action: A,
 }
 
 /// The health reducer's answer over a list of samples.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, ToJson)]
 struct HealthAnswer<V, S, D, A> {
     verdict: V,
     state: S,
@@ -217,11 +218,10 @@ fn parse_error(e: &tend_core::from_json::Error, what: &str) -> WebError {
     }
 }
 
-fn out<T: serde::Serialize>(v: &T) -> Result<String, WebError> {
-    serde_json::to_string(v).map_err(|e| WebError {
-        code: "internal",
-        message: e.to_string(),
-    })
+// A Result like every export's other steps (writing JSON itself cannot fail).
+#[allow(clippy::unnecessary_wraps)]
+fn out<T: tend_core::to_json::ToJson>(v: &T) -> Result<String, WebError> {
+    Ok(tend_core::to_json::to_string(v))
 }
 
 /// The ordered steps from a service's facts to a target (`{facts, target}` in, `{steps,

@@ -401,8 +401,7 @@ impl JsRpcClient {
 
     /// Every endpoint's standing: `[{ index, score_bps, breaker, head, lag }]`.
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        let text = serde_json::to_string(&self.inner.borrow().endpoints.status())
-            .map_err(|e| js_error("internal", &e.to_string()))?;
+        let text = tend_core::to_json::to_string(&self.inner.borrow().endpoints.status());
         parse_amounts(&text)
     }
 }

@@ -3,7 +3,7 @@
 
 use alloy_primitives::{Address, U256};
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -15,7 +15,7 @@ use crate::rpc::RpcPolicy;
 use crate::ser;
 
 /// Everything the engine runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct EngineConfig {
     /// The seed of every random choice (retry jitter).
@@ -28,7 +28,7 @@ pub struct EngineConfig {
 }
 
 /// One chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
     /// The chain.
@@ -68,7 +68,7 @@ fn default_erc20_gas() -> u64 {
 }
 
 /// One agent service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     /// Its name (unique).
@@ -89,7 +89,7 @@ fn yes() -> bool {
 }
 
 /// One asset of one wallet to keep funded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct WalletConfig {
     /// The chain.

@@ -4,7 +4,7 @@
 
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -24,7 +24,7 @@ pub type RequestId = u64;
 
 /// Something the adapter observed, with the time it observed it. JSON: an object tagged by
 /// `"input"` (read tag first, without buffering the object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "input", rename_all = "snake_case")]
 pub enum Input {
     /// A timer fired (the deadline of [`crate::engine::Engine::poll_timeout`]).
@@ -142,7 +142,7 @@ impl Input {
 }
 
 /// An operator command.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     /// Start (or restart after `Failed`) a service's agent.
@@ -167,7 +167,7 @@ pub enum Command {
 }
 
 /// A JSON-RPC request, typed. The adapter maps it to wire calls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "call", rename_all = "snake_case")]
 pub enum RpcCall {
     /// `eth_getBlockByNumber("latest", false)`: number, hash, timestamp.
@@ -224,7 +224,7 @@ impl RpcCall {
 }
 
 /// A receipt, reduced to what the engine reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Receipt {
     /// The block it is in.
     pub block_number: u64,
@@ -235,7 +235,7 @@ pub struct Receipt {
 }
 
 /// A successful RPC answer, typed. JSON: tagged by `"answer"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "answer", rename_all = "snake_case")]
 pub enum RpcAnswer {
     /// The head block.
@@ -286,7 +286,7 @@ pub enum RpcAnswer {
 }
 
 /// What a transaction does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TxBody {
     /// Send native coin.
@@ -312,7 +312,7 @@ pub enum TxBody {
 }
 
 /// A transaction to sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TxRequest {
     /// The sender (the chain's funding key).
     pub from: Address,
@@ -329,7 +329,7 @@ pub struct TxRequest {
 /// What the journal keeps of one transaction of ours: the nonce-book record and, for a funding
 /// transfer, what it pays. [`crate::engine::Engine::restore`] rebuilds the engine from the latest
 /// entry of each record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct JournalEntry {
     /// The chain.
     pub chain: ChainId,
@@ -347,7 +347,7 @@ impl JournalEntry {
 }
 
 /// A funding transfer as the journal keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TransferIntent {
     /// The recipient.
     pub to: Address,
@@ -366,7 +366,7 @@ pub struct TransferIntent {
 }
 
 /// A request to the adapter.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "output", rename_all = "snake_case")]
 pub enum Output {
     /// Make an RPC call on endpoint `endpoint` of `chain`; answer with [`Input::RpcResponse`].
@@ -422,7 +422,7 @@ pub enum Output {
 }
 
 /// An event for the operator (logs, dashboards, alerts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A service's verdict changed.
@@ -554,7 +554,7 @@ pub enum Event {
 }
 
 /// Why funding is held on a chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "hold", rename_all = "snake_case")]
 pub enum HoldReason {
     /// Gas is above the cap.
@@ -581,7 +581,7 @@ pub enum HoldReason {
 }
 
 /// Why the engine wants to be woken.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum WakeReason {
     /// Time to read a chain again.

@@ -23,6 +23,7 @@ use crate::funding::snapshot::{
     StakingParams, WalletSnapshot, observed_balance,
 };
 use crate::lifecycle::{OnChainState, StakingState};
+use tend_derive::ToJson;
 
 /// The agent funding-request cooldown after a `POST …/fund`, in seconds.
 pub const FUNDING_REQUESTS_COOLDOWN_SECS: u64 = 300;
@@ -35,7 +36,7 @@ pub const MASTER_EOA_FUNDING_INTERVAL_SECS: u64 = 3600;
 ///
 /// Serialises to exactly the middleware's HTTP body; [`OlasReport::diagnostics`] is not part of
 /// it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 #[allow(
     clippy::struct_excessive_bools,
     reason = "the middleware's body has four flags"
@@ -68,7 +69,7 @@ pub struct OlasReport {
 
 /// `bonded_assets`: normally chain → holder → asset, but the middleware's early return (Q1)
 /// replaces the whole value with one chain's bare asset map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 #[serde(untagged)]
 pub enum BondedAssets {
     /// chain → holder → asset → amount.
@@ -79,7 +80,7 @@ pub enum BondedAssets {
 }
 
 /// Something the report noticed about its input.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Diagnostic {
     /// A stable code.
     pub code: DiagnosticCode,
@@ -91,7 +92,7 @@ pub struct Diagnostic {
 }
 
 /// Stable diagnostic codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson)]
 #[serde(rename_all = "snake_case")]
 pub enum DiagnosticCode {
     /// Q1: a minted service without staking made the middleware return one chain's bare asset

@@ -23,6 +23,7 @@ use crate::chain::ChainId;
 use crate::chain_amounts::{AssetAmounts, shortfall_of};
 use crate::json::{self, InputError, InputErrorKind, Obj, Path};
 use crate::ser;
+use tend_derive::ToJson;
 
 /// Seconds in a day, the unit of spend rates.
 pub const SECS_PER_DAY: u64 = 86_400;
@@ -125,7 +126,7 @@ pub struct Policy {
 }
 
 /// A transfer: planned, or in flight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Transfer {
     /// The chain.
     pub chain: ChainId,
@@ -149,7 +150,7 @@ pub struct Transfer {
 }
 
 /// Why a transfer is planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson)]
 pub struct TransferReason {
     /// `below_low`.
     pub code: &'static str,
@@ -167,7 +168,7 @@ pub struct TransferReason {
 }
 
 /// A need the sources cannot cover.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Shortfall {
     /// The chain.
     pub chain: ChainId,
@@ -186,7 +187,7 @@ pub struct Shortfall {
 }
 
 /// Why a need cannot be covered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ShortfallReason {
     /// No source on the chain.
@@ -198,7 +199,7 @@ pub enum ShortfallReason {
 }
 
 /// How long a wallet lasts at its spend rate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Runway {
     /// The chain.
     pub chain: ChainId,
@@ -222,7 +223,7 @@ pub struct Runway {
 }
 
 /// The planner's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Default)]
 pub struct Plan {
     /// Transfers to send, in the order they were allocated.
     pub transfers: Vec<Transfer>,

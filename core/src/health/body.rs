@@ -4,10 +4,10 @@ use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// A field that may be absent, `null`, or a boolean (the middleware picks fields by presence).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Flag {
     /// The key is missing.
@@ -39,7 +39,7 @@ impl Flag {
 
 /// The fields of an agent's healthcheck document tend reads. Numbers in seconds are kept as
 /// whole milliseconds (rounded down) so the type stays exact and comparable.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct HealthBody {
     /// `is_healthy` (newer agents; preferred when present).
     pub is_healthy: Flag,

@@ -18,7 +18,7 @@ pub use body::{BodyError, Flag, HealthBody};
 use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::time::Timestamp;
 
@@ -28,7 +28,7 @@ pub const PROBE_SLACK_MS: u64 = 1_000;
 /// Consecutive-failure and consecutive-success thresholds with hysteresis: `up` until
 /// `failure_threshold` failures in a row, then `down` until `success_threshold` successes in a
 /// row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Hysteresis {
     /// Failures in a row that turn it down (at least 1).
     pub failure_threshold: u32,
@@ -94,7 +94,7 @@ impl Hysteresis {
 }
 
 /// Exponential backoff: `initial × 2^attempt`, capped, reset by [`Backoff::reset`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Backoff {
     /// The first delay, ms.
     pub initial_ms: u64,
@@ -138,7 +138,7 @@ impl Backoff {
 }
 
 /// Counts events in a sliding time window.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct FlapDetector {
     /// The window, ms.
     pub window_ms: u64,
@@ -177,7 +177,7 @@ impl FlapDetector {
 }
 
 /// How an agent is judged and restarted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthPolicy {
     /// Time between the end of one probe and the start of the next, ms.
@@ -270,7 +270,7 @@ impl Default for HealthPolicy {
 }
 
 /// One health probe's result, as the adapter saw it. JSON: tagged by `"result"`, read tag first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum ProbeResult {
     /// An HTTP answer.
@@ -294,7 +294,7 @@ pub enum ProbeResult {
 }
 
 /// How a process ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct ExitStatus {
     /// The exit code, if it exited.
     pub code: Option<i32>,
@@ -304,7 +304,18 @@ pub struct ExitStatus {
 
 /// The coarse verdict.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -325,7 +336,7 @@ pub enum Status {
 }
 
 /// Why the verdict is what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum Reason {
     /// Never started, or stopped by the operator.
@@ -432,7 +443,7 @@ impl std::fmt::Display for Reason {
 }
 
 /// The verdict: status and reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Verdict {
     /// The status.
     pub status: Status,
@@ -441,7 +452,7 @@ pub struct Verdict {
 }
 
 /// What the monitor asks the adapter to do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Spawn the agent process.
@@ -508,7 +519,7 @@ impl IntoIterator for Actions {
 }
 
 /// Why the monitor wants to be woken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Wake {
     /// Time for the next probe.
@@ -524,7 +535,7 @@ pub enum Wake {
 }
 
 /// What happens after a stop completes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum AfterStop {
     /// Stay stopped (operator stop).
@@ -536,7 +547,7 @@ pub enum AfterStop {
 }
 
 /// The process life cycle, each state named by what it waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ProcessState {
     /// Not running; waits for a start command.
@@ -573,7 +584,7 @@ pub enum ProcessState {
 }
 
 /// The health monitor of one agent process.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct AgentMonitor {
     policy: HealthPolicy,
     state: ProcessState,

@@ -8,11 +8,22 @@ pub mod recovery;
 pub mod transitions;
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// The on-chain service state of `ServiceRegistryL2` (§3.1).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OnChainState {
@@ -79,7 +90,18 @@ impl OnChainState {
 
 /// The staking state of a service in a staking program (§3.4).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StakingState {
@@ -121,7 +143,18 @@ impl StakingState {
 
 /// The local deployment status of a service (§3.5).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DeploymentStatus {

@@ -4,7 +4,7 @@
 
 use alloy_primitives::Address;
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use super::transitions::{
     RegistryAction, StakingAction, StakingFacts, TransitionError, registry_next, staking_next,
@@ -12,7 +12,7 @@ use super::transitions::{
 use super::{DeploymentStatus, OnChainState, StakingState};
 
 /// One step of a transition plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     /// Stop the local agent (SIGTERM, grace, SIGKILL).
@@ -42,7 +42,7 @@ pub enum Step {
 }
 
 /// Where the operator wants the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "target", rename_all = "snake_case")]
 pub enum Target {
     /// Deployed on chain (staked in `staking_program` if given) with the agent running.
@@ -59,7 +59,7 @@ pub enum Target {
 /// What the planner knows about the service now.
 // Independent facts read from the chain and the journal; an enum would not make them clearer.
 #[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct ServiceFacts {
     /// The registry state.
     pub on_chain: OnChainState,
@@ -88,7 +88,7 @@ pub struct ServiceFacts {
 }
 
 /// A step the plan leaves out on purpose.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "warning", rename_all = "snake_case")]
 pub enum Warning {
     /// The target program has no rewards: the stake step is dropped (as the middleware does).
@@ -99,7 +99,7 @@ pub enum Warning {
 }
 
 /// The plan.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TransitionPlan {
     /// The steps, in order.
     pub steps: Vec<Step>,

@@ -4,12 +4,12 @@
 //! not run (Q8).
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use super::{DeploymentStatus, OnChainState};
 
 /// What the daemon found at start-up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct FoundFacts {
     /// The status the journal recorded.
     pub recorded: DeploymentStatus,
@@ -23,7 +23,7 @@ pub struct FoundFacts {
 }
 
 /// What to do about the found process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryAction {
     /// Nothing.
@@ -37,7 +37,7 @@ pub enum RecoveryAction {
 }
 
 /// Why the recovered state is what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum RecoveryReason {
     /// The record and the process agree.
@@ -59,7 +59,7 @@ pub enum RecoveryReason {
 }
 
 /// The resolved state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Recovery {
     /// The true status.
     pub status: DeploymentStatus,

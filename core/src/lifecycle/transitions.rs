@@ -4,13 +4,24 @@
 //! next state or a [`TransitionError`] that says why not and what would allow it.
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use super::{DeploymentStatus, OnChainState, StakingState};
 
 /// An action on the service registry (each a Master-Safe transaction).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RegistryAction {
@@ -32,7 +43,18 @@ pub enum RegistryAction {
 
 /// An action on a staking program.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum StakingAction {
@@ -46,7 +68,18 @@ pub enum StakingAction {
 
 /// A local deployment event.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentEvent {
@@ -70,7 +103,7 @@ pub enum DeploymentEvent {
 }
 
 /// What the staking guards read (§3.3, §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct StakingFacts {
     /// Now, seconds since the epoch (chain time).
     pub now_secs: u64,
@@ -100,7 +133,7 @@ impl StakingFacts {
 }
 
 /// A refused transition.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, ToJson)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum TransitionError {
     /// The action does not apply to the state.

@@ -7,11 +7,22 @@
 //! generic "underpriced".
 
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 /// What a node's answer to a raw send means for the nonce planner.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, FromJson,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    ToJson,
+    Deserialize,
+    FromJson,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum SendErrorClass {

@@ -35,7 +35,7 @@ use crate::map::Map;
 
 use alloy_primitives::B256;
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::fees::{self, FeeError, Fees, TxKind};
 use crate::time::Timestamp;
@@ -55,7 +55,7 @@ pub const MAX_GAPS: usize = 100;
 pub type TxId = u64;
 
 /// What a record's transaction is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// A transaction the engine asked for (a funding transfer).
@@ -65,7 +65,7 @@ pub enum Purpose {
 }
 
 /// One signed transaction at a record's nonce.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Attempt {
     /// The transaction hash.
     pub hash: B256,
@@ -82,7 +82,7 @@ pub struct Attempt {
 }
 
 /// The broadcast status of an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Sent {
     /// Signed and journaled; no broadcast answer yet (a crash here leaves it maybe-sent).
@@ -102,7 +102,7 @@ pub enum Sent {
 }
 
 /// Where a record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RecordState {
     /// The nonce is held; nothing is signed yet.
@@ -167,7 +167,7 @@ impl RecordState {
 }
 
 /// Why a nonce was released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(rename_all = "snake_case")]
 pub enum ReleaseReason {
     /// The engine gave the reservation back before signing (estimate or signing failed, or the
@@ -182,7 +182,7 @@ pub enum ReleaseReason {
 }
 
 /// One transaction of ours at one nonce, with its attempts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TxRecord {
     /// The record's id.
     pub id: TxId,
@@ -229,7 +229,7 @@ impl TxRecord {
 }
 
 /// The planner's knobs for one chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct NoncePolicy {
     /// Blocks deep (counting the block itself) before a transaction is final.
@@ -267,7 +267,7 @@ impl Default for NoncePolicy {
 }
 
 /// What the chain said about the sender.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct ChainView {
     /// `eth_getTransactionCount(sender, "latest")`.
     pub latest: u64,
@@ -278,7 +278,7 @@ pub struct ChainView {
 }
 
 /// What the planner asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum NonceAction {
     /// Reserve `nonce` with [`Purpose::GapFill`] and send a 0-value self-send there.
@@ -329,7 +329,7 @@ pub enum NonceAction {
 }
 
 /// A refused book operation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, ToJson)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum NonceError {
     /// No chain counts were read yet, so no floor is known.
@@ -379,7 +379,7 @@ pub enum NonceError {
 }
 
 /// The nonce book of one sender on one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
 pub struct NonceBook {
     records: Map<TxId, TxRecord>,
     /// Nonce → the record holding it.

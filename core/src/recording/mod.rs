@@ -15,7 +15,7 @@ pub mod what_if;
 
 use alloy_primitives::keccak256;
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::chain::ChainId;
 use crate::engine::Engine;
@@ -32,7 +32,7 @@ pub const FORMAT: &str = "tend-recording";
 pub const VERSION: u32 = 1;
 
 /// The first line of a recording.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(deny_unknown_fields)]
 pub struct Header {
     /// Always [`FORMAT`].
@@ -85,8 +85,7 @@ impl Header {
 
 /// Keccak-256 of a configuration's JSON, hex.
 pub fn config_hash(config: &EngineConfig) -> String {
-    let json = serde_json::to_vec(config).unwrap_or_default();
-    format!("{:x}", keccak256(json))
+    format!("{:x}", keccak256(crate::to_json::to_string(config)))
 }
 
 /// Keccak-256 of a text, hex (the hash of a replay's outputs).
@@ -177,13 +176,12 @@ impl Recording {
 impl Recording {
     /// The recording as the recorder writes it: the header line, then one line per input.
     pub fn to_text(&self) -> String {
-        let mut s = serde_json::to_string(&self.header).unwrap_or_default();
-        s.push('\n');
+        let mut w = crate::to_json::Writer::default();
+        w.write_line(&self.header);
         for i in &self.inputs {
-            s.push_str(&serde_json::to_string(i).unwrap_or_default());
-            s.push('\n');
+            w.write_line(i);
         }
-        s
+        w.into_string()
     }
 }
 
@@ -219,24 +217,18 @@ pub fn replay_each(
 /// Byte for byte the same on every target.
 pub fn replay_text(text: &str) -> Result<String, ReplayError> {
     let rec = Recording::parse(text)?;
-    let mut out = Vec::new();
-    replay_each(&rec.header, rec.inputs, |o| write_line(&mut out, &o))?;
-    Ok(String::from_utf8(out).unwrap_or_default())
-}
-
-fn write_line(out: &mut Vec<u8>, o: &Output) {
-    // Writing JSON into a Vec cannot fail (the outputs have no maps with non-string keys).
-    let _ = serde_json::to_writer(&mut *out, o);
-    out.push(b'\n');
+    let mut w = crate::to_json::Writer::default();
+    replay_each(&rec.header, rec.inputs, |o| w.write_line(&o))?;
+    Ok(w.into_string())
 }
 
 /// Outputs as JSON lines, each ending in `\n` (the form golden files hold).
 pub fn outputs_text(outputs: &[Output]) -> String {
-    let mut out = Vec::new();
+    let mut w = crate::to_json::Writer::default();
     for o in outputs {
-        write_line(&mut out, o);
+        w.write_line(o);
     }
-    String::from_utf8(out).unwrap_or_default()
+    w.into_string()
 }
 
 #[cfg(test)]

@@ -35,9 +35,10 @@ use crate::ser;
 use crate::time::Timestamp;
 
 use super::{Recording, ReplayError};
+use tend_derive::ToJson;
 
 /// A decision of the engine, stamped with the time of the input that led to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Decision {
     /// When.
     pub at: Timestamp,
@@ -47,7 +48,7 @@ pub struct Decision {
 }
 
 /// What was decided.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToJson)]
 #[serde(tag = "decision", rename_all = "snake_case")]
 pub enum DecisionKind {
     /// A funding transfer.
@@ -133,8 +134,8 @@ impl fmt::Display for DecisionKind {
             Self::Terminate { service } => write!(f, "stop {service} (SIGTERM)"),
             Self::Kill { service } => write!(f, "kill {service} (SIGKILL)"),
             Self::Health { service, status } => {
-                let s = serde_json::to_value(status).unwrap_or_default();
-                write!(f, "{service} becomes {}", s.as_str().unwrap_or("?"))
+                let s = crate::to_json::to_string(status);
+                write!(f, "{service} becomes {}", s.trim_matches('"'))
             }
             Self::Alert { service, reason } => write!(f, "give up on {service}: {reason}"),
             Self::FundingHeld { chain, reason } => {
@@ -191,7 +192,7 @@ impl DecisionKind {
             },
             Output::Event(Event::FundingHeld { chain, reason }) => Self::FundingHeld {
                 chain: *chain,
-                reason: serde_json::to_string(reason).unwrap_or_default(),
+                reason: crate::to_json::to_string(reason),
             },
             Output::Event(Event::Shortfall {
                 chain,
@@ -215,7 +216,7 @@ impl DecisionKind {
 }
 
 /// How often one decision was taken in each run (only decisions whose counts differ).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct Tally {
     /// The decision.
     pub decision: String,
@@ -226,7 +227,7 @@ pub struct Tally {
 }
 
 /// Funding totals of one asset on one chain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct TransferTotals {
     /// The chain.
     pub chain: ChainId,
@@ -245,7 +246,7 @@ pub struct TransferTotals {
 }
 
 /// Where the two decision sequences part.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct FirstDifference {
     /// The 0-based index in both sequences.
     pub index: usize,
@@ -256,7 +257,7 @@ pub struct FirstDifference {
 }
 
 /// The result of [`what_if`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson)]
 pub struct WhatIf {
     /// The recorded configuration's hash.
     pub baseline_config: String,
@@ -575,7 +576,7 @@ fn assume(w: &mut Waiting, r: &Recorded, step: usize, now: Timestamp) -> Vec<Inp
 
 /// A deterministic hash for a transaction the recorded run never signed.
 fn stand_in_hash(chain: ChainId, request: &TxRequest) -> B256 {
-    let json = serde_json::to_string(&(chain, request)).unwrap_or_default();
+    let json = crate::to_json::to_string(&(chain, request));
     keccak256(format!("tend what-if {json}"))
 }
 

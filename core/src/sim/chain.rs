@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 
 use crate::map::Map;
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -13,7 +13,9 @@ use crate::fees::{Fees, TxKind, replacement_accepted};
 use crate::rng::Rng;
 
 /// How the simulated chain behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, FromJson)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ToJson, serde::Deserialize, FromJson,
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct ChainParams {
     /// Time between blocks, ms.

@@ -20,7 +20,7 @@ use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, B256, U256};
 use serde::{Deserialize, Serialize};
-use tend_derive::FromJson;
+use tend_derive::{FromJson, ToJson};
 
 use crate::address::Asset;
 use crate::chain::ChainId;
@@ -45,7 +45,7 @@ pub const SPEND_EVERY_MS: u64 = 60_000;
 pub const SIM_CHAIN: ChainId = ChainId(31_337);
 
 /// How an agent behaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Behaviour {
     /// Healthy after its warm-up.
@@ -80,7 +80,7 @@ pub enum Behaviour {
 }
 
 /// The faults of one RPC endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct EndpointFaults {
     /// Base latency, ms.
@@ -116,7 +116,7 @@ impl Default for EndpointFaults {
 }
 
 /// What to simulate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// The seed of everything random.
@@ -265,7 +265,7 @@ pub enum SimConfigError {
 }
 
 /// One point of the timeline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Sample {
     /// When, ms.
     pub t: Timestamp,
@@ -280,7 +280,7 @@ pub struct Sample {
 }
 
 /// Something that happened, for a chart.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimelineEvent {
     /// A funding transfer was planned.
@@ -312,7 +312,7 @@ pub enum TimelineEvent {
 }
 
 /// Per-service figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct ServiceSummary {
     /// The service's name.
     pub name: String,
@@ -333,7 +333,7 @@ pub struct ServiceSummary {
 }
 
 /// Whole-run figures.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct Summary {
     /// Steps the driver took.
     pub steps: u64,
@@ -363,7 +363,7 @@ pub struct Summary {
 }
 
 /// The result of a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct SimReport {
     /// The seed.
     pub seed: u64,
@@ -602,7 +602,7 @@ impl Default for OutputDigest {
 impl OutputDigest {
     /// Adds one output.
     pub fn write(&mut self, o: &Output) {
-        let text = serde_json::to_string(o).unwrap_or_default();
+        let text = crate::to_json::to_string(o);
         for b in text.bytes().chain(std::iter::once(b'\n')) {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
