@@ -163,7 +163,7 @@ impl fmt::Display for Path<'_> {
                 if plain {
                     write!(f, ".{k}")
                 } else {
-                    write!(f, "[{}]", Value::String(k.to_owned()))
+                    write!(f, "[{}]", crate::to_json::to_string(k))
                 }
             }
         }
@@ -313,7 +313,7 @@ pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
     match v {
         Value::String(s) => parse_decimal(s).map_err(|reason| {
             path.error(InputErrorKind::InvalidAmount {
-                value: v.to_string(),
+                value: crate::to_json::to_string(v),
                 reason,
             })
         }),

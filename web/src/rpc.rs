@@ -15,6 +15,7 @@ use tend_core::rpc::{
     EndpointSet, RetryDecision, RpcFailure, RpcPolicy, Selection, classify, decide,
 };
 use tend_core::time::Timestamp;
+use tend_core::to_json;
 use wasm_bindgen::prelude::*;
 
 use crate::js::{input_text, js_error, parse_amounts};
@@ -140,12 +141,12 @@ impl JsRpcClient {
             let items: Vec<Value> = calls
                 .iter()
                 .zip(first_id..)
-                .map(|((m, p), id)| json!({"jsonrpc": "2.0", "id": id, "method": m, "params": p}))
+                .map(|((m, p), id)| request(m, p.clone(), id))
                 .collect();
             let body = if items.len() == 1 {
-                items[0].to_string()
+                to_json::to_string(&items[0])
             } else {
-                Value::Array(items).to_string()
+                to_json::to_string(&items)
             };
             tracing::debug!(method, endpoint = index, attempt, "RPC request");
             let started = js_sys::Date::now();
@@ -204,6 +205,18 @@ impl JsRpcClient {
         }
     }
 
+    /// Whether the chain has Multicall3 (its code at `tag`), asked once per client.
+    async fn has_multicall(&self, tag: &str) -> Result<bool, JsValue> {
+        if let Some(known) = self.inner.borrow().multicall {
+            return Ok(known);
+        }
+        let params = at_block(hex_address(multicall::MULTICALL3), tag);
+        let code = self.one("eth_getCode", params).await?;
+        let present = code.as_str().is_some_and(|c| c.len() > 2);
+        self.inner.borrow_mut().multicall = Some(present);
+        Ok(present)
+    }
+
     async fn one(&self, method: &str, params: Value) -> Result<Value, JsValue> {
         let mut v = self
             .send(&[(method, params)])
@@ -211,6 +224,35 @@ impl JsRpcClient {
             .map_err(|f| failure_error(method, &f))?;
         Ok(v.pop().unwrap_or(Value::Null))
     }
+}
+
+/// A JSON-RPC request object (built by hand: `json!` would serialise through serde).
+fn request(method: &str, params: Value, id: u64) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("jsonrpc".into(), Value::from("2.0"));
+    m.insert("id".into(), Value::from(id));
+    m.insert("method".into(), Value::from(method));
+    m.insert("params".into(), params);
+    Value::Object(m)
+}
+
+/// An address as JSON-RPC writes it (`0x` and lowercase hex).
+fn hex_address(a: Address) -> Value {
+    Value::String(format!("{a:#x}"))
+}
+
+/// The parameters `[first, tag]` of a call at a block.
+fn at_block(first: Value, tag: &str) -> Value {
+    Value::Array(vec![first, Value::String(tag.to_owned())])
+}
+
+/// The `{to, data}` object of an `eth_call`.
+fn eth_call(to: Address, data: &[u8]) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("to".into(), hex_address(to));
+    let data = format!("0x{}", alloy_primitives::hex::encode(data));
+    m.insert("data".into(), Value::String(data));
+    Value::Object(m)
 }
 
 fn hex_u64(v: &Value) -> Option<u64> {
@@ -275,7 +317,7 @@ impl JsRpcClient {
                 .map_err(|e| js_error("invalid_input", &e.to_string()))?
         };
         let v = self.one(&method, params).await?;
-        parse_amounts(&v.to_string())
+        parse_amounts(&to_json::to_string(&v))
     }
 
     /// `eth_chainId` as a number.
@@ -323,21 +365,11 @@ impl JsRpcClient {
             .iter()
             .flat_map(|h| assets.iter().map(move |a| (*h, *a)))
             .collect();
-        let known = self.inner.borrow().multicall;
-        let has_multicall = if let Some(known) = known {
-            known
-        } else {
-            let code = self
-                .one("eth_getCode", json!([multicall::MULTICALL3, tag]))
-                .await?;
-            let present = code.as_str().is_some_and(|c| c.len() > 2);
-            self.inner.borrow_mut().multicall = Some(present);
-            present
-        };
+        let has_multicall = self.has_multicall(&tag).await?;
         let values: Vec<U256> = if has_multicall {
             let data = multicall::encode_balances(&entries);
-            let call = json!({"to": multicall::MULTICALL3, "data": format!("0x{}", alloy_primitives::hex::encode(data))});
-            let out = self.one("eth_call", json!([call, tag])).await?;
+            let call = eth_call(multicall::MULTICALL3, &data);
+            let out = self.one("eth_call", at_block(call, &tag)).await?;
             let bytes = alloy_primitives::hex::decode(out.as_str().unwrap_or(""))
                 .map_err(|e| js_error("rpc_failed", &format!("eth_call: {e}")))?;
             multicall::decode_balances(&entries, &bytes)
@@ -347,11 +379,11 @@ impl JsRpcClient {
                 .iter()
                 .map(|(h, a)| {
                     if a.is_native() {
-                        ("eth_getBalance", json!([h, tag]))
+                        ("eth_getBalance", at_block(hex_address(*h), &tag))
                     } else {
                         let (to, data) = multicall::balance_call(*h, *a);
-                        let call = json!({"to": to, "data": format!("0x{}", alloy_primitives::hex::encode(data))});
-                        ("eth_call", json!([call, tag]))
+                        let call = eth_call(to, &data);
+                        ("eth_call", at_block(call, &tag))
                     }
                 })
                 .collect();

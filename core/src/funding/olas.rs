@@ -515,7 +515,10 @@ pub fn agent_funding_requests(
                         chain: Some(chain.name().to_owned()),
                         message: format!(
                             "/funds-status deficit of {addr_text} for {asset} is {}, not a non-negative integer; counted as 0",
-                            entry.deficit.as_ref().map_or_else(|| "missing".to_owned(), Value::to_string)
+                            entry
+                                .deficit
+                                .as_ref()
+                                .map_or_else(|| "missing".to_owned(), crate::to_json::to_string)
                         ),
                     });
                     U256::ZERO
