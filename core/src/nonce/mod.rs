@@ -906,7 +906,8 @@ impl NonceBook {
         let gaps = self.gaps();
         let lowest_gap = gaps.first().copied();
         out.extend(gaps.iter().map(|&nonce| NonceAction::FillGap { nonce }));
-        let mut blocks_to_check = Vec::new();
+        // A sorted set: a few blocks at most (no sort instantiation for them).
+        let mut blocks_to_check = crate::map::Set::default();
         for (&nonce, &id) in &self.holders {
             let Some(r) = self.records.get(&id) else {
                 continue;
@@ -920,7 +921,7 @@ impl NonceBook {
                     if chain.head.saturating_sub(block_number).saturating_add(1)
                         >= policy.confirmations
                     {
-                        blocks_to_check.push(block_number);
+                        blocks_to_check.insert(block_number);
                     }
                 }
                 RecordState::InFlight => {
@@ -935,8 +936,6 @@ impl NonceBook {
                 }
             }
         }
-        blocks_to_check.sort_unstable();
-        blocks_to_check.dedup();
         out.extend(
             blocks_to_check
                 .into_iter()
