@@ -4,6 +4,9 @@
 // Amounts: inputs take a bigint, a decimal string or a 0x hex string; a plain number above
 // 2^53 - 1 throws code "unsafe_number". JS-shaped results carry amounts as bigint; results that
 // mirror the Olas middleware's HTTP JSON keep decimal strings.
+//
+// Runtimes: the wasm uses WebAssembly SIMD (Chrome/Edge 91, Firefox 89, Safari 16.4, Node 16.4
+// or later); older engines refuse to compile it.
 
 /** An amount in the smallest unit (wei, or the token's base unit). */
 export type AmountIn = bigint | string;

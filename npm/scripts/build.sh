@@ -20,7 +20,7 @@ if [ -x "$opt" ]; then
   for t in nodejs web bundler; do
     f="npm/dist/$t/tend_web_bg.wasm"
     features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
-      --enable-mutable-globals --enable-reference-types --enable-multivalue)
+      --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd)
     # --merge-similar-functions first (functions that differ only in constants become one):
     # 1.4 KB less gzipped, simulate unchanged.
     "$opt" --merge-similar-functions -O3 --strip-debug --strip-producers "${features[@]}" "$f" -o "$f"
