@@ -23,9 +23,9 @@ pub fn address_to_json(a: &Address, w: &mut Writer) {
     w.string(&checksum(a));
 }
 
-/// [`amount`] for [`crate::to_json`].
+/// [`amount`] for [`crate::to_json`] (the same text as [`dec`]).
 pub fn amount_to_json(a: &U256, w: &mut Writer) {
-    w.display(a);
+    dec::to_json(a, w);
 }
 
 macro_rules! display_to_json {
