@@ -312,16 +312,11 @@ impl Serialize for ChainAmounts {
 
 impl crate::to_json::ToJson for AssetAmounts {
     fn write(&self, w: &mut crate::to_json::Writer) {
-        w.raw("{");
-        for (i, (asset, amount)) in self.0.iter().enumerate() {
-            if i > 0 {
-                w.raw(",");
-            }
-            w.display(asset);
-            w.raw(":");
-            w.display(amount);
+        let mut o = w.object();
+        for (asset, amount) in &self.0 {
+            crate::ser::dec::to_json(amount, o.key(&asset.to_string()));
         }
-        w.raw("}");
+        o.end();
     }
 }
 

@@ -76,11 +76,6 @@ const fn escape(b: u8) -> u8 {
 }
 
 impl Writer {
-    /// The text so far.
-    pub fn as_str(&self) -> &str {
-        &self.out
-    }
-
     /// The text.
     pub fn into_string(self) -> String {
         self.out
@@ -256,41 +251,23 @@ impl ToJson for usize {
     }
 }
 
-impl ToJson for str {
-    fn write(&self, w: &mut Writer) {
-        w.string(self);
-    }
+macro_rules! strings {
+    ($($t:ty),*) => {$(
+        impl ToJson for $t {
+            fn write(&self, w: &mut Writer) {
+                w.string(self);
+            }
+        }
+
+        impl ToJsonKey for $t {
+            fn write_key(&self, w: &mut Writer) {
+                w.string(self);
+            }
+        }
+    )*};
 }
 
-impl ToJsonKey for str {
-    fn write_key(&self, w: &mut Writer) {
-        w.string(self);
-    }
-}
-
-impl ToJson for String {
-    fn write(&self, w: &mut Writer) {
-        w.string(self);
-    }
-}
-
-impl ToJsonKey for String {
-    fn write_key(&self, w: &mut Writer) {
-        w.string(self);
-    }
-}
-
-impl ToJson for Arc<str> {
-    fn write(&self, w: &mut Writer) {
-        w.string(self);
-    }
-}
-
-impl ToJsonKey for Arc<str> {
-    fn write_key(&self, w: &mut Writer) {
-        w.string(self);
-    }
-}
+strings!(str, String, Arc<str>);
 
 impl<T: ToJson + ?Sized> ToJson for &T {
     fn write(&self, w: &mut Writer) {
@@ -470,6 +447,13 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn any_integer_is_written_as_serde_json_writes_it(a: u64, b: i64, c: u128, d: i128, e: i8) {
+            prop_assert_eq!(to_string(&(a, b)), serde_json::to_string(&(a, b)).unwrap());
+            prop_assert_eq!(to_string(&(c, d)), serde_json::to_string(&(c, d)).unwrap());
+            prop_assert_eq!(to_string(&e), serde_json::to_string(&e).unwrap());
+        }
+
         #[test]
         fn any_string_is_escaped_as_serde_json_escapes_it(s in any::<String>()) {
             prop_assert_eq!(to_string(&s), serde_json::to_string(&s).unwrap());
