@@ -28,8 +28,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, Bytes, U64, U256};
-use tend::demo::{DEV_KEYS, Devnet};
-use tend::rpc::{Endpoint, RawStore};
+use tend::chain::rpc::{Endpoint, RawStore};
+use tend::devnet::{DEV_KEYS, Devnet};
 use tend::secret::RpcUrl;
 use tend_core::address::Asset;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
@@ -55,7 +55,7 @@ fn scratch(name: &str) -> PathBuf {
 
 fn anvil() -> PathBuf {
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
-    tend::demo::find_or_install_anvil(&tools).unwrap_or_else(|f| panic!("{}", f.message))
+    tend::devnet::find_or_install_anvil(&tools).unwrap_or_else(|f| panic!("{f}"))
 }
 
 fn wallet(i: u64) -> Address {
@@ -232,7 +232,7 @@ fn restart() {
     let dir = scratch("restart");
     // The default policy's first restart delay (`backoff_initial_ms`) after a healthy run: a
     // demo agent probed every 200 ms is healthy at once; a healthy second resets the backoff.
-    let port = tend::demo::free_port().unwrap();
+    let port = tend::devnet::free_port().unwrap();
     let config = write_config(
         &dir,
         &format!(
@@ -356,7 +356,7 @@ async fn record() {
         );
     }
     for i in 0..10 {
-        let port = tend::demo::free_port().unwrap();
+        let port = tend::devnet::free_port().unwrap();
         let _ = write!(
             services,
             "[[services]]\nname = \"agent-{i}\"\ncommand = [\"{}\", \"demo-agent\", \"--port\", \"{port}\"]\n\

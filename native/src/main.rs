@@ -4,9 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tend::cli::{self, Cli, Command, ConfigCommand};
+use tend::cli::{self, Cli, Command, ConfigCommand, Failure, init, replay, run, status};
 use tend::config::Config;
-use tend::ops::{self, Failure};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -57,33 +56,33 @@ fn main() -> ExitCode {
 async fn dispatch(command: &Command) -> Result<String, Failure> {
     match command {
         Command::Run(args) => {
-            ops::init_logs(args.log_format);
+            run::init_logs(args.log_format);
             let config = Config::load(&args.config.config)?;
-            ops::run(config, args.record.as_deref()).await?;
+            run::run(config, args.record.as_deref()).await?;
             Ok(String::new())
         }
         Command::Demo(args) => {
-            ops::init_logs(args.log_format);
-            tend::demo::run(args).await?;
+            run::init_logs(args.log_format);
+            cli::demo::run(args).await?;
             Ok(String::new())
         }
         Command::DemoAgent(args) => {
-            tend::demo::agent(args).await?;
+            cli::demo::agent(args).await?;
             Ok(String::new())
         }
-        Command::Init(args) => ops::init(args),
-        Command::Replay(args) => ops::replay(args),
-        Command::Config(ConfigCommand::Check(args)) => ops::check(&args.config),
-        Command::Status(args) => ops::status(&Config::load(&args.config.config)?, args).await,
-        Command::Nonces(args) => ops::nonces(&Config::load(&args.config.config)?, args).await,
-        Command::Fund(args) => ops::fund(&Config::load(&args.client.config.config)?, args).await,
-        Command::Stop(args) => ops::stop(&Config::load(&args.config.config)?).await,
+        Command::Init(args) => init::init(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::Config(ConfigCommand::Check(args)) => init::check(&args.config),
+        Command::Status(args) => status::status(&Config::load(&args.config.config)?, args).await,
+        Command::Nonces(args) => status::nonces(&Config::load(&args.config.config)?, args).await,
+        Command::Fund(args) => status::fund(&Config::load(&args.client.config.config)?, args).await,
+        Command::Stop(args) => status::stop(&Config::load(&args.config.config)?).await,
         Command::Funding(_) => Ok(String::new()),
     }
 }
 
 fn funding(command: &cli::FundingCommand) -> ExitCode {
-    match cli::run(command, &mut std::io::stdin().lock()) {
+    match cli::funding::run(command, &mut std::io::stdin().lock()) {
         Ok(out) => {
             let mut stderr = std::io::stderr().lock();
             for w in &out.warnings {

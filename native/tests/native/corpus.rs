@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use alloy::primitives::{Address, B256, Bytes, U64, U256};
 use serde_json::{Value, json};
-use tend::rpc::{Endpoint, RawStore, wire};
+use tend::chain::rpc::{Endpoint, RawStore, wire};
 use tend::secret::RpcUrl;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
 use tend_core::rpc::{RpcErrorClass, RpcFailure, classify};
@@ -93,7 +93,7 @@ fn corpus() -> Vec<Exchange> {
 fn failure_of(error: &Value) -> RpcFailure {
     let payload: alloy::rpc::json_rpc::ErrorPayload =
         serde_json::from_value(error.clone()).unwrap();
-    tend::rpc::failure(
+    tend::chain::rpc::failure(
         alloy::transports::RpcError::ErrorResp(payload),
         &RpcUrl::parse("http://127.0.0.1:1/").unwrap(),
     )

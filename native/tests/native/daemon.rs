@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use alloy::primitives::{U64, U256};
-use tend::rpc::Endpoint;
+use tend::chain::rpc::Endpoint;
 
 use crate::support::{
     Tend, balance, chain_toml, devnet, eventually, funder, scratch, tend_cmd, transactions_from,
@@ -198,7 +198,7 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
 
     // A wrong keystore password.
     let ks = dir.join("keys/funder.json");
-    tend::keys::write_keystore(&ks, &funder(), "right horse").unwrap();
+    tend::chain::keys::write_keystore(&ks, &funder(), "right horse").unwrap();
     let home = dir.join("home-pw");
     let config = dir.join("pw.toml");
     std::fs::write(
@@ -234,7 +234,7 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
     // An unreachable RPC (with an API key in its path, which must not be printed).
     let home = dir.join("home-rpc");
     let config = dir.join("rpc.toml");
-    let port = tend::demo::free_port().unwrap();
+    let port = tend::devnet::free_port().unwrap();
     std::fs::write(
         &config,
         format!(
@@ -246,7 +246,7 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
     .unwrap();
     let out = tend_cmd(
         &["run", "--config", config.to_str().unwrap()],
-        &[("TEND_TEST_KEY", tend::demo::DEV_KEYS[0])],
+        &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])],
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -268,7 +268,7 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
     .unwrap();
     let out = tend_cmd(
         &["run", "--config", config.to_str().unwrap()],
-        &[("TEND_TEST_KEY", tend::demo::DEV_KEYS[0])],
+        &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])],
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
@@ -310,7 +310,7 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
 /// `429` always answers HTTP 429, `lag` answers every `latest` query at the block that was
 /// latest when it started (a node that stopped syncing).
 async fn proxy(mode: &'static str, upstream: String) -> String {
-    let port = tend::demo::free_port().unwrap();
+    let port = tend::devnet::free_port().unwrap();
     let http = reqwest::Client::new();
     let frozen = if mode == "lag" {
         let head: U64 = Endpoint::new(tend::secret::RpcUrl::parse(&upstream).unwrap(), true)
@@ -366,7 +366,7 @@ async fn with_one_endpoint_dead_one_slow_and_one_rate_limited_reads_and_sends_su
  {
     let dir = scratch("failover");
     let net = devnet(&dir, 31337, 0).await;
-    let dead = format!("http://127.0.0.1:{}", tend::demo::free_port().unwrap());
+    let dead = format!("http://127.0.0.1:{}", tend::devnet::free_port().unwrap());
     let slow = proxy("slow", net.url.clone()).await;
     let limited = proxy("429", net.url.clone()).await;
     let n = 5;

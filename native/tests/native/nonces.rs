@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U64};
-use tend::demo::Devnet;
+use tend::devnet::Devnet;
 
 use crate::support::{
     Tend, config_head, devnet, ep, eventually, funder, scratch, transactions_from, wallet,

@@ -43,7 +43,7 @@ async fn a_recorded_run_replays_to_the_same_decisions_and_holds_no_secret() {
     assert!(text.lines().count() > 10, "{text}");
     for secret in [
         "s3cretpass",
-        tend::demo::DEV_KEYS[0].trim_start_matches("0x"),
+        tend::devnet::DEV_KEYS[0].trim_start_matches("0x"),
     ] {
         assert!(!text.contains(secret), "a secret is in the recording");
         assert!(!tend.log().contains(secret), "a secret is in the log");

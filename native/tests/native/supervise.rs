@@ -14,18 +14,18 @@ fn service(v: &serde_json::Value, name: &str) -> serde_json::Value {
 }
 
 fn agent(name: &str, mode: &str, extra_args: &str, health: &str) -> String {
-    let port = tend::demo::free_port().unwrap();
+    let port = tend::devnet::free_port().unwrap();
     format!(
         "[[services]]\nname = \"{name}\"\ncommand = [\"{}\", \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode}\"{extra_args}]\n\
          env = {{ DEMO_AGENT_KEY = \"{}\" }}\nhealth_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
          [services.health]\nperiod_ms = 300\nprobe_timeout_ms = 300\nstartup_budget_ms = 10000\nstop_grace_ms = 1000\n{health}\n",
         env!("CARGO_BIN_EXE_tend"),
-        tend::demo::DEV_KEYS[1],
+        tend::devnet::DEV_KEYS[1],
     )
 }
 
 fn alive(pid: u64) -> bool {
-    tend::pidfile::identity(u32::try_from(pid).unwrap()).is_some()
+    tend::agents::pidfile::identity(u32::try_from(pid).unwrap()).is_some()
 }
 
 fn kill9(pid: u64) {

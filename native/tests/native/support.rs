@@ -6,16 +6,16 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256, U256};
 use alloy::signers::local::PrivateKeySigner;
-use tend::demo::{DEV_KEYS, Devnet};
-use tend::rpc::Endpoint;
+use tend::chain::rpc::Endpoint;
+use tend::devnet::{DEV_KEYS, Devnet};
 use tend::secret::RpcUrl;
 
 /// The anvil binary: `$TEND_ANVIL`, or installed once into `target/tools` (scripts/test does
 /// this before the tests run).
 pub fn anvil() -> PathBuf {
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
-    tend::demo::find_or_install_anvil(&tools)
-        .unwrap_or_else(|f| panic!("these tests need anvil: {}", f.message))
+    tend::devnet::find_or_install_anvil(&tools)
+        .unwrap_or_else(|f| panic!("these tests need anvil: {f}"))
 }
 
 /// A fresh scratch folder.
@@ -76,7 +76,7 @@ pub fn config_head(home: &Path) -> String {
     format!(
         "home = \"{}\"\n[api]\nlisten = \"127.0.0.1:{}\"\n[funder]\nprivate_key_env = \"TEND_TEST_KEY\"\naddress = \"{}\"\n\n",
         home.display(),
-        tend::demo::free_port().unwrap(),
+        tend::devnet::free_port().unwrap(),
         funder().address()
     )
 }

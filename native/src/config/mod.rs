@@ -18,6 +18,10 @@ use tend_core::rpc::RpcPolicy;
 
 use crate::secret::RpcUrl;
 
+mod olas;
+
+pub use olas::{OlasSpec, reads, snapshot_json};
+
 /// The default API address: loopback only.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7878";
 
@@ -344,20 +348,6 @@ pub struct ServiceSpec {
     pub olas: Option<OlasSpec>,
 }
 
-/// A service as the Olas middleware describes it (the `service`, `wallet` and `bonded_assets`
-/// parts of a funding snapshot; see the README's snapshot format).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OlasSpec {
-    /// `service`: `service_config_id`, `agent_addresses`, `chains`.
-    pub service: serde_json::Value,
-    /// `wallet`: `master_eoa`, `master_safes` (null: no master wallet).
-    pub wallet: serde_json::Value,
-    /// `bonded_assets` per chain.
-    pub bonded_assets: serde_json::Value,
-    /// The middleware's quickstart mode.
-    pub quickstart: bool,
-}
-
 /// A loaded, validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -629,7 +619,7 @@ impl Config {
                             .map_or_else(|| serde_json::json!({}), to_json),
                         quickstart: o.quickstart,
                     };
-                    let probe = crate::olas::snapshot_json(&spec, 0, &BTreeMap::new(), None, false);
+                    let probe = snapshot_json(&spec, 0, &BTreeMap::new(), None, false);
                     if let Err(e) =
                         tend_core::funding::FundingSnapshot::from_json_str(&probe.to_string())
                     {
@@ -731,172 +721,6 @@ pub fn keystore_address(path: &Path) -> Result<Address, String> {
 }
 
 /// The commented example `tend init` writes.
-pub const EXAMPLE: &str = include_str!("../assets/tend.example.toml");
-
+pub const EXAMPLE: &str = include_str!("../../assets/tend.example.toml");
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const FUNDER: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-
-    fn base() -> String {
-        format!(
-            "[funder]\nprivate_key_env = \"K\"\naddress = \"{FUNDER}\"\n\n[[chains]]\nchain = \"gnosis\"\nrpc = [\"http://127.0.0.1:8545\"]\n\n\
-             [[services]]\nname = \"a\"\ncommand = [\"agent\"]\n[[services.wallets]]\nchain = 100\naddress = \"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"\nlow = \"1 ether\"\ntarget = \"2 ether\"\n"
-        )
-    }
-
-    fn err(text: &str) -> String {
-        Config::parse(Path::new("/x/tend.toml"), text)
-            .unwrap_err()
-            .to_string()
-    }
-
-    #[test]
-    fn a_good_config_becomes_the_engine_config() {
-        let c = Config::parse(Path::new("/x/tend.toml"), &base()).unwrap();
-        assert_eq!(c.home, Path::new("/x/.tend"));
-        assert_eq!(c.engine.chains[0].chain, ChainId(100));
-        assert_eq!(c.engine.chains[0].funder, c.funder);
-        assert_eq!(
-            c.engine.services[0].wallets[0].target,
-            U256::from(2_000_000_000_000_000_000u128)
-        );
-        assert_eq!(c.api_listen, DEFAULT_API_LISTEN.parse().ok());
-    }
-
-    #[test]
-    fn the_example_parses() {
-        let c = Config::parse(Path::new("/x/tend.toml"), EXAMPLE).unwrap();
-        assert_eq!(c.services[0].command[0], "python");
-        assert!(matches!(c.key, KeySource::Keystore { .. }));
-        assert_eq!(c.engine.chains[0].fees.max_fee_cap, 50_000_000_000);
-    }
-
-    #[test]
-    fn errors_name_the_key_and_the_line() {
-        let cases: Vec<(String, &[&str])> = vec![
-            (base().replace("rpc = [", "rpcs = ["), &["rpcs", "line 7"]),
-            (
-                base().replace("chain = \"gnosis\"", "chain = \"narnia\""),
-                &["narnia", "line 6"],
-            ),
-            (
-                base().replace("low = \"1 ether\"", "low = \"1 btc\""),
-                &["unknown unit", "line 15"],
-            ),
-            (
-                base().replace("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC", "0x3C44"),
-                &["line 14"],
-            ),
-            (
-                base().replace("chain = 100", "chain = 8453"),
-                &["no [[chains]] entry", ":14:"],
-            ),
-            (
-                base().replace("command = [\"agent\"]", "command = []"),
-                &["must name the program", ":11:"],
-            ),
-            (
-                format!(
-                    "{}{}",
-                    base(),
-                    "[[services]]\nname = \"a\"\ncommand = [\"x\"]\n"
-                ),
-                &["configured twice", ":18:"],
-            ),
-            (
-                base().replace("low = \"1 ether\"", "low = \"3 ether\""),
-                &["low", "above target"],
-            ),
-            (
-                base().replace("private_key_env = \"K\"", "keystore = \"k.json\""),
-                &["password_env or password_file", ":1:"],
-            ),
-            (
-                base().replace(
-                    "http://127.0.0.1:8545",
-                    "ws://node/v3/9aa3d95b3bc440fa88ea12eaa4456161",
-                ),
-                &["http://", ":7:"],
-            ),
-        ];
-        for (text, wants) in cases {
-            let e = err(&text);
-            for w in wants {
-                assert!(e.contains(w), "{w:?} not in {e:?}");
-            }
-            assert!(!e.contains("9aa3d95b3bc4"), "a key leaked: {e}");
-        }
-    }
-
-    #[test]
-    fn an_olas_description_is_checked_with_the_snapshot_rules() {
-        let olas = "[services.olas.service]\nservice_config_id = \"sc\"\nagent_addresses = [\"0x12\"]\n\
-                    [services.olas.service.chains.gnosis]\ntoken = 1\ncost_of_bond = \"1\"\nfund_requirements = {}\n";
-        let e = err(&format!("{}{olas}", base()));
-        assert!(
-            e.contains("[services.olas]") && e.contains("agent_addresses") && e.contains(":17:"),
-            "{e}"
-        );
-        let good = olas.replace("0x12", FUNDER);
-        let c = Config::parse(Path::new("/x/tend.toml"), &format!("{}{good}", base())).unwrap();
-        assert!(c.services[0].olas.is_some());
-        let e = err(&format!(
-            "{}{}",
-            base(),
-            good.replace("chains.gnosis", "chains.base")
-        ));
-        assert!(e.contains("chain base has no [[chains]] entry"), "{e}");
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn no_text_panics_the_parser(text in ".{0,400}") {
-            let _ = Config::parse(Path::new("tend.toml"), &text);
-        }
-
-        #[test]
-        fn no_mutation_of_a_good_config_panics(pos in 0usize..400, byte in proptest::prelude::any::<u8>()) {
-            let mut b = base().into_bytes();
-            let p = pos % b.len();
-            b[p] = byte;
-            let text = String::from_utf8_lossy(&b);
-            let _ = Config::parse(Path::new("tend.toml"), &text);
-        }
-
-        #[test]
-        fn amounts_never_panic(text in ".{0,40}") {
-            let _ = parse_amount(&text);
-        }
-    }
-
-    #[test]
-    fn amounts_with_units() {
-        assert_eq!(
-            parse_amount("1.5 ether").unwrap(),
-            U256::from(1_500_000_000_000_000_000u128)
-        );
-        assert_eq!(
-            parse_amount("20 gwei").unwrap(),
-            U256::from(20_000_000_000u64)
-        );
-        assert_eq!(parse_amount("123").unwrap(), U256::from(123));
-        assert_eq!(
-            parse_amount(".5 eth").unwrap(),
-            U256::from(500_000_000_000_000_000u128)
-        );
-        for bad in [
-            "",
-            "1.5",
-            "-1 ether",
-            "1.0000000001 gwei",
-            "1 btc",
-            "1e18",
-            " ether",
-            ". ether",
-        ] {
-            assert!(parse_amount(bad).is_err(), "{bad:?}");
-        }
-    }
-}
+mod tests;

@@ -13,37 +13,23 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256, Bytes, U64, U256, address};
+use alloy::primitives::{Address, B256, U64, U256, address};
 use alloy::signers::local::PrivateKeySigner;
 use tend_core::chain::ChainId;
 use tend_core::engine::io::{TxBody, TxRequest};
 use tend_core::fees::Fees;
 
+use crate::chain::rpc::Endpoint;
+use crate::cli::Failure;
 use crate::cli::{DemoAgentArgs, DemoArgs};
 use crate::config::Config;
 use crate::daemon::{Daemon, Request};
-use crate::ops::Failure;
-use crate::rpc::{Endpoint, MULTICALL3};
+use crate::devnet::{DEV_KEYS, Devnet, find_or_install_anvil, free_port};
 use crate::secret::RpcUrl;
-
-/// The anvil npm package and version the demo installs.
-pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
-
-/// Multicall3's runtime code (as deployed on Ethereum mainnet), hex without `0x`.
-pub const MULTICALL3_RUNTIME: &str = include_str!("../assets/multicall3.runtime.hex");
-
-/// anvil's well-known dev keys (public test keys; they hold value only on local devnets).
-pub const DEV_KEYS: [&str; 4] = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-];
 
 /// Where demo agents burn their spend.
 pub const BURN: Address = address!("000000000000000000000000000000000000dEaD");
@@ -61,144 +47,13 @@ pub enum AgentMode {
     CrashLoop,
 }
 
-/// Finds anvil: `$TEND_ANVIL`, the demo's tools folder, or `PATH`; installs it from npm into
-/// the tools folder when none is found.
-pub fn find_or_install_anvil(tools: &Path) -> Result<PathBuf, Failure> {
-    if let Ok(p) = std::env::var("TEND_ANVIL") {
-        return Ok(PathBuf::from(p));
-    }
-    let local = tools.join("node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil");
-    if local.is_file() {
-        return Ok(local);
-    }
-    if let Some(p) = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("anvil"))
-            .find(|p| p.is_file())
-    }) {
-        return Ok(p);
-    }
-    eprintln!(
-        "installing anvil ({ANVIL_PACKAGE}) into {} …",
-        tools.display()
-    );
-    std::fs::create_dir_all(tools)
-        .map_err(|e| Failure::io(format!("cannot create {}: {e}", tools.display())))?;
-    let status = std::process::Command::new("npm")
-        .args(["install", "--no-audit", "--no-fund", "--prefix"])
-        .arg(tools)
-        .arg(ANVIL_PACKAGE)
-        .status()
-        .map_err(|e| {
-            Failure::io(format!(
-                "cannot run npm to install anvil ({e}): install Node.js, or set TEND_ANVIL to an anvil binary"
-            ))
-        })?;
-    if !status.success() || !local.is_file() {
-        return Err(Failure::io(format!(
-            "npm could not install {ANVIL_PACKAGE}; set TEND_ANVIL to an anvil binary"
-        )));
-    }
-    Ok(local)
-}
-
-/// A free loopback port.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// An anvil devnet owned by the caller: killed when dropped.
-#[derive(Debug)]
-pub struct Devnet {
-    /// Its chain id.
-    pub chain: u64,
-    /// Its URL.
-    pub url: String,
-    child: std::process::Child,
-}
-
-impl Devnet {
-    /// Starts anvil on a free port with 1-second blocks (`block_time` 0: automine), waits until
-    /// it answers, and installs Multicall3.
-    pub async fn start(
-        anvil: &Path,
-        chain: u64,
-        block_time: u64,
-        log: &Path,
-    ) -> Result<Self, String> {
-        let port = free_port().map_err(|e| e.to_string())?;
-        let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let mut cmd = std::process::Command::new(anvil);
-        cmd.args([
-            "--port",
-            &port.to_string(),
-            "--chain-id",
-            &chain.to_string(),
-        ])
-        .stdout(log.try_clone().map_err(|e| e.to_string())?)
-        .stderr(log)
-        .stdin(std::process::Stdio::null());
-        if block_time > 0 {
-            cmd.args(["--block-time", &block_time.to_string()]);
-        }
-        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-        let child = cmd
-            .spawn()
-            .map_err(|e| format!("cannot start anvil {}: {e}", anvil.display()))?;
-        let url = format!("http://127.0.0.1:{port}");
-        let net = Self { chain, url, child };
-        let ep = net.endpoint()?;
-        let mut ready = false;
-        for _ in 0..100 {
-            if ep.chain_id().await.is_ok() {
-                ready = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        if !ready {
-            return Err(format!("anvil on {} did not answer within 10 s", net.url));
-        }
-        let code = Bytes::from(
-            alloy::primitives::hex::decode(MULTICALL3_RUNTIME.trim()).map_err(|e| e.to_string())?,
-        );
-        ep.request::<_, serde_json::Value>("anvil_setCode", (MULTICALL3, code))
-            .await
-            .map_err(|e| format!("anvil_setCode: {e}"))?;
-        Ok(net)
-    }
-
-    /// An endpoint for it.
-    pub fn endpoint(&self) -> Result<Endpoint, String> {
-        Endpoint::new(RpcUrl::parse(&self.url)?, true)
-    }
-
-    /// Sets a balance (`anvil_setBalance`).
-    pub async fn set_balance(&self, who: Address, wei: U256) -> Result<(), String> {
-        self.endpoint()?
-            .request::<_, serde_json::Value>("anvil_setBalance", (who, wei))
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("anvil_setBalance: {e}"))
-    }
-}
-
-impl Drop for Devnet {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// `tend demo`.
 #[allow(clippy::too_many_lines)]
 pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let cwd = std::env::current_dir().map_err(|e| Failure::io(e.to_string()))?;
     let dir = cwd.join(&args.dir);
     std::fs::create_dir_all(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
-    let anvil = find_or_install_anvil(&dir.join("tools"))?;
+    let anvil = find_or_install_anvil(&dir.join("tools")).map_err(Failure::io)?;
     eprintln!("starting two anvil devnets (chains 100 and 8453) …");
     let gnosis = Devnet::start(&anvil, 100, 1, &dir.join("anvil-100.log"))
         .await
@@ -214,7 +69,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let keys = dir.join("keys");
     let keystore = keys.join("funder.json");
     if !keystore.is_file() {
-        crate::keys::write_keystore(&keystore, &funder, password)
+        crate::chain::keys::write_keystore(&keystore, &funder, password)
             .map_err(|e| Failure::io(e.to_string()))?;
     }
     std::fs::write(keys.join("password"), password).map_err(|e| Failure::io(e.to_string()))?;
@@ -279,7 +134,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let _ = std::fs::remove_file(config.home.join("journal.sqlite-shm"));
 
     let daemon = Daemon::start(config.clone(), None).await?;
-    crate::ops::serve_api(&daemon).await?;
+    super::run::serve_api(&daemon).await?;
     let shared = daemon.shared();
     let requests = daemon.requests();
     eprintln!(
@@ -289,7 +144,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
         gnosis.url,
         base.url,
         config_path.display(),
-        crate::api::token_path(&config.home).display(),
+        crate::daemon::api::token_path(&config.home).display(),
         config_path.display(),
     );
     let done = Arc::new(AtomicBool::new(false));
@@ -301,7 +156,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
             while !done.load(Ordering::Relaxed) {
                 tick.tick().await;
                 let snap = crate::daemon::lock(&shared.snapshot).clone();
-                println!("\n{}", crate::ops::render_status(&snap));
+                println!("\n{}", super::status::render_status(&snap));
             }
         })
     };
@@ -423,7 +278,7 @@ async fn spend(ep: &Endpoint, signer: &PrivateKeySigner, wei: u128) -> Result<B2
         gas_limit: 21_000,
         fees: Fees::new(gas_price.to::<u128>() * 2 + tip, tip),
     };
-    let (raw, hash) = crate::daemon::sign_eip1559(signer, ChainId(chain.to()), &req)?;
+    let (raw, hash) = crate::chain::sign::sign_eip1559(signer, ChainId(chain.to()), &req)?;
     ep.request::<_, B256>("eth_sendRawTransaction", (raw,))
         .await
         .map_err(|e| e.to_string())?;

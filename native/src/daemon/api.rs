@@ -23,7 +23,7 @@ use crate::secret::Secret;
 #[derive(Clone)]
 struct AppState {
     shared: Arc<Shared>,
-    olas: Arc<crate::olas::OlasReader>,
+    olas: Arc<crate::chain::olas::OlasReader>,
     requests: UnboundedSender<Request>,
     token: Arc<Secret>,
 }
@@ -82,7 +82,7 @@ pub fn router(
     shared: Arc<Shared>,
     requests: UnboundedSender<Request>,
     token: Secret,
-    olas: crate::olas::OlasReader,
+    olas: crate::chain::olas::OlasReader,
 ) -> Router {
     let state = AppState {
         shared,
@@ -192,7 +192,7 @@ async fn olas_funding(
         }
     };
     let in_progress = funding_in_progress(&st);
-    match crate::olas::report(&st.olas, &name, funds_status, in_progress, q.snapshot).await {
+    match crate::chain::olas::report(&st.olas, &name, funds_status, in_progress, q.snapshot).await {
         Ok(v) => axum::Json(v).into_response(),
         Err(m) if m.contains("[services.olas]") => {
             error(StatusCode::NOT_FOUND, "no_olas_description", &m)

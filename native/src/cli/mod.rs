@@ -1,16 +1,27 @@
-//! The `tend` command line.
+//! The `tend` command line: the arguments (this file) and one file per command — [`run`]
+//! (`tend run`), [`demo`] (`tend demo`, `tend demo-agent`), [`status`] (`status`, `nonces`,
+//! `fund`, `stop`: the clients of a running daemon, through [`client`]), [`funding`] (`funding
+//! olas`, `funding plan`), [`replay`] (`replay`), [`init`] (`init`, `config check`). Commands
+//! call the daemon and every room below it; nothing calls the CLI.
 //!
 //! Exit codes: 0 success; 1 the command could not run (an input file cannot be read, output
 //! cannot be written); 2 bad usage or invalid input (the message names the bad field).
 
-use std::fmt::Write as _;
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod client;
+pub mod demo;
+mod failure;
+pub mod funding;
+pub mod init;
+pub mod replay;
+pub mod run;
+pub mod status;
+
+pub use failure::Failure;
+pub use funding::{CliError, Output, render_plan};
+
+use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use tend_core::funding::plan::{Plan, PlanInput};
-use tend_core::funding::{FundingSnapshot, funding_requirements};
-use tend_core::json::InputError;
 
 /// Exit code: success.
 pub const EXIT_OK: u8 = 0;
@@ -211,7 +222,7 @@ pub struct DemoAgentArgs {
     pub port: u16,
     /// How it behaves.
     #[arg(long, value_enum, default_value = "healthy")]
-    pub mode: crate::demo::AgentMode,
+    pub mode: crate::cli::demo::AgentMode,
     /// Chains to spend gas on (RPC URLs).
     #[arg(long)]
     pub rpc: Vec<String>,
@@ -278,203 +289,4 @@ pub struct PlanArgs {
     /// Print the plan as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// What a command printed.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Output {
-    /// For standard output.
-    pub stdout: String,
-    /// Warnings for standard error, one per line.
-    pub warnings: Vec<String>,
-}
-
-/// Why a command failed.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// The input could not be read.
-    #[error("cannot read {path}: {source}")]
-    Read {
-        /// The file (or `-`).
-        path: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// The input is invalid.
-    #[error("invalid input in {path}: {source}")]
-    Input {
-        /// The file (or `-`).
-        path: String,
-        /// Which field and what is wrong.
-        source: InputError,
-    },
-}
-
-impl CliError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Read { .. } => EXIT_FAILURE,
-            CliError::Input { .. } => EXIT_INVALID,
-        }
-    }
-}
-
-/// Runs a `tend funding` command; `stdin` is read when the input is `-`.
-pub fn run(command: &FundingCommand, stdin: &mut dyn Read) -> Result<Output, CliError> {
-    match command {
-        FundingCommand::Olas(args) => {
-            let (name, text) = read_input(&args.input.input, stdin)?;
-            let snapshot = FundingSnapshot::from_json_str(&text)
-                .map_err(|source| CliError::Input { path: name, source })?;
-            let report = funding_requirements(&snapshot);
-            let mut stdout = if args.compact {
-                serde_json::to_string(&report)
-            } else {
-                serde_json::to_string_pretty(&report)
-            }
-            .unwrap_or_default();
-            stdout.push('\n');
-            let warnings = report
-                .diagnostics
-                .iter()
-                .map(|d| format!("warning: {}", d.message))
-                .collect();
-            Ok(Output { stdout, warnings })
-        }
-        FundingCommand::Plan(args) => {
-            let (name, text) = read_input(&args.input.input, stdin)?;
-            let input = PlanInput::from_json_str(&text).map_err(|source| CliError::Input {
-                path: name.clone(),
-                source,
-            })?;
-            let plan = tend_core::funding::plan::plan(&input)
-                .map_err(|source| CliError::Input { path: name, source })?;
-            let stdout = if args.json {
-                let mut s = serde_json::to_string_pretty(&plan).unwrap_or_default();
-                s.push('\n');
-                s
-            } else {
-                render_plan(&plan)
-            };
-            Ok(Output {
-                stdout,
-                warnings: Vec::new(),
-            })
-        }
-    }
-}
-
-fn read_input(path: &Path, stdin: &mut dyn Read) -> Result<(String, String), CliError> {
-    let name = path.display().to_string();
-    let is_stdin = name == "-";
-    let mut text = String::new();
-    let result = if is_stdin {
-        stdin.read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(path).map(|t| text = t)
-    };
-    result.map_err(|source| CliError::Read {
-        path: if is_stdin {
-            "standard input".to_owned()
-        } else {
-            name.clone()
-        },
-        source,
-    })?;
-    Ok((
-        if is_stdin {
-            "standard input".to_owned()
-        } else {
-            name
-        },
-        text,
-    ))
-}
-
-/// A human-readable plan: amounts in the asset's smallest unit, exact.
-pub fn render_plan(plan: &Plan) -> String {
-    let mut s = String::new();
-    if plan.transfers.is_empty() {
-        s.push_str("Transfers: none needed\n");
-    } else {
-        let _ = writeln!(s, "Transfers ({}):", plan.transfers.len());
-        for t in &plan.transfers {
-            let _ = writeln!(
-                s,
-                "  {chain}  {from} -> {to}  {amount} of {asset}  (gas reserved {gas})",
-                chain = t.chain,
-                from = t.from,
-                to = t.to,
-                amount = t.amount,
-                asset = asset_label(&t.asset),
-                gas = t.gas_reserved,
-            );
-            if let Some(r) = &t.reason {
-                let _ = writeln!(
-                    s,
-                    "      balance {} < low {}: refill to {}{}",
-                    r.balance,
-                    r.low,
-                    r.target,
-                    if r.capped_by_max_transfer {
-                        " (capped by max_transfer)"
-                    } else {
-                        ""
-                    }
-                );
-            }
-        }
-    }
-    if plan.shortfalls.is_empty() {
-        s.push_str("Shortfalls: none\n");
-    } else {
-        let _ = writeln!(s, "Shortfalls ({}):", plan.shortfalls.len());
-        for f in &plan.shortfalls {
-            let _ = writeln!(
-                s,
-                "  {}  {}  missing {} of {}: {}",
-                f.chain,
-                f.holder,
-                f.missing,
-                asset_label(&f.asset),
-                f.message
-            );
-        }
-    }
-    if !plan.runway.is_empty() {
-        s.push_str("Runway:\n");
-        for r in &plan.runway {
-            let until = match r.seconds_until_low {
-                None => "no spend".to_owned(),
-                Some(0) => "below low now".to_owned(),
-                Some(secs) => format!("{} until low", human_duration(secs)),
-            };
-            let _ = writeln!(
-                s,
-                "  {}  {}  {}: {until}",
-                r.chain,
-                r.address,
-                asset_label(&r.asset)
-            );
-        }
-    }
-    s
-}
-
-fn asset_label(a: &tend_core::address::Asset) -> String {
-    if a.is_native() {
-        "native".to_owned()
-    } else {
-        a.to_string()
-    }
-}
-
-fn human_duration(secs: u64) -> String {
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60);
-    match (d, h) {
-        (0, 0) => format!("{m}m"),
-        (0, _) => format!("{h}h {m}m"),
-        _ => format!("{d}d {h}h"),
-    }
 }

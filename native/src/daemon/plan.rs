@@ -2,6 +2,8 @@
 //! fees, and the transfers in flight. Shared by `tend fund --dry-run` (fresh reads) and the
 //! daemon's `/v1/plan` (its latest reads).
 
+use super::Daemon;
+
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, U256};
@@ -90,4 +92,42 @@ where
         }
     }
     input
+}
+impl Daemon {
+    /// The plan the latest reads give, with what is in flight counted as done.
+    /// Computed again only after balances, fees or the transfers in flight changed.
+    pub(super) fn plan(&mut self) -> Option<serde_json::Value> {
+        if self.plan_stale {
+            self.plan = self.compute_plan();
+            self.plan_stale = false;
+        }
+        self.plan.clone()
+    }
+
+    fn compute_plan(&self) -> Option<serde_json::Value> {
+        if self.fees.len() < self.config.engine.chains.len() {
+            return None;
+        }
+        let in_flight = self
+            .intents
+            .iter()
+            .map(|((chain, _), t)| tend_core::funding::plan::Transfer {
+                chain: *chain,
+                from: self.config.funder,
+                to: t.to,
+                asset: t.asset,
+                amount: t.amount,
+                gas_reserved: t.gas_reserved,
+                reason: None,
+            })
+            .collect();
+        let input = crate::daemon::plan::plan_input(
+            &self.config,
+            &self.fees,
+            |c, h, a| self.balances.get(&(c, h, a)).map(|(v, _)| *v),
+            in_flight,
+        );
+        let plan = tend_core::funding::plan::plan(&input).ok()?;
+        serde_json::to_value(&plan).ok()
+    }
 }

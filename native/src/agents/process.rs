@@ -18,8 +18,8 @@ use nix::unistd::Pid;
 use tend_core::health::ExitStatus;
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::agents::pidfile::{AgentPidFile, AgentRecord, Liveness, PidError};
 use crate::config::ServiceSpec;
-use crate::pidfile::{AgentPidFile, AgentRecord, Liveness, PidError};
 
 /// A process event for the driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -324,7 +324,7 @@ impl Supervisor {
         loop {
             let alive = running
                 .iter()
-                .any(|(_, pid)| crate::pidfile::identity(*pid).is_some());
+                .any(|(_, pid)| crate::agents::pidfile::identity(*pid).is_some());
             if !alive || crate::clock::instant() >= deadline {
                 break;
             }

@@ -7,14 +7,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use alloy::primitives::{Address, U256};
-use serde_json::{Map, Value, json};
-use tend_core::address::{Asset, checksum};
+use serde_json::{Value, json};
+use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
 
-use crate::config::{Config, OlasSpec};
-use crate::rpc::Endpoint;
+use crate::chain::rpc::Endpoint;
+use crate::config::{Config, reads, snapshot_json};
 
 /// What the report needs of the daemon: the configuration and the chains' endpoints.
 #[derive(Debug, Clone)]
@@ -23,96 +23,6 @@ pub struct OlasReader {
     pub config: Arc<Config>,
     /// Endpoints per chain.
     pub endpoints: BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
-}
-
-/// The snapshot document of a spec with the given balances and agent funds-status.
-pub fn snapshot_json(
-    spec: &OlasSpec,
-    now_secs: u64,
-    balances: &BTreeMap<String, BTreeMap<Address, BTreeMap<Asset, U256>>>,
-    funds_status: Option<&Value>,
-    in_progress: bool,
-) -> Value {
-    let balances: Map<String, Value> = balances
-        .iter()
-        .map(|(chain, holders)| {
-            let h: Map<String, Value> = holders
-                .iter()
-                .map(|(holder, assets)| {
-                    let a: Map<String, Value> = assets
-                        .iter()
-                        .map(|(asset, v)| (asset.to_string(), Value::String(v.to_string())))
-                        .collect();
-                    (checksum(holder), Value::Object(a))
-                })
-                .collect();
-            (chain.clone(), Value::Object(h))
-        })
-        .collect();
-    json!({
-        "now": now_secs,
-        "service": spec.service,
-        "wallet": spec.wallet,
-        "balances": balances,
-        "bonded_assets": spec.bonded_assets,
-        "agent_funds_status": funds_status.cloned().unwrap_or(Value::Null),
-        "funding_in_progress": in_progress,
-        "funding_cooldown_until": 0,
-        "quickstart": spec.quickstart,
-    })
-}
-
-fn address_of(v: &Value) -> Option<Address> {
-    v.as_str()
-        .and_then(|s| tend_core::address::parse_address(s).ok())
-}
-
-/// Every (holder, asset) the report reads, per chain name.
-pub fn reads(spec: &OlasSpec) -> BTreeMap<String, Vec<(Address, Asset)>> {
-    let mut out = BTreeMap::new();
-    let agents: Vec<Address> = spec.service["agent_addresses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(address_of)
-        .collect();
-    for (name, c) in spec.service["chains"].as_object().into_iter().flatten() {
-        let mut holders = agents.clone();
-        holders.extend(address_of(&c["service_safe"]));
-        holders.extend(address_of(&spec.wallet["master_eoa"]));
-        holders.extend(address_of(&spec.wallet["master_safes"][name]));
-        let mut assets = vec![Asset::NATIVE];
-        let tokens = c["fund_requirements"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, _)| k.as_str())
-            .chain(c["staking"]["staking_token"].as_str())
-            .chain(
-                c["staking"]["additional_staking_tokens"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, _)| k.as_str()),
-            );
-        for t in tokens {
-            if let Ok(a) = t.parse::<Asset>()
-                && !assets.contains(&a)
-            {
-                assets.push(a);
-            }
-        }
-        let mut entries = Vec::new();
-        for h in &holders {
-            for a in &assets {
-                if !entries.contains(&(*h, *a)) {
-                    entries.push((*h, *a));
-                }
-            }
-        }
-        out.insert(name.clone(), entries);
-    }
-    out
 }
 
 /// Reads the balances and computes the report. Returns `{snapshot, report}` when
@@ -174,7 +84,8 @@ async fn read_at_head(
     entries: &[(Address, Asset)],
 ) -> Result<Vec<U256>, String> {
     let eps = || eps.iter().map(AsRef::as_ref);
-    let RpcAnswer::Head { number, .. } = crate::rpc::first_answer(eps(), &RpcCall::Head).await?
+    let RpcAnswer::Head { number, .. } =
+        crate::chain::rpc::first_answer(eps(), &RpcCall::Head).await?
     else {
         return Err("unexpected answer to a head request".into());
     };
@@ -182,7 +93,8 @@ async fn read_at_head(
         block: number,
         entries: entries.to_vec(),
     };
-    let RpcAnswer::Balances { values, .. } = crate::rpc::first_answer(eps(), &call).await? else {
+    let RpcAnswer::Balances { values, .. } = crate::chain::rpc::first_answer(eps(), &call).await?
+    else {
         return Err("unexpected answer to a balance request".into());
     };
     Ok(values)

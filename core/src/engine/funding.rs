@@ -1,0 +1,265 @@
+//! Funding: when a round has counts, fees and balances, the funding planner runs on the
+//! balance snapshot with the transfers in flight counted as done; each planned transfer gets a
+//! nonce from the book and is sent, or funding is held with the reason.
+
+use crate::map::{Map, Set};
+
+use alloy_primitives::{Address, U256};
+
+use crate::address::Asset;
+use crate::chain::ChainId;
+use crate::chain_amounts::AssetAmounts;
+use crate::fees::Fees;
+use crate::funding::plan::{self as planner, GasParams, PlanInput, Source, Transfer, Wallet};
+use crate::nonce::Purpose;
+use crate::rpc::ChainVerdict;
+use crate::time::Timestamp;
+
+use super::{Balances, Busy, Engine, Event, HoldReason, Payload, TransferIntent, TxBody};
+
+impl Engine {
+    pub(super) fn maybe_fund(&mut self, chain: ChainId, now: Timestamp) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let r = c.round;
+        if r.planned || !(r.counts && r.fees && r.balances) {
+            return;
+        }
+        c.round.planned = true;
+        c.busy.remove(&Busy::Round);
+        if let ChainVerdict::Stale { .. } = c.endpoints.chain_verdict(now) {
+            self.hold(chain, HoldReason::StaleChain);
+            return;
+        }
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if let Some(error) = c.fee_hold.clone() {
+            self.hold(chain, HoldReason::Fees { error });
+            return;
+        }
+        let Some(market) = c.market else {
+            return;
+        };
+        // Lend the snapshot to the planner's input without copying it.
+        let Some(snapshot) = c.snapshot.take() else {
+            return;
+        };
+        let input = self.plan_input(chain, market.fees, &snapshot.1);
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.snapshot = Some(snapshot);
+        let Some(input) = input else {
+            // No wallet below `low`: the plan is empty (no transfer, no shortfall).
+            c.last_hold = None;
+            c.last_shortfalls.clear();
+            return;
+        };
+        let Ok(plan) = planner::plan(&input) else {
+            self.ignored(format!("funding plan input for chain {chain} is invalid"));
+            return;
+        };
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        c.last_hold = None;
+        // Inserted one by one: `collect` would sort first, a sort's code for one more type.
+        let mut shortfalls: Set<(Address, Asset, U256)> = Set::new();
+        for s in &plan.shortfalls {
+            shortfalls.insert((s.holder, s.asset, s.missing));
+        }
+        let new: Vec<_> = plan
+            .shortfalls
+            .iter()
+            .filter(|s| !c.last_shortfalls.contains(&(s.holder, s.asset, s.missing)))
+            .cloned()
+            .collect();
+        c.last_shortfalls = shortfalls;
+        for s in new {
+            self.event(Event::Shortfall {
+                chain,
+                holder: s.holder,
+                asset: s.asset,
+                missing: s.missing,
+                message: s.message,
+            });
+        }
+        for t in plan.transfers {
+            if !self.send_transfer(chain, now, &t, market.fees) {
+                break;
+            }
+        }
+    }
+
+    pub(super) fn hold(&mut self, chain: ChainId, reason: HoldReason) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        if c.last_hold.as_ref() != Some(&reason) {
+            c.last_hold = Some(reason.clone());
+            self.event(Event::FundingHeld { chain, reason });
+        }
+    }
+
+    /// The planner's input for `chain`, or `None` when no wallet is below `low` (the most
+    /// common round: the plan would be empty).
+    pub(super) fn plan_input(
+        &self,
+        chain: ChainId,
+        fees: Fees,
+        snapshot: &Balances,
+    ) -> Option<PlanInput> {
+        let c = self.chains.get(&chain)?;
+        let amounts = |holder: Address| {
+            let mut a = AssetAmounts::default();
+            for (asset, v) in snapshot.of(holder) {
+                a.add(asset, v);
+            }
+            a
+        };
+        // Only wallets below `low` (counting what is on its way) can get a transfer, so only they
+        // go to the planner: the plan is the same, and a fleet of healthy wallets costs nothing.
+        let mut on_way: Map<(Address, Asset), U256> = Map::new();
+        for p in c.payloads.values() {
+            let e = on_way.entry((p.intent.to, p.intent.asset)).or_default();
+            *e = e.saturating_add(p.intent.amount);
+        }
+        let mut wallets: Map<Address, Wallet> = Map::new();
+        for ((service, w), &read) in self.wallets.iter().zip(&self.wallet_reads) {
+            if w.chain != chain {
+                continue;
+            }
+            let held = snapshot
+                .get_at(read, &(w.address, w.asset))
+                .unwrap_or_default();
+            let coming = on_way
+                .get(&(w.address, w.asset))
+                .copied()
+                .unwrap_or_default();
+            if held.saturating_add(coming) >= w.low {
+                continue;
+            }
+            let entry = wallets.entry(w.address).or_insert_with(|| Wallet {
+                chain,
+                address: w.address,
+                name: Some(service.clone()),
+                priority: w.priority,
+                balances: amounts(w.address),
+                policy: Map::new(),
+            });
+            entry.priority = entry.priority.min(w.priority);
+            entry.policy.insert(w.asset, w.policy());
+        }
+        if wallets.is_empty() {
+            return None;
+        }
+        let in_flight = c
+            .payloads
+            .values()
+            .map(|p| Transfer {
+                chain,
+                from: c.cfg.funder,
+                to: p.intent.to,
+                asset: p.intent.asset,
+                amount: p.intent.amount,
+                gas_reserved: p.intent.gas_reserved,
+                reason: None,
+            })
+            .collect();
+        Some(PlanInput {
+            chains: Map::from([(
+                chain,
+                GasParams {
+                    max_fee_per_gas: U256::from(fees.max_fee_per_gas)
+                        .saturating_mul(U256::from(c.cfg.fees.gas_reserve_bps))
+                        / U256::from(10_000u32),
+                    native_transfer_gas: U256::from(c.cfg.native_transfer_gas),
+                    erc20_transfer_gas: U256::from(c.cfg.erc20_transfer_gas),
+                    l1_fee: U256::ZERO,
+                },
+            )]),
+            sources: vec![Source {
+                chain,
+                address: c.cfg.funder,
+                name: Some("funder".into()),
+                balances: amounts(c.cfg.funder),
+            }],
+            wallets: wallets.into_values().collect(),
+            in_flight,
+        })
+    }
+
+    /// Reserves a nonce for a planned transfer and asks for its signature. False when the nonce
+    /// book refuses (the rest of the plan waits for the next round).
+    pub(super) fn send_transfer(
+        &mut self,
+        chain: ChainId,
+        now: Timestamp,
+        t: &Transfer,
+        fees: Fees,
+    ) -> bool {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return false;
+        };
+        let (body, gas_limit) = if t.asset.is_native() {
+            (
+                TxBody::Native {
+                    to: t.to,
+                    value: t.amount,
+                },
+                c.cfg.native_transfer_gas,
+            )
+        } else {
+            (
+                TxBody::Erc20 {
+                    token: t.asset.0,
+                    to: t.to,
+                    amount: t.amount,
+                },
+                c.cfg.erc20_transfer_gas,
+            )
+        };
+        let policy = c.cfg.nonce;
+        match c.book.reserve(Purpose::Payload, now, &policy) {
+            Ok((tx, nonce)) => {
+                c.payloads.insert(
+                    tx,
+                    Payload {
+                        intent: TransferIntent {
+                            to: t.to,
+                            asset: t.asset,
+                            amount: t.amount,
+                            gas_reserved: t.gas_reserved,
+                            body,
+                            gas_limit,
+                        },
+                        mined_block: None,
+                        confirmed: false,
+                    },
+                );
+                self.event(Event::TransferPlanned {
+                    chain,
+                    tx,
+                    nonce,
+                    to: t.to,
+                    asset: t.asset,
+                    amount: t.amount,
+                });
+                self.journal(chain, tx);
+                self.sign(chain, tx, nonce, body, gas_limit, fees, false);
+                true
+            }
+            Err(error) => {
+                self.hold(
+                    chain,
+                    HoldReason::Nonce {
+                        message: error.to_string(),
+                    },
+                );
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The chains: JSON-RPC endpoints (alloy, retries, Multicall3 balance reads, the raw
+//! transactions to broadcast), the funding key (keystores, environment keys), signing, and the
+//! balance reads of the Olas funding report. May call [`crate::config`], [`crate::secret`] and
+//! [`crate::clock`]; knows nothing of the daemon or the CLI.
+
+pub mod keys;
+pub mod olas;
+pub mod rpc;
+pub mod sign;

@@ -1,0 +1,55 @@
+//! Signing: the engine's transaction requests as signed EIP-1559 transactions (EIP-2718 bytes
+//! and hash) with the funding key.
+
+use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+use alloy::eips::eip2718::Encodable2718;
+use alloy::network::TxSignerSync;
+use alloy::primitives::{Bytes, TxKind, U256};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolCall;
+use tend_core::chain::ChainId;
+use tend_core::engine::io::{TxBody, TxRequest};
+
+use crate::chain::rpc::transferCall;
+
+/// Signs an EIP-1559 transaction; returns its EIP-2718 encoding and hash.
+pub fn sign_eip1559(
+    signer: &PrivateKeySigner,
+    chain: ChainId,
+    req: &TxRequest,
+) -> Result<(Bytes, alloy::primitives::B256), String> {
+    let (to, value, input) = match req.body {
+        TxBody::Native { to, value } => (to, value, Bytes::new()),
+        TxBody::Erc20 { token, to, amount } => (
+            token,
+            U256::ZERO,
+            Bytes::from(transferCall { to, amount }.abi_encode()),
+        ),
+        TxBody::Noop => (req.from, U256::ZERO, Bytes::new()),
+    };
+    if signer.address() != req.from {
+        return Err(format!(
+            "the engine asked to sign from {}, but the funding key is {}",
+            req.from,
+            signer.address()
+        ));
+    }
+    let mut tx = TxEip1559 {
+        chain_id: chain.0,
+        nonce: req.nonce,
+        gas_limit: req.gas_limit,
+        max_fee_per_gas: req.fees.max_fee_per_gas,
+        max_priority_fee_per_gas: req.fees.max_priority_fee_per_gas,
+        to: TxKind::Call(to),
+        value,
+        access_list: alloy::eips::eip2930::AccessList::default(),
+        input,
+    };
+    let sig = signer
+        .sign_transaction_sync(&mut tx)
+        .map_err(|e| e.to_string())?;
+    let sealed = tx.into_signed(sig);
+    let hash = *sealed.hash();
+    let envelope = TxEnvelope::from(sealed);
+    Ok((Bytes::from(envelope.encoded_2718()), hash))
+}

@@ -1,0 +1,47 @@
+//! `tend init` (writes the commented example `tend.toml`) and `tend config check` (validates
+//! one and summarises it).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::cli::{Failure, InitArgs};
+use crate::config::{self, Config};
+
+/// `tend init`.
+pub fn init(args: &InitArgs) -> Result<String, Failure> {
+    if args.path.exists() && !args.force {
+        return Err(Failure::invalid(format!(
+            "{} exists: pass --force to overwrite it",
+            args.path.display()
+        )));
+    }
+    std::fs::write(&args.path, config::EXAMPLE)
+        .map_err(|e| Failure::io(format!("cannot write {}: {e}", args.path.display())))?;
+    Ok(format!(
+        "wrote {}: edit it, then `tend config check --config {}`\n",
+        args.path.display(),
+        args.path.display()
+    ))
+}
+
+/// `tend config check`.
+pub fn check(path: &Path) -> Result<String, Failure> {
+    let c = Config::load(path)?;
+    let mut s = format!(
+        "{}: ok — {} chain(s), {} service(s), {} wallet(s) to keep funded; funder {}\n",
+        path.display(),
+        c.chains.len(),
+        c.services.len(),
+        c.engine
+            .services
+            .iter()
+            .map(|s| s.wallets.len())
+            .sum::<usize>(),
+        c.funder
+    );
+    for ch in &c.chains {
+        let urls: Vec<String> = ch.rpc.iter().map(ToString::to_string).collect();
+        let _ = writeln!(s, "  chain {}: {}", ch.chain, urls.join(", "));
+    }
+    Ok(s)
+}
