@@ -22,6 +22,13 @@
 //! as in flight until a balance snapshot taken at or after its block shows it, so no shortfall is
 //! funded twice. Per service, an [`AgentMonitor`] judges health and asks for spawns, signals and
 //! probes.
+//!
+//! Where each concern lives: this file holds the facade, the state and the timers; [`config`]
+//! and [`io`] the configuration and the `Input`/`Output` data; `rounds` the chain rounds (head,
+//! counts, fees, balances; receipts and block hashes); `requests` RPC requests (endpoint
+//! selection, deadlines, retries); `funding` the funding planner's runs and the transfers they
+//! send; `sending` signing, journaling, broadcasting and the nonce book's plan; `services` the
+//! agent monitors.
 
 pub mod config;
 mod funding;
