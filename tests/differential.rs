@@ -1,4 +1,4 @@
-//! tend's JSON reader (`tend_core::from_json`, derived from the types' serde attributes) reads
+//! tend's JSON reader (`tend_json::read`, derived from the types' serde attributes) reads
 //! what serde's derived deserializers read: every line of the corpus recordings, and the same
 //! lines damaged at random (a key removed, a value of another type, keys reordered, an unknown
 //! key added) give the same value or both an error.
@@ -33,10 +33,10 @@ fn same(line: &str, header: bool) -> Result<(), String> {
 
 fn same_as<T>(line: &str) -> Result<(), String>
 where
-    T: serde::de::DeserializeOwned + tend_core::from_json::FromJson + PartialEq + std::fmt::Debug,
+    T: serde::de::DeserializeOwned + tend_json::read::FromJson + PartialEq + std::fmt::Debug,
 {
     let a = serde_json::from_str::<T>(line).map_err(|e| e.to_string());
-    let b = tend_core::from_json::from_str::<T>(line).map_err(|e| e.to_string());
+    let b = tend_json::read::from_str::<T>(line).map_err(|e| e.to_string());
     match (&a, &b) {
         (Ok(x), Ok(y)) if x == y => Ok(()),
         (Err(_), Err(_)) => Ok(()),

@@ -1,4 +1,4 @@
-//! tend's JSON writer (`tend_core::to_json`, derived from the types' serde attributes) writes the
+//! tend's JSON writer (`tend_json::write`, derived from the types' serde attributes) writes the
 //! bytes serde's derived serializers write through `serde_json::to_string`: every corpus input,
 //! header and replayed output, a simulation's report and recording, the Olas reports and funding
 //! plans of the fixtures, and a what-if comparison.
@@ -9,7 +9,7 @@ use tend_core::funding::plan::{PlanInput, plan};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
 use tend_core::recording::{Recording, replay, what_if::what_if};
 use tend_core::sim::{SimConfig, engine_config, run_recorded};
-use tend_core::to_json::{ToJson, to_string};
+use tend_json::write::{ToJson, to_string};
 
 fn same<T: serde::Serialize + ToJson + ?Sized>(what: &str, v: &T) {
     let ours = to_string(v);

@@ -310,8 +310,8 @@ impl Serialize for ChainAmounts {
     }
 }
 
-impl crate::to_json::ToJson for AssetAmounts {
-    fn write(&self, w: &mut crate::to_json::Writer) {
+impl tend_json::write::ToJson for AssetAmounts {
+    fn write(&self, w: &mut tend_json::write::Writer) {
         let mut o = w.object();
         for (asset, amount) in &self.0 {
             crate::ser::dec::to_json(amount, o.key(&asset.to_string()));
@@ -320,8 +320,8 @@ impl crate::to_json::ToJson for AssetAmounts {
     }
 }
 
-impl crate::to_json::ToJson for ChainAmounts {
-    fn write(&self, w: &mut crate::to_json::Writer) {
+impl tend_json::write::ToJson for ChainAmounts {
+    fn write(&self, w: &mut tend_json::write::Writer) {
         let mut chains = w.object();
         for (chain, holders) in &self.0 {
             let mut o = chains.key(chain.name()).object();

@@ -3,24 +3,16 @@
 //! Every reader takes a [`serde_json::Value`] and a [`Path`] and returns a typed [`InputError`]:
 //! which field (as a JSONPath such as `$.service.chains.gnosis.cost_of_bond`) and what is wrong.
 
-use std::fmt;
-
 use alloy_primitives::U256;
 use serde_json::{Map, Value};
+pub use tend_json::path::{Path, PathError};
 
 use crate::address::{Address, AddressError, Asset, Holder, HolderError, parse_address};
 use crate::amount::{AmountError, parse_decimal};
 use crate::chain::{Chain, ChainId, UnknownChain, UnknownChainId};
 
-/// A bad field in an input document.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {kind}")]
-pub struct InputError {
-    /// The JSONPath of the bad field (`$` is the document).
-    pub path: String,
-    /// What is wrong with it.
-    pub kind: InputErrorKind,
-}
+/// A bad field in an input document: its JSONPath and what is wrong with it.
+pub type InputError = PathError<InputErrorKind>;
 
 /// What is wrong with a field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,83 +89,10 @@ pub enum InputErrorKind {
     Invalid(String),
 }
 
-/// The location of a value inside a document, as a chain of segments that borrows its parents
-/// (building a child path allocates nothing).
-#[derive(Debug, Clone, Copy)]
-pub struct Path<'a> {
-    parent: Option<&'a Path<'a>>,
-    seg: Seg<'a>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Seg<'a> {
-    Root,
-    Key(&'a str),
-    Index(usize),
-}
-
-impl Path<'static> {
-    /// The document root, `$`.
-    pub const ROOT: Path<'static> = Path {
-        parent: None,
-        seg: Seg::Root,
-    };
-}
-
-impl<'a> Path<'a> {
-    /// The path of a field of this object.
-    #[must_use]
-    pub fn key(&'a self, key: &'a str) -> Path<'a> {
-        Path {
-            parent: Some(self),
-            seg: Seg::Key(key),
-        }
-    }
-
-    /// The path of an element of this array.
-    #[must_use]
-    pub fn index(&'a self, i: usize) -> Path<'a> {
-        Path {
-            parent: Some(self),
-            seg: Seg::Index(i),
-        }
-    }
-
-    /// An error at this path.
-    pub fn error(&self, kind: InputErrorKind) -> InputError {
-        InputError {
-            path: self.to_string(),
-            kind,
-        }
-    }
-}
-
-impl fmt::Display for Path<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(p) = self.parent {
-            p.fmt(f)?;
-        }
-        match self.seg {
-            Seg::Root => f.write_str("$"),
-            Seg::Index(i) => write!(f, "[{i}]"),
-            Seg::Key(k) => {
-                let plain = !k.is_empty()
-                    && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                    && !k.as_bytes()[0].is_ascii_digit();
-                if plain {
-                    write!(f, ".{k}")
-                } else {
-                    write!(f, "[{}]", crate::to_json::to_string(k))
-                }
-            }
-        }
-    }
-}
-
 /// Parses JSON text into a [`Value`]. Adapters parse values through here, so the wasm package
 /// holds one copy of the value parser.
-pub fn parse_value(text: &str) -> Result<Value, crate::from_json::Error> {
-    crate::from_json::from_str(text)
+pub fn parse_value(text: &str) -> Result<Value, tend_json::read::Error> {
+    tend_json::read::from_str(text)
 }
 
 /// Parses a JSON document, mapping a syntax error to an [`InputError`] at `$`.
@@ -313,7 +232,7 @@ pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
     match v {
         Value::String(s) => parse_decimal(s).map_err(|reason| {
             path.error(InputErrorKind::InvalidAmount {
-                value: crate::to_json::to_string(v),
+                value: tend_json::write::to_string(v),
                 reason,
             })
         }),
@@ -378,19 +297,6 @@ pub fn chain_id_text(text: &str, path: &Path<'_>) -> Result<ChainId, InputError>
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn paths_render_as_jsonpath() {
-        let root = Path::ROOT;
-        let a = root.key("service");
-        let b = a.key("agent_addresses");
-        let c = b.index(2);
-        assert_eq!(c.to_string(), "$.service.agent_addresses[2]");
-        let d = root.key("0xabc");
-        assert_eq!(d.to_string(), "$[\"0xabc\"]");
-        let e = root.key("with space \"q\"");
-        assert_eq!(e.to_string(), "$[\"with space \\\"q\\\"\"]");
-    }
 
     #[test]
     fn unknown_fields_are_named() {

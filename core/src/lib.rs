@@ -16,7 +16,12 @@
 //! - [`rng`]: the seeded generator behind jitter and simulation;
 //! - [`engine`]: the facade that runs services and chains from inputs to outputs;
 //! - [`sim`]: a seeded simulation world around the engine;
-//! - [`json`]: readers of tend's JSON contracts with errors that name the bad field.
+//! - [`json`], [`ser`]: how the domain's values are read from and written to JSON (addresses,
+//!   amounts, chains; errors that name the bad field's JSONPath), on top of `tend-json`;
+//! - [`map`]: the small ordered `Map`/`Set` the domain keeps its tables in.
+//!
+//! JSON itself (the reader, the writer, their derives) is the `tend-json` crate: the core calls
+//! it, it knows nothing of the core.
 
 pub mod address;
 pub mod amount;
@@ -24,7 +29,6 @@ pub mod chain;
 pub mod chain_amounts;
 pub mod engine;
 pub mod fees;
-pub mod from_json;
 pub mod funding;
 pub mod health;
 pub mod json;
@@ -39,9 +43,8 @@ pub mod rpc;
 pub mod ser;
 pub mod sim;
 pub mod time;
-pub mod to_json;
 
 pub use alloy_primitives::{Address, B256, U256};
 
-// The `FromJson` derive names the crate `tend_core`, inside it too.
-extern crate self as tend_core;
+#[cfg(test)]
+mod input_tests;

@@ -11,6 +11,9 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 
+use tend_json::read::{Error, FromJson, FromKey, Reader};
+use tend_json::write::{ToJson, ToJsonKey, Writer};
+
 /// An ordered map in a sorted vector of pairs.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Map<K, V> {
@@ -453,6 +456,38 @@ impl<T: serde::Serialize> serde::Serialize for Set<T> {
 impl<'de, T: serde::Deserialize<'de> + Ord> serde::Deserialize<'de> for Set<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Vec::<T>::deserialize(d).map(|v| v.into_iter().collect())
+    }
+}
+
+// JSON: a map is an object (keys in order), a set an array.
+
+impl<K: FromKey + Ord, V: FromJson> FromJson for Map<K, V> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let mut out = Map::new();
+        r.object(&mut |r, key| {
+            let k = K::from_key(key).map_err(|e| r.error(e))?;
+            out.insert(k, V::read(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl<T: FromJson + Ord> FromJson for Set<T> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Vec::<T>::read(r).map(|v| v.into_iter().collect())
+    }
+}
+
+impl<K: ToJsonKey, V: ToJson> ToJson for Map<K, V> {
+    fn write(&self, w: &mut Writer) {
+        w.map(self.iter());
+    }
+}
+
+impl<T: ToJson> ToJson for Set<T> {
+    fn write(&self, w: &mut Writer) {
+        w.seq(self.iter());
     }
 }
 

@@ -243,8 +243,8 @@ pub struct RpcPolicy {
 impl RpcPolicy {
     /// Parses a policy from JSON text (every field optional). Adapters parse through here, so
     /// the wasm package holds one copy of this deserializer.
-    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 }
 

@@ -1,5 +1,5 @@
-//! `#[derive(FromJson)]` and `#[derive(ToJson)]`: a compact JSON reader and writer for a type
-//! of tend's core (see `derive_to_json` for the writer's attributes).
+//! `#[derive(FromJson)]` and `#[derive(ToJson)]`: a compact JSON reader and writer for a type,
+//! through `tend-json` (see `derive_to_json` for the writer's attributes).
 //!
 //! The reader follows the type's `#[serde(…)]` attributes, so the format stays serde's: what the
 //! derived `Serialize` writes, `FromJson` reads. Supported: `rename_all` (`snake_case`,
@@ -10,8 +10,8 @@
 //! its name, others as `{"name": content}`). Anything else that changes reading is refused at
 //! compile time rather than read differently.
 //!
-//! The generated code calls `::tend_core::from_json` / `::tend_core::to_json`, so the derives
-//! are for `tend-core` (which names itself `tend_core`) and crates that depend on it.
+//! The generated code calls `::tend_json::read` / `::tend_json::write`: a crate that derives
+//! depends on `tend-json`.
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as Tokens};
@@ -19,7 +19,7 @@ use quote::{format_ident, quote};
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Error, Fields, LitStr, Type, parse_macro_input};
 
-/// Derives `tend_core::from_json::FromJson` from the type's serde attributes.
+/// Derives `tend_json::read::FromJson` from the type's serde attributes.
 #[proc_macro_derive(FromJson, attributes(serde))]
 pub fn derive_from_json(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
@@ -189,7 +189,7 @@ fn read_value(ty: &Type, f: &Field) -> Tokens {
     if let Some(p) = &f.reader {
         quote!(#p(__r)?)
     } else {
-        quote!(<#ty as ::tend_core::from_json::FromJson>::read(__r)?)
+        quote!(<#ty as ::tend_json::read::FromJson>::read(__r)?)
     }
 }
 
@@ -202,7 +202,7 @@ fn named_fields(
     c: &Container,
     field_rule: Option<&str>,
 ) -> syn::Result<Tokens> {
-    let fj = quote!(::tend_core::from_json);
+    let fj = quote!(::tend_json::read);
     let mut decls = Vec::new();
     let mut arms = Vec::new();
     let mut inits = Vec::new();
@@ -284,7 +284,7 @@ fn tuple_fields(ctor: &Tokens, fields: &syn::FieldsUnnamed) -> Tokens {
         __r.array(&mut |__r| {
             match __n {
                 #(#idx => #vars = ::core::option::Option::Some(
-                    <#tys as ::tend_core::from_json::FromJson>::read(__r)?),)*
+                    <#tys as ::tend_json::read::FromJson>::read(__r)?),)*
                 _ => return ::core::result::Result::Err(__r.error(
                     ::std::format!("invalid length, expected a tuple of {}", #n))),
             }
@@ -341,9 +341,9 @@ fn expand(input: &DeriveInput) -> syn::Result<Tokens> {
         }
     };
     Ok(quote! {
-        impl #impl_g ::tend_core::from_json::FromJson for #name #ty_g #where_g {
-            fn read(__r: &mut ::tend_core::from_json::Reader<'_>)
-                -> ::core::result::Result<Self, ::tend_core::from_json::Error> {
+        impl #impl_g ::tend_json::read::FromJson for #name #ty_g #where_g {
+            fn read(__r: &mut ::tend_json::read::Reader<'_>)
+                -> ::core::result::Result<Self, ::tend_json::read::Error> {
                 #body
             }
         }
@@ -422,7 +422,7 @@ fn expand_enum(e: &syn::DataEnum, c: &Container) -> syn::Result<Tokens> {
             if __out.is_some() {
                 return ::core::result::Result::Err(__r.error("expected an object with one key"));
             }
-            let __v: ::core::result::Result<Self, ::tend_core::from_json::Error> = match __key {
+            let __v: ::core::result::Result<Self, ::tend_json::read::Error> = match __key {
                 #(#obj_arms)*
                 #unknown
             };
@@ -469,7 +469,7 @@ fn variant_body(v: &syn::Variant, c: &Container) -> syn::Result<Tokens> {
     })
 }
 
-/// Derives `tend_core::to_json::ToJson` (and `ToJsonMembers` for structs with named fields and
+/// Derives `tend_json::write::ToJson` (and `ToJsonMembers` for structs with named fields and
 /// internally tagged enums) from the type's serde attributes: the bytes `serde_json` writes for
 /// the derived `Serialize`. Supported: `rename_all`, `rename`, `tag`, `untagged`, `transparent`,
 /// `skip`/`skip_serializing`, `skip_serializing_if`, `with` (the module's `to_json`),
@@ -484,7 +484,7 @@ pub fn derive_to_json(input: TokenStream) -> TokenStream {
 
 /// Writes one value (`expr` is a reference) to the writer `w`.
 fn write_value(expr: &Tokens, f: &Field) -> Tokens {
-    let tj = quote!(::tend_core::to_json);
+    let tj = quote!(::tend_json::write);
     if let Some(p) = &f.writer {
         quote!(#p(#expr, __w))
     } else {
@@ -498,7 +498,7 @@ fn write_members(
     fields: &[(&syn::Field, Tokens)],
     field_rule: Option<&str>,
 ) -> syn::Result<Tokens> {
-    let tj = quote!(::tend_core::to_json);
+    let tj = quote!(::tend_json::write);
     let mut out = Vec::new();
     for (field, access) in fields {
         let fa = field_attrs(&field.attrs)?;
@@ -541,7 +541,7 @@ fn write_tuple(fields: &syn::FieldsUnnamed, exprs: &[Tokens]) -> syn::Result<Tok
 }
 
 fn expand_to_json(input: &DeriveInput) -> syn::Result<Tokens> {
-    let tj = quote!(::tend_core::to_json);
+    let tj = quote!(::tend_json::write);
     let c = container_attrs(&input.attrs)?;
     let name = &input.ident;
     // Every type parameter is written, so it must be ToJson (serde's default bound).
@@ -654,7 +654,7 @@ fn variant_pattern(v: &syn::Variant) -> (Tokens, Vec<Tokens>) {
 
 /// An enum's `write` body, and its `write_members` body when internally tagged.
 fn enum_to_json(e: &syn::DataEnum, c: &Container) -> syn::Result<(Tokens, Option<Tokens>)> {
-    let tj = quote!(::tend_core::to_json);
+    let tj = quote!(::tend_json::write);
     let rule = c.rename_all.as_deref();
     let mut arms = Vec::new();
     let mut member_arms = Vec::new();

@@ -211,7 +211,7 @@ struct HealthAnswer<V, S, D, A> {
     actions: Vec<A>,
 }
 
-fn parse_error(e: &tend_core::from_json::Error, what: &str) -> WebError {
+fn parse_error(e: &tend_json::read::Error, what: &str) -> WebError {
     WebError {
         code: "invalid_input",
         message: format!("{what}: {e}"),
@@ -220,8 +220,8 @@ fn parse_error(e: &tend_core::from_json::Error, what: &str) -> WebError {
 
 // A Result like every export's other steps (writing JSON itself cannot fail).
 #[allow(clippy::unnecessary_wraps)]
-fn out<T: tend_core::to_json::ToJson>(v: &T) -> Result<String, WebError> {
-    Ok(tend_core::to_json::to_string(v))
+fn out<T: tend_json::write::ToJson>(v: &T) -> Result<String, WebError> {
+    Ok(tend_json::write::to_string(v))
 }
 
 /// The ordered steps from a service's facts to a target (`{facts, target}` in, `{steps,

@@ -15,7 +15,7 @@ use tend_core::rpc::{
     EndpointSet, RetryDecision, RpcFailure, RpcPolicy, Selection, classify, decide,
 };
 use tend_core::time::Timestamp;
-use tend_core::to_json;
+use tend_json::write as to_json;
 use wasm_bindgen::prelude::*;
 
 use crate::js::{input_text, js_error, parse_amounts};
@@ -433,7 +433,7 @@ impl JsRpcClient {
 
     /// Every endpoint's standing: `[{ index, score_bps, breaker, head, lag }]`.
     pub fn status(&self) -> Result<JsValue, JsValue> {
-        let text = tend_core::to_json::to_string(&self.inner.borrow().endpoints.status());
+        let text = tend_json::write::to_string(&self.inner.borrow().endpoints.status());
         parse_amounts(&text)
     }
 }

@@ -211,8 +211,8 @@ pub enum ConfigError {
 
 impl EngineConfig {
     /// Parses a configuration from JSON (not yet validated: [`EngineConfig::validate`]).
-    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 
     /// Checks the rules beyond types.

@@ -120,8 +120,8 @@ pub enum Input {
 impl Input {
     /// Parses one input from JSON (a recording's line, a dashboard's event). Every adapter
     /// parses through here, so the wasm package holds one copy of this deserializer.
-    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 
     /// The time the input carries.
@@ -341,8 +341,8 @@ pub struct JournalEntry {
 
 impl JournalEntry {
     /// Parses a journal (a JSON array of entries), as [`crate::recording::Header`] holds it.
-    pub fn list_from_json(text: &str) -> Result<Vec<Self>, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn list_from_json(text: &str) -> Result<Vec<Self>, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 }
 

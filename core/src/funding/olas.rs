@@ -518,7 +518,7 @@ pub fn agent_funding_requests(
                             entry
                                 .deficit
                                 .as_ref()
-                                .map_or_else(|| "missing".to_owned(), crate::to_json::to_string)
+                                .map_or_else(|| "missing".to_owned(), tend_json::write::to_string)
                         ),
                     });
                     U256::ZERO

@@ -622,7 +622,7 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
             let pp = p.key("priority");
             u32::try_from(json::uint(v, &pp)?).map_err(|_| {
                 pp.error(InputErrorKind::OutOfRange {
-                    value: crate::to_json::to_string(v),
+                    value: tend_json::write::to_string(v),
                     expected: "0 to 4294967295",
                 })
             })?

@@ -421,7 +421,7 @@ pub struct NonceRequest {
 
 impl NonceRequest {
     /// Parses a request from JSON text.
-    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 }

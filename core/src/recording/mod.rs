@@ -85,7 +85,7 @@ impl Header {
 
 /// Keccak-256 of a configuration's JSON, hex.
 pub fn config_hash(config: &EngineConfig) -> String {
-    format!("{:x}", keccak256(crate::to_json::to_string(config)))
+    format!("{:x}", keccak256(tend_json::write::to_string(config)))
 }
 
 /// Keccak-256 of a text, hex (the hash of a replay's outputs).
@@ -153,7 +153,7 @@ impl Recording {
         // Parsed again from the text, not from `v`: one reader for every reader of an engine
         // configuration (the wasm package's size).
         let header: Header =
-            crate::from_json::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
+            tend_json::read::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
         if config_hash(&header.config) != header.config_hash {
             return Err(err(
                 1,
@@ -176,7 +176,7 @@ impl Recording {
 impl Recording {
     /// The recording as the recorder writes it: the header line, then one line per input.
     pub fn to_text(&self) -> String {
-        let mut w = crate::to_json::Writer::default();
+        let mut w = tend_json::write::Writer::default();
         w.write_line(&self.header);
         for i in &self.inputs {
             w.write_line(i);
@@ -217,14 +217,14 @@ pub fn replay_each(
 /// Byte for byte the same on every target.
 pub fn replay_text(text: &str) -> Result<String, ReplayError> {
     let rec = Recording::parse(text)?;
-    let mut w = crate::to_json::Writer::default();
+    let mut w = tend_json::write::Writer::default();
     replay_each(&rec.header, rec.inputs, |o| w.write_line(&o))?;
     Ok(w.into_string())
 }
 
 /// Outputs as JSON lines, each ending in `\n` (the form golden files hold).
 pub fn outputs_text(outputs: &[Output]) -> String {
-    let mut w = crate::to_json::Writer::default();
+    let mut w = tend_json::write::Writer::default();
     for o in outputs {
         w.write_line(o);
     }

@@ -134,7 +134,7 @@ impl fmt::Display for DecisionKind {
             Self::Terminate { service } => write!(f, "stop {service} (SIGTERM)"),
             Self::Kill { service } => write!(f, "kill {service} (SIGKILL)"),
             Self::Health { service, status } => {
-                let s = crate::to_json::to_string(status);
+                let s = tend_json::write::to_string(status);
                 write!(f, "{service} becomes {}", s.trim_matches('"'))
             }
             Self::Alert { service, reason } => write!(f, "give up on {service}: {reason}"),
@@ -192,7 +192,7 @@ impl DecisionKind {
             },
             Output::Event(Event::FundingHeld { chain, reason }) => Self::FundingHeld {
                 chain: *chain,
-                reason: crate::to_json::to_string(reason),
+                reason: tend_json::write::to_string(reason),
             },
             Output::Event(Event::Shortfall {
                 chain,
@@ -576,7 +576,7 @@ fn assume(w: &mut Waiting, r: &Recorded, step: usize, now: Timestamp) -> Vec<Inp
 
 /// A deterministic hash for a transaction the recorded run never signed.
 fn stand_in_hash(chain: ChainId, request: &TxRequest) -> B256 {
-    let json = crate::to_json::to_string(&(chain, request));
+    let json = tend_json::write::to_string(&(chain, request));
     keccak256(format!("tend what-if {json}"))
 }
 

@@ -175,8 +175,8 @@ impl Default for SimConfig {
 impl SimConfig {
     /// Parses a configuration from JSON text (every field optional). Adapters parse through
     /// here, so the wasm package holds one copy of the policies' deserializers.
-    pub fn from_json(text: &str) -> Result<Self, crate::from_json::Error> {
-        crate::from_json::from_str(text)
+    pub fn from_json(text: &str) -> Result<Self, tend_json::read::Error> {
+        tend_json::read::from_str(text)
     }
 
     /// A lively 6-hour world, the benchmarks' recorded run: 20 services (healthy, flaky 10 %,

@@ -165,7 +165,7 @@ impl Default for OutputDigest {
 impl OutputDigest {
     /// Adds one output.
     pub fn write(&mut self, o: &Output) {
-        let text = crate::to_json::to_string(o);
+        let text = tend_json::write::to_string(o);
         for b in text.bytes().chain(std::iter::once(b'\n')) {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);

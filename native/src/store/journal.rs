@@ -228,7 +228,7 @@ impl Journal {
         for row in rows {
             let (chain, record, json) = row.map_err(|e| self.err(&e))?;
             let entry: JournalEntry =
-                tend_core::from_json::from_str(&json).map_err(|e| JournalError::BadEntry {
+                tend_json::read::from_str(&json).map_err(|e| JournalError::BadEntry {
                     path: self.path.clone(),
                     chain,
                     record,

@@ -1,4 +1,4 @@
-//! A compact JSON writer for the types tend writes as JSON, the twin of [`crate::from_json`].
+//! A compact JSON writer for the types tend writes as JSON, the twin of [`crate::read`].
 //!
 //! serde's derived serializers are generic over the serializer: each type's `serialize` is built
 //! into `serde_json`'s serializer, field by field. In the wasm package that was 56 KB of code.
@@ -344,18 +344,6 @@ impl<T: ToJson, E: ToJson> ToJson for Result<T, E> {
 impl<K: ToJsonKey, V: ToJson> ToJson for BTreeMap<K, V> {
     fn write(&self, w: &mut Writer) {
         w.map(self);
-    }
-}
-
-impl<K: ToJsonKey, V: ToJson> ToJson for crate::map::Map<K, V> {
-    fn write(&self, w: &mut Writer) {
-        w.map(self.iter());
-    }
-}
-
-impl<T: ToJson> ToJson for crate::map::Set<T> {
-    fn write(&self, w: &mut Writer) {
-        w.seq(self.iter());
     }
 }
 
