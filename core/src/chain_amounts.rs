@@ -5,11 +5,10 @@ use crate::map::Map;
 
 use alloy_primitives::U256;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::Value;
 
 use crate::address::{Asset, Holder};
 use crate::chain::Chain;
-use crate::json::{self, InputError, Path};
+use crate::json::{self, InputError, Node, Path};
 
 /// Asset → amount, kept sorted by asset. A small sorted vector: funding maps hold a handful of
 /// assets, and the report builds hundreds of them, so this avoids a tree node per map.
@@ -111,11 +110,11 @@ impl AssetAmounts {
     }
 
     /// Reads `{"0x…asset": "123", …}`.
-    pub fn from_json(v: &Value, path: &Path<'_>) -> Result<Self, InputError> {
+    pub fn from_json(v: Node<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let mut out = AssetAmounts::new();
         for (k, amount) in json::entries(v, path)? {
-            let p = path.key(k);
-            let asset = json::asset_text(k, &p)?;
+            let p = path.key(&k);
+            let asset = json::asset_text(&k, &p)?;
             out.set(asset, json::amount(amount, &p)?);
         }
         Ok(out)
@@ -221,15 +220,15 @@ impl ChainAmounts {
     }
 
     /// Reads `{"gnosis": {"0x…holder": {"0x…asset": "123"}}}`.
-    pub fn from_json(v: &Value, path: &Path<'_>) -> Result<Self, InputError> {
+    pub fn from_json(v: Node<'_>, path: &Path<'_>) -> Result<Self, InputError> {
         let mut out = ChainAmounts::new();
         for (c, holders) in json::entries(v, path)? {
-            let pc = path.key(c);
-            let chain = json::chain_text(c, &pc)?;
+            let pc = path.key(&c);
+            let chain = json::chain_text(&c, &pc)?;
             let hs = out.chain_entry(chain);
             for (h, assets) in json::entries(holders, &pc)? {
-                let ph = pc.key(h);
-                let holder = json::holder_text(h, &ph)?;
+                let ph = pc.key(&h);
+                let holder = json::holder_text(&h, &ph)?;
                 hs.insert(holder, AssetAmounts::from_json(assets, &ph)?);
             }
         }
@@ -340,8 +339,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn ca(v: Value) -> ChainAmounts {
-        ChainAmounts::from_json(&v, &Path::ROOT).unwrap()
+    /// Reads `v` (written as text first: values are read from a document).
+    fn read(v: &serde_json::Value) -> Result<ChainAmounts, InputError> {
+        let text = v.to_string();
+        ChainAmounts::from_json(json::parse_document(&text)?, &Path::ROOT)
+    }
+
+    fn ca(v: serde_json::Value) -> ChainAmounts {
+        read(&v).unwrap()
     }
 
     const N: &str = "0x0000000000000000000000000000000000000000";
@@ -392,14 +397,11 @@ mod tests {
 
     #[test]
     fn bad_json_names_the_path() {
-        let e =
-            ChainAmounts::from_json(&json!({"gnosis": {"master_safe": {N: "-1"}}}), &Path::ROOT)
-                .unwrap_err();
+        let e = read(&json!({"gnosis": {"master_safe": {N: "-1"}}})).unwrap_err();
         assert_eq!(e.path, format!("$.gnosis.master_safe[\"{N}\"]"));
-        let e =
-            ChainAmounts::from_json(&json!({"gnosis": {"nobody": {}}}), &Path::ROOT).unwrap_err();
+        let e = read(&json!({"gnosis": {"nobody": {}}})).unwrap_err();
         assert_eq!(e.path, "$.gnosis.nobody");
-        let e = ChainAmounts::from_json(&json!({"solana": {}}), &Path::ROOT).unwrap_err();
+        let e = read(&json!({"solana": {}})).unwrap_err();
         assert_eq!(e.path, "$.solana");
     }
 }

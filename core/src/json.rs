@@ -1,11 +1,16 @@
 //! Reading tend's JSON contracts with errors that name the JSON path of the bad field.
 //!
-//! Every reader takes a [`serde_json::Value`] and a [`Path`] and returns a typed [`InputError`]:
+//! The document is checked whole by tend's one JSON reader ([`tend_json::read::document`]); every
+//! reader here then takes a [`Node`] of it and a [`Path`] and returns a typed [`InputError`]:
 //! which field (as a JSONPath such as `$.service.chains.gnosis.cost_of_bond`) and what is wrong.
 
+use std::borrow::Cow;
+
 use alloy_primitives::U256;
-use serde_json::{Map, Value};
+
+use serde_json::Value;
 pub use tend_json::path::{Path, PathError};
+pub use tend_json::read::{Kind, Node};
 
 use crate::address::{Address, AddressError, Asset, Holder, HolderError, parse_address};
 use crate::amount::{AmountError, parse_decimal};
@@ -95,39 +100,37 @@ pub fn parse_value(text: &str) -> Result<Value, tend_json::read::Error> {
     tend_json::read::from_str(text)
 }
 
-/// Parses a JSON document, mapping a syntax error to an [`InputError`] at `$`.
-pub fn parse_document(text: &str) -> Result<Value, InputError> {
-    parse_value(text).map_err(|e| {
+/// Checks a JSON document whole (one reader, [`tend_json::read`]), mapping a syntax error to an
+/// [`InputError`] at `$`; its values are then read on demand.
+pub fn parse_document(text: &str) -> Result<Node<'_>, InputError> {
+    tend_json::read::document(text).map_err(|e| {
         Path::ROOT.error(InputErrorKind::Syntax {
             line: e.line(),
             column: e.column(),
-            message: strip_position(&e.to_string()),
+            message: e.message().to_owned(),
         })
     })
 }
 
-/// A `serde_json` message without its " at line L column C" (when the position is not the
-/// reader's).
-pub(crate) fn strip_position(message: &str) -> String {
-    match message.find(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
-    }
-}
-
 /// The JSON type name of a value, for messages.
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+pub fn type_name(v: Node<'_>) -> &'static str {
+    match v.kind() {
+        Kind::Null => "null",
+        Kind::Bool => "a boolean",
+        Kind::Number => "a number",
+        Kind::String => "a string",
+        Kind::Array => "an array",
+        Kind::Object => "an object",
     }
 }
 
-fn wrong(path: &Path<'_>, expected: &'static str, v: &Value) -> InputError {
+/// The value's JSON text, as tend writes it (compact), for messages.
+pub fn text(v: Node<'_>) -> String {
+    v.read::<Value>()
+        .map_or_else(|_| String::new(), |v| tend_json::write::to_string(&v))
+}
+
+fn wrong(path: &Path<'_>, expected: &'static str, v: Node<'_>) -> InputError {
     path.error(InputErrorKind::WrongType {
         expected,
         found: type_name(v),
@@ -136,32 +139,35 @@ fn wrong(path: &Path<'_>, expected: &'static str, v: &Value) -> InputError {
 
 /// An object whose fields are checked against an allowed list.
 pub struct Obj<'v, 'p> {
-    map: &'v Map<String, Value>,
+    members: Vec<(String, Node<'v>)>,
     path: &'p Path<'p>,
 }
 
 impl<'v, 'p> Obj<'v, 'p> {
     /// Reads `v` as an object that may hold only the `allowed` fields.
-    pub fn new(v: &'v Value, path: &'p Path<'p>, allowed: &[&str]) -> Result<Self, InputError> {
-        let map = v.as_object().ok_or_else(|| wrong(path, "an object", v))?;
-        if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+    pub fn new(v: Node<'v>, path: &'p Path<'p>, allowed: &[&str]) -> Result<Self, InputError> {
+        let members = v.entries().ok_or_else(|| wrong(path, "an object", v))?;
+        if let Some((k, _)) = members.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
             return Err(path.key(k).error(InputErrorKind::UnknownField {
                 allowed: allowed.join(", "),
             }));
         }
-        Ok(Obj { map, path })
+        Ok(Obj { members, path })
+    }
+
+    fn get(&self, key: &str) -> Option<Node<'v>> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
     /// A required field (present; it may be `null`).
-    pub fn required(&self, key: &'static str) -> Result<&'v Value, InputError> {
-        self.map
-            .get(key)
+    pub fn required(&self, key: &'static str) -> Result<Node<'v>, InputError> {
+        self.get(key)
             .ok_or_else(|| self.path.key(key).error(InputErrorKind::Missing))
     }
 
     /// An optional field: `None` when absent or `null`.
-    pub fn optional(&self, key: &'static str) -> Option<&'v Value> {
-        self.map.get(key).filter(|v| !v.is_null())
+    pub fn optional(&self, key: &'static str) -> Option<Node<'v>> {
+        self.get(key).filter(|v| !v.is_null())
     }
 
     /// The path of a field of this object.
@@ -170,73 +176,64 @@ impl<'v, 'p> Obj<'v, 'p> {
     }
 }
 
-/// Reads `v` as an object and returns its entries (any keys).
-pub fn entries<'v>(
-    v: &'v Value,
-    path: &Path<'_>,
-) -> Result<impl Iterator<Item = (&'v String, &'v Value)>, InputError> {
-    Ok(v.as_object()
-        .ok_or_else(|| wrong(path, "an object", v))?
-        .iter())
+/// Reads `v` as an object and returns its members (any keys).
+pub fn entries<'v>(v: Node<'v>, path: &Path<'_>) -> Result<Vec<(String, Node<'v>)>, InputError> {
+    v.entries().ok_or_else(|| wrong(path, "an object", v))
 }
 
 /// Reads `v` as an array.
-pub fn array<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v [Value], InputError> {
-    v.as_array()
-        .map(Vec::as_slice)
-        .ok_or_else(|| wrong(path, "an array", v))
+pub fn array<'v>(v: Node<'v>, path: &Path<'_>) -> Result<Vec<Node<'v>>, InputError> {
+    v.items().ok_or_else(|| wrong(path, "an array", v))
 }
 
 /// Reads a string.
-pub fn string<'v>(v: &'v Value, path: &Path<'_>) -> Result<&'v str, InputError> {
+pub fn string<'v>(v: Node<'v>, path: &Path<'_>) -> Result<Cow<'v, str>, InputError> {
     v.as_str().ok_or_else(|| wrong(path, "a string", v))
 }
 
 /// Reads a boolean.
-pub fn boolean(v: &Value, path: &Path<'_>) -> Result<bool, InputError> {
+pub fn boolean(v: Node<'_>, path: &Path<'_>) -> Result<bool, InputError> {
     v.as_bool().ok_or_else(|| wrong(path, "a boolean", v))
 }
 
 /// Reads a non-negative integer that fits in 64 bits.
-pub fn uint(v: &Value, path: &Path<'_>) -> Result<u64, InputError> {
-    match v {
-        Value::Number(n) => n.as_u64().ok_or_else(|| {
-            path.error(InputErrorKind::OutOfRange {
-                value: n.to_string(),
-                expected: "a whole number from 0 to 2^64-1",
-            })
-        }),
-        Value::Null | Value::Bool(_) | Value::String(_) | Value::Array(_) | Value::Object(_) => {
-            Err(wrong(path, "a whole number", v))
-        }
-    }
+pub fn uint(v: Node<'_>, path: &Path<'_>) -> Result<u64, InputError> {
+    let n = v
+        .as_number()
+        .ok_or_else(|| wrong(path, "a whole number", v))?;
+    n.as_u64().ok_or_else(|| {
+        path.error(InputErrorKind::OutOfRange {
+            value: n.to_string(),
+            expected: "a whole number from 0 to 2^64-1",
+        })
+    })
 }
 
 /// Reads a signed integer that fits in 64 bits.
-pub fn int(v: &Value, path: &Path<'_>) -> Result<i64, InputError> {
-    match v {
-        Value::Number(n) => n.as_i64().ok_or_else(|| {
-            path.error(InputErrorKind::OutOfRange {
-                value: n.to_string(),
-                expected: "a whole number from -2^63 to 2^63-1",
-            })
-        }),
-        Value::Null | Value::Bool(_) | Value::String(_) | Value::Array(_) | Value::Object(_) => {
-            Err(wrong(path, "a whole number", v))
-        }
-    }
+pub fn int(v: Node<'_>, path: &Path<'_>) -> Result<i64, InputError> {
+    let n = v
+        .as_number()
+        .ok_or_else(|| wrong(path, "a whole number", v))?;
+    n.as_i64().ok_or_else(|| {
+        path.error(InputErrorKind::OutOfRange {
+            value: n.to_string(),
+            expected: "a whole number from -2^63 to 2^63-1",
+        })
+    })
 }
 
 /// Reads an amount: a decimal string.
-pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
-    match v {
-        Value::String(s) => parse_decimal(s).map_err(|reason| {
+pub fn amount(v: Node<'_>, path: &Path<'_>) -> Result<U256, InputError> {
+    if let Some(s) = v.as_str() {
+        return parse_decimal(&s).map_err(|reason| {
             path.error(InputErrorKind::InvalidAmount {
-                value: tend_json::write::to_string(v),
+                value: tend_json::write::to_string(s.as_ref()),
                 reason,
             })
-        }),
-        Value::Number(n) => Err(path.error(InputErrorKind::InvalidAmount {
+        });
+    }
+    match v.as_number() {
+        Some(n) => Err(path.error(InputErrorKind::InvalidAmount {
             value: n.to_string(),
             reason: if n.as_f64().is_some_and(|f| f < 0.0) {
                 AmountError::Negative
@@ -244,9 +241,7 @@ pub fn amount(v: &Value, path: &Path<'_>) -> Result<U256, InputError> {
                 AmountError::NotDecimal
             },
         })),
-        Value::Null | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
-            Err(wrong(path, "a decimal string", v))
-        }
+        None => Err(wrong(path, "a decimal string", v)),
     }
 }
 
@@ -261,8 +256,8 @@ pub fn address_text(text: &str, path: &Path<'_>) -> Result<Address, InputError> 
 }
 
 /// Reads an address value.
-pub fn address(v: &Value, path: &Path<'_>) -> Result<Address, InputError> {
-    address_text(string(v, path)?, path)
+pub fn address(v: Node<'_>, path: &Path<'_>) -> Result<Address, InputError> {
+    address_text(&string(v, path)?, path)
 }
 
 /// Parses a text as an asset (an address; the zero address is native).
@@ -296,13 +291,17 @@ pub fn chain_id_text(text: &str, path: &Path<'_>) -> Result<ChainId, InputError>
 #[allow(clippy::many_single_char_names, clippy::wildcard_enum_match_arm)]
 mod tests {
     use super::*;
-    use serde_json::json;
+
+    /// A node of `text`, a whole document.
+    fn node(text: &str) -> Node<'_> {
+        parse_document(text).unwrap()
+    }
 
     #[test]
     fn unknown_fields_are_named() {
-        let v = json!({"a": 1, "zz": 2});
+        let v = node(r#"{"a": 1, "zz": 2}"#);
         let root = Path::ROOT;
-        let err = Obj::new(&v, &root, &["a"]).err().unwrap();
+        let err = Obj::new(v, &root, &["a"]).err().unwrap();
         assert_eq!(err.path, "$.zz");
         assert!(matches!(err.kind, InputErrorKind::UnknownField { .. }));
     }
@@ -310,8 +309,8 @@ mod tests {
     #[test]
     fn amounts_must_be_decimal_strings() {
         let root = Path::ROOT;
-        assert_eq!(amount(&json!("12"), &root).unwrap(), U256::from(12));
-        let e = amount(&json!(12), &root).unwrap_err();
+        assert_eq!(amount(node(r#""12""#), &root).unwrap(), U256::from(12));
+        let e = amount(node("12"), &root).unwrap_err();
         assert!(matches!(
             e.kind,
             InputErrorKind::InvalidAmount {
@@ -319,7 +318,7 @@ mod tests {
                 ..
             }
         ));
-        let e = amount(&json!(-1), &root).unwrap_err();
+        let e = amount(node("-1"), &root).unwrap_err();
         assert!(matches!(
             e.kind,
             InputErrorKind::InvalidAmount {
@@ -327,10 +326,10 @@ mod tests {
                 ..
             }
         ));
-        let e = amount(&json!("-1"), &root).unwrap_err();
+        let e = amount(node(r#""-1""#), &root).unwrap_err();
         assert!(e.to_string().contains("negative"));
         assert!(matches!(
-            amount(&json!(null), &root).unwrap_err().kind,
+            amount(node("null"), &root).unwrap_err().kind,
             InputErrorKind::WrongType { .. }
         ));
     }

@@ -21,7 +21,7 @@ use serde_json::Value;
 use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::chain_amounts::{AssetAmounts, shortfall_of};
-use crate::json::{self, InputError, InputErrorKind, Obj, Path};
+use crate::json::{self, InputError, InputErrorKind, Node, Obj, Path};
 use crate::ser;
 use tend_derive::ToJson;
 
@@ -514,33 +514,40 @@ fn seconds_until_low(balance: U256, low: U256, rate: U256) -> Option<u64> {
 impl PlanInput {
     /// Parses and validates a planner input from JSON text.
     pub fn from_json_str(text: &str) -> Result<Self, InputError> {
-        Self::from_json(&json::parse_document(text)?)
+        Self::read(json::parse_document(text)?)
     }
 
     /// Parses and validates a planner input from a JSON value.
     pub fn from_json(v: &Value) -> Result<Self, InputError> {
+        Self::from_json_str(&tend_json::write::to_string(v))
+    }
+
+    fn read(v: Node<'_>) -> Result<Self, InputError> {
         let root = Path::ROOT;
         let o = Obj::new(v, &root, &["chains", "sources", "wallets", "in_flight"])?;
         let mut input = PlanInput::default();
         let pc = root.key("chains");
         for (c, g) in json::entries(o.required("chains")?, &pc)? {
-            let p = pc.key(c);
-            let chain = json::chain_id_text(c, &p)?;
+            let p = pc.key(&c);
+            let chain = json::chain_id_text(&c, &p)?;
             input.chains.insert(chain, parse_gas(g, &p)?);
         }
         let ps = root.key("sources");
         if let Some(list) = o.optional("sources") {
-            for (i, s) in json::array(list, &ps)?.iter().enumerate() {
+            for (i, s) in json::array(list, &ps)?.into_iter().enumerate() {
                 input.sources.push(parse_source(s, &ps.index(i))?);
             }
         }
         let pw = root.key("wallets");
-        for (i, w) in json::array(o.required("wallets")?, &pw)?.iter().enumerate() {
+        for (i, w) in json::array(o.required("wallets")?, &pw)?
+            .into_iter()
+            .enumerate()
+        {
             input.wallets.push(parse_wallet(w, &pw.index(i))?);
         }
         let pf = root.key("in_flight");
         if let Some(list) = o.optional("in_flight") {
-            for (i, t) in json::array(list, &pf)?.iter().enumerate() {
+            for (i, t) in json::array(list, &pf)?.into_iter().enumerate() {
                 input.in_flight.push(parse_transfer(t, &pf.index(i))?);
             }
         }
@@ -555,7 +562,7 @@ fn opt_amount(o: &Obj<'_, '_>, key: &'static str) -> Result<Option<U256>, InputE
         .transpose()
 }
 
-fn parse_gas(v: &Value, p: &Path<'_>) -> Result<GasParams, InputError> {
+fn parse_gas(v: Node<'_>, p: &Path<'_>) -> Result<GasParams, InputError> {
     let o = Obj::new(
         v,
         p,
@@ -584,12 +591,12 @@ fn parse_gas(v: &Value, p: &Path<'_>) -> Result<GasParams, InputError> {
 
 fn chain_field(o: &Obj<'_, '_>) -> Result<ChainId, InputError> {
     let p = o.path().key("chain");
-    json::chain_id_text(json::string(o.required("chain")?, &p)?, &p)
+    json::chain_id_text(&json::string(o.required("chain")?, &p)?, &p)
 }
 
 fn name_field(o: &Obj<'_, '_>) -> Result<Option<String>, InputError> {
     o.optional("name")
-        .map(|v| json::string(v, &o.path().key("name")).map(str::to_owned))
+        .map(|v| json::string(v, &o.path().key("name")).map(std::borrow::Cow::into_owned))
         .transpose()
 }
 
@@ -599,7 +606,7 @@ fn balances_field(o: &Obj<'_, '_>) -> Result<AssetAmounts, InputError> {
     })
 }
 
-fn parse_source(v: &Value, p: &Path<'_>) -> Result<Source, InputError> {
+fn parse_source(v: Node<'_>, p: &Path<'_>) -> Result<Source, InputError> {
     let o = Obj::new(v, p, &["chain", "address", "name", "balances"])?;
     Ok(Source {
         chain: chain_field(&o)?,
@@ -609,7 +616,7 @@ fn parse_source(v: &Value, p: &Path<'_>) -> Result<Source, InputError> {
     })
 }
 
-fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
+fn parse_wallet(v: Node<'_>, p: &Path<'_>) -> Result<Wallet, InputError> {
     let o = Obj::new(
         v,
         p,
@@ -622,7 +629,7 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
             let pp = p.key("priority");
             u32::try_from(json::uint(v, &pp)?).map_err(|_| {
                 pp.error(InputErrorKind::OutOfRange {
-                    value: tend_json::write::to_string(v),
+                    value: json::text(v),
                     expected: "0 to 4294967295",
                 })
             })?
@@ -632,8 +639,8 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
     let pp = p.key("policy");
     let mut policy = Map::new();
     for (a, pol) in json::entries(o.required("policy")?, &pp)? {
-        let pa = pp.key(a);
-        let asset = json::asset_text(a, &pa)?;
+        let pa = pp.key(&a);
+        let asset = json::asset_text(&a, &pa)?;
         let po = Obj::new(
             pol,
             &pa,
@@ -659,7 +666,7 @@ fn parse_wallet(v: &Value, p: &Path<'_>) -> Result<Wallet, InputError> {
     })
 }
 
-fn parse_transfer(v: &Value, p: &Path<'_>) -> Result<Transfer, InputError> {
+fn parse_transfer(v: Node<'_>, p: &Path<'_>) -> Result<Transfer, InputError> {
     // `reason` is accepted and ignored so a plan's transfers can be fed back as in flight.
     let o = Obj::new(
         v,
@@ -679,7 +686,7 @@ fn parse_transfer(v: &Value, p: &Path<'_>) -> Result<Transfer, InputError> {
         chain: chain_field(&o)?,
         from: json::address(o.required("from")?, &p.key("from"))?,
         to: json::address(o.required("to")?, &p.key("to"))?,
-        asset: json::asset_text(json::string(o.required("asset")?, &asset_p)?, &asset_p)?,
+        asset: json::asset_text(&json::string(o.required("asset")?, &asset_p)?, &asset_p)?,
         amount: json::amount(o.required("amount")?, &p.key("amount"))?,
         gas_reserved: opt_amount(&o, "gas_reserved")?.unwrap_or_default(),
         reason: None,

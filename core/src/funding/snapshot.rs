@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::address::Asset;
 use crate::chain::Chain;
 use crate::chain_amounts::AssetAmounts;
-use crate::json::{self, InputError, InputErrorKind, Obj, Path};
+use crate::json::{self, InputError, InputErrorKind, Node, Obj, Path};
 
 /// Everything the report needs about one service, its wallet and the chain, at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,11 +128,15 @@ const TOP: &[&str] = &[
 impl FundingSnapshot {
     /// Parses a snapshot from JSON text.
     pub fn from_json_str(text: &str) -> Result<Self, InputError> {
-        Self::from_json(&json::parse_document(text)?)
+        Self::read(json::parse_document(text)?)
     }
 
     /// Parses a snapshot from a JSON value.
     pub fn from_json(v: &Value) -> Result<Self, InputError> {
+        Self::from_json_str(&tend_json::write::to_string(v))
+    }
+
+    fn read(v: Node<'_>) -> Result<Self, InputError> {
         let root = Path::ROOT;
         let o = Obj::new(v, &root, TOP)?;
         let now = json::uint(o.required("now")?, &root.key("now"))?;
@@ -150,8 +154,8 @@ impl FundingSnapshot {
                 let p = root.key("bonded_assets");
                 let mut out = Map::new();
                 for (c, assets) in json::entries(b, &p)? {
-                    let pc = p.key(c);
-                    let chain = json::chain_text(c, &pc)?;
+                    let pc = p.key(&c);
+                    let chain = json::chain_text(&c, &pc)?;
                     out.insert(chain, AssetAmounts::from_json(assets, &pc)?);
                 }
                 out
@@ -206,7 +210,7 @@ pub fn observed_balance(
         .unwrap_or_default()
 }
 
-fn parse_service(v: &Value, path: &Path<'_>) -> Result<ServiceSnapshot, InputError> {
+fn parse_service(v: Node<'_>, path: &Path<'_>) -> Result<ServiceSnapshot, InputError> {
     let o = Obj::new(v, path, &["service_config_id", "agent_addresses", "chains"])?;
     let p_id = path.key("service_config_id");
     let service_config_id = json::string(o.required("service_config_id")?, &p_id)?;
@@ -221,25 +225,25 @@ fn parse_service(v: &Value, path: &Path<'_>) -> Result<ServiceSnapshot, InputErr
     }
     let p_agents = path.key("agent_addresses");
     let agent_addresses = json::array(o.required("agent_addresses")?, &p_agents)?
-        .iter()
+        .into_iter()
         .enumerate()
         .map(|(i, a)| json::address(a, &p_agents.index(i)))
         .collect::<Result<Vec<_>, _>>()?;
     let p_chains = path.key("chains");
     let mut chains = Vec::new();
     for (c, cfg) in json::entries(o.required("chains")?, &p_chains)? {
-        let pc = p_chains.key(c);
-        let chain = json::chain_text(c, &pc)?;
+        let pc = p_chains.key(&c);
+        let chain = json::chain_text(&c, &pc)?;
         chains.push((chain, parse_service_chain(cfg, &pc)?));
     }
     Ok(ServiceSnapshot {
-        service_config_id: service_config_id.to_owned(),
+        service_config_id: service_config_id.into_owned(),
         agent_addresses,
         chains,
     })
 }
 
-fn parse_service_chain(v: &Value, path: &Path<'_>) -> Result<ServiceChain, InputError> {
+fn parse_service_chain(v: Node<'_>, path: &Path<'_>) -> Result<ServiceChain, InputError> {
     let o = Obj::new(
         v,
         path,
@@ -269,8 +273,8 @@ fn parse_service_chain(v: &Value, path: &Path<'_>) -> Result<ServiceChain, Input
     let p_fr = path.key("fund_requirements");
     let mut fund_requirements = Map::new();
     for (a, req) in json::entries(o.required("fund_requirements")?, &p_fr)? {
-        let pa = p_fr.key(a);
-        let asset = json::asset_text(a, &pa)?;
+        let pa = p_fr.key(&a);
+        let asset = json::asset_text(&a, &pa)?;
         let r = Obj::new(req, &pa, &["agent", "safe"])?;
         fund_requirements.insert(
             asset,
@@ -293,7 +297,7 @@ fn parse_service_chain(v: &Value, path: &Path<'_>) -> Result<ServiceChain, Input
     })
 }
 
-fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError> {
+fn parse_staking(v: Node<'_>, path: &Path<'_>) -> Result<StakingParams, InputError> {
     let o = Obj::new(
         v,
         path,
@@ -322,15 +326,15 @@ fn parse_staking(v: &Value, path: &Path<'_>) -> Result<StakingParams, InputError
     })
 }
 
-fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError> {
+fn parse_wallet(v: Node<'_>, path: &Path<'_>) -> Result<WalletSnapshot, InputError> {
     let o = Obj::new(v, path, &["master_eoa", "master_safes"])?;
     let master_eoa = json::address(o.required("master_eoa")?, &path.key("master_eoa"))?;
     let mut master_safes = Map::new();
     if let Some(safes) = o.optional("master_safes") {
         let p = path.key("master_safes");
         for (c, a) in json::entries(safes, &p)? {
-            let pc = p.key(c);
-            master_safes.insert(json::chain_text(c, &pc)?, json::address(a, &pc)?);
+            let pc = p.key(&c);
+            master_safes.insert(json::chain_text(&c, &pc)?, json::address(a, &pc)?);
         }
     }
     Ok(WalletSnapshot {
@@ -339,15 +343,15 @@ fn parse_wallet(v: &Value, path: &Path<'_>) -> Result<WalletSnapshot, InputError
     })
 }
 
-fn parse_balances(v: &Value, path: &Path<'_>) -> Result<ObservedBalances, InputError> {
+fn parse_balances(v: Node<'_>, path: &Path<'_>) -> Result<ObservedBalances, InputError> {
     let mut out: Map<Chain, Map<Address, AssetAmounts>> = Map::new();
     for (c, holders) in json::entries(v, path)? {
-        let pc = path.key(c);
-        let chain = json::chain_text(c, &pc)?;
+        let pc = path.key(&c);
+        let chain = json::chain_text(&c, &pc)?;
         let by_address = out.entry(chain).or_default();
         for (h, assets) in json::entries(holders, &pc)? {
-            let ph = pc.key(h);
-            let address = json::address_text(h, &ph)?;
+            let ph = pc.key(&h);
+            let address = json::address_text(&h, &ph)?;
             // Two spellings of one address (different letter case) must not silently replace
             // each other.
             if by_address.contains_key(&address) {
@@ -361,34 +365,37 @@ fn parse_balances(v: &Value, path: &Path<'_>) -> Result<ObservedBalances, InputE
     Ok(out)
 }
 
-fn parse_funds_status(v: &Value, path: &Path<'_>) -> Result<FundsStatusBody, InputError> {
+fn parse_funds_status(v: Node<'_>, path: &Path<'_>) -> Result<FundsStatusBody, InputError> {
     let mut chains = Vec::new();
     for (c, addresses) in json::entries(v, path)? {
-        let pc = path.key(c);
+        let pc = path.key(&c);
         let mut by_address = Vec::new();
         for (a, assets) in json::entries(addresses, &pc)? {
-            let pa = pc.key(a);
+            let pa = pc.key(&a);
             let mut by_asset = Vec::new();
             for (asset, entry) in json::entries(assets, &pa)? {
-                let pe = pa.key(asset);
+                let pe = pa.key(&asset);
                 // The agent's body may carry more fields (`balance`, `requirement`, …); only
                 // `deficit` is read, as the middleware does.
-                let e = entry.as_object().ok_or_else(|| {
+                let e = entry.entries().ok_or_else(|| {
                     pe.error(InputErrorKind::WrongType {
                         expected: "an object with a deficit",
                         found: json::type_name(entry),
                     })
                 })?;
                 by_asset.push((
-                    asset.clone(),
+                    asset,
                     FundsStatusEntry {
-                        deficit: e.get("deficit").cloned(),
+                        deficit: e
+                            .into_iter()
+                            .find(|(k, _)| k == "deficit")
+                            .and_then(|(_, d)| d.read::<Value>().ok()),
                     },
                 ));
             }
-            by_address.push((a.clone(), by_asset));
+            by_address.push((a, by_asset));
         }
-        chains.push((c.clone(), by_address));
+        chains.push((c, by_address));
     }
     Ok(FundsStatusBody { chains })
 }

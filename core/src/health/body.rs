@@ -3,8 +3,8 @@
 use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use tend_derive::{FromJson, ToJson};
+use tend_json::read::Node;
 
 /// A field that may be absent, `null`, or a boolean (the middleware picks fields by presence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
@@ -22,12 +22,12 @@ pub enum Flag {
 }
 
 impl Flag {
-    fn of(v: Option<&Value>) -> Self {
-        match v {
+    fn of(v: Option<Node<'_>>) -> Self {
+        match v.map(Node::as_bool) {
             None => Self::Absent,
-            Some(Value::Bool(true)) => Self::True,
-            Some(Value::Bool(false)) => Self::False,
-            Some(_) => Self::Null,
+            Some(Some(true)) => Self::True,
+            Some(Some(false)) => Self::False,
+            Some(None) => Self::Null,
         }
     }
 
@@ -75,8 +75,8 @@ pub enum BodyError {
     NotAnObject,
 }
 
-fn secs_to_ms(v: Option<&Value>) -> Option<u64> {
-    let v = v?;
+fn secs_to_ms(v: Option<Node<'_>>) -> Option<u64> {
+    let v = v?.as_number()?;
     if let Some(u) = v.as_u64() {
         return Some(u.saturating_mul(1000));
     }
@@ -94,28 +94,29 @@ impl HealthBody {
     /// Parses a healthcheck body. Unknown fields are ignored; a field of the wrong type reads as
     /// absent (numbers) or `null` (flags), as the middleware's Python reads them.
     pub fn parse(text: &str) -> Result<Self, BodyError> {
-        let v: Value = crate::json::parse_value(text).map_err(|e| BodyError::NotJson {
+        let v = tend_json::read::document(text).map_err(|e| BodyError::NotJson {
             message: e.to_string(),
             line: e.line(),
             column: e.column(),
         })?;
-        let Value::Object(o) = v else {
-            return Err(BodyError::NotAnObject);
-        };
-        let agent_health = match o.get("agent_health") {
-            Some(Value::Object(m)) => m
-                .iter()
-                .filter_map(|(k, v)| v.as_bool().map(|b| (k.clone(), b)))
+        let o = v.entries().ok_or(BodyError::NotAnObject)?;
+        let get = |key: &str| o.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        let agent_health = match get("agent_health").and_then(Node::entries) {
+            Some(m) => m
+                .into_iter()
+                .filter_map(|(k, v)| v.as_bool().map(|b| (k, b)))
                 .collect(),
-            _ => Map::new(),
+            None => Map::new(),
         };
         Ok(Self {
-            is_healthy: Flag::of(o.get("is_healthy")),
-            is_transitioning_fast: Flag::of(o.get("is_transitioning_fast")),
-            is_tm_healthy: Flag::of(o.get("is_tm_healthy")),
-            since_last_transition_ms: secs_to_ms(o.get("seconds_since_last_transition")),
-            period: o.get("period").and_then(Value::as_u64),
-            reset_pause_duration_ms: secs_to_ms(o.get("reset_pause_duration")),
+            is_healthy: Flag::of(get("is_healthy")),
+            is_transitioning_fast: Flag::of(get("is_transitioning_fast")),
+            is_tm_healthy: Flag::of(get("is_tm_healthy")),
+            since_last_transition_ms: secs_to_ms(get("seconds_since_last_transition")),
+            period: get("period")
+                .and_then(Node::as_number)
+                .and_then(|n| n.as_u64()),
+            reset_pause_duration_ms: secs_to_ms(get("reset_pause_duration")),
             agent_health,
         })
     }

@@ -132,15 +132,27 @@ impl Recording {
         let (_, first) = lines
             .next()
             .ok_or_else(|| err(1, "empty file: not a tend recording".into()))?;
-        let v: serde_json::Value = crate::json::parse_value(first)
+        let v = tend_json::read::document(first)
             .map_err(|e| err(1, format!("the header is not JSON: {e}")))?;
-        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+        let field = |key: &str| {
+            v.entries()
+                .and_then(|o| o.into_iter().find(|(k, _)| k == key))
+                .map(|(_, n)| n)
+        };
+        if field("format")
+            .and_then(tend_json::read::Node::as_str)
+            .as_deref()
+            != Some(FORMAT)
+        {
             return Err(err(
                 1,
                 format!("not a tend recording (no \"format\": \"{FORMAT}\")"),
             ));
         }
-        match v.get("version").and_then(serde_json::Value::as_u64) {
+        match field("version")
+            .and_then(tend_json::read::Node::as_number)
+            .and_then(|n| n.as_u64())
+        {
             Some(n) if n == u64::from(VERSION) => {}
             Some(n) => {
                 return Err(err(
@@ -150,8 +162,7 @@ impl Recording {
             }
             None => return Err(err(1, "the header has no version".into())),
         }
-        // Parsed again from the text, not from `v`: one reader for every reader of an engine
-        // configuration (the wasm package's size).
+        // Read again from the text as a whole header, by the same reader.
         let header: Header =
             tend_json::read::from_str(first).map_err(|e| err(1, format!("bad header: {e}")))?;
         if config_hash(&header.config) != header.config_hash {

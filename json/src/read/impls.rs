@@ -212,24 +212,40 @@ impl FromJson for serde_json::Value {
                 })?;
                 Value::Object(map)
             }
-            b'0'..=b'9' | b'-' => {
-                let t = r.number_text()?;
-                // `serde_json` reads `-0` as the float -0.0.
-                let integer = !t.contains(['.', 'e', 'E']) && t != "-0";
-                if let (true, Ok(u)) = (integer, t.parse::<u64>()) {
-                    Value::from(u)
-                } else if let (true, Ok(i)) = (integer, t.parse::<i64>()) {
-                    Value::from(i)
-                } else {
-                    t.parse::<f64>()
-                        .ok()
-                        .and_then(serde_json::Number::from_f64)
-                        .map(Value::Number)
-                        .ok_or_else(|| r.error("number out of range"))?
-                }
-            }
+            b'0'..=b'9' | b'-' => Value::Number(number(r)?),
             _ => return Err(r.invalid_type("a JSON value")),
         })
+    }
+}
+
+/// A number as `serde_json` reads it: an integer as `u64` or `i64` when it fits, otherwise `f64`.
+pub(super) fn number(r: &mut Reader<'_>) -> Result<serde_json::Number, Error> {
+    let t = r.number_text()?;
+    // `serde_json` reads `-0` as the float -0.0.
+    let integer = !t.contains(['.', 'e', 'E']) && t != "-0";
+    if let (true, Ok(u)) = (integer, t.parse::<u64>()) {
+        Ok(u.into())
+    } else if let (true, Ok(i)) = (integer, t.parse::<i64>()) {
+        Ok(i.into())
+    } else {
+        t.parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .ok_or_else(|| r.error("number out of range"))
+    }
+}
+
+/// Checks one value as [`serde_json::Value`]'s reader reads it, building nothing: the same
+/// errors at the same places.
+pub(super) fn check_value(r: &mut Reader<'_>) -> Result<(), Error> {
+    match r.peek()? {
+        b'n' => r.null(),
+        b't' | b'f' => r.boolean().map(drop),
+        b'"' => r.string().map(drop),
+        b'[' => r.array(&mut check_value),
+        b'{' => r.object(&mut |r, _| check_value(r)),
+        b'0'..=b'9' | b'-' => number(r).map(drop),
+        _ => Err(r.invalid_type("a JSON value")),
     }
 }
 

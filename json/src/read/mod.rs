@@ -711,8 +711,10 @@ fn one_of(names: &[&str]) -> String {
 }
 
 mod impls;
+pub mod node;
 
 pub use impls::{FromKey, list};
+pub use node::{Kind, Node, document};
 
 #[cfg(test)]
 mod tests;

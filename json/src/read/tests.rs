@@ -142,4 +142,14 @@ proptest! {
         let theirs = serde_json::from_str::<serde_json::Value>(&text).ok();
         prop_assert!(same_value(ours.as_ref(), theirs.as_ref()), "{text}: {ours:?} vs {theirs:?}");
     }
+
+    /// A checked document refuses exactly what the `Value` reader refuses, with the same error.
+    #[test]
+    fn documents_refuse_what_values_refuse(
+        text in r#"[\[\]{}":,0-9a-z\\ .eE+-]{0,40}"#
+    ) {
+        let node = document(&text).err();
+        let value = from_str::<serde_json::Value>(&text).err();
+        prop_assert_eq!(node, value, "{}", text);
+    }
 }
