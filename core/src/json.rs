@@ -198,26 +198,38 @@ pub fn boolean(v: Node<'_>, path: &Path<'_>) -> Result<bool, InputError> {
 
 /// Reads a non-negative integer that fits in 64 bits.
 pub fn uint(v: Node<'_>, path: &Path<'_>) -> Result<u64, InputError> {
-    let n = v
-        .as_number()
-        .ok_or_else(|| wrong(path, "a whole number", v))?;
-    n.as_u64().ok_or_else(|| {
-        path.error(InputErrorKind::OutOfRange {
-            value: n.to_string(),
-            expected: "a whole number from 0 to 2^64-1",
-        })
-    })
+    whole(
+        v,
+        path,
+        serde_json::Number::as_u64,
+        "a whole number from 0 to 2^64-1",
+    )
 }
 
 /// Reads a signed integer that fits in 64 bits.
 pub fn int(v: Node<'_>, path: &Path<'_>) -> Result<i64, InputError> {
+    whole(
+        v,
+        path,
+        serde_json::Number::as_i64,
+        "a whole number from -2^63 to 2^63-1",
+    )
+}
+
+/// Reads a whole number that `fits` takes, or says it is out of `range`.
+fn whole<T>(
+    v: Node<'_>,
+    path: &Path<'_>,
+    fits: fn(&serde_json::Number) -> Option<T>,
+    range: &'static str,
+) -> Result<T, InputError> {
     let n = v
         .as_number()
         .ok_or_else(|| wrong(path, "a whole number", v))?;
-    n.as_i64().ok_or_else(|| {
+    fits(&n).ok_or_else(|| {
         path.error(InputErrorKind::OutOfRange {
             value: n.to_string(),
-            expected: "a whole number from -2^63 to 2^63-1",
+            expected: range,
         })
     })
 }

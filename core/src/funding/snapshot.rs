@@ -377,19 +377,16 @@ fn parse_funds_status(v: Node<'_>, path: &Path<'_>) -> Result<FundsStatusBody, I
                 let pe = pa.key(&asset);
                 // The agent's body may carry more fields (`balance`, `requirement`, …); only
                 // `deficit` is read, as the middleware does.
-                let e = entry.entries().ok_or_else(|| {
-                    pe.error(InputErrorKind::WrongType {
+                if entry.kind() != json::Kind::Object {
+                    return Err(pe.error(InputErrorKind::WrongType {
                         expected: "an object with a deficit",
                         found: json::type_name(entry),
-                    })
-                })?;
+                    }));
+                }
                 by_asset.push((
                     asset,
                     FundsStatusEntry {
-                        deficit: e
-                            .into_iter()
-                            .find(|(k, _)| k == "deficit")
-                            .and_then(|(_, d)| d.read::<Value>().ok()),
+                        deficit: entry.get("deficit").and_then(|d| d.read::<Value>().ok()),
                     },
                 ));
             }

@@ -4,7 +4,7 @@ use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use tend_derive::{FromJson, ToJson};
-use tend_json::read::Node;
+use tend_json::read::{Kind, Node};
 
 /// A field that may be absent, `null`, or a boolean (the middleware picks fields by presence).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToJson, Deserialize, FromJson)]
@@ -99,8 +99,10 @@ impl HealthBody {
             line: e.line(),
             column: e.column(),
         })?;
-        let o = v.entries().ok_or(BodyError::NotAnObject)?;
-        let get = |key: &str| o.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        if v.kind() != Kind::Object {
+            return Err(BodyError::NotAnObject);
+        }
+        let get = |key: &str| v.get(key);
         let agent_health = match get("agent_health").and_then(Node::entries) {
             Some(m) => m
                 .into_iter()

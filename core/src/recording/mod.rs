@@ -134,12 +134,7 @@ impl Recording {
             .ok_or_else(|| err(1, "empty file: not a tend recording".into()))?;
         let v = tend_json::read::document(first)
             .map_err(|e| err(1, format!("the header is not JSON: {e}")))?;
-        let field = |key: &str| {
-            v.entries()
-                .and_then(|o| o.into_iter().find(|(k, _)| k == key))
-                .map(|(_, n)| n)
-        };
-        if field("format")
+        if v.get("format")
             .and_then(tend_json::read::Node::as_str)
             .as_deref()
             != Some(FORMAT)
@@ -149,7 +144,8 @@ impl Recording {
                 format!("not a tend recording (no \"format\": \"{FORMAT}\")"),
             ));
         }
-        match field("version")
+        match v
+            .get("version")
             .and_then(tend_json::read::Node::as_number)
             .and_then(|n| n.as_u64())
         {

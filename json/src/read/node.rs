@@ -127,6 +127,25 @@ impl<'a> Node<'a> {
         Some(out)
     }
 
+    /// The value of the object's member `key` (the last one when the key is given twice, as
+    /// [`Node::entries`] keeps it), if the node is an object that has it.
+    pub fn get(self, key: &str) -> Option<Node<'a>> {
+        if self.kind() != Kind::Object {
+            return None;
+        }
+        let text = self.text;
+        let mut found = None;
+        self.reader()
+            .object(&mut |r, k| {
+                if k == key {
+                    found = Some(Node { text, pos: r.pos });
+                }
+                r.skip()
+            })
+            .ok()?;
+        found
+    }
+
     /// Reads the node as a `T` (errors at the value's line and column).
     pub fn read<T: FromJson>(self) -> Result<T, Error> {
         T::read(&mut self.reader())

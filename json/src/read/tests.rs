@@ -114,6 +114,21 @@ fn tag_is_found_anywhere_and_skipped() {
     assert!(Reader::new("[]").tag("kind").is_err());
 }
 
+#[test]
+fn nodes_find_members_as_a_value_map_keeps_them() {
+    let doc = document(r#" { "a": 1, "b": [true, "x\n"], "a": {"c": null} } "#).unwrap();
+    let keys: Vec<String> = doc.entries().unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["a", "b"], "a repeated key keeps its first place");
+    let a = doc.get("a").unwrap();
+    assert_eq!(a.kind(), Kind::Object, "and its last value");
+    assert!(a.get("c").unwrap().is_null());
+    assert!(doc.get("zz").is_none());
+    let b = doc.get("b").unwrap().items().unwrap();
+    assert_eq!(b[0].as_bool(), Some(true));
+    assert_eq!(b[1].as_str().as_deref(), Some("x\n"));
+    assert!(b[0].get("a").is_none() && b[0].entries().is_none() && a.items().is_none());
+}
+
 fn same_value(a: Option<&serde_json::Value>, b: Option<&serde_json::Value>) -> bool {
     use serde_json::Value;
     match (a, b) {
