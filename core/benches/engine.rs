@@ -60,6 +60,7 @@ fn plan_nonces(c: &mut Criterion) {
         latest: 100,
         pending: 100,
         head: 1_000,
+        base_fee: 0,
     });
     for i in 0..16u64 {
         let (id, _) = book.reserve(Purpose::Payload, Timestamp(0), &p).unwrap();

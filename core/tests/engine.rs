@@ -73,6 +73,10 @@ struct Harness {
     auto: bool,
     /// An endpoint that stopped syncing: its head stays at 100.
     frozen: Option<usize>,
+    /// The next block's base fee in the fee history, wei.
+    base_fee: u128,
+    /// Every raw send is refused with this message (code -32000).
+    refuse_sends: Option<&'static str>,
 }
 
 impl Harness {
@@ -89,6 +93,8 @@ impl Harness {
             signed: 0,
             auto: true,
             frozen: None,
+            base_fee: 1_000_000_000,
+            refuse_sends: None,
         };
         h.drain();
         h
@@ -109,15 +115,25 @@ impl Harness {
                 Output::Rpc {
                     id, call, endpoint, ..
                 } => {
-                    let result = Ok(if self.frozen == Some(endpoint) {
+                    let refused = match (&call, self.refuse_sends) {
+                        (RpcCall::SendRaw { .. }, Some(message)) => Some(message),
+                        _ => None,
+                    };
+                    let result = if let Some(message) = refused {
+                        Err(RpcFailure::JsonRpc {
+                            code: -32000,
+                            message: message.into(),
+                            retry_after_ms: None,
+                        })
+                    } else if self.frozen == Some(endpoint) {
                         let Self { head, .. } = *self;
                         self.head = 100;
                         let a = self.answer(&call);
                         self.head = head;
-                        a
+                        Ok(a)
                     } else {
-                        self.answer(&call)
-                    });
+                        Ok(self.answer(&call))
+                    };
                     let now = self.now;
                     self.engine.handle_input(Input::RpcResponse {
                         now,
@@ -176,7 +192,7 @@ impl Harness {
                     .collect(),
             },
             RpcCall::FeeHistory { .. } => RpcAnswer::FeeHistory(FeeHistory {
-                base_fee_per_gas: vec![1_000_000_000; 11],
+                base_fee_per_gas: vec![self.base_fee; 11],
                 reward: vec![1_000_000; 10],
             }),
             RpcCall::SendRaw { hash } => {
@@ -320,6 +336,98 @@ fn a_restart_rebroadcasts_what_was_signed_and_plans_nothing_twice() {
         !resent.is_empty() && resent.iter().all(|x| Some(*x) == sent_hash),
         "{resent:?}"
     );
+}
+
+/// Issue 21's sequence: a transfer is signed, journaled and accepted by the node; the daemon is
+/// killed; after the restart the base fee has risen above the transaction's max fee, and the
+/// rebroadcast of the same raw transaction is refused ("max fee per gas less than block base
+/// fee"). The nonce still belongs to that transfer (the first broadcast may sit in any pool):
+/// only the same record signs at it again, a bump of the same payload; no other transfer does.
+#[test]
+fn a_refused_rebroadcast_after_a_restart_keeps_the_nonce_for_its_own_payload() {
+    let h = Harness::new(Engine::new(config(), start()).unwrap());
+    let (tx, nonce, body, fees) = h
+        .log
+        .iter()
+        .find_map(|o| match o {
+            Output::Sign { tx, request, .. } => {
+                Some((*tx, request.nonce, request.body, request.fees))
+            }
+            _ => None,
+        })
+        .expect("a transfer was signed");
+    assert_eq!(h.pending, 1, "the node accepted it");
+    let journal = h.journal();
+    // kill -9. The next daemon finds the base fee far above the transaction's max fee.
+    let now = h.now.plus_ms(1_000);
+    let mut h2 = Harness::new(Engine::restore(config(), now, journal, &[]).unwrap());
+    h2.now = now;
+    // The endpoint read now does not hold it in its pool; another node may.
+    h2.pending = 0;
+    h2.base_fee = 100 * fees.max_fee_per_gas;
+    h2.refuse_sends = Some("max fee per gas less than block base fee");
+    for _ in 0..6 {
+        h2.advance(15_000);
+    }
+    let refused = h2.log.iter().any(|o| {
+        matches!(
+            o,
+            Output::Event(Event::SendRejected { tx: t, .. }) if *t == tx
+        )
+    });
+    assert!(refused, "the rebroadcast was refused: {:?}", h2.log);
+    let signs: Vec<_> = h2
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Sign { tx, request, .. } => Some((*tx, request.nonce, request.body)),
+            _ => None,
+        })
+        .collect();
+    assert!(!signs.is_empty(), "the refused transaction is bumped");
+    for (t, n, b) in &signs {
+        assert!(
+            *n != nonce || (*t == tx && *b == body),
+            "nonce {nonce} carried record {tx} ({body:?}) and is signed again for record {t} ({b:?})"
+        );
+    }
+    let book = h2.engine.nonce_book(CHAIN).unwrap();
+    assert_eq!(
+        book.record(tx).map(|r| r.state),
+        Some(RecordState::InFlight),
+        "the transfer stays in flight for the planner"
+    );
+}
+
+/// A transaction whose max fee the base fee overtook is bumped (same payload) at once, not left
+/// waiting for the stuck rule while the in-flight cap holds every other transfer.
+#[test]
+fn a_transaction_below_the_base_fee_is_bumped_without_waiting() {
+    let mut h = Harness::new(Engine::new(config(), start()).unwrap());
+    let (tx, fees) = h
+        .log
+        .iter()
+        .find_map(|o| match o {
+            Output::Sign { tx, request, .. } => Some((*tx, request.fees)),
+            _ => None,
+        })
+        .unwrap();
+    h.log.clear();
+    h.base_fee = 2 * fees.max_fee_per_gas;
+    // One round reads the new base fee, the next one's count sees the transaction below it.
+    h.advance(15_000);
+    h.advance(15_000);
+    let bumped: Vec<_> = h
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Sign { tx: t, request, .. } => Some((*t, request.fees)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bumped.len(), 1, "{bumped:?}");
+    assert_eq!(bumped[0].0, tx);
+    assert!(bumped[0].1.max_fee_per_gas > h.base_fee, "{bumped:?}");
 }
 
 #[test]

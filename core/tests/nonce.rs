@@ -23,6 +23,7 @@ fn view(latest: u64, pending: u64, head: u64) -> ChainView {
         latest,
         pending,
         head,
+        base_fee: 0,
     }
 }
 
@@ -192,11 +193,13 @@ fn a_crash_after_signing_rebroadcasts_the_same_transaction() {
         Some(1),
         "the signed nonce stays ours"
     );
-    assert!(restored.plan(t(1), None, &p).is_empty(), "too early");
+    // The previous daemon may have broadcast it before it died: it is sent again at once, not
+    // after `rebroadcast_after_ms`.
     assert_eq!(
-        restored.plan(t(31), None, &p),
+        restored.plan(t(1), None, &p),
         vec![NonceAction::Rebroadcast { id, hash: h(1) }]
     );
+    assert!(restored.record(id).unwrap().attempts[0].pooled);
 }
 
 #[test]
@@ -900,7 +903,16 @@ fn a_reorg_deeper_than_the_confirmations_reopens_the_nonce() {
     let fell = b.observe_chain(view(0, 0, 102 + tend_core::nonce::DEEP_REORG_GRACE_BLOCKS));
     assert_eq!(fell, Some(1));
     assert_eq!(b.confirmed_floor(), 0);
-    assert_eq!(b.gaps(), vec![0]);
+    // The confirmed record is back in flight with its own attempt: nonce 0 is no gap (a gap
+    // fill there would bind it to a second payload), and its transaction is broadcast again.
+    assert!(b.gaps().is_empty());
+    assert_eq!(b.record(id).map(|r| r.state), Some(RecordState::InFlight));
+    assert_eq!(b.next_nonce(), Some(2));
+    let actions = b.plan(t(1), None, &p);
+    assert!(
+        actions.contains(&NonceAction::Rebroadcast { id, hash }),
+        "{actions:?}"
+    );
     // A count that comes back resets the watch.
     let mut c = book_at(0, 0);
     let (id, _, hash) = send_one(&mut c, &p, 1, t(0));
@@ -935,4 +947,122 @@ fn a_lost_nonce_is_never_handed_out_again() {
     let mut r = NonceBook::restore(vec![lost]);
     r.observe_chain(view(0, 0, 102));
     assert_eq!(r.next_nonce(), Some(1));
+}
+
+/// The release table, row by row, for attempts that may already be in a pool: a refusal of a
+/// rebroadcast (or of a retry after a lost answer) never frees the nonce; a price refusal is
+/// answered with a bump of the same record, never a cancel.
+#[test]
+fn a_refusal_after_a_possible_acceptance_never_frees_the_nonce() {
+    let p = NoncePolicy::default();
+    let refusals = [
+        "max fee per gas less than block base fee",
+        "transaction underpriced",
+        "insufficient funds for gas * price + value",
+        "intrinsic gas too low",
+        "nonce too high",
+    ];
+    for message in refusals {
+        // Accepted, then the rebroadcast refused.
+        let mut b = book_at(0, 0);
+        let (id, nonce, hash) = send_one(&mut b, &p, 1, t(0));
+        b.send_failed(hash, Some(-32000), message, t(40)).unwrap();
+        assert_eq!(
+            b.record(id).map(|r| r.state),
+            Some(RecordState::InFlight),
+            "{message}"
+        );
+        assert_eq!(b.next_nonce(), Some(nonce + 1), "{message}");
+        assert!(b.gaps().is_empty(), "{message}");
+        // An answer lost on one endpoint, then a refusal from another.
+        let mut b = book_at(0, 0);
+        let (id, _) = b.reserve(Purpose::Payload, t(0), &p).unwrap();
+        b.signed(id, h(1), FEES, TxKind::Standard, false, t(0))
+            .unwrap();
+        b.answer_lost(h(1)).unwrap();
+        b.send_failed(h(1), Some(-32000), message, t(1)).unwrap();
+        assert_eq!(
+            b.record(id).map(|r| r.state),
+            Some(RecordState::InFlight),
+            "{message}"
+        );
+        // After a restart from the journal.
+        let mut b = book_at(0, 0);
+        let (id, _) = b.reserve(Purpose::Payload, t(0), &p).unwrap();
+        b.signed(id, h(1), FEES, TxKind::Standard, false, t(0))
+            .unwrap();
+        let mut b = NonceBook::restore(b.records().cloned().collect::<Vec<_>>());
+        b.observe_chain(view(0, 0, 100));
+        assert_eq!(
+            b.plan(t(1), None, &p),
+            vec![NonceAction::Rebroadcast { id, hash: h(1) }]
+        );
+        b.send_failed(h(1), Some(-32000), message, t(1)).unwrap();
+        assert_eq!(
+            b.record(id).map(|r| r.state),
+            Some(RecordState::InFlight),
+            "{message}"
+        );
+    }
+    // A price refusal of a pooled attempt is bumped: the same record, its payload.
+    let mut b = book_at(0, 0);
+    let (id, nonce, hash) = send_one(&mut b, &p, 1, t(0));
+    b.send_failed(
+        hash,
+        Some(-32000),
+        "max fee per gas less than block base fee",
+        t(1),
+    )
+    .unwrap();
+    let actions = b.plan(t(2), Some(Fees::new(80 * GWEI, 2 * GWEI)), &p);
+    assert!(
+        matches!(actions.as_slice(), [NonceAction::Replace { id: i, nonce: n, cancel: false, .. }] if *i == id && *n == nonce),
+        "{actions:?}"
+    );
+    // The same refusal of a first broadcast in this process still frees it.
+    let mut b = book_at(0, 0);
+    let (id, _) = b.reserve(Purpose::Payload, t(0), &p).unwrap();
+    b.signed(id, h(1), FEES, TxKind::Standard, false, t(0))
+        .unwrap();
+    b.send_failed(
+        h(1),
+        Some(-32000),
+        "max fee per gas less than block base fee",
+        t(1),
+    )
+    .unwrap();
+    assert!(b.record(id).is_none());
+    assert_eq!(b.next_nonce(), Some(0));
+}
+
+/// A sent transaction whose max fee is below the next block's base fee is replaced at once.
+#[test]
+fn below_the_base_fee_is_replaced_at_once() {
+    let p = NoncePolicy::default();
+    let mut b = book_at(0, 0);
+    let (id, _, _) = send_one(&mut b, &p, 1, t(0));
+    let mut v = view(0, 1, 101);
+    v.base_fee = FEES.max_fee_per_gas;
+    b.observe_chain(v);
+    assert!(
+        b.plan(t(1), None, &p).is_empty(),
+        "at the base fee it can be mined"
+    );
+    v.base_fee = FEES.max_fee_per_gas + 1;
+    b.observe_chain(v);
+    let market = Fees::new(2 * v.base_fee + GWEI, GWEI);
+    let actions = b.plan(t(1), Some(market), &p);
+    let [
+        NonceAction::Replace {
+            id: i,
+            fees,
+            cancel: false,
+            ..
+        },
+    ] = actions.as_slice()
+    else {
+        panic!("{actions:?}")
+    };
+    assert_eq!(*i, id);
+    assert!(fees.max_fee_per_gas >= market.max_fee_per_gas);
 }

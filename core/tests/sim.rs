@@ -69,6 +69,7 @@ fn world(seed: u64) -> SimConfig {
             reorg_ppm: u32::try_from(r.below(20_000)).unwrap(),
             reorg_depth_max: r.between(1, 5),
             block_tx_limit: usize::try_from(r.between(1, 200)).unwrap(),
+            refuse_below_base_fee: r.chance_ppm(500_000),
             ..ChainParams::default()
         },
         endpoints,
@@ -96,7 +97,8 @@ fn world(seed: u64) -> SimConfig {
             lost_after_checks: 3,
         },
         poll_ms: r.between(2_000, 30_000),
-        engine_crashes: u32::try_from(r.below(3)).unwrap(),
+        engine_crashes: u32::try_from(r.below(6)).unwrap(),
+        engine_down_ms: r.below(20_000),
         sample_every_ms: 0,
         max_steps: 5_000_000,
         ..SimConfig::default()
@@ -297,4 +299,62 @@ fn a_recorded_run_replays_to_the_same_outputs() {
         })
         .is_err()
     );
+}
+
+/// Issue 21 in the simulation: `kill -9` often, answers lost, a base fee that jumps above the
+/// transactions in flight and a pool that refuses what is below it (anvil's rule) while keeping
+/// the originals of refused rebroadcasts. The invariant "a nonce a pool accepted for one payload
+/// is never signed for another" is checked at every signature, from the chain's side.
+#[test]
+fn a_nonce_a_pool_accepted_is_never_signed_for_another_payload() {
+    let mut crashes = 0;
+    let mut refused = 0;
+    for seed in 0..12 {
+        let cfg = SimConfig {
+            seed,
+            services: 12,
+            duration_ms: 2 * 3_600_000,
+            // Wallets drained fast: transfers are always in flight when the engine dies.
+            spend_per_day: U256::from(2_000 * ETHER),
+            chain: ChainParams {
+                block_time_ms: 1_000,
+                spike_ppm: 100_000,
+                spike_factor: 8,
+                // Congested: transfers wait in the pool for blocks while the base fee jumps.
+                block_tx_limit: 2,
+                refuse_below_base_fee: true,
+                ..ChainParams::default()
+            },
+            endpoints: vec![
+                EndpointFaults {
+                    latency_ms: 1_500,
+                    timeout_ppm: 50_000,
+                    ..EndpointFaults::default()
+                },
+                EndpointFaults::default(),
+            ],
+            nonce: NoncePolicy {
+                confirmations: 2,
+                ..NoncePolicy::default()
+            },
+            fees: tend_core::fees::FeePolicy {
+                base_fee_multiplier_bps: 11_000,
+                ..tend_core::fees::FeePolicy::default()
+            },
+            poll_ms: 500,
+            engine_crashes: 40,
+            engine_down_ms: 6_000,
+            ..SimConfig::default()
+        };
+        let r = sim::run(&cfg).unwrap();
+        assert!(
+            r.violations.is_empty(),
+            "seed {seed}: {:?}",
+            r.first_violation()
+        );
+        crashes += r.summary.crashes;
+        refused += r.summary.replacements;
+    }
+    assert!(crashes >= 400, "{crashes} crashes");
+    assert!(refused > 0, "nothing was replaced");
 }

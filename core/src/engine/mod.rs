@@ -164,6 +164,9 @@ struct ChainState {
     fee_hold: Option<FeeError>,
     verdict: ChainVerdict,
     payloads: Map<TxId, Payload>,
+    /// The transfers of the last [`crate::nonce::KEPT_CONFIRMED`] confirmed records, oldest
+    /// first: a reorg deeper than the confirmation depth puts them back in flight.
+    settled: Vec<(TxId, TransferIntent)>,
     /// The latest balance snapshot: block and values.
     snapshot: Option<Snapshot>,
     /// Fees and kind of each signature asked for.
@@ -647,6 +650,7 @@ impl ChainState {
             fee_hold: None,
             verdict: ChainVerdict::Unknown,
             payloads,
+            settled: Vec::new(),
             snapshot: None,
             signing: Map::new(),
             receipt_checks: Map::new(),

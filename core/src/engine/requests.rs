@@ -166,6 +166,12 @@ impl Engine {
                         rpc::decide(&policy, class, p.attempt, &mut self.rng)
                     }
                 };
+                if let RpcCall::SendRaw { hash } = &p.call
+                    && !matches!(class, RpcErrorClass::TxSemantic { .. })
+                {
+                    // No answer: the node may have taken it, whatever a retry hears.
+                    let _ = c.book.answer_lost(*hash);
+                }
                 match decision {
                     RetryDecision::Retry { after_ms, failover } => {
                         self.put_request(

@@ -84,12 +84,35 @@ impl Engine {
                     .head
                     .or(c.endpoints.best_head().map(|h| h.0))
                     .unwrap_or(0);
+                let base_fee = c.market.map_or(0, |m| m.base_fee);
                 let fell = c.book.observe_chain(crate::nonce::ChainView {
                     latest,
                     pending,
                     head,
+                    base_fee,
                 });
                 if let Some(from) = fell {
+                    // Confirmed records the reorg undid are back in flight: so are their
+                    // transfers, for the planner and for a bump of the same payload.
+                    let back: Vec<TxId> = c
+                        .book
+                        .records()
+                        .filter(|r| !c.payloads.contains_key(&r.id))
+                        .map(|r| r.id)
+                        .collect();
+                    for id in back {
+                        if let Some(pos) = c.settled.iter().position(|(t, _)| *t == id) {
+                            let (_, intent) = c.settled.remove(pos);
+                            c.payloads.insert(
+                                id,
+                                super::Payload {
+                                    intent,
+                                    mined_block: None,
+                                    confirmed: false,
+                                },
+                            );
+                        }
+                    }
                     self.event(Event::DeepReorg {
                         chain,
                         confirmed: from,

@@ -84,6 +84,10 @@ impl Engine {
                         Some(p) if !cancelled => {
                             p.confirmed = true;
                             p.mined_block = Some(block_number);
+                            if c.settled.len() >= crate::nonce::KEPT_CONFIRMED {
+                                c.settled.remove(0);
+                            }
+                            c.settled.push((record.id, p.intent));
                         }
                         Some(_) | None => {
                             c.payloads.remove(&record.id);

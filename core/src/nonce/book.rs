@@ -8,10 +8,30 @@ use crate::fees::{Fees, TxKind};
 use crate::time::Timestamp;
 
 use super::{
-    Attempt, ChainView, DEEP_REORG_GRACE_BLOCKS, DEEP_REORG_OBSERVATIONS, MAX_GAPS, NonceBook,
-    NonceError, NoncePolicy, Purpose, RecordState, ReleaseReason, SendErrorClass, Sent, TxId,
-    TxRecord, classify_send_error,
+    Attempt, ChainView, DEEP_REORG_GRACE_BLOCKS, DEEP_REORG_OBSERVATIONS, KEPT_CONFIRMED, MAX_GAPS,
+    NonceBook, NonceError, NoncePolicy, Purpose, RecordState, ReleaseReason, SendErrorClass, Sent,
+    TxId, TxRecord, classify_send_error,
 };
+
+/// After a restart or a deep reorg: every attempt may be in a pool, and the last one of an
+/// unsettled record is broadcast again at once (unless it was refused for its price: then it is
+/// bumped).
+fn mark_possibly_pooled(r: &mut TxRecord) {
+    for a in &mut r.attempts {
+        a.pooled = true;
+    }
+    if r.state == RecordState::InFlight
+        && let Some(last) = r.attempts.last_mut()
+        && !matches!(
+            last.sent,
+            Sent::Refused {
+                class: SendErrorClass::ReplacementUnderpriced | SendErrorClass::FeeTooLow
+            }
+        )
+    {
+        last.sent = Sent::NotYet;
+    }
+}
 
 impl NonceBook {
     /// An empty book.
@@ -19,22 +39,33 @@ impl NonceBook {
         Self::default()
     }
 
-    /// A book restored from journal records (in any order). Records are re-indexed; final
-    /// records only raise the confirmed floor.
+    /// A book restored from journal records (in any order), as after a crash. Records are
+    /// re-indexed; final records raise the confirmed floor (the last [`super::KEPT_CONFIRMED`]
+    /// confirmed ones are remembered for a deep reorg). Every attempt of a live record counts as
+    /// possibly pooled (the previous process may have broadcast it and died before the answer),
+    /// and the last attempt of each unsettled record is due for a broadcast at once.
     pub fn restore(records: impl IntoIterator<Item = TxRecord>) -> Self {
         let mut book = Self::new();
-        for r in records {
+        for mut r in records {
             book.next_id = book.next_id.max(r.id.saturating_add(1));
             if let RecordState::Confirmed { .. } | RecordState::Lost = r.state {
                 book.confirmed_floor = book.confirmed_floor.max(r.nonce.saturating_add(1));
             }
-            if r.state.holds_nonce() && !matches!(r.state, RecordState::Confirmed { .. }) {
+            if let RecordState::Confirmed { .. } = r.state {
+                book.confirmed_tail.push(r);
+                continue;
+            }
+            if r.state.holds_nonce() {
                 book.holders.insert(r.nonce, r.id);
             }
             if !r.state.is_final() {
+                mark_possibly_pooled(&mut r);
                 book.records.insert(r.id, r);
             }
         }
+        book.confirmed_tail.sort_unstable_by_key(|r| r.nonce);
+        let excess = book.confirmed_tail.len().saturating_sub(KEPT_CONFIRMED);
+        book.confirmed_tail.drain(..excess);
         book
     }
 
@@ -117,6 +148,7 @@ impl NonceBook {
                     self.confirmed_floor = view.latest;
                     self.below_floor_since = None;
                     self.below_floor_seen = 0;
+                    self.resurrect(view.latest);
                 }
                 Some(_) => {}
             }
@@ -150,6 +182,23 @@ impl NonceBook {
             }
         }
         fell_from
+    }
+
+    /// After a reorg deeper than the confirmation depth: the remembered confirmed records at or
+    /// above the chain's count go back in flight with their attempts (broadcast again at once),
+    /// so their nonces stay bound to their own payloads.
+    fn resurrect(&mut self, latest: u64) {
+        let tail = std::mem::take(&mut self.confirmed_tail);
+        for mut r in tail {
+            if r.nonce < latest || self.holders.contains_key(&r.nonce) {
+                self.confirmed_tail.push(r);
+                continue;
+            }
+            r.state = RecordState::InFlight;
+            mark_possibly_pooled(&mut r);
+            self.holders.insert(r.nonce, r.id);
+            self.records.insert(r.id, r);
+        }
     }
 
     /// Reserves the next nonce for a transaction.
@@ -264,6 +313,7 @@ impl NonceBook {
             kind,
             signed_at: now,
             sent: Sent::NotYet,
+            pooled: false,
         });
         Ok(())
     }
@@ -294,6 +344,15 @@ impl NonceBook {
         let block = self.chain.map_or(0, |c| c.head);
         let (r, i) = self.attempt_mut(hash)?;
         r.attempts[i].sent = Sent::Sent { at: now, block };
+        r.attempts[i].pooled = true;
+        Ok(())
+    }
+
+    /// A broadcast of the attempt got no answer (timeout, dropped connection): the node may have
+    /// taken it, so it counts as possibly pooled from now on, whatever a retry hears.
+    pub fn answer_lost(&mut self, hash: B256) -> Result<(), NonceError> {
+        let (r, i) = self.attempt_mut(hash)?;
+        r.attempts[i].pooled = true;
         Ok(())
     }
 
@@ -301,7 +360,9 @@ impl NonceBook {
     ///
     /// `AlreadyKnown` counts as sent; `Unknown` leaves the attempt maybe-sent; a class that proves
     /// the attempt entered no pool marks it refused, and when no attempt of the record may be in a
-    /// pool, the nonce is released. `NonceTooLow` keeps the nonce (the chain used it) and the
+    /// pool, the nonce is released. A refusal of an attempt that may already be pooled (a
+    /// rebroadcast) is recorded, but it never releases the nonce: a price refusal is answered with
+    /// a bump of the same payload. `NonceTooLow` keeps the nonce (the chain used it) and the
     /// planner checks receipts.
     pub fn send_failed(
         &mut self,
@@ -317,6 +378,7 @@ impl NonceBook {
         match class {
             SendErrorClass::AlreadyKnown | SendErrorClass::Unknown => {
                 r.attempts[i].sent = Sent::Sent { at: now, block };
+                r.attempts[i].pooled = true;
             }
             SendErrorClass::NonceTooLow
             | SendErrorClass::ReplacementUnderpriced
@@ -325,8 +387,10 @@ impl NonceBook {
             | SendErrorClass::InsufficientFunds
             | SendErrorClass::Busy
             | SendErrorClass::Rejected => {
-                if !matches!(r.attempts[i].sent, Sent::Sent { .. }) || class.proves_not_in_pool() {
-                    r.attempts[i].sent = Sent::Refused { class };
+                let a = &mut r.attempts[i];
+                a.pooled |= matches!(a.sent, Sent::Sent { .. });
+                if !matches!(a.sent, Sent::Sent { .. }) || class.proves_not_in_pool() {
+                    a.sent = Sent::Refused { class };
                 }
             }
         }
@@ -429,6 +493,10 @@ impl NonceBook {
                 self.confirmed_floor = self.confirmed_floor.max(r.nonce.saturating_add(1));
                 let nonce = r.nonce;
                 self.holders.remove(&nonce);
+                if self.confirmed_tail.len() >= KEPT_CONFIRMED {
+                    self.confirmed_tail.remove(0);
+                }
+                self.confirmed_tail.push(r.clone());
                 confirmed.push(id);
             }
         }

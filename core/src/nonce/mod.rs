@@ -10,22 +10,62 @@
 //!   of ours holds and that the node's pool does not hold for someone else. The floor is the
 //!   larger of the chain's `latest` count and our own confirmed count, so a lagging RPC never makes
 //!   us reuse a nonce.
-//! - **Never reuse.** A nonce that may have reached a node (an attempt was signed — the journal
-//!   writes it before broadcast — and not every attempt was definitely rejected) stays ours until
-//!   it is mined, confirmed or consumed by someone else.
-//! - **Release.** A reservation released before signing, or whose every attempt a node rejected
-//!   with an answer that proves the transaction entered no pool, frees its nonce. A freed nonce
-//!   below our highest live one is a gap: the next reservation takes it, and if none comes,
-//!   [`NonceAction::FillGap`] asks for a 0-value self-send.
+//! - **One nonce, one payload.** Once an attempt at a nonce *may be in a pool* — a node accepted
+//!   it, a broadcast's answer was lost (timeout, dropped connection, an answer the table does not
+//!   know), or the book was restored from a journal that held it signed (the daemon may have died
+//!   after the broadcast began) — the nonce belongs to that record's payload until a receipt or the
+//!   chain's count settles it. The record may replace it only with a bump of the same payload or,
+//!   when a cancel is asked, a 0-value self-send; no other record ever signs at it. A refusal of a
+//!   *rebroadcast* proves nothing about the earlier broadcast, which may still sit in this or any
+//!   other node's pool ([`Attempt::pooled`] never goes back to `false`).
 //! - **Stuck.** A sent transaction that is not mined after `stuck_after_ms` (doubling with each
-//!   replacement) or `stuck_after_blocks` is replaced with fees every node accepts
-//!   ([`crate::fees::bump`]), up to the fee cap; never while a lower nonce is missing.
+//!   replacement) or `stuck_after_blocks`, or whose max fee is below the next block's base fee
+//!   ([`ChainView::base_fee`]), is replaced with fees every node accepts ([`crate::fees::bump`]),
+//!   up to the fee cap; never while a lower nonce is missing.
 //! - **Dropped.** A sent attempt the node's pool no longer holds (its nonce is at or above the
-//!   `pending` count) is broadcast again, raw and unchanged, after `rebroadcast_after_ms`.
+//!   `pending` count) is broadcast again, raw and unchanged, after `rebroadcast_after_ms`. After a
+//!   restart every unsettled record's last attempt is broadcast again at once, in nonce order.
 //! - **Confirmations and reorgs.** A mined transaction is confirmed when the block at its height
 //!   still has its hash and the head is `confirmations` deep; a different hash puts it back in
 //!   flight.
 //! - **Cap.** At most `max_in_flight` unconfirmed transactions per sender.
+//!
+//! # When a nonce is released, kept or replaced
+//!
+//! "Before" means no attempt of the record may be in a pool yet (the only broadcast of each
+//! attempt was answered, in this process, with a refusal); "after" means one may (see above).
+//!
+//! | What happened | Before any possible acceptance | After |
+//! |---|---|---|
+//! | estimate or signing failed; transfer no longer wanted (nothing signed) | release (`unused`) | — (a record with an attempt is never released this way) |
+//! | restart finds a reservation with no signed attempt (the journal writes the attempt and its raw transaction in one transaction, before any broadcast) | release (`unused`) | — |
+//! | the chain's count passes a reservation with nothing signed | release (`taken`) | — |
+//! | cancel asked | release (`cancelled`) if nothing is signed | keep; the record replaces its payload with a 0-value self-send |
+//! | refused: fee too low, base fee above max fee, underpriced | release (`refused`) if every attempt was refused | keep; **replace**: a bump of the same payload |
+//! | refused: insufficient funds, other definite rejection | release (`refused`) if every attempt was refused | keep; the stuck rule replaces it later |
+//! | refused: nonce too high | release (`refused`) if every attempt was refused | keep; broadcast again once the gap below is filled |
+//! | refused: replacement underpriced | keep (a transaction holds the nonce in a pool); bump | keep; bump |
+//! | refused: nonce too low | keep; check receipts | keep; check receipts |
+//! | answer lost, unknown error, already known, busy | keep (may be in a pool) | keep |
+//! | below the next block's base fee, or stuck | — | keep; replace (same payload, bumped) |
+//! | restart (kill -9 at any moment) | every journaled attempt counts as possibly pooled | keep; the last attempt is broadcast again at once, in nonce order |
+//!
+//! Why the other paths cannot bind a nonce to a second payload:
+//! - **Gap fills** take only a nonce no record of ours holds ([`NonceBook::gaps`]): one that was
+//!   released by the table above (so nothing at it was ever possibly pooled) or never reserved. A
+//!   record that may be pooled holds its nonce until it is final.
+//! - **Cancels** are attempts of the same record: the payload or the 0-value self-send is mined,
+//!   never a second transfer. A mined cancel settles the transfer as not sent.
+//! - **Replacements after a reorg**: a reorged-out record goes back in flight with all its
+//!   attempts; it is rebroadcast or bumped as the same payload.
+//! - **Lost after empty receipt checks**: the chain's count passed the nonce and none of our
+//!   attempts has a receipt, `lost_after_checks` times in a row: another transaction used the
+//!   nonce. The record is final, the confirmed floor rises above it, and no record of ours signs
+//!   at it again (the transfer is planned anew under a fresh nonce).
+//! - **A reorg deeper than the confirmation depth** (the chain's count stays below our confirmed
+//!   count for [`DEEP_REORG_OBSERVATIONS`] reads over [`DEEP_REORG_GRACE_BLOCKS`] blocks): the
+//!   confirmed records are put back in flight with their attempts, and they are rebroadcast or
+//!   bumped as the same payload; only nonces no record of ours remembers become gaps.
 
 mod book;
 mod errors;
@@ -49,6 +89,9 @@ pub const DEEP_REORG_GRACE_BLOCKS: u64 = 16;
 /// Observations in a row of a count below our confirmed count before a deep reorg is accepted
 /// (one lying or lagging answer is not enough).
 pub const DEEP_REORG_OBSERVATIONS: u32 = 3;
+
+/// Confirmed records the book remembers for a reorg deeper than the confirmation depth.
+pub const KEPT_CONFIRMED: usize = 64;
 
 /// Most gaps reported at once (the scan window of the `OpenZeppelin` relayer).
 pub const MAX_GAPS: usize = 100;
@@ -79,15 +122,21 @@ pub struct Attempt {
     pub kind: TxKind,
     /// When it was signed (and written to the journal).
     pub signed_at: Timestamp,
-    /// Where it went.
+    /// Where it went (the last broadcast's outcome).
     pub sent: Sent,
+    /// Whether it may be in a pool: a node accepted it, a broadcast's answer was lost, or the
+    /// book was restored from a journal that held it (a broadcast may have begun before the
+    /// restart). Once set it stays set: no later refusal frees the nonce.
+    #[serde(default)]
+    pub pooled: bool,
 }
 
 /// The broadcast status of an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Sent {
-    /// Signed and journaled; no broadcast answer yet (a crash here leaves it maybe-sent).
+    /// Signed and journaled; no broadcast answer yet in this process (after a restart: broadcast
+    /// it again at once).
     NotYet,
     /// A node accepted it, or the answer was lost: it may be in a pool.
     Sent {
@@ -211,11 +260,15 @@ impl TxRecord {
         self.attempts.iter().map(|a| a.fees).reduce(Fees::max)
     }
 
-    /// Whether any attempt may be in a pool (sent, or signed with no answer).
+    /// Whether any attempt may be in a pool (sent, signed with no answer, or refused with an
+    /// answer that does not prove it entered none).
     pub fn may_have_reached_a_node(&self) -> bool {
-        self.attempts.iter().any(|a| match a.sent {
-            Sent::NotYet | Sent::Sent { .. } => true,
-            Sent::Refused { class } => !class.proves_not_in_pool(),
+        self.attempts.iter().any(|a| {
+            a.pooled
+                || match a.sent {
+                    Sent::NotYet | Sent::Sent { .. } => true,
+                    Sent::Refused { class } => !class.proves_not_in_pool(),
+                }
         })
     }
 
@@ -277,6 +330,10 @@ pub struct ChainView {
     pub pending: u64,
     /// The head block number.
     pub head: u64,
+    /// The next block's base fee as last read, wei (0 when unknown): an attempt whose max fee is
+    /// below it cannot be mined and is replaced.
+    #[serde(default, with = "crate::ser::wei")]
+    pub base_fee: u128,
 }
 
 /// What the planner asks for.
@@ -394,6 +451,10 @@ pub struct NonceBook {
     below_floor_since: Option<u64>,
     /// Observations in a row with the count below our confirmed count.
     below_floor_seen: u32,
+    /// The last [`KEPT_CONFIRMED`] confirmed records, oldest first: a reorg deeper than the
+    /// confirmation depth puts them back in flight (the same payloads, never gap fills).
+    #[serde(default)]
+    confirmed_tail: Vec<TxRecord>,
     /// Records that became final since the last [`NonceBook::drain_finished`].
     #[serde(skip)]
     finished: Vec<TxRecord>,

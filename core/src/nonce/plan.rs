@@ -85,6 +85,14 @@ impl NonceBook {
             }
         );
         let wants_cancel = r.cancel_requested && !r.attempts.iter().any(|a| a.cancel);
+        // Below the next block's base fee it cannot be mined: bump it now rather than wait for
+        // the stuck rule (or a refusal) while the in-flight cap holds every other transfer.
+        let below_base_fee = last.fees.max_fee_per_gas < chain.base_fee
+            && match last.sent {
+                Sent::Sent { .. } => true,
+                Sent::NotYet => last.pooled,
+                Sent::Refused { .. } => false,
+            };
         let stuck = r.last_broadcast().is_some_and(|(at, block)| {
             let k = u32::try_from(r.attempts.len().saturating_sub(1))
                 .unwrap_or(u32::MAX)
@@ -95,7 +103,7 @@ impl NonceBook {
                 || (policy.stuck_after_blocks > 0
                     && chain.head.saturating_sub(block) >= block_limit)
         });
-        if !blocked_by_gap && (refused_for_price || wants_cancel || stuck) {
+        if !blocked_by_gap && (refused_for_price || wants_cancel || stuck || below_base_fee) {
             let old = r.highest_fees().unwrap_or(last.fees);
             let cancel = r.cancel_requested;
             match fees::bump(old, market.unwrap_or(old), last.kind, policy.fee_cap) {
@@ -116,7 +124,9 @@ impl NonceBook {
         // Broadcast again what the pool may not hold: never answered, dropped, or refused as
         // busy or ahead of a (now filled) gap.
         let needs_rebroadcast = match last.sent {
-            Sent::NotYet => now.since(last.signed_at) >= policy.rebroadcast_after_ms,
+            // Possibly pooled with no answer in this process: restored after a restart (or a
+            // retry after a lost answer, which the engine does not send twice).
+            Sent::NotYet => last.pooled || now.since(last.signed_at) >= policy.rebroadcast_after_ms,
             Sent::Sent { at, .. } => {
                 r.nonce >= chain.pending && now.since(at) >= policy.rebroadcast_after_ms
             }

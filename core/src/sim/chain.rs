@@ -38,6 +38,10 @@ pub struct ChainParams {
     pub reorg_depth_max: u64,
     /// Transactions per block.
     pub block_tx_limit: usize,
+    /// Refuse a raw transaction whose max fee is below the next block's base fee, as anvil does
+    /// ("max fee per gas less than block base fee"); geth pools it instead. A refused
+    /// rebroadcast leaves the original in the pool either way.
+    pub refuse_below_base_fee: bool,
 }
 
 impl Default for ChainParams {
@@ -52,6 +56,7 @@ impl Default for ChainParams {
             reorg_ppm: 500,
             reorg_depth_max: 3,
             block_tx_limit: 200,
+            refuse_below_base_fee: false,
         }
     }
 }
@@ -131,6 +136,9 @@ pub struct SimChain {
     pub waits: u64,
     /// Nonces included per sender: (sender, nonce) → hash, for the invariant checks.
     pub included: Map<(Address, u64), B256>,
+    /// The first transaction the pool ever accepted at (sender, nonce), for the invariant checks:
+    /// another node could still hold and mine it, whatever this pool later dropped or refused.
+    pub accepted: Map<(Address, u64), B256>,
 }
 
 fn hash_of(parts: &[u64]) -> B256 {
@@ -171,6 +179,7 @@ impl SimChain {
             dropped: 0,
             waits: 0,
             included: Map::new(),
+            accepted: Map::new(),
         };
         c.blocks.push_back(Block {
             hash: hash_of(&[0, 0]),
@@ -270,6 +279,11 @@ impl SimChain {
             *self.insufficient_funds.entry(from).or_default() += 1;
             return Err((-32000, "insufficient funds for gas * price + value"));
         }
+        // Checked before the pool (as anvil and geth do): a refused rebroadcast leaves the
+        // original where it is.
+        if self.params.refuse_below_base_fee && tx.req.fees.max_fee_per_gas < self.base_fee {
+            return Err((-32000, "max fee per gas less than block base fee"));
+        }
         if let Some(old) = self.mempool.get(&(from, tx.req.nonce)) {
             if old.hash == hash {
                 return Err((-32000, "already known"));
@@ -279,6 +293,7 @@ impl SimChain {
             }
         }
         self.mempool.insert((from, tx.req.nonce), tx);
+        self.accepted.entry((from, tx.req.nonce)).or_insert(hash);
         Ok(())
     }
 

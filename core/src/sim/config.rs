@@ -137,8 +137,11 @@ pub struct SimConfig {
     /// Step bound: a run that needs more steps fails as a busy loop.
     pub max_steps: u64,
     /// Times the engine crashes (`kill -9`) during the run, at random moments, possibly between
-    /// two of its outputs. It restarts from its journal; its agents die with it.
+    /// two of its outputs. It restarts from its journal; its agents live on.
     pub engine_crashes: u32,
+    /// Longest time the engine stays down after a crash, ms (each downtime is drawn up to it):
+    /// blocks go on being mined and the base fee moves while nothing of tend runs.
+    pub engine_down_ms: u64,
 }
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
@@ -168,6 +171,7 @@ impl Default for SimConfig {
             sample_every_ms: 3_600_000,
             max_steps: 500_000_000,
             engine_crashes: 0,
+            engine_down_ms: 0,
         }
     }
 }

@@ -27,7 +27,7 @@ mod world;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::map::{Map, Set};
+use crate::map::Map;
 
 use alloy_primitives::{Address, B256, U256};
 
@@ -77,6 +77,8 @@ enum Ev {
     },
     Sample,
     EngineCrash,
+    /// The crashed engine's successor starts (after [`SimConfig::engine_down_ms`]).
+    EngineRestart,
 }
 
 /// A scheduled event, ordered by time, then by scheduling order (so runs are deterministic).
@@ -185,13 +187,14 @@ struct World {
     report: SimReport,
     // Invariant bookkeeping.
     nonce_owner: Map<u64, TxId>,
-    broadcast_records: Set<TxId>,
     hash_record: Map<B256, TxId>,
     funded: Vec<(u64, U256)>,
     last_status: Vec<Status>,
     initial_funder: U256,
     journal: Map<(ChainId, TxId), JournalEntry>,
     crash_in: Option<u64>,
+    /// The engine is down (killed, its successor not started yet): inputs are lost.
+    down: bool,
     recording: Option<Vec<Input>>,
     digest: OutputDigest,
     in_transit: Vec<Option<Input>>,

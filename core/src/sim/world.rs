@@ -5,11 +5,11 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::map::{Map, Set};
+use crate::map::Map;
 
 use alloy_primitives::U256;
 
-use crate::engine::{Engine, Input, JournalEntry, Output, RpcCall, ServiceName, TxBody};
+use crate::engine::{Engine, Input, JournalEntry, Output, ServiceName, TxBody};
 use crate::health::Status;
 use crate::rng::Rng;
 use crate::time::Timestamp;
@@ -98,13 +98,13 @@ impl World {
                 violations: Vec::new(),
             },
             nonce_owner: Map::new(),
-            broadcast_records: Set::new(),
             hash_record: Map::new(),
             funded: vec![(0, U256::ZERO); cfg.services as usize],
             last_status: vec![Status::Stopped; cfg.services as usize],
             initial_funder: cfg.funder_balance,
             journal: Map::new(),
             crash_in: None,
+            down: false,
             recording: None,
             digest: OutputDigest::default(),
             in_transit: Vec::new(),
@@ -137,8 +137,12 @@ impl World {
         let mut same_time = 0u64;
         loop {
             let next_ev = self.queue.peek().map(|Reverse(item)| item.at);
-            let next_engine = self.engine.poll_deadline();
-            if next_engine.is_none() {
+            let next_engine = if self.down {
+                None
+            } else {
+                self.engine.poll_deadline()
+            };
+            if next_engine.is_none() && !self.down {
                 // Every chain always has a next poll: no deadline means the engine lost track.
                 self.violation("the engine reports no deadline at all");
             }
@@ -180,6 +184,10 @@ impl World {
 
     /// Hands an input to the engine (and to the recording, if one is kept).
     pub(super) fn feed(&mut self, input: Input) {
+        if self.down {
+            // Nobody listens: what the dead engine would have heard is lost.
+            return;
+        }
         if let Some(r) = &mut self.recording {
             r.push(input.clone());
         }
@@ -220,7 +228,8 @@ impl World {
             }
             Ev::Crash { service, run } => {
                 let service = service as usize;
-                if self.exit(service, run, None) {
+                // (While the engine is down nobody hears the exit: its successor finds it.)
+                if self.exit(service, run, None) && !self.down {
                     // Every crash is detected at once: the verdict no longer says it runs.
                     let name = self.service_names[service].clone();
                     let status = self.engine.service(&name).map(|m| m.verdict().status);
@@ -248,8 +257,11 @@ impl World {
                 }
             }
             Ev::EngineCrash => {
-                self.crash_in = Some(self.rng.below(4));
+                if !self.down {
+                    self.crash_in = Some(self.rng.below(4));
+                }
             }
+            Ev::EngineRestart => self.restart_engine(),
             Ev::Sample => {
                 self.sample();
                 self.schedule(now.plus_ms(self.cfg.sample_every_ms), Ev::Sample);
@@ -265,8 +277,10 @@ impl World {
             if let Some(k) = self.crash_in {
                 if k == 0 {
                     self.crash_in = None;
-                    self.restart_engine();
-                    continue;
+                    self.kill_engine();
+                    // The rest of the dead engine's outputs are never carried out.
+                    while self.engine.poll_output().is_some() {}
+                    return;
                 }
                 self.crash_in = Some(k - 1);
             }
@@ -276,8 +290,9 @@ impl World {
 
     /// `kill -9` of the engine: the outputs it had not executed, and the answers on their way to
     /// it, are lost; its agents live on (their own process groups) and are adopted by the new
-    /// engine, which comes back from its journal.
-    pub(super) fn restart_engine(&mut self) {
+    /// engine, which comes back from its journal after a downtime of up to
+    /// [`SimConfig::engine_down_ms`].
+    pub(super) fn kill_engine(&mut self) {
         self.report.summary.crashes += 1;
         let items: Vec<Item> = std::mem::take(&mut self.queue)
             .into_iter()
@@ -287,6 +302,16 @@ impl World {
         self.queue = items.into_iter().map(Reverse).collect();
         self.in_transit.clear();
         self.free_slots.clear();
+        self.down = true;
+        let down_ms = match self.cfg.engine_down_ms {
+            0 => 0,
+            max => self.rng.below(max + 1),
+        };
+        self.schedule(self.now.plus_ms(down_ms), Ev::EngineRestart);
+    }
+
+    fn restart_engine(&mut self) {
+        self.down = false;
         let mut running = Vec::new();
         let now = self.now;
         for (i, a) in self.agents.iter_mut().enumerate() {
@@ -320,28 +345,24 @@ impl World {
             Output::Rpc {
                 id, endpoint, call, ..
             } => {
-                if let RpcCall::SendRaw { hash } = call
-                    && let Some(id) = self.hash_record.get(&hash).copied()
-                {
-                    self.broadcast_records.insert(id);
-                }
                 self.rpc(id, endpoint, call);
             }
             Output::Sign { chain, tx, request } => {
-                // Invariant: a nonce is never signed by two records once one was broadcast.
-                if let Some(prev) = self.nonce_owner.get(&request.nonce).copied()
-                    && prev != tx
-                    && self.broadcast_records.contains(&prev)
-                    && self
-                        .chain
-                        .included
-                        .get(&(request.from, request.nonce))
-                        .is_none_or(|h| self.hash_record.get(h) == Some(&prev))
+                // Invariant: a nonce that a pool accepted for one payload is never signed for
+                // another (only the same record signs there again: a bump, or its cancel).
+                if let Some(first) = self.chain.accepted.get(&(request.from, request.nonce))
+                    && let Some(prev) = self.hash_record.get(first).copied()
+                    && self.nonce_owner.contains_key(&request.nonce)
                 {
-                    self.violation(&format!(
-                        "nonce {} signed by record {tx} after record {prev} was broadcast at it",
-                        request.nonce
-                    ));
+                    let first_body = self.chain.known(*first).map(|t| t.req.body);
+                    let same = prev == tx
+                        && (request.body == TxBody::Noop || first_body == Some(request.body));
+                    if !same {
+                        self.violation(&format!(
+                            "nonce {} signed by record {tx} ({:?}) after a pool accepted it for record {prev} ({first_body:?})",
+                            request.nonce, request.body
+                        ));
+                    }
                 }
                 self.nonce_owner.insert(request.nonce, tx);
                 if request.body == TxBody::Noop
