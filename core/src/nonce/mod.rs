@@ -453,7 +453,8 @@ pub struct NonceBook {
     below_floor_seen: u32,
     /// The last [`KEPT_CONFIRMED`] confirmed records, oldest first: a reorg deeper than the
     /// confirmation depth puts them back in flight (the same payloads, never gap fills).
-    #[serde(default)]
+    /// Rebuilt from the journal's records by [`NonceBook::restore`].
+    #[serde(skip)]
     confirmed_tail: Vec<TxRecord>,
     /// Records that became final since the last [`NonceBook::drain_finished`].
     #[serde(skip)]

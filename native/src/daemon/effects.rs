@@ -14,7 +14,7 @@ use tend_core::health::ProbeResult;
 use super::{Daemon, lock};
 use crate::chain::sign::sign_eip1559;
 use crate::clock;
-use crate::store::journal::{JournalError, RawTx};
+use crate::store::journal::RawTx;
 
 impl Daemon {
     pub(super) fn rpc(
@@ -79,23 +79,26 @@ impl Daemon {
         });
     }
 
-    /// Signs, stores the raw transaction durably, and only then reports the hash.
+    /// Signs and reports the hash. The raw transaction waits for the engine's journal entry of
+    /// the new attempt (written before any broadcast): both go to the journal in one
+    /// transaction.
     pub(super) fn sign(
         &mut self,
         chain: ChainId,
         record: u64,
         req: &TxRequest,
-    ) -> Result<alloy::primitives::B256, SignError> {
-        let (raw, hash) = sign_eip1559(&self.signer, chain, req).map_err(SignError::Sign)?;
-        self.journal
-            .put_raw(&RawTx {
+    ) -> Result<alloy::primitives::B256, String> {
+        let (raw, hash) = sign_eip1559(&self.signer, chain, req)?;
+        self.unjournaled.insert(
+            hash,
+            RawTx {
                 chain,
                 record,
                 nonce: req.nonce,
                 hash,
                 raw: raw.to_vec(),
-            })
-            .map_err(SignError::Journal)?;
+            },
+        );
         lock(&self.raws).insert(hash, raw);
         Ok(hash)
     }
@@ -135,9 +138,4 @@ pub(super) enum Watched {
     Head(ChainId),
     Balances(ChainId, Vec<(Address, Asset)>),
     Fees(ChainId),
-}
-
-pub(super) enum SignError {
-    Sign(String),
-    Journal(JournalError),
 }

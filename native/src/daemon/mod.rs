@@ -16,7 +16,7 @@ mod events;
 pub mod plan;
 mod view;
 
-use effects::{SignError, Watched};
+use effects::Watched;
 
 pub use view::{
     BalanceView, ChainView, EndpointView, HealthChange, ServiceView, Shared, Snapshot, lock,
@@ -44,7 +44,7 @@ use crate::agents::process::{ExitReport, Recovered, Supervisor};
 use crate::chain::rpc::{Endpoint, RawStore};
 use crate::clock;
 use crate::config::Config;
-use crate::store::journal::{Journal, JournalError};
+use crate::store::journal::{Journal, JournalError, RawTx};
 
 /// Why the daemon cannot start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +104,9 @@ pub struct Daemon {
     endpoints: BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
     signer: PrivateKeySigner,
     raws: RawStore,
+    /// Signed transactions whose journal entry has not been written yet (it comes with the
+    /// engine's next journal output for the record, before the broadcast).
+    unjournaled: BTreeMap<alloy::primitives::B256, RawTx>,
     prober: Prober,
     inputs_tx: mpsc::UnboundedSender<Input>,
     inputs_rx: mpsc::UnboundedReceiver<Input>,
@@ -178,10 +181,17 @@ impl Daemon {
         }
         let lock = DaemonLock::acquire(&config.home)?;
         let journal = Journal::open(&config.home.join("journal.sqlite"))?;
-        let entries = journal.entries()?;
+        let stored = journal.raws()?;
+        let (entries, repaired) =
+            crate::store::journal::with_stored_attempts(journal.entries()?, &stored);
+        if repaired > 0 {
+            tracing::warn!(
+                attempts = repaired,
+                "the journal held signed transactions its records did not list: they count as sent"
+            );
+        }
         let raws: RawStore = Arc::new(Mutex::new(
-            journal
-                .raws()?
+            stored
                 .into_iter()
                 .map(|r| (r.hash, Bytes::from(r.raw)))
                 .collect(),
@@ -226,6 +236,7 @@ impl Daemon {
             endpoints,
             signer,
             raws,
+            unjournaled: BTreeMap::new(),
             prober,
             inputs_tx,
             inputs_rx,
@@ -402,8 +413,7 @@ impl Daemon {
                         tx,
                         hash,
                     }),
-                    Err(SignError::Journal(e)) => return Err(e.into()),
-                    Err(SignError::Sign(error)) => {
+                    Err(error) => {
                         tracing::error!(chain = %chain, tx, "signing failed: {error}");
                         self.local.push_back(Input::SignFailed {
                             now,
@@ -415,7 +425,17 @@ impl Daemon {
                 }
             }
             Output::Journal(entry) => {
-                self.journal.put_entry(&entry)?;
+                // A new attempt's raw transaction goes into the journal with the entry that
+                // lists it, in one transaction.
+                let fresh = entry
+                    .record
+                    .attempts
+                    .iter()
+                    .find_map(|a| self.unjournaled.remove(&a.hash));
+                match fresh {
+                    Some(raw) => self.journal.put_signed(&entry, &raw)?,
+                    None => self.journal.put_entry(&entry)?,
+                }
                 let key = (entry.chain, entry.record.id);
                 match (entry.transfer, entry.record.state) {
                     (

@@ -157,7 +157,46 @@ impl Journal {
         Ok(())
     }
 
-    /// Stores a signed transaction. Durable when it returns.
+    /// Stores a signed transaction and the entry that records its attempt in one `SQLite`
+    /// transaction: after a crash at any moment the journal holds both or neither, so it never
+    /// reads "released" or "reserved" for a nonce it holds a signed transaction for. Durable when
+    /// it returns.
+    pub fn put_signed(&mut self, entry: &JournalEntry, tx: &RawTx) -> Result<(), JournalError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| JournalError::Sqlite {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let json = serde_json::to_string(entry).map_err(|e| JournalError::BadEntry {
+            path: self.path.clone(),
+            chain: entry.chain.0,
+            record: entry.record.id,
+            message: e.to_string(),
+        })?;
+        let t = self.conn.transaction().map_err(err)?;
+        t.execute(
+            "INSERT OR REPLACE INTO raw_txs (hash, chain, record, nonce, raw)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                tx.hash.as_slice(),
+                to_i64(tx.chain.0),
+                to_i64(tx.record),
+                to_i64(tx.nonce),
+                tx.raw
+            ],
+        )
+        .map_err(err)?;
+        t.execute(
+            "INSERT INTO entries (chain, record, entry) VALUES (?1, ?2, ?3)
+             ON CONFLICT (chain, record) DO UPDATE SET entry = excluded.entry",
+            params![to_i64(entry.chain.0), to_i64(entry.record.id), json],
+        )
+        .map_err(err)?;
+        t.commit().map_err(err)
+    }
+
+    /// Stores a signed transaction alone (tests and tools; the daemon uses
+    /// [`Journal::put_signed`]). Durable when it returns.
     pub fn put_raw(&self, tx: &RawTx) -> Result<(), JournalError> {
         self.conn
             .execute(
@@ -238,6 +277,61 @@ impl Journal {
         }
         Ok(out)
     }
+}
+
+/// Entries restored with the signed transactions the journal holds for them: a raw transaction
+/// whose attempt its record does not list (written by a tend that stored the two apart and died
+/// between them) is added to the record as a signed attempt that may be in a pool, so its nonce
+/// is never handed to another transfer. Returns the entries and how many attempts were added.
+pub fn with_stored_attempts(
+    mut entries: Vec<JournalEntry>,
+    raws: &[RawTx],
+) -> (Vec<JournalEntry>, usize) {
+    use alloy::consensus::{Transaction as _, TxEnvelope};
+    use alloy::eips::eip2718::Decodable2718;
+    use tend_core::fees::{Fees, TxKind};
+    use tend_core::nonce::{Attempt, RecordState, Sent};
+    let mut added = 0;
+    for raw in raws {
+        let Some(e) = entries
+            .iter_mut()
+            .find(|e| e.chain == raw.chain && e.record.id == raw.record)
+        else {
+            continue;
+        };
+        let r = &mut e.record;
+        if r.nonce != raw.nonce
+            || r.attempts.iter().any(|a| a.hash == raw.hash)
+            || !matches!(r.state, RecordState::Reserved | RecordState::InFlight)
+        {
+            continue;
+        }
+        let Ok(tx) = TxEnvelope::decode_2718(&mut raw.raw.as_slice()) else {
+            continue;
+        };
+        let signed_at = r.attempts.last().map_or(r.reserved_at, |a| a.signed_at);
+        // A payload's own transactions carry value or call data; a bare 0-value send is its
+        // cancel.
+        let cancel = r.purpose == tend_core::nonce::Purpose::Payload
+            && tx.value().is_zero()
+            && tx.input().is_empty();
+        r.attempts.push(Attempt {
+            hash: raw.hash,
+            fees: Fees::new(
+                tx.max_fee_per_gas(),
+                tx.max_priority_fee_per_gas()
+                    .unwrap_or(tx.max_fee_per_gas()),
+            ),
+            cancel,
+            kind: TxKind::Standard,
+            signed_at,
+            sent: Sent::NotYet,
+            pooled: true,
+        });
+        r.state = RecordState::InFlight;
+        added += 1;
+    }
+    (entries, added)
 }
 
 // SQLite integers are i64; ids, nonces and chain ids stay far below 2^63, and the bit pattern
@@ -331,6 +425,100 @@ mod tests {
         drop(j);
         let e = Journal::open(&path).unwrap_err().to_string();
         assert!(e.contains("schema version 99"), "{e}");
+    }
+
+    fn raw(record: u64, nonce: u64, value: u64) -> RawTx {
+        use alloy::consensus::{SignableTransaction, TxEip1559, TxEnvelope};
+        use alloy::eips::eip2718::Encodable2718;
+        use alloy::network::TxSignerSync;
+        let key =
+            alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(7)).unwrap();
+        let mut tx = TxEip1559 {
+            chain_id: 100,
+            nonce,
+            gas_limit: 21_000,
+            max_fee_per_gas: 3_000_000_000,
+            max_priority_fee_per_gas: 1_000_000,
+            to: alloy::primitives::TxKind::Call(alloy::primitives::Address::repeat_byte(1)),
+            value: alloy::primitives::U256::from(value),
+            ..TxEip1559::default()
+        };
+        let sig = key.sign_transaction_sync(&mut tx).unwrap();
+        let signed = tx.into_signed(sig);
+        let hash = *signed.hash();
+        RawTx {
+            chain: ChainId(100),
+            record,
+            nonce,
+            hash,
+            raw: TxEnvelope::from(signed).encoded_2718(),
+        }
+    }
+
+    /// A real `SQLite` fault in the middle of the write (a trigger that aborts the second
+    /// statement): the journal keeps neither half, so it never holds a raw transaction its record
+    /// does not list, nor a record that lists one it does not hold.
+    #[test]
+    fn a_signed_transaction_and_its_entry_are_written_together_or_not_at_all() {
+        let d = dir("atomic");
+        let path = d.join("j.sqlite");
+        let mut j = Journal::open(&path).unwrap();
+        j.put_entry(&entry(100, 1, 7)).unwrap();
+        let tx = raw(1, 7, 5);
+        let mut signed = entry(100, 1, 7);
+        signed.record.state = RecordState::InFlight;
+        j.conn
+            .execute_batch(
+                "CREATE TRIGGER full BEFORE UPDATE ON entries BEGIN
+                 SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+        let e = j.put_signed(&signed, &tx).unwrap_err().to_string();
+        assert!(e.contains("disk is full"), "{e}");
+        assert_eq!(
+            j.raw(&tx.hash).unwrap(),
+            None,
+            "the raw half was rolled back"
+        );
+        assert_eq!(j.entries().unwrap()[0].record.state, RecordState::Reserved);
+        j.conn.execute_batch("DROP TRIGGER full;").unwrap();
+        j.put_signed(&signed, &tx).unwrap();
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.raw(&tx.hash).unwrap(), Some(tx.raw.clone()));
+        assert_eq!(j.entries().unwrap()[0].record.state, RecordState::InFlight);
+    }
+
+    /// A journal written by a tend that stored the raw transaction and its entry apart, killed
+    /// between the two: the record reads "reserved" while the signed transaction is there. It is
+    /// restored as signed (possibly pooled), never released for another transfer.
+    #[test]
+    fn a_stored_raw_transaction_its_record_does_not_list_counts_as_signed() {
+        let tx = raw(1, 7, 5);
+        let other = raw(2, 9, 6);
+        let entries = vec![entry(100, 1, 7), entry(100, 3, 8)];
+        let (out, added) = with_stored_attempts(entries, &[tx.clone(), other]);
+        assert_eq!(added, 1);
+        let r = &out[0].record;
+        assert_eq!(r.state, RecordState::InFlight);
+        assert_eq!(r.attempts.len(), 1);
+        let a = &r.attempts[0];
+        assert_eq!(a.hash, tx.hash);
+        assert!(a.pooled && !a.cancel);
+        assert_eq!(a.fees.max_fee_per_gas, 3_000_000_000);
+        assert_eq!(
+            out[1].record.state,
+            RecordState::Reserved,
+            "no raw of its own"
+        );
+        // Listed already, or at another nonce: nothing changes.
+        let (again, added) = with_stored_attempts(out.clone(), &[tx]);
+        assert_eq!((again, added), (out, 0));
+        // Damaged bytes are skipped, not a panic.
+        let mut bad = raw(3, 8, 1);
+        bad.raw.truncate(5);
+        let (_, added) = with_stored_attempts(vec![entry(100, 3, 8)], &[bad]);
+        assert_eq!(added, 0);
     }
 
     #[test]
