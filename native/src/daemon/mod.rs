@@ -180,22 +180,7 @@ impl Daemon {
             endpoints.insert(spec.chain, eps);
         }
         let lock = DaemonLock::acquire(&config.home)?;
-        let journal = Journal::open(&config.home.join("journal.sqlite"))?;
-        let stored = journal.raws()?;
-        let (entries, repaired) =
-            crate::store::journal::with_stored_attempts(journal.entries()?, &stored);
-        if repaired > 0 {
-            tracing::warn!(
-                attempts = repaired,
-                "the journal held signed transactions its records did not list: they count as sent"
-            );
-        }
-        let raws: RawStore = Arc::new(Mutex::new(
-            stored
-                .into_iter()
-                .map(|r| (r.hash, Bytes::from(r.raw)))
-                .collect(),
-        ));
+        let (journal, entries, raws) = open_journal(&config.home)?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
         let mut supervisor = Supervisor::new(
             &config.home,
@@ -485,6 +470,30 @@ impl Daemon {
         }
         Ok(())
     }
+}
+
+/// Opens the journal: its entries (with the signed transactions their records do not list
+/// added as attempts) and the raw transactions by hash.
+fn open_journal(
+    home: &std::path::Path,
+) -> Result<(Journal, Vec<tend_core::engine::io::JournalEntry>, RawStore), DaemonError> {
+    let journal = Journal::open(&home.join("journal.sqlite"))?;
+    let stored = journal.raws()?;
+    let (entries, repaired) =
+        crate::store::journal::with_stored_attempts(journal.entries()?, &stored);
+    if repaired > 0 {
+        tracing::warn!(
+            attempts = repaired,
+            "the journal held signed transactions its records did not list: they count as sent"
+        );
+    }
+    let raws: RawStore = Arc::new(Mutex::new(
+        stored
+            .into_iter()
+            .map(|r| (r.hash, Bytes::from(r.raw)))
+            .collect(),
+    ));
+    Ok((journal, entries, raws))
 }
 
 /// Start-up: the agents a previous daemon left, adopted or cleaned up (logged); the names of
