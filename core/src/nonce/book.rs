@@ -52,7 +52,7 @@ impl NonceBook {
                 book.confirmed_floor = book.confirmed_floor.max(r.nonce.saturating_add(1));
             }
             if let RecordState::Confirmed { .. } = r.state {
-                book.confirmed_tail.push(r);
+                book.remember_confirmed(r);
                 continue;
             }
             if r.state.holds_nonce() {
@@ -63,10 +63,18 @@ impl NonceBook {
                 book.records.insert(r.id, r);
             }
         }
-        book.confirmed_tail.sort_unstable_by_key(|r| r.nonce);
-        let excess = book.confirmed_tail.len().saturating_sub(KEPT_CONFIRMED);
-        book.confirmed_tail.drain(..excess);
         book
+    }
+
+    /// Keeps a confirmed record among the last [`KEPT_CONFIRMED`] (by nonce; no order kept).
+    fn remember_confirmed(&mut self, r: TxRecord) {
+        self.confirmed_tail.push(r);
+        if self.confirmed_tail.len() > KEPT_CONFIRMED {
+            let lowest = (0..self.confirmed_tail.len())
+                .min_by_key(|&i| self.confirmed_tail[i].nonce)
+                .unwrap_or(0);
+            self.confirmed_tail.swap_remove(lowest);
+        }
     }
 
     /// The live (not final) records, by id.
@@ -493,10 +501,8 @@ impl NonceBook {
                 self.confirmed_floor = self.confirmed_floor.max(r.nonce.saturating_add(1));
                 let nonce = r.nonce;
                 self.holders.remove(&nonce);
-                if self.confirmed_tail.len() >= KEPT_CONFIRMED {
-                    self.confirmed_tail.remove(0);
-                }
-                self.confirmed_tail.push(r.clone());
+                let kept = r.clone();
+                self.remember_confirmed(kept);
                 confirmed.push(id);
             }
         }

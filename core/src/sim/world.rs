@@ -358,9 +358,14 @@ impl World {
                     let same = prev == tx
                         && (request.body == TxBody::Noop || first_body == Some(request.body));
                     if !same {
+                        let what = if prev == tx {
+                            "another payload of"
+                        } else {
+                            "record"
+                        };
                         self.violation(&format!(
-                            "nonce {} signed by record {tx} ({:?}) after a pool accepted it for record {prev} ({first_body:?})",
-                            request.nonce, request.body
+                            "nonce {} signed for {what} {tx} after a pool accepted it for record {prev}",
+                            request.nonce
                         ));
                     }
                 }
