@@ -21,5 +21,6 @@ mod daemon;
 mod demo;
 mod nonces;
 mod record;
+mod restarts;
 mod supervise;
 mod support;
