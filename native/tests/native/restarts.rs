@@ -145,7 +145,7 @@ async fn a_kill_after_the_broadcast_under_a_rising_base_fee_never_signs_a_nonce_
         push_base_fee(&net, 100 * GWEI).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    eventually(Duration::from_secs(60), "every wallet funded", || {
+    eventually(Duration::from_mins(1), "every wallet funded", || {
         all_funded(&net, n)
     })
     .await;
