@@ -138,23 +138,20 @@ impl Journal {
         }
     }
 
-    /// Stores an entry, replacing the previous one of the same (chain, record). Durable when it
-    /// returns.
-    pub fn put_entry(&self, entry: &JournalEntry) -> Result<(), JournalError> {
-        let json = serde_json::to_string(entry).map_err(|e| JournalError::BadEntry {
+    fn encode(&self, entry: &JournalEntry) -> Result<String, JournalError> {
+        serde_json::to_string(entry).map_err(|e| JournalError::BadEntry {
             path: self.path.clone(),
             chain: entry.chain.0,
             record: entry.record.id,
             message: e.to_string(),
-        })?;
-        self.conn
-            .execute(
-                "INSERT INTO entries (chain, record, entry) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (chain, record) DO UPDATE SET entry = excluded.entry",
-                params![to_i64(entry.chain.0), to_i64(entry.record.id), json],
-            )
-            .map_err(|e| self.err(&e))?;
-        Ok(())
+        })
+    }
+
+    /// Stores an entry, replacing the previous one of the same (chain, record). Durable when it
+    /// returns.
+    pub fn put_entry(&self, entry: &JournalEntry) -> Result<(), JournalError> {
+        let json = self.encode(entry)?;
+        write_entry(&self.conn, entry, &json).map_err(|e| self.err(&e))
     }
 
     /// Stores a signed transaction and the entry that records its attempt in one `SQLite`
@@ -162,56 +159,20 @@ impl Journal {
     /// reads "released" or "reserved" for a nonce it holds a signed transaction for. Durable when
     /// it returns.
     pub fn put_signed(&mut self, entry: &JournalEntry, tx: &RawTx) -> Result<(), JournalError> {
-        let path = self.path.clone();
-        let err = |e: rusqlite::Error| JournalError::Sqlite {
-            path: path.clone(),
-            message: e.to_string(),
+        let json = self.encode(entry)?;
+        let write = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let t = conn.transaction()?;
+            write_raw(&t, tx)?;
+            write_entry(&t, entry, &json)?;
+            t.commit()
         };
-        let json = serde_json::to_string(entry).map_err(|e| JournalError::BadEntry {
-            path: self.path.clone(),
-            chain: entry.chain.0,
-            record: entry.record.id,
-            message: e.to_string(),
-        })?;
-        let t = self.conn.transaction().map_err(err)?;
-        t.execute(
-            "INSERT OR REPLACE INTO raw_txs (hash, chain, record, nonce, raw)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                tx.hash.as_slice(),
-                to_i64(tx.chain.0),
-                to_i64(tx.record),
-                to_i64(tx.nonce),
-                tx.raw
-            ],
-        )
-        .map_err(err)?;
-        t.execute(
-            "INSERT INTO entries (chain, record, entry) VALUES (?1, ?2, ?3)
-             ON CONFLICT (chain, record) DO UPDATE SET entry = excluded.entry",
-            params![to_i64(entry.chain.0), to_i64(entry.record.id), json],
-        )
-        .map_err(err)?;
-        t.commit().map_err(err)
+        write(&mut self.conn).map_err(|e| self.err(&e))
     }
 
     /// Stores a signed transaction alone (tests and tools; the daemon uses
     /// [`Journal::put_signed`]). Durable when it returns.
     pub fn put_raw(&self, tx: &RawTx) -> Result<(), JournalError> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO raw_txs (hash, chain, record, nonce, raw)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![
-                    tx.hash.as_slice(),
-                    to_i64(tx.chain.0),
-                    to_i64(tx.record),
-                    to_i64(tx.nonce),
-                    tx.raw
-                ],
-            )
-            .map_err(|e| self.err(&e))?;
-        Ok(())
+        write_raw(&self.conn, tx).map_err(|e| self.err(&e))
     }
 
     /// The signed transaction with this hash.
@@ -332,6 +293,30 @@ pub fn with_stored_attempts(
         added += 1;
     }
     (entries, added)
+}
+
+fn write_entry(conn: &Connection, entry: &JournalEntry, json: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO entries (chain, record, entry) VALUES (?1, ?2, ?3)
+         ON CONFLICT (chain, record) DO UPDATE SET entry = excluded.entry",
+        params![to_i64(entry.chain.0), to_i64(entry.record.id), json],
+    )
+    .map(drop)
+}
+
+fn write_raw(conn: &Connection, tx: &RawTx) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO raw_txs (hash, chain, record, nonce, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            tx.hash.as_slice(),
+            to_i64(tx.chain.0),
+            to_i64(tx.record),
+            to_i64(tx.nonce),
+            tx.raw
+        ],
+    )
+    .map(drop)
 }
 
 // SQLite integers are i64; ids, nonces and chain ids stay far below 2^63, and the bit pattern
