@@ -1,38 +1,25 @@
 //! Nonces against a real anvil: a dropped transaction's gap is filled, a stuck one is replaced
 //! with a bump the node accepts.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U64};
 use tend::devnet::Devnet;
 
-use crate::support::{
-    Tend, config_head, devnet, ep, eventually, funder, scratch, transactions_from, wallet,
-};
+use crate::support::{Tend, devnet, ep, eventually, funder, scratch, transactions_from, wallet};
 
 const LOW: u128 = 10_000_000_000_000_000;
 const TARGET: u128 = 20_000_000_000_000_000;
 
 fn config(dir: &std::path::Path, net: &Devnet, nonce: &str, n: u64) -> std::path::PathBuf {
-    let mut s = format!(
-        "{}[[chains]]\nchain = {}\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 300\nmax_fee = \"500 gwei\"\nnonce = {{ {nonce} }}\n\n\
-         [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
-        config_head(&dir.join("home")),
-        net.chain,
-        net.url
-    );
-    for i in 0..n {
-        let _ = write!(
-            s,
-            "[[services.wallets]]\nchain = {}\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
-            net.chain,
-            wallet(i)
-        );
-    }
-    let path = dir.join("tend.toml");
-    std::fs::write(&path, s).unwrap();
-    path
+    crate::support::funding_config(
+        dir,
+        net,
+        &format!("confirmations = 1\npoll_ms = 300\nmax_fee = \"500 gwei\"\nnonce = {{ {nonce} }}"),
+        n,
+        LOW,
+        TARGET,
+    )
 }
 
 async fn rpc(net: &Devnet, method: &'static str, params: serde_json::Value) -> serde_json::Value {

@@ -14,7 +14,7 @@ use alloy::primitives::{Address, U256};
 use tend::devnet::Devnet;
 
 use crate::support::{
-    Tend, balance, config_head, devnet, ep, eventually, funder, scratch, transactions_from, wallet,
+    Tend, balance, devnet, ep, eventually, funder, scratch, transactions_from, wallet,
 };
 
 const LOW: u128 = 500_000_000_000_000_000;
@@ -22,24 +22,14 @@ const TARGET: u128 = 2_000_000_000_000_000_000;
 const GWEI: u128 = 1_000_000_000;
 
 fn config(dir: &Path, net: &Devnet, n: u64) -> std::path::PathBuf {
-    let mut s = format!(
-        "{}[[chains]]\nchain = {}\nrpc = [\"{}\"]\nconfirmations = 2\npoll_ms = 500\nmax_fee = \"500 gwei\"\n\n\
-         [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
-        config_head(&dir.join("home")),
-        net.chain,
-        net.url
-    );
-    for i in 0..n {
-        let _ = write!(
-            s,
-            "[[services.wallets]]\nchain = {}\naddress = \"{}\"\nlow = \"{LOW}\"\ntarget = \"{TARGET}\"\n",
-            net.chain,
-            wallet(i)
-        );
-    }
-    let path = dir.join("tend.toml");
-    std::fs::write(&path, s).unwrap();
-    path
+    crate::support::funding_config(
+        dir,
+        net,
+        "confirmations = 2\npoll_ms = 500\nmax_fee = \"500 gwei\"",
+        n,
+        LOW,
+        TARGET,
+    )
 }
 
 async fn rpc(net: &Devnet, method: &'static str, params: serde_json::Value) -> serde_json::Value {

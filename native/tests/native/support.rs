@@ -81,6 +81,37 @@ pub fn config_head(home: &Path) -> String {
     )
 }
 
+/// Writes `<dir>/tend.toml` for funding only: one chain with `chain_keys` (TOML lines of its
+/// table), a dummy service holding wallets `0..n` at `low`/`target` wei.
+pub fn funding_config(
+    dir: &Path,
+    net: &Devnet,
+    chain_keys: &str,
+    n: u64,
+    low: u128,
+    target: u128,
+) -> PathBuf {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "{}[[chains]]\nchain = {}\nrpc = [\"{}\"]\n{chain_keys}\n\n\
+         [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
+        config_head(&dir.join("home")),
+        net.chain,
+        net.url
+    );
+    for i in 0..n {
+        let _ = write!(
+            s,
+            "[[services.wallets]]\nchain = {}\naddress = \"{}\"\nlow = \"{low}\"\ntarget = \"{target}\"\n",
+            net.chain,
+            wallet(i)
+        );
+    }
+    let path = dir.join("tend.toml");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
 /// Writes `<dir>/tend.toml`: [`config_head`] with the home `<dir>/home`, then `body`.
 pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     let config = dir.join("tend.toml");
