@@ -77,10 +77,18 @@ struct Harness {
     base_fee: u128,
     /// Every raw send is refused with this message (code -32000).
     refuse_sends: Option<&'static str>,
+    /// Raw sends are kept here unanswered (a node slow to answer) instead of answered.
+    hold_sends: bool,
+    held: Vec<(tend_core::engine::RequestId, RpcCall)>,
 }
 
 impl Harness {
     fn new(engine: Engine) -> Self {
+        Self::with(engine, |_| {})
+    }
+
+    /// A harness set up by `setup` before it drains the engine's first outputs.
+    fn with(engine: Engine, setup: impl FnOnce(&mut Self)) -> Self {
         let now = engine.now();
         let mut h = Self {
             engine,
@@ -95,7 +103,10 @@ impl Harness {
             frozen: None,
             base_fee: 1_000_000_000,
             refuse_sends: None,
+            hold_sends: false,
+            held: Vec::new(),
         };
+        setup(&mut h);
         h.drain();
         h
     }
@@ -112,6 +123,11 @@ impl Harness {
                 continue;
             }
             match o {
+                Output::Rpc { id, call, .. }
+                    if self.hold_sends && matches!(call, RpcCall::SendRaw { .. }) =>
+                {
+                    self.held.push((id, call));
+                }
                 Output::Rpc {
                     id, call, endpoint, ..
                 } => {
@@ -396,6 +412,93 @@ fn a_refused_rebroadcast_after_a_restart_keeps_the_nonce_for_its_own_payload() {
         book.record(tx).map(|r| r.state),
         Some(RecordState::InFlight),
         "the transfer stays in flight for the planner"
+    );
+}
+
+/// Item 5 of the nonce defect: after a restart, a journaled transaction goes back to the pool
+/// before any new transfer is planned behind it, and the new one follows as soon as a node
+/// answers (no wait for the next poll).
+#[test]
+fn after_a_restart_new_transfers_wait_for_the_answer_to_the_rebroadcast() {
+    let h = Harness::new(Engine::new(config(), start()).unwrap());
+    let (tx, hash) = h
+        .log
+        .iter()
+        .find_map(|o| match o {
+            Output::Rpc {
+                call: RpcCall::SendRaw { hash },
+                ..
+            } => Some(*hash),
+            _ => None,
+        })
+        .and_then(|hash| {
+            let book = h.engine.nonce_book(CHAIN)?;
+            Some((book.record_of(hash)?, hash))
+        })
+        .expect("a transfer was sent");
+    let journal = h.journal();
+    // kill -9; the restarted daemon also keeps a second, drained wallet funded.
+    let mut cfg = config();
+    let other = Address::repeat_byte(0xA2);
+    let w = cfg.services[0].wallets[0].clone();
+    cfg.services[0].wallets.push(WalletConfig {
+        address: other,
+        ..w
+    });
+    let now = h.now.plus_ms(1_000);
+    let signed = h.signed;
+    let mut h2 = Harness::with(Engine::restore(cfg, now, journal, &[]).unwrap(), |h| {
+        h.hold_sends = true;
+        h.signed = signed;
+    });
+    assert!(
+        h2.held
+            .iter()
+            .any(|(_, c)| matches!(c, RpcCall::SendRaw { hash: x } if *x == hash)),
+        "the journaled transaction is broadcast again at start: {:?}",
+        h2.log
+    );
+    let new_signs = |h: &Harness| {
+        h.log
+            .iter()
+            .filter(|o| matches!(o, Output::Sign { tx: t, .. } if *t != tx))
+            .count()
+    };
+    assert_eq!(
+        new_signs(&h2),
+        0,
+        "no new nonce is planned while the rebroadcast is unanswered: {:?}",
+        h2.log
+    );
+    let held = h2.log.iter().any(|o| {
+        matches!(o, Output::Event(Event::FundingHeld { reason, .. })
+            if format!("{reason:?}").contains("waiting for a node's answer"))
+    });
+    assert!(held, "the wait is visible as a hold: {:?}", h2.log);
+    // The node answers: the held round plans at once, at the same time.
+    h2.hold_sends = false;
+    let (id, call) = h2.held.remove(0);
+    let RpcCall::SendRaw { hash: x } = call else {
+        unreachable!()
+    };
+    h2.input(Input::RpcResponse {
+        now: h2.now,
+        id,
+        latency_ms: 10,
+        result: Ok(RpcAnswer::Sent { hash: x }),
+    });
+    let signed: Vec<_> = h2
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Sign { tx: t, request, .. } if *t != tx => Some(request.nonce),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        signed,
+        vec![1],
+        "the new transfer follows at the next nonce"
     );
 }
 

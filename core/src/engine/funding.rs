@@ -26,6 +26,22 @@ impl Engine {
         if r.planned || !(r.counts && r.fees && r.balances) {
             return;
         }
+        if let Some(nonce) = c.book.awaiting_answer() {
+            // The round's reads are done, but it stays unplanned: the broadcast's answer runs
+            // this again, so a lost transaction goes back to the pool before any later nonce
+            // queues behind it. The next round starts on time whatever happens to the answer.
+            c.busy.remove(&Busy::Round);
+            self.hold(
+                chain,
+                HoldReason::Nonce {
+                    message: format!(
+                        "waiting for a node's answer to the broadcast of nonce {nonce} (it may \
+                         already be in a pool; it goes out again before any new transfer)"
+                    ),
+                },
+            );
+            return;
+        }
         c.round.planned = true;
         c.busy.remove(&Busy::Round);
         if let ChainVerdict::Stale { .. } = c.endpoints.chain_verdict(now) {

@@ -3,6 +3,7 @@
 //! given up with an event.
 
 use crate::chain::ChainId;
+use crate::nonce::SendErrorClass;
 use crate::rpc::{self, RetryDecision, RpcErrorClass, RpcFailure, Selection};
 use crate::time::Timestamp;
 
@@ -214,8 +215,13 @@ impl Engine {
                     RpcFailure::MissingResponse => (None, "missing response".into()),
                 };
                 let tx = c.book.record_of(*hash);
+                let mut refused_for_price = false;
                 match c.book.send_failed(*hash, code, &message, now) {
                     Ok(send_class) => {
+                        refused_for_price = matches!(
+                            send_class,
+                            SendErrorClass::FeeTooLow | SendErrorClass::ReplacementUnderpriced
+                        );
                         if let Some(tx) = tx {
                             self.after_record_change(chain, tx);
                             if matches!(class, RpcErrorClass::TxSemantic { .. }) {
@@ -236,6 +242,13 @@ impl Engine {
                         failure,
                     });
                 }
+                // A price refusal of a possibly pooled attempt is answered with a bump of the
+                // same payload before any new transfer; then a round held for this answer plans
+                // (or holds again, when the attempt is still unanswered).
+                if refused_for_price {
+                    self.run_nonce_plan(chain, now);
+                }
+                self.maybe_fund(chain, now);
                 return;
             }
             RpcCall::Receipt { hash } => {

@@ -171,6 +171,8 @@ impl Engine {
                 if let Some(tx) = tx {
                     self.after_record_change(chain, tx);
                 }
+                // A round held for this answer plans now.
+                self.maybe_fund(chain, now);
             }
             (RpcCall::Receipt { hash }, RpcAnswer::Receipt { receipt, .. }) => {
                 self.receipt(now, chain, hash, receipt);

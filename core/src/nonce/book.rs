@@ -108,6 +108,21 @@ impl NonceBook {
         u32::try_from(self.holders.len()).unwrap_or(u32::MAX)
     }
 
+    /// The lowest nonce whose last attempt may sit in a pool but has no answer in this process
+    /// yet: restored from the journal and not yet broadcast again, or a broadcast whose answer
+    /// was lost. A funder plans no new transfer while there is one, so a lost transaction is
+    /// re-sent (or replaced) before later nonces queue behind it.
+    pub fn awaiting_answer(&self) -> Option<u64> {
+        // Below the chain's count the nonce is used: receipt checks settle it, not a broadcast.
+        let latest = self.chain.map_or(0, |c| c.latest);
+        self.holders.range(latest..).find_map(|(&nonce, id)| {
+            let r = self.records.get(id)?;
+            let last = r.attempts.last()?;
+            (r.state == RecordState::InFlight && last.pooled && last.sent == Sent::NotYet)
+                .then_some(nonce)
+        })
+    }
+
     /// The nonce the next [`NonceBook::reserve`] would get.
     pub fn next_nonce(&self) -> Option<u64> {
         let chain = self.chain?;
