@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::engine::{
-    ChainConfig, Command, ConfigError, Engine, EngineConfig, Event, Input, JournalEntry, Output,
-    RpcAnswer, RpcCall, ServiceConfig, TxBody, WalletConfig,
+    ChainConfig, Command, ConfigError, Engine, EngineConfig, Event, HoldReason, Input,
+    JournalEntry, Output, RpcAnswer, RpcCall, ServiceConfig, TxBody, WalletConfig,
 };
 use tend_core::fees::{FeeHistory, FeePolicy};
 use tend_core::health::{ExitStatus, HealthPolicy, ProbeResult};
@@ -77,6 +77,8 @@ struct Harness {
     base_fee: u128,
     /// Every raw send is refused with this message (code -32000).
     refuse_sends: Option<&'static str>,
+    /// The funder's native balance.
+    funder_balance: U256,
     /// Raw sends are kept here unanswered (a node slow to answer) instead of answered.
     hold_sends: bool,
     held: Vec<(tend_core::engine::RequestId, RpcCall)>,
@@ -103,6 +105,7 @@ impl Harness {
             frozen: None,
             base_fee: 1_000_000_000,
             refuse_sends: None,
+            funder_balance: U256::from(100 * ETH),
             hold_sends: false,
             held: Vec::new(),
         };
@@ -200,7 +203,7 @@ impl Harness {
                     .iter()
                     .map(|(h, _)| {
                         if *h == funder() {
-                            U256::from(100 * ETH)
+                            self.funder_balance
                         } else {
                             self.wallet_balance
                         }
@@ -531,6 +534,59 @@ fn a_transaction_below_the_base_fee_is_bumped_without_waiting() {
     assert_eq!(bumped.len(), 1, "{bumped:?}");
     assert_eq!(bumped[0].0, tx);
     assert!(bumped[0].1.max_fee_per_gas > h.base_fee, "{bumped:?}");
+}
+
+/// A transfer the base fee overtook, whose bump the funder can no longer pay, is cancelled (its
+/// nonce carries a no-op): it could never be mined, and left in flight it would hold the nonce
+/// and the wallet's funding for good.
+#[test]
+fn an_unaffordable_bump_becomes_a_cancel() {
+    let mut h = Harness::new(Engine::new(config(), start()).unwrap());
+    let (tx, request) = h
+        .log
+        .iter()
+        .find_map(|o| match o {
+            Output::Sign { tx, request, .. } => Some((*tx, request.clone())),
+            _ => None,
+        })
+        .unwrap();
+    let TxBody::Native { value, .. } = request.body else {
+        panic!("a native transfer: {request:?}")
+    };
+    h.log.clear();
+    // The funder holds the transfer's worst cost as signed, no more: any bump is unpayable.
+    h.funder_balance = value + U256::from(21_000 * request.fees.max_fee_per_gas);
+    h.base_fee = 3 * request.fees.max_fee_per_gas;
+    h.advance(15_000);
+    h.advance(15_000);
+    let signs: Vec<_> = h
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Output::Sign { tx: t, request, .. } => Some((*t, request.clone())),
+            _ => None,
+        })
+        .collect();
+    assert!(!signs.is_empty(), "{:?}", h.log);
+    for (t, r) in &signs {
+        assert_eq!((*t, r.nonce), (tx, request.nonce), "{signs:?}");
+        assert!(
+            matches!(r.body, TxBody::Noop),
+            "never the unpayable bump: {signs:?}"
+        );
+    }
+    let held = h.log.iter().any(|o| {
+        matches!(
+            o,
+            Output::Event(Event::FundingHeld {
+                reason: HoldReason::Unaffordable { .. },
+                ..
+            })
+        )
+    });
+    assert!(held, "the reason is told: {:?}", h.log);
+    let book = h.engine.nonce_book(CHAIN).unwrap();
+    assert!(book.record(tx).unwrap().cancel_requested);
 }
 
 #[test]

@@ -566,7 +566,8 @@ pub enum HoldReason {
     StaleChain,
     /// A replacement would cost more than the funding key holds.
     Unaffordable {
-        /// Its worst cost (value + gas limit × max fee), wei.
+        /// Its worst cost (value + gas limit × max fee), plus the worst costs of our lower
+        /// nonces still in flight (paid first), wei.
         #[serde(with = "ser::dec")]
         needed: U256,
         /// The funding key's native balance, wei.

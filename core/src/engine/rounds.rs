@@ -91,6 +91,7 @@ impl Engine {
                     head,
                     base_fee,
                 });
+                let mut changed = Vec::new();
                 if let Some(from) = fell {
                     // Confirmed records the reorg undid are back in flight: so are their
                     // transfers, for the planner and for a bump of the same payload.
@@ -100,7 +101,7 @@ impl Engine {
                         .filter(|r| !c.payloads.contains_key(&r.id))
                         .map(|r| r.id)
                         .collect();
-                    for id in back {
+                    for &id in &back {
                         if let Some(pos) = c.settled.iter().position(|(t, _)| *t == id) {
                             let (_, intent) = c.settled.remove(pos);
                             c.payloads.insert(
@@ -113,11 +114,39 @@ impl Engine {
                             );
                         }
                     }
+                    // A wallet a later transfer funds again (planned from balances the reorg had
+                    // already undone) gets that one only: the undone transfer is cancelled (its
+                    // nonce carries a no-op), never sent twice. Too little is topped up by the
+                    // next round; too much cannot be taken back.
+                    let superseded: Vec<TxId> = back
+                        .iter()
+                        .filter(|&&id| {
+                            let (Some(p), Some(r)) = (c.payloads.get(&id), c.book.record(id))
+                            else {
+                                return false;
+                            };
+                            c.payloads.iter().any(|(&other, q)| {
+                                other != id
+                                    && q.intent.to == p.intent.to
+                                    && q.intent.asset == p.intent.asset
+                                    && c.book.record(other).is_some_and(|o| o.nonce > r.nonce)
+                            })
+                        })
+                        .copied()
+                        .collect();
+                    for id in superseded {
+                        if c.book.request_cancel(id).is_ok() {
+                            changed.push(id);
+                        }
+                    }
                     self.event(Event::DeepReorg {
                         chain,
                         confirmed: from,
                         now_count: latest,
                     });
+                }
+                for id in changed {
+                    self.after_record_change(chain, id);
                 }
                 self.settle_finished(chain);
                 self.run_nonce_plan(chain, now);

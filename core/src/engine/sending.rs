@@ -215,28 +215,46 @@ impl Engine {
                     if c.busy.contains(&Busy::Sign(id)) {
                         continue;
                     }
-                    let (body, gas_limit) = match c.payloads.get(&id) {
+                    let (mut body, mut gas_limit) = match c.payloads.get(&id) {
                         Some(p) if !cancel => (p.intent.body, p.intent.gas_limit),
                         Some(_) | None => (TxBody::Noop, 21_000),
                     };
                     // A node refuses a transaction whose worst cost exceeds the sender's balance:
-                    // hold rather than send one that cannot be paid.
-                    let value = match body {
-                        TxBody::Native { value, .. } => value,
-                        TxBody::Erc20 { .. } | TxBody::Noop => U256::ZERO,
-                    };
-                    let needed = value.saturating_add(
-                        U256::from(gas_limit).saturating_mul(U256::from(fees.max_fee_per_gas)),
-                    );
+                    // hold rather than send one that cannot be paid. Our transactions below this
+                    // nonce are paid first (a bump that fits alone is refused once they are
+                    // mined).
+                    let ahead = worst_cost_below(c, nonce);
+                    let gas_cost =
+                        |gas: u64| U256::from(gas).saturating_mul(U256::from(fees.max_fee_per_gas));
+                    let needed = body_value(body)
+                        .saturating_add(gas_cost(gas_limit))
+                        .saturating_add(ahead);
                     let available = c
                         .snapshot
                         .as_ref()
                         .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)));
+                    let mut cancel = cancel;
                     if let Some(available) = available
                         && needed > available
                     {
+                        let cancel_needed = gas_cost(21_000).saturating_add(ahead);
+                        if cancel || cancel_needed > available {
+                            self.hold(chain, HoldReason::Unaffordable { needed, available });
+                            continue;
+                        }
+                        // The payload's bump cannot be paid, so it cannot be mined either (it
+                        // sits below the base fee): cancel it (the nonce carries a no-op; the
+                        // wallet is planned again once the cancel settles), never leave the
+                        // nonce stuck in flight.
+                        let Some(c) = self.chains.get_mut(&chain) else {
+                            return;
+                        };
+                        if c.book.request_cancel(id).is_err() {
+                            continue;
+                        }
                         self.hold(chain, HoldReason::Unaffordable { needed, available });
-                        continue;
+                        self.after_record_change(chain, id);
+                        (body, gas_limit, cancel) = (TxBody::Noop, 21_000, true);
                     }
                     self.event(Event::TxReplaced {
                         chain,
@@ -276,4 +294,29 @@ impl Engine {
             }
         }
     }
+}
+
+/// The value a transaction body moves in native currency.
+fn body_value(body: TxBody) -> U256 {
+    match body {
+        TxBody::Native { value, .. } => value,
+        TxBody::Erc20 { .. } | TxBody::Noop => U256::ZERO,
+    }
+}
+
+/// The worst cost (value + gas limit × highest max fee of any attempt) of our in-flight
+/// transactions from the chain's count up to `nonce`: they are paid before `nonce` is.
+fn worst_cost_below(c: &super::ChainState, nonce: u64) -> U256 {
+    let floor = c.book.chain().map_or(0, |v| v.latest);
+    c.book
+        .records()
+        .filter(|r| r.state == RecordState::InFlight && (floor..nonce).contains(&r.nonce))
+        .map(|r| {
+            let (value, gas) = c.payloads.get(&r.id).map_or((U256::ZERO, 21_000), |p| {
+                (body_value(p.intent.body), p.intent.gas_limit)
+            });
+            let fee = r.highest_fees().map_or(0, |f| f.max_fee_per_gas);
+            value.saturating_add(U256::from(gas).saturating_mul(U256::from(fee)))
+        })
+        .fold(U256::ZERO, U256::saturating_add)
 }

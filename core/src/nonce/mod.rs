@@ -48,7 +48,8 @@
 //! | refused: nonce too low | keep; check receipts | keep; check receipts |
 //! | answer lost, unknown error, already known, busy | keep (may be in a pool) | keep |
 //! | below the next block's base fee, or stuck | — | keep; replace (same payload, bumped) |
-//! | restart (kill -9 at any moment) | every journaled attempt counts as possibly pooled | keep; the last attempt is broadcast again at once, in nonce order |
+//! | restart (kill -9 at any moment) | every journaled attempt counts as possibly pooled | keep; the last attempt is broadcast again at once, in nonce order, and no new nonce is reserved for a transfer until each such broadcast is answered |
+//! | a bump of the payload costs more than the sender holds (with our lower nonces' worst costs) | — | keep; **cancel** (a 0-value self-send; the engine): the payload cannot be mined below the base fee anyway, and the wallet is planned again once the cancel settles |
 //!
 //! Why the other paths cannot bind a nonce to a second payload:
 //! - **Gap fills** take only a nonce no record of ours holds ([`NonceBook::gaps`]): one that was
@@ -65,7 +66,10 @@
 //! - **A reorg deeper than the confirmation depth** (the chain's count stays below our confirmed
 //!   count for [`DEEP_REORG_OBSERVATIONS`] reads over [`DEEP_REORG_GRACE_BLOCKS`] blocks): the
 //!   confirmed records are put back in flight with their attempts, and they are rebroadcast or
-//!   bumped as the same payload; only nonces no record of ours remembers become gaps.
+//!   bumped as the same payload; only nonces no record of ours remembers become gaps. When a
+//!   later record already funds the same wallet again (planned from balances the reorg had
+//!   undone), the engine cancels the resurrected one: a no-op at its own nonce, not a second
+//!   transfer.
 
 mod book;
 mod errors;
