@@ -401,7 +401,7 @@ pub enum NonceError {
     /// Too many transactions in flight.
     #[error(
         "{in_flight} transactions are in flight, the cap is {cap}: wait for confirmations or \
-         raise max_in_flight"
+         raise the chain's max_in_flight (in tend.toml, a key of its [[chains]] entry)"
     )]
     InFlightCap {
         /// Unconfirmed records now.

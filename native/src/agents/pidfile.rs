@@ -163,8 +163,20 @@ pub fn identity(pid: u32) -> Option<(u64, Vec<String>)> {
 
 impl AgentRecord {
     /// Reads the identity of a just-spawned process.
+    ///
+    /// A spawner resumes while the child's `execve` is still setting up the new program's
+    /// memory, where `/proc/<pid>/cmdline` reads empty for a moment: the read is repeated
+    /// (bounded: a few thousand yields, milliseconds at most) until the command line shows, so
+    /// adoption can match it.
     pub fn of(pid: u32, started_at_ms: u64) -> Option<Self> {
-        let (start_ticks, cmdline) = identity(pid)?;
+        let (mut start_ticks, mut cmdline) = identity(pid)?;
+        for _ in 0..5_000 {
+            if !cmdline.is_empty() {
+                break;
+            }
+            std::thread::yield_now();
+            (start_ticks, cmdline) = identity(pid)?;
+        }
         Some(Self {
             pid,
             start_ticks,
@@ -302,6 +314,24 @@ mod tests {
             started_at_ms: 0,
         };
         assert_eq!(gone.liveness(), Liveness::Gone);
+    }
+
+    /// The command line is recorded even when read at once after the spawn (the moment a
+    /// spawner resumes, the child's exec may not have set it up yet).
+    #[test]
+    fn a_just_spawned_process_is_recorded_with_its_command_line() {
+        use std::os::unix::process::CommandExt;
+        for _ in 0..20 {
+            let mut c = std::process::Command::new("sleep")
+                .arg("5")
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            let r = AgentRecord::of(c.id(), 0);
+            let _ = c.kill();
+            let _ = c.wait();
+            assert_eq!(r.unwrap().cmdline, ["sleep", "5"]);
+        }
     }
 
     #[test]

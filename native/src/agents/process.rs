@@ -222,6 +222,11 @@ impl Supervisor {
         if let Some(pid) = agent.pid {
             return Err(format!("already running as PID {pid}"));
         }
+        if agent.spec.command.is_empty() {
+            return Err(format!(
+                "service {service:?} has no command: it only keeps its wallets funded"
+            ));
+        }
         let log_path = Self::log_path(&home, service);
         let log = OpenOptions::new()
             .create(true)

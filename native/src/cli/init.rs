@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::chain::keys::{self, KeyError};
 use crate::cli::{Failure, InitArgs};
 use crate::config::{self, Config};
 
@@ -43,5 +44,26 @@ pub fn check(path: &Path) -> Result<String, Failure> {
         let urls: Vec<String> = ch.rpc.iter().map(ToString::to_string).collect();
         let _ = writeln!(s, "  chain {}: {}", ch.chain, urls.join(", "));
     }
+    let _ = writeln!(s, "  funding key: {}", check_key(&c)?);
     Ok(s)
+}
+
+/// Tries the funding key when its password (or the key) is at hand: a wrong password or a key
+/// of another address fails the check; a missing one is said, since `tend run` needs it.
+fn check_key(c: &Config) -> Result<String, Failure> {
+    match keys::load(&c.key, c.funder) {
+        Ok(_) => Ok(format!("decrypts and is {}", c.funder)),
+        Err(e @ (KeyError::PasswordEnvMissing(_) | KeyError::PasswordFile { .. })) => Ok(format!(
+            "not checked, the keystore password is not at hand ({e}); `tend run` needs it"
+        )),
+        Err(
+            e @ KeyError::EnvKey {
+                problem: "not set", ..
+            },
+        ) => Ok(format!("not checked ({e}); `tend run` needs it")),
+        Err(e) => Err(Failure::invalid(format!(
+            "{}: the funding key is unusable: {e}",
+            c.path.display()
+        ))),
+    }
 }

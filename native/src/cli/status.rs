@@ -52,10 +52,14 @@ pub fn render_status(snap: &Snapshot) -> String {
         "SERVICE", "STATUS", "PID", "RESTARTS"
     );
     for svc in &snap.services {
-        let status = serde_json::to_value(svc.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let status = if svc.agent {
+            serde_json::to_value(svc.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            "funding-only".to_owned()
+        };
         let _ = writeln!(
             s,
             "{:<16} {:<12} {:>8} {:>8}  {}",

@@ -66,8 +66,9 @@ fn location(path: &Path, line: usize) -> String {
 
 impl ConfigError {
     fn invalid(path: &Path, text: &str, span: Option<std::ops::Range<usize>>, msg: String) -> Self {
+        // The 1-based line the span starts on (a table's span starts at its header).
         let line = span.map_or(0, |s| {
-            text[..s.start.min(text.len())].lines().count().max(1)
+            text.get(..s.start).map_or(1, |t| t.split('\n').count())
         });
         Self::Invalid {
             path: path.to_owned(),
@@ -224,10 +225,10 @@ struct RawLogs {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFunder {
-    keystore: Option<String>,
+    keystore: Option<toml::Spanned<String>>,
     password_env: Option<String>,
     password_file: Option<String>,
-    private_key_env: Option<String>,
+    private_key_env: Option<toml::Spanned<String>>,
     address: Option<TomlAddress>,
 }
 
@@ -237,6 +238,7 @@ struct RawChain {
     chain: toml::Spanned<TomlChain>,
     rpc: toml::Spanned<Vec<toml::Spanned<String>>>,
     confirmations: Option<u64>,
+    max_in_flight: Option<u32>,
     max_fee: Option<Amount>,
     poll_ms: Option<u64>,
     #[serde(default = "yes")]
@@ -250,14 +252,13 @@ struct RawChain {
 #[serde(deny_unknown_fields)]
 struct RawService {
     name: toml::Spanned<String>,
-    command: toml::Spanned<Vec<String>>,
+    command: Option<toml::Spanned<Vec<String>>>,
     #[serde(default)]
     env: BTreeMap<String, String>,
     cwd: Option<String>,
     health_url: Option<String>,
     funds_status_url: Option<String>,
-    #[serde(default = "yes")]
-    autostart: bool,
+    autostart: Option<bool>,
     health: Option<HealthPolicy>,
     #[serde(default)]
     wallets: Vec<RawWallet>,
@@ -280,8 +281,8 @@ struct RawWallet {
     chain: TomlChain,
     address: toml::Spanned<TomlAddress>,
     asset: Option<TomlAsset>,
-    low: Amount,
-    target: Amount,
+    low: toml::Spanned<Amount>,
+    target: toml::Spanned<Amount>,
     max_transfer: Option<Amount>,
     spend_per_day: Option<Amount>,
     #[serde(default)]
@@ -334,7 +335,8 @@ pub struct ChainSpec {
 pub struct ServiceSpec {
     /// Its name.
     pub name: String,
-    /// The agent's argument vector (never a shell string).
+    /// The agent's argument vector (never a shell string); empty for a service that only has
+    /// wallets to keep funded (no process is supervised).
     pub command: Vec<String>,
     /// Extra environment.
     pub env: BTreeMap<String, String>,
@@ -346,6 +348,13 @@ pub struct ServiceSpec {
     pub funds_status_url: Option<String>,
     /// The Olas description of the service, for the Olas-compatible funding report.
     pub olas: Option<OlasSpec>,
+}
+
+impl ServiceSpec {
+    /// Whether tend supervises a process for it (else it only keeps its wallets funded).
+    pub fn has_agent(&self) -> bool {
+        !self.command.is_empty()
+    }
 }
 
 /// A loaded, validated configuration.
@@ -450,7 +459,7 @@ impl Config {
                     (None, Some(p)) => PasswordSource::File(resolve(p)),
                     _ => {
                         return Err(invalid(
-                            Some(funder_span),
+                            Some(ks.span()),
                             "funder: a keystore needs exactly one of password_env or password_file \
                              (the password never goes in tend.toml)"
                                 .into(),
@@ -458,19 +467,27 @@ impl Config {
                     }
                 };
                 KeySource::Keystore {
-                    path: resolve(ks),
+                    path: resolve(ks.get_ref()),
                     password,
                 }
             }
-            (None, Some(var)) => KeySource::Env { var: var.clone() },
+            (None, Some(var)) => KeySource::Env {
+                var: var.get_ref().clone(),
+            },
         };
+        // Errors about the key point at the key's own line.
+        let key_span = f
+            .keystore
+            .as_ref()
+            .or(f.private_key_env.as_ref())
+            .map_or(funder_span, toml::Spanned::span);
         let funder = match (f.address, &key) {
             (Some(a), _) => a.0,
             (None, KeySource::Keystore { path: ks, .. }) => keystore_address(ks)
-                .map_err(|m| invalid(Some(funder_span.clone()), format!("funder: {m}")))?,
+                .map_err(|m| invalid(Some(key_span.clone()), format!("funder: {m}")))?,
             (None, KeySource::Env { .. }) => {
                 return Err(invalid(
-                    Some(funder_span),
+                    Some(key_span),
                     "funder: with private_key_env, also give the key's address (funder.address)"
                         .into(),
                 ));
@@ -508,6 +525,15 @@ impl Config {
                     ));
                 }
                 nonce.confirmations = n;
+            }
+            if let Some(n) = c.max_in_flight {
+                if n == 0 {
+                    return Err(invalid(
+                        Some(c.chain.span()),
+                        format!("chain {chain}: max_in_flight must be at least 1"),
+                    ));
+                }
+                nonce.max_in_flight = n;
             }
             let mut fees = c.fees.unwrap_or_default();
             if let Some(Amount(cap)) = c.max_fee {
@@ -560,14 +586,39 @@ impl Config {
                     format!("service {name:?} is configured twice"),
                 ));
             }
-            if s.command.get_ref().is_empty() || s.command.get_ref()[0].is_empty() {
-                return Err(invalid(
-                    Some(s.command.span()),
-                    format!(
-                        "service {name:?}: command must name the program, e.g. [\"python\", \"-m\", \"agent\"]"
-                    ),
-                ));
-            }
+            let command = match &s.command {
+                Some(c) if c.get_ref().first().is_none_or(String::is_empty) => {
+                    return Err(invalid(
+                        Some(c.span()),
+                        format!(
+                            "service {name:?}: command must name the program, e.g. [\"python\", \"-m\", \"agent\"]"
+                        ),
+                    ));
+                }
+                Some(c) => c.get_ref().clone(),
+                None => {
+                    // Funding only: wallets kept funded, no process supervised.
+                    let agent_keys = [
+                        ("env", !s.env.is_empty()),
+                        ("cwd", s.cwd.is_some()),
+                        ("health_url", s.health_url.is_some()),
+                        ("funds_status_url", s.funds_status_url.is_some()),
+                        ("autostart", s.autostart.is_some()),
+                        ("health", s.health.is_some()),
+                    ];
+                    if let Some((key, _)) = agent_keys.iter().find(|(_, given)| *given) {
+                        return Err(invalid(
+                            Some(name_span),
+                            format!(
+                                "service {name:?}: {key} is about an agent, but the service has no \
+                                 command: give command = [\"program\", \"arg\"], or drop {key} \
+                                 for a service that only keeps its wallets funded"
+                            ),
+                        ));
+                    }
+                    Vec::new()
+                }
+            };
             for u in [&s.health_url, &s.funds_status_url].into_iter().flatten() {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
                     return Err(invalid(
@@ -594,12 +645,31 @@ impl Config {
                         ),
                     ));
                 }
+                if w.low.get_ref().0 > w.target.get_ref().0 {
+                    // The amounts as written, with their units (not converted to wei).
+                    let written = |a: &toml::Spanned<Amount>| {
+                        text.get(a.span())
+                            .unwrap_or_default()
+                            .trim_matches('"')
+                            .to_owned()
+                    };
+                    return Err(invalid(
+                        Some(w.low.span()),
+                        format!(
+                            "service {name:?}: wallet {address}: low ({}) is above target ({}): \
+                             low is the balance that starts a top-up, target the balance it \
+                             fills to",
+                            written(&w.low),
+                            written(&w.target)
+                        ),
+                    ));
+                }
                 wallets.push(WalletConfig {
                     chain: w.chain.0,
                     address,
                     asset: w.asset.map_or(Asset::NATIVE, |a| a.0),
-                    low: w.low.0,
-                    target: w.target.0,
+                    low: w.low.get_ref().0,
+                    target: w.target.get_ref().0,
                     max_transfer: w.max_transfer.map(|a| a.0),
                     spend_per_day: w.spend_per_day.map(|a| a.0),
                     priority: w.priority,
@@ -651,13 +721,14 @@ impl Config {
             };
             engine_services.push(ServiceConfig {
                 name: name.clone(),
-                autostart: s.autostart,
+                // A service without a command is never started.
+                autostart: !command.is_empty() && s.autostart.unwrap_or(true),
                 health,
                 wallets,
             });
             services.push(ServiceSpec {
                 name,
-                command: s.command.into_inner(),
+                command,
                 env: s.env,
                 cwd: s.cwd.as_deref().map(resolve),
                 health_url: s.health_url,

@@ -72,11 +72,19 @@ fn errors_name_the_key_and_the_line() {
         ),
         (
             base().replace("low = \"1 ether\"", "low = \"3 ether\""),
-            &["low", "above target"],
+            &["low (3 ether) is above target (2 ether)", ":15:"],
+        ),
+        (
+            base().replace("command = [\"agent\"]", "health_url = \"http://x\""),
+            &["health_url is about an agent", "no command", ":10:"],
+        ),
+        (
+            base().replace("rpc = [", "max_in_flight = 0\nrpc = ["),
+            &["max_in_flight must be at least 1", ":6:"],
         ),
         (
             base().replace("private_key_env = \"K\"", "keystore = \"k.json\""),
-            &["password_env or password_file", ":1:"],
+            &["password_env or password_file", ":2:"],
         ),
         (
             base().replace(
@@ -93,6 +101,46 @@ fn errors_name_the_key_and_the_line() {
         }
         assert!(!e.contains("9aa3d95b3bc4"), "a key leaked: {e}");
     }
+}
+
+#[test]
+fn a_service_without_a_command_only_keeps_its_wallets_funded() {
+    let text = base().replace("command = [\"agent\"]\n", "");
+    let c = Config::parse(Path::new("/x/tend.toml"), &text).unwrap();
+    assert!(!c.services[0].has_agent());
+    assert!(!c.engine.services[0].autostart, "nothing to start");
+    assert_eq!(c.engine.services[0].wallets.len(), 1);
+}
+
+#[test]
+fn a_chain_caps_its_transactions_in_flight() {
+    let text = base().replace("rpc = [", "max_in_flight = 3\nrpc = [");
+    let c = Config::parse(Path::new("/x/tend.toml"), &text).unwrap();
+    assert_eq!(c.engine.chains[0].nonce.max_in_flight, 3);
+}
+
+/// Errors about the funding key name the key's own line, not the line before the table.
+#[test]
+fn key_errors_point_at_the_key() {
+    let text = format!(
+        "# a comment\n\n{}",
+        base().replace(
+            "private_key_env = \"K\"\naddress",
+            "# the key\nkeystore = \"/nonexistent/k.json\"\npassword_env = \"P\"\n#address"
+        )
+    );
+    let e = err(&text);
+    assert!(
+        e.contains("/x/tend.toml:5:") && e.contains("cannot read keystore"),
+        "{e}"
+    );
+    let text = format!("\n\n{}", base().replacen("address = ", "#address = ", 1));
+    let e = err(&text);
+    assert!(e.contains(":4:") && e.contains("funder.address"), "{e}");
+    // A table's own line: the header.
+    let text = format!("\n{}", base().replace("private_key_env = \"K\"\n", ""));
+    let e = err(&text);
+    assert!(e.contains(":2:") && e.contains("give keystore"), "{e}");
 }
 
 #[test]

@@ -218,16 +218,30 @@ fn send(st: &AppState, command: Command) -> Response {
 }
 
 fn service_command(st: &AppState, name: &str, start: bool) -> Response {
-    let known = crate::daemon::lock(&st.shared.snapshot)
+    let agent = crate::daemon::lock(&st.shared.snapshot)
         .services
         .iter()
-        .any(|s| s.name == name);
-    if !known {
-        return error(
-            StatusCode::NOT_FOUND,
-            "unknown_service",
-            &format!("no service {name:?}"),
-        );
+        .find(|s| s.name == name)
+        .map(|s| s.agent);
+    match agent {
+        None => {
+            return error(
+                StatusCode::NOT_FOUND,
+                "unknown_service",
+                &format!("no service {name:?}"),
+            );
+        }
+        Some(false) => {
+            return error(
+                StatusCode::CONFLICT,
+                "funding_only",
+                &format!(
+                    "service {name:?} has no command in tend.toml: it only keeps its wallets \
+                     funded, there is no agent to start or stop"
+                ),
+            );
+        }
+        Some(true) => {}
     }
     let service = ServiceName::from(name);
     let command = if start {

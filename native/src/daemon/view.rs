@@ -27,6 +27,9 @@ pub struct ServiceView {
     pub status: Status,
     /// Why, for a person.
     pub reason: String,
+    /// Whether a process is supervised (false: the service only has wallets kept funded).
+    #[serde(default = "yes")]
+    pub agent: bool,
     /// The agent's PID when running.
     pub pid: Option<u32>,
     /// Restarts so far (this daemon's life).
@@ -124,6 +127,10 @@ pub struct Shared {
     pub events: Mutex<VecDeque<(u64, Event)>>,
 }
 
+fn yes() -> bool {
+    true
+}
+
 /// Locks a mutex, recovering from poisoning (the data are snapshots).
 pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -177,7 +184,12 @@ impl Daemon {
                 ServiceView {
                     name: s.name.clone(),
                     status,
-                    reason,
+                    reason: if s.has_agent() {
+                        reason
+                    } else {
+                        "funding only: no agent process is configured".into()
+                    },
+                    agent: s.has_agent(),
                     pid: self.supervisor.pid(&s.name),
                     restarts,
                     history: self

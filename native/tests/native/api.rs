@@ -37,7 +37,8 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
         format!(
             "{head}[[chains]]\nchain = 31337\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 300\n\n\
              [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\n\
-             [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"0.01 ether\"\ntarget = \"0.02 ether\"\n",
+             [[services.wallets]]\nchain = 31337\naddress = \"{}\"\nlow = \"0.01 ether\"\ntarget = \"0.02 ether\"\n\
+             [[services]]\nname = \"treasury\"\n",
             net.url,
             wallet(1)
         ),
@@ -87,6 +88,27 @@ async fn the_api_needs_its_token_reports_status_and_metrics_refuses_a_second_fun
     assert_eq!(v["pid"].as_u64(), Some(u64::from(tend.child.id())));
     let (status, _) = get(&format!("{base}/v1/services/nope/health"), Some(&token)).await;
     assert_eq!(status, 404);
+    // A service without a command has no agent: it is shown as such, and not started.
+    let treasury = v["services"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["name"] == "treasury"))
+        .cloned();
+    let treasury = treasury.expect("the funding-only service is listed");
+    assert_eq!(treasury["agent"], false, "{treasury}");
+    assert!(treasury["pid"].is_null(), "{treasury}");
+    let (status, body) = post(&format!("{base}/v1/services/treasury/start"), &token).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.contains("funding_only") && body.contains("no command"),
+        "{body}"
+    );
+    let out = tend_cmd(&["status", "--config", cfg], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("treasury") && l.contains("funding-only")),
+        "{text}"
+    );
     // The plan counts the transfer in flight: nothing more to send for the wallet.
     eventually(Duration::from_secs(20), "a plan", || async {
         get(&format!("{base}/v1/plan"), Some(&token)).await.0 == 200

@@ -219,17 +219,34 @@ async fn start_up_failures_are_clear_exit_non_zero_and_write_nothing() {
     assert!(err.contains("wrong password for keystore"), "{err}");
     assert!(!err.contains("wrong battery"), "the password leaked: {err}");
     assert!(!home.exists(), "the home was written");
-    // The right one gets past the key (and the funder address comes from the keystore).
-    let out = tend_cmd(
-        &["config", "check", "--config", config.to_str().unwrap()],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(0));
+    // `tend config check` tries the key when the password is at hand, and says when it is not.
+    let check = |pw: Option<&str>| {
+        let env: Vec<(&str, &str)> = pw.map(|p| ("TEND_TEST_PW", p)).into_iter().collect();
+        let out = tend_cmd(
+            &["config", "check", "--config", config.to_str().unwrap()],
+            &env,
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = check(Some("wrong battery"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("wrong password for keystore"), "{err}");
+    assert!(!err.contains("wrong battery"), "the password leaked: {err}");
+    let (code, out, err) = check(None);
+    assert_eq!(code, Some(0), "{err}");
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&funder().address().to_string()),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
+        out.contains("not checked") && out.contains("TEND_TEST_PW"),
+        "{out}"
     );
+    // The right one decrypts (and the funder address comes from the keystore).
+    let (code, out, err) = check(Some("right horse"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("decrypts"), "{out}");
+    assert!(out.contains(&funder().address().to_string()), "{out}");
 
     // An unreachable RPC (with an API key in its path, which must not be printed).
     let home = dir.join("home-rpc");

@@ -155,6 +155,12 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
     .await;
     tend.kill9();
     assert!(alive(agent_pid), "the agent died with the daemon");
+    // The PID file holds what adoption matches: PID, start time and the command line.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(home.join("run/keeper.pid")).unwrap())
+            .unwrap();
+    assert_eq!(file["pid"].as_u64(), Some(agent_pid), "{file}");
+    assert_eq!(file["cmdline"][1], "demo-agent", "{file}");
 
     // Restart: the live agent is adopted, not spawned twice.
     let mut tend = Tend::start(&config, "adopting.log");
@@ -190,7 +196,8 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
     .await;
     assert!(tend.log().contains("is not running"), "{}", tend.log());
 
-    // A PID file naming a live, unrelated process (PID reuse): cleared, the process untouched.
+    // A PID file naming a live, unrelated process (PID reuse) with its real start time: only
+    // the command line tells it apart. Cleared, the process untouched.
     tend.kill9();
     kill9(second);
     eventually(Duration::from_secs(5), "agent gone", || async {
@@ -201,9 +208,10 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
         .arg("60")
         .spawn()
         .unwrap();
+    let (start_ticks, _) = eventually_identity(bystander.id()).await;
     let record = serde_json::json!({
         "pid": bystander.id(),
-        "start_ticks": 1,
+        "start_ticks": start_ticks,
         "cmdline": [env!("CARGO_BIN_EXE_tend"), "demo-agent"],
         "started_at_ms": 0
     });
@@ -244,4 +252,17 @@ async fn after_kill_9_of_the_daemon_live_agents_are_adopted_and_stale_pid_files_
         "{}",
         tend.log()
     );
+}
+
+/// A process's start time and command line once its exec has set them up.
+async fn eventually_identity(pid: u32) -> (u64, Vec<String>) {
+    for _ in 0..100 {
+        if let Some((t, cmd)) = tend::agents::pidfile::identity(pid)
+            && !cmd.is_empty()
+        {
+            return (t, cmd);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("process {pid} shows no command line");
 }

@@ -82,7 +82,8 @@ pub fn config_head(home: &Path) -> String {
 }
 
 /// Writes `<dir>/tend.toml` for funding only: one chain with `chain_keys` (TOML lines of its
-/// table), a dummy service holding wallets `0..n` at `low`/`target` wei.
+/// table), a funding-only service (no command: no agent) holding wallets `0..n` at `low`/`target`
+/// wei.
 pub fn funding_config(
     dir: &Path,
     net: &Devnet,
@@ -94,7 +95,7 @@ pub fn funding_config(
     use std::fmt::Write as _;
     let mut s = format!(
         "{}[[chains]]\nchain = {}\nrpc = [\"{}\"]\n{chain_keys}\n\n\
-         [[services]]\nname = \"funded\"\ncommand = [\"sleep\", \"3600\"]\nautostart = false\n",
+         [[services]]\nname = \"funded\"\n",
         config_head(&dir.join("home")),
         net.chain,
         net.url
