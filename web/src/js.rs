@@ -30,7 +30,7 @@ pub fn start() {
     }));
 }
 
-/// Turns on tend's logging to the browser console (tracing-wasm): `level` is "error", "warn",
+/// Turns on tend's logging to the browser console: `level` is "error", "warn",
 /// "info" (the default) or "debug"; `RpcClient` reports failures, retries and failovers there.
 /// Calling it again does nothing. Throws `invalid_input` for an unknown level.
 #[wasm_bindgen(js_name = initTracing)]
@@ -49,14 +49,8 @@ pub fn init_tracing(level: Option<String>) -> Result<(), JsValue> {
             ));
         }
     };
-    let config = tracing_wasm::WASMLayerConfigBuilder::new()
-        .set_max_level(level)
-        .set_report_logs_in_timings(false)
-        .build();
-    // A second call finds a subscriber already set: keep the first (setting it twice panics).
-    if !tracing::dispatcher::has_been_set() {
-        tracing_wasm::set_as_global_default_with_config(config);
-    }
+    // A second call finds a subscriber already set: the first one stays.
+    let _ = tracing::subscriber::set_global_default(crate::log::Console { max: level });
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! a `code`).
 
 pub mod js;
+mod log;
 pub mod rpc;
 
 use tend_core::funding::plan::{PlanInput, plan};
