@@ -101,6 +101,20 @@ async fn assert_one_payload_per_nonce(net: &Devnet, home: &Path, log: &str) {
     }
 }
 
+/// Wallet 0 at the target plus `deposit` (a transfer signed before the deposit, kept as
+/// signed), every other wallet below `n` at the target.
+async fn funded(net: &Devnet, n: u64, deposit: u128) -> bool {
+    if balance(net, wallet(0)).await != U256::from(TARGET + deposit) {
+        return false;
+    }
+    for i in 1..n {
+        if balance(net, wallet(i)).await != U256::from(TARGET) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Every wallet `0..n` at the target.
 async fn all_funded(net: &Devnet, n: u64) -> bool {
     crate::support::all_at(net, n, TARGET).await
@@ -114,36 +128,54 @@ async fn a_kill_after_the_broadcast_under_a_rising_base_fee_never_signs_a_nonce_
     let n = 6;
     let config = config(&dir, &net, n);
     let home = dir.join("home");
+    // Blocks paused until every transfer sits in the pool (so none is mined before the kill).
+    rpc(&net, "evm_setIntervalMining", serde_json::json!([0])).await;
     let mut tend = Tend::start(&config, "tend-1.log");
-    eventually(Duration::from_secs(20), "transfers in the pool", || async {
-        in_pool(&net).await >= 1
-    })
+    eventually(
+        Duration::from_secs(20),
+        "every transfer in the pool",
+        || async { in_pool(&net).await >= usize::try_from(n).unwrap() },
+    )
     .await;
     // The base fee jumps far above what they were signed with, and the daemon dies.
     push_base_fee(&net, 100 * GWEI).await;
     tend.kill9();
+    rpc(&net, "evm_setIntervalMining", serde_json::json!([1])).await;
     let first_log = tend.log();
+    // While it is down, wallet 0 receives a deposit from elsewhere: a transfer planned now would
+    // carry another amount, so a nonce re-signed for a new plan shows as a second payload.
+    let deposit = 100_000_000_000_000_000u128;
+    rpc(
+        &net,
+        "anvil_setBalance",
+        serde_json::json!([wallet(0), format!("{deposit:#x}")]),
+    )
+    .await;
     // Down for a few blocks; the base fee stays up.
     for _ in 0..4 {
         push_base_fee(&net, 100 * GWEI).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let mut tend = Tend::start(&config, "tend-2.log");
-    // Up again with the base fee still high: the rebroadcasts are refused ("max fee per gas less
-    // than block base fee") or the transactions below the base fee are bumped at once.
-    for _ in 0..8 {
+    // Up again with the base fee held high for longer than the rebroadcast delay (30 s): the
+    // rebroadcasts of the signed transactions are refused ("max fee per gas less than block base
+    // fee"); what is below the base fee must be bumped as the same payload, at once.
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(40) && !funded(&net, n, deposit).await {
         push_base_fee(&net, 100 * GWEI).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    eventually(Duration::from_mins(1), "every wallet funded", || {
-        all_funded(&net, n)
-    })
-    .await;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_mins(1) && !funded(&net, n, deposit).await {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     // A few blocks for the confirmations, then stop like an operator.
     tokio::time::sleep(Duration::from_secs(3)).await;
     tend.stop();
     let log = format!("{first_log}\n----\n{}", tend.log());
     assert_one_payload_per_nonce(&net, &home, &log).await;
+    // Every transfer signed before the kill lands as signed: wallet 0 gets its deposit on top.
+    assert!(funded(&net, n, deposit).await, "every wallet funded\n{log}");
     let mined = transactions_from(&net, funder().address()).await;
     for i in 0..n {
         assert_eq!(
