@@ -20,6 +20,7 @@ mod corpus;
 mod daemon;
 mod demo;
 mod nonces;
+mod olas;
 mod record;
 mod restarts;
 mod supervise;

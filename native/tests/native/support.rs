@@ -18,6 +18,14 @@ pub fn anvil() -> PathBuf {
         .unwrap_or_else(|f| panic!("these tests need anvil: {f}"))
 }
 
+/// The unpacked `open-autonomy` wheel with the Olas contracts: `$TEND_OLAS_WHEEL`, or fetched
+/// once into `target/tools` (scripts/test does this before the tests run).
+pub fn olas_wheel() -> PathBuf {
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+    tend::devnet::olas::find_or_fetch_wheel(&tools)
+        .unwrap_or_else(|f| panic!("these tests need the Olas contracts: {f}"))
+}
+
 /// A fresh scratch folder.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))

@@ -1,5 +1,8 @@
 //! Local devnets for the demo, the tests and the benchmarks: anvil found or installed from npm,
-//! started on a free loopback port with Multicall3 installed, killed when dropped.
+//! started on a free loopback port with Multicall3 installed, killed when dropped; [`olas`]: the
+//! real Olas contracts deployed on one.
+
+pub mod olas;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,7 +16,7 @@ use crate::secret::RpcUrl;
 pub const ANVIL_PACKAGE: &str = "@foundry-rs/anvil-linux-amd64@1.7.1";
 
 /// Multicall3's runtime code (as deployed on Ethereum mainnet), hex without `0x`.
-pub const MULTICALL3_RUNTIME: &str = include_str!("../assets/multicall3.runtime.hex");
+pub const MULTICALL3_RUNTIME: &str = include_str!("../../assets/multicall3.runtime.hex");
 
 /// anvil's well-known dev keys (public test keys; they hold value only on local devnets).
 pub const DEV_KEYS: [&str; 4] = [

@@ -1,0 +1,738 @@
+//! The real Olas protocol on a devnet (`shared/domain/olas-onchain.md` §1–§6): the compiled
+//! registry, staking and Safe contracts of the `open-autonomy` wheel (fetched from PyPI with its
+//! hash checked, cached in the tools folder), the registry's multisig implementation written for
+//! devnets (`native/assets/olas/DevnetSafeMultisig.sol`, compiled hex beside it), deployed on an
+//! anvil in the order the facts give, and the life-cycle steps that take a service from minted to
+//! staked. Test support for the tests, the demo and the benches: the deployer, owner and operator
+//! are anvil's unlocked accounts (`eth_sendTransaction`), never tend's funding key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, Bytes, U256, keccak256};
+use alloy::sol_types::{SolCall, SolValue};
+use serde_json::{Value, json};
+
+use super::Devnet;
+
+/// The wheel whose compiled contracts are deployed.
+pub const OPEN_AUTONOMY: &str = "open-autonomy==0.21.30";
+/// Its file name on PyPI.
+pub const WHEEL_FILE: &str = "open_autonomy-0.21.30-py3-none-any.whl";
+/// Its SHA-256 (checked by pip before anything is unpacked).
+pub const WHEEL_SHA256: &str = "d84260a3f55d059be1a0dd23c9b492b38f493ccc3e903c92e784347cd925820e";
+
+/// DevnetSafeMultisig's creation code, hex (see `scripts/olas/compile-multisig.mjs`).
+pub const DEVNET_SAFE_MULTISIG: &str = include_str!("../../assets/olas/DevnetSafeMultisig.bin");
+
+/// The artifacts used, relative to the unpacked wheel.
+mod paths {
+    pub(super) const ERC20: &str = "autonomy/data/contracts/erc20/build/ERC20.json";
+    pub(super) const SERVICE_REGISTRY: &str =
+        "autonomy/data/contracts/service_registry/build/ServiceRegistryL2.json";
+    pub(super) const TOKEN_UTILITY: &str = "autonomy/data/contracts/service_registry_token_utility/build/ServiceRegistryTokenUtility.json";
+    pub(super) const SERVICE_MANAGER: &str =
+        "autonomy/data/contracts/service_manager/build/ServiceManagerToken.json";
+    pub(super) const SAFE: &str =
+        "autonomy/data/contracts/gnosis_safe/build/GnosisSafe_V1_3_0.json";
+    pub(super) const PROXY_FACTORY: &str =
+        "autonomy/data/contracts/gnosis_safe_proxy_factory/build/ProxyFactory_V1_3_0.json";
+    pub(super) const MULTISEND: &str = "autonomy/data/contracts/multisend/build/MultiSend.json";
+    pub(super) const RECOVERY_MODULE: &str =
+        "autonomy/data/contracts/recovery_module/build/RecoveryModule.json";
+    pub(super) const ACTIVITY_CHECKER: &str =
+        "packages/valory/contracts/staking_activity_checker/build/StakingActivityChecker.json";
+    pub(super) const STAKING_TOKEN: &str =
+        "packages/valory/contracts/staking_token/build/StakingToken.json";
+}
+
+alloy::sol! {
+    /// The OLAS stand-in (solmate ERC20 with an open `mint`).
+    interface IOlasToken {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address who) external view returns (uint256);
+    }
+
+    /// A service as `getService` returns it.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Service {
+        uint96 securityDeposit;
+        address multisig;
+        bytes32 configHash;
+        uint32 threshold;
+        uint32 maxNumAgentInstances;
+        uint32 numAgentInstances;
+        uint8 state;
+        uint32[] agentIds;
+    }
+
+    /// ServiceRegistryL2 (the calls used here).
+    interface IServiceRegistry {
+        function changeManager(address newManager) external;
+        function changeMultisigPermission(address multisig, bool permission) external;
+        function getService(uint256 serviceId) external view returns (Service memory service);
+        function approve(address spender, uint256 id) external;
+        function ownerOf(uint256 id) external view returns (address);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// ServiceRegistryTokenUtility (the calls used here).
+    interface ITokenUtility {
+        function changeManager(address newManager) external;
+        function mapServiceIdTokenDeposit(uint256 serviceId) external view returns (address token, uint96 securityDeposit);
+        function getAgentBond(uint256 serviceId, uint256 agentId) external view returns (uint256 bond);
+    }
+
+    /// A slot count and bond per agent id.
+    struct AgentParams {
+        uint32 slots;
+        uint96 bond;
+    }
+
+    /// ServiceManagerToken.
+    interface IServiceManager {
+        function create(address serviceOwner, address token, bytes32 configHash, uint32[] agentIds, AgentParams[] agentParams, uint32 threshold) external returns (uint256 serviceId);
+        function activateRegistration(uint256 serviceId) external payable returns (bool success);
+        function registerAgents(uint256 serviceId, address[] agentInstances, uint32[] agentIds) external payable returns (bool success);
+        function deploy(uint256 serviceId, address multisigImplementation, bytes data) external returns (address multisig);
+        function terminate(uint256 serviceId) external returns (bool success, uint256 refund);
+        function unbond(uint256 serviceId) external returns (bool success, uint256 refund);
+    }
+
+    /// StakingToken's parameters (tuple order of `initialize`).
+    struct StakingParams {
+        bytes32 metadataHash;
+        uint256 maxNumServices;
+        uint256 rewardsPerSecond;
+        uint256 minStakingDeposit;
+        uint256 minNumStakingPeriods;
+        uint256 maxNumInactivityPeriods;
+        uint256 livenessPeriod;
+        uint256 timeForEmissions;
+        uint256 numAgentInstances;
+        uint256[] agentIds;
+        uint256 threshold;
+        bytes32 configHash;
+        bytes32 proxyHash;
+        address serviceRegistry;
+        address activityChecker;
+    }
+
+    /// StakingToken 0.2.0 (the calls used here).
+    interface IStaking {
+        function initialize(StakingParams _stakingParams, address _serviceRegistryTokenUtility, address _stakingToken) external;
+        function deposit(uint256 amount) external;
+        function stake(uint256 serviceId) external;
+        function unstake(uint256 serviceId) external returns (uint256 reward);
+        function claim(uint256 serviceId) external returns (uint256 reward);
+        function checkpoint() external returns (uint256[], uint256[], uint256[], uint256[]);
+        function getStakingState(uint256 serviceId) external view returns (uint8 stakingState);
+        function availableRewards() external view returns (uint256);
+        function minStakingDeposit() external view returns (uint256);
+    }
+
+    /// The Safe proxy factory's proxy runtime (its keccak is the staking program's proxyHash).
+    interface IProxyFactory {
+        function proxyRuntimeCode() external pure returns (bytes memory);
+    }
+}
+
+/// Finds the unpacked wheel: `$TEND_OLAS_WHEEL`, or `<tools>/olas/open-autonomy-0.21.30`; else
+/// downloads it with pip (the hash is checked) and unpacks it there. The error says what to
+/// install or set.
+#[allow(clippy::print_stderr)] // a person waits for the download: say why it takes a while
+pub fn find_or_fetch_wheel(tools: &Path) -> Result<PathBuf, String> {
+    let has = |root: &Path| root.join(paths::SERVICE_REGISTRY).is_file();
+    if let Some(dir) = std::env::var_os("TEND_OLAS_WHEEL") {
+        let dir = PathBuf::from(dir);
+        if !has(&dir) {
+            return Err(format!(
+                "TEND_OLAS_WHEEL={} has no {}: point it at an unpacked {WHEEL_FILE}",
+                dir.display(),
+                paths::SERVICE_REGISTRY
+            ));
+        }
+        return Ok(dir);
+    }
+    let root = tools.join("olas").join("open-autonomy-0.21.30");
+    if has(&root) {
+        return Ok(root);
+    }
+    eprintln!(
+        "fetching the Olas contracts ({OPEN_AUTONOMY} from PyPI) into {} …",
+        root.display()
+    );
+    // Private folders per process: tests that fetch at the same time never share a half-written
+    // file; the first unpacked tree to be moved into place wins.
+    let download = tools
+        .join("olas")
+        .join(format!("download-{}", std::process::id()));
+    std::fs::create_dir_all(&download)
+        .map_err(|e| format!("cannot create {}: {e}", download.display()))?;
+    let req = download.join("requirements.txt");
+    std::fs::write(
+        &req,
+        format!("{OPEN_AUTONOMY} --hash=sha256:{WHEEL_SHA256}\n"),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", req.display()))?;
+    let python = std::env::var("TEND_PYTHON").unwrap_or_else(|_| "python3".into());
+    let run = |args: &[&std::ffi::OsStr], what: &str| -> Result<(), String> {
+        let status = std::process::Command::new(&python)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .status()
+            .map_err(|e| {
+                format!("cannot run {python} to {what} ({e}): install Python 3 with pip, or set TEND_OLAS_WHEEL to an unpacked {WHEEL_FILE}")
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{python} could not {what}; set TEND_OLAS_WHEEL to an unpacked {WHEEL_FILE}"
+            ))
+        }
+    };
+    run(
+        &[
+            "-m".as_ref(),
+            "pip".as_ref(),
+            "download".as_ref(),
+            "--no-deps".as_ref(),
+            "--require-hashes".as_ref(),
+            "-r".as_ref(),
+            req.as_os_str(),
+            "-d".as_ref(),
+            download.as_os_str(),
+        ],
+        "download the wheel",
+    )?;
+    let tmp = tools
+        .join("olas")
+        .join(format!("unpacking-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    run(
+        &[
+            "-m".as_ref(),
+            "zipfile".as_ref(),
+            "-e".as_ref(),
+            download.join(WHEEL_FILE).as_os_str(),
+            tmp.as_os_str(),
+        ],
+        "unpack the wheel",
+    )?;
+    if let Err(e) = std::fs::rename(&tmp, &root)
+        && !has(&root)
+    {
+        return Err(format!("cannot move {}: {e}", tmp.display()));
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(&download);
+    if has(&root) {
+        Ok(root)
+    } else {
+        Err(format!("{WHEEL_FILE} has no {}", paths::SERVICE_REGISTRY))
+    }
+}
+
+/// A contract's creation code from a build JSON of the wheel.
+fn creation_code(wheel: &Path, rel: &str) -> Result<Vec<u8>, String> {
+    let path = wheel.join(rel);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let v: Value =
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+    let hex = v["bytecode"]
+        .as_str()
+        .ok_or_else(|| format!("{} has no \"bytecode\" string", path.display()))?;
+    alloy::primitives::hex::decode(hex).map_err(|e| format!("{}: bytecode: {e}", path.display()))
+}
+
+/// The deployed stack's addresses.
+#[derive(Debug, Clone, Copy)]
+pub struct OlasStack {
+    /// The ERC-20 standing in for OLAS.
+    pub olas: Address,
+    /// ServiceRegistryL2.
+    pub service_registry: Address,
+    /// ServiceRegistryTokenUtility.
+    pub token_utility: Address,
+    /// ServiceManagerToken.
+    pub service_manager: Address,
+    /// GnosisSafeL2 1.3.0 singleton.
+    pub safe_singleton: Address,
+    /// The Safe proxy factory 1.3.0.
+    pub proxy_factory: Address,
+    /// MultiSend (the wheel's v1.1.1 build; the same encoding as 1.3.0).
+    pub multisend: Address,
+    /// RecoveryModule.
+    pub recovery_module: Address,
+    /// DevnetSafeMultisig, the registry's whitelisted multisig implementation.
+    pub multisig_implementation: Address,
+    /// StakingActivityChecker.
+    pub activity_checker: Address,
+    /// StakingToken, initialised and funded with rewards.
+    pub staking: Address,
+    /// The deployer (anvil account 9).
+    pub deployer: Address,
+}
+
+/// The staking program's numbers on the devnet (§3.1).
+pub mod program {
+    /// Bond and security deposit per agent: the program's minimum, 10 OLAS.
+    pub const MIN_STAKING_DEPOSIT: u128 = 10_000_000_000_000_000_000;
+    /// Rewards per second per staked, active service.
+    pub const REWARDS_PER_SECOND: u128 = 1_000_000_000_000_000;
+    /// Seconds between reward checkpoints.
+    pub const LIVENESS_PERIOD: u64 = 3_600;
+    /// The rewards pool deposited at deployment: 1,000 OLAS.
+    pub const REWARDS: u128 = 1_000_000_000_000_000_000_000;
+    /// The agent id the devnet's services run.
+    pub const AGENT_ID: u32 = 1;
+}
+
+/// Sends a transaction from an unlocked anvil account and waits for its receipt; an error when it
+/// reverted (with the call's name).
+async fn send(
+    net: &Devnet,
+    from: Address,
+    to: Option<Address>,
+    data: Vec<u8>,
+    value: U256,
+    what: &str,
+) -> Result<Value, String> {
+    let ep = net.endpoint()?;
+    let mut tx = json!({
+        "from": from,
+        "data": Bytes::from(data),
+        "value": value,
+        "gas": "0x1c9c380",
+    });
+    if let Some(to) = to {
+        tx["to"] = json!(to);
+    }
+    let hash: B256 = ep
+        .request("eth_sendTransaction", (tx,))
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
+    for _ in 0..600 {
+        let receipt: Value = ep
+            .request("eth_getTransactionReceipt", (hash,))
+            .await
+            .map_err(|e| format!("{what}: receipt: {e}"))?;
+        if !receipt.is_null() {
+            if receipt["status"] != "0x1" {
+                return Err(format!("{what} reverted (transaction {hash})"));
+            }
+            return Ok(receipt);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(format!("{what}: no receipt for {hash} within 12 s"))
+}
+
+/// Deploys `code` (creation code + ABI-encoded constructor arguments); its address.
+async fn create(net: &Devnet, from: Address, code: Vec<u8>, what: &str) -> Result<Address, String> {
+    let receipt = send(net, from, None, code, U256::ZERO, what).await?;
+    receipt["contractAddress"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("{what}: the receipt names no contract"))
+}
+
+/// A call to `to` from an unlocked account.
+async fn call(
+    net: &Devnet,
+    from: Address,
+    to: Address,
+    data: Vec<u8>,
+    what: &str,
+) -> Result<Value, String> {
+    send(net, from, Some(to), data, U256::ZERO, what).await
+}
+
+/// A read (`eth_call` at the latest block), decoded as `C`'s return.
+pub async fn read<C: SolCall>(net: &Devnet, to: Address, c: &C) -> Result<C::Return, String> {
+    let out: Bytes = net
+        .endpoint()?
+        .request(
+            "eth_call",
+            (
+                json!({ "to": to, "data": Bytes::from(c.abi_encode()) }),
+                "latest",
+            ),
+        )
+        .await
+        .map_err(|e| format!("eth_call {}: {e}", C::SIGNATURE))?;
+    C::abi_decode_returns(&out).map_err(|e| format!("{}: {e}", C::SIGNATURE))
+}
+
+/// anvil's unlocked account `i`.
+pub async fn account(net: &Devnet, i: usize) -> Result<Address, String> {
+    let accounts: Vec<Address> = net
+        .endpoint()?
+        .request("eth_accounts", ())
+        .await
+        .map_err(|e| format!("eth_accounts: {e}"))?;
+    accounts
+        .get(i)
+        .copied()
+        .ok_or_else(|| format!("anvil has no account {i}"))
+}
+
+/// Deploys the stack on `net` from anvil account 9 (§3), in the facts' order: the OLAS stand-in,
+/// the service registry, token utility and manager (wired with `changeManager`), the Safe
+/// singleton, proxy factory and MultiSend, the RecoveryModule and DevnetSafeMultisig (both
+/// whitelisted), the activity checker and the staking program (initialised, 1,000 OLAS of
+/// rewards deposited). About 30 transactions.
+#[allow(clippy::too_many_lines)] // the facts' deployment order, one step after another
+pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
+    let deployer = account(net, 9).await?;
+    let code = |rel: &str| creation_code(wheel, rel);
+    let with_args = |mut code: Vec<u8>, args: Vec<u8>| {
+        code.extend_from_slice(&args);
+        code
+    };
+    let base_uri = "https://gateway.autonolas.tech/ipfs/".to_owned();
+
+    let olas = create(net, deployer, code(paths::ERC20)?, "deploy ERC20").await?;
+    let service_registry = create(
+        net,
+        deployer,
+        with_args(
+            code(paths::SERVICE_REGISTRY)?,
+            (
+                "Service Registry L2".to_owned(),
+                "AUTONOLAS-SERVICE-V1".to_owned(),
+                base_uri,
+            )
+                .abi_encode_params(),
+        ),
+        "deploy ServiceRegistryL2",
+    )
+    .await?;
+    let token_utility = create(
+        net,
+        deployer,
+        with_args(code(paths::TOKEN_UTILITY)?, service_registry.abi_encode()),
+        "deploy ServiceRegistryTokenUtility",
+    )
+    .await?;
+    // The bytecode takes three addresses, whatever the ABI says (§1).
+    let service_manager = create(
+        net,
+        deployer,
+        with_args(
+            code(paths::SERVICE_MANAGER)?,
+            (service_registry, token_utility, Address::ZERO).abi_encode_params(),
+        ),
+        "deploy ServiceManagerToken",
+    )
+    .await?;
+    let change = IServiceRegistry::changeManagerCall {
+        newManager: service_manager,
+    }
+    .abi_encode();
+    call(
+        net,
+        deployer,
+        service_registry,
+        change.clone(),
+        "ServiceRegistryL2.changeManager",
+    )
+    .await?;
+    call(
+        net,
+        deployer,
+        token_utility,
+        change,
+        "TokenUtility.changeManager",
+    )
+    .await?;
+
+    let safe_singleton = create(net, deployer, code(paths::SAFE)?, "deploy GnosisSafeL2").await?;
+    let proxy_factory = create(
+        net,
+        deployer,
+        code(paths::PROXY_FACTORY)?,
+        "deploy GnosisSafeProxyFactory",
+    )
+    .await?;
+    let multisend = create(net, deployer, code(paths::MULTISEND)?, "deploy MultiSend").await?;
+    let recovery_module = create(
+        net,
+        deployer,
+        with_args(
+            code(paths::RECOVERY_MODULE)?,
+            (multisend, service_registry).abi_encode_params(),
+        ),
+        "deploy RecoveryModule",
+    )
+    .await?;
+    let multisig_code = alloy::primitives::hex::decode(DEVNET_SAFE_MULTISIG.trim())
+        .map_err(|e| format!("DevnetSafeMultisig.bin: {e}"))?;
+    let multisig_implementation = create(
+        net,
+        deployer,
+        with_args(
+            multisig_code,
+            (safe_singleton, proxy_factory, recovery_module).abi_encode_params(),
+        ),
+        "deploy DevnetSafeMultisig",
+    )
+    .await?;
+    for m in [multisig_implementation, recovery_module] {
+        let data = IServiceRegistry::changeMultisigPermissionCall {
+            multisig: m,
+            permission: true,
+        }
+        .abi_encode();
+        call(
+            net,
+            deployer,
+            service_registry,
+            data,
+            "changeMultisigPermission",
+        )
+        .await?;
+    }
+
+    // One Safe transaction per day counts as active (1e18 / 86,400).
+    let activity_checker = create(
+        net,
+        deployer,
+        with_args(
+            code(paths::ACTIVITY_CHECKER)?,
+            U256::from(11_574_074_074_074u64).abi_encode(),
+        ),
+        "deploy StakingActivityChecker",
+    )
+    .await?;
+    let staking = create(
+        net,
+        deployer,
+        code(paths::STAKING_TOKEN)?,
+        "deploy StakingToken",
+    )
+    .await?;
+    let proxy_runtime = read(net, proxy_factory, &IProxyFactory::proxyRuntimeCodeCall {}).await?;
+    let params = StakingParams {
+        metadataHash: keccak256("olas-devnet-staking"),
+        maxNumServices: U256::from(10),
+        rewardsPerSecond: U256::from(program::REWARDS_PER_SECOND),
+        minStakingDeposit: U256::from(program::MIN_STAKING_DEPOSIT),
+        minNumStakingPeriods: U256::from(2),
+        maxNumInactivityPeriods: U256::from(1),
+        livenessPeriod: U256::from(program::LIVENESS_PERIOD),
+        timeForEmissions: U256::from(2_592_000),
+        numAgentInstances: U256::from(1),
+        agentIds: vec![U256::from(program::AGENT_ID)],
+        threshold: U256::ZERO,
+        configHash: B256::ZERO,
+        proxyHash: keccak256(&proxy_runtime),
+        serviceRegistry: service_registry,
+        activityChecker: activity_checker,
+    };
+    let init = IStaking::initializeCall {
+        _stakingParams: params,
+        _serviceRegistryTokenUtility: token_utility,
+        _stakingToken: olas,
+    }
+    .abi_encode();
+    call(net, deployer, staking, init, "StakingToken.initialize").await?;
+    let stack = OlasStack {
+        olas,
+        service_registry,
+        token_utility,
+        service_manager,
+        safe_singleton,
+        proxy_factory,
+        multisend,
+        recovery_module,
+        multisig_implementation,
+        activity_checker,
+        staking,
+        deployer,
+    };
+    stack
+        .mint_olas(net, deployer, U256::from(program::REWARDS))
+        .await?;
+    stack
+        .approve_olas(net, deployer, staking, U256::from(program::REWARDS))
+        .await?;
+    let deposit = IStaking::depositCall {
+        amount: U256::from(program::REWARDS),
+    }
+    .abi_encode();
+    call(net, deployer, staking, deposit, "StakingToken.deposit").await?;
+    Ok(stack)
+}
+
+/// The accounts of one devnet service: who owns the NFT, who bonds the agent, the agent.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceAccounts {
+    /// The service owner (holds the NFT, pays the security deposit).
+    pub owner: Address,
+    /// The operator (bonds the agent instance; differs from every instance).
+    pub operator: Address,
+    /// The agent instance, sole owner of the service Safe.
+    pub agent: Address,
+}
+
+impl OlasStack {
+    /// Mints OLAS to `to` (the stand-in's open `mint`).
+    pub async fn mint_olas(&self, net: &Devnet, to: Address, amount: U256) -> Result<(), String> {
+        let data = IOlasToken::mintCall { to, amount }.abi_encode();
+        call(net, self.deployer, self.olas, data, "OLAS.mint")
+            .await
+            .map(|_| ())
+    }
+
+    async fn approve_olas(
+        &self,
+        net: &Devnet,
+        from: Address,
+        spender: Address,
+        amount: U256,
+    ) -> Result<(), String> {
+        let data = IOlasToken::approveCall { spender, amount }.abi_encode();
+        call(net, from, self.olas, data, "OLAS.approve")
+            .await
+            .map(|_| ())
+    }
+
+    /// `create` through the manager (§5 step 1): one agent instance of agent id 1, bonded with the
+    /// program's minimum in OLAS; the new service id.
+    pub async fn create_service(&self, net: &Devnet, owner: Address) -> Result<u64, String> {
+        let data = IServiceManager::createCall {
+            serviceOwner: owner,
+            token: self.olas,
+            configHash: keccak256("olas-devnet-service"),
+            agentIds: vec![program::AGENT_ID],
+            agentParams: vec![AgentParams {
+                slots: 1,
+                bond: alloy::primitives::Uint::from(program::MIN_STAKING_DEPOSIT),
+            }],
+            threshold: 1,
+        }
+        .abi_encode();
+        call(
+            net,
+            owner,
+            self.service_manager,
+            data,
+            "ServiceManager.create",
+        )
+        .await?;
+        let id = read(
+            net,
+            self.service_registry,
+            &IServiceRegistry::totalSupplyCall {},
+        )
+        .await?;
+        u64::try_from(id).map_err(|_| format!("service id {id} is not a u64"))
+    }
+
+    /// `getService`.
+    pub async fn service(&self, net: &Devnet, id: u64) -> Result<Service, String> {
+        read(
+            net,
+            self.service_registry,
+            &IServiceRegistry::getServiceCall {
+                serviceId: U256::from(id),
+            },
+        )
+        .await
+    }
+
+    /// The staking state (0 unstaked, 1 staked, 2 evicted).
+    pub async fn staking_state(&self, net: &Devnet, id: u64) -> Result<u8, String> {
+        read(
+            net,
+            self.staking,
+            &IStaking::getStakingStateCall {
+                serviceId: U256::from(id),
+            },
+        )
+        .await
+    }
+
+    /// Mints a service for `who` and takes it through §5 steps 1–5: created, registration
+    /// activated (deposit approved, 1 wei), the agent registered (bond approved, 1 wei), its Safe
+    /// deployed through DevnetSafeMultisig, staked. The service id and its Safe.
+    pub async fn mint_and_stake(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+    ) -> Result<(u64, Address), String> {
+        let bond = U256::from(program::MIN_STAKING_DEPOSIT);
+        for a in [who.owner, who.operator] {
+            self.mint_olas(net, a, bond).await?;
+            self.approve_olas(net, a, self.token_utility, bond).await?;
+        }
+        let id = self.create_service(net, who.owner).await?;
+        let service_id = U256::from(id);
+        let activate = IServiceManager::activateRegistrationCall {
+            serviceId: service_id,
+        }
+        .abi_encode();
+        send(
+            net,
+            who.owner,
+            Some(self.service_manager),
+            activate,
+            U256::from(1),
+            "ServiceManager.activateRegistration",
+        )
+        .await?;
+        let register = IServiceManager::registerAgentsCall {
+            serviceId: service_id,
+            agentInstances: vec![who.agent],
+            agentIds: vec![program::AGENT_ID],
+        }
+        .abi_encode();
+        send(
+            net,
+            who.operator,
+            Some(self.service_manager),
+            register,
+            U256::from(1),
+            "ServiceManager.registerAgents",
+        )
+        .await?;
+        let deploy = IServiceManager::deployCall {
+            serviceId: service_id,
+            multisigImplementation: self.multisig_implementation,
+            data: Bytes::new(),
+        }
+        .abi_encode();
+        call(
+            net,
+            who.owner,
+            self.service_manager,
+            deploy,
+            "ServiceManager.deploy",
+        )
+        .await?;
+        let approve = IServiceRegistry::approveCall {
+            spender: self.staking,
+            id: service_id,
+        }
+        .abi_encode();
+        call(
+            net,
+            who.owner,
+            self.service_registry,
+            approve,
+            "ServiceRegistry.approve",
+        )
+        .await?;
+        let stake = IStaking::stakeCall {
+            serviceId: service_id,
+        }
+        .abi_encode();
+        call(net, who.owner, self.staking, stake, "StakingToken.stake").await?;
+        let safe = self.service(net, id).await?.multisig;
+        Ok((id, safe))
+    }
+}
