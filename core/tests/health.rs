@@ -227,6 +227,35 @@ fn olas_timing_restarts_after_sixty_refused_probes() {
     assert_eq!(t.since(started), 295_000);
 }
 
+/// The middleware 0.15.47's failfast: every restart attempt counts in a rolling hour, and the
+/// 5th stops the service; an agent that never becomes healthy ends `Failed` about 25 minutes in,
+/// after 4 restarts.
+#[test]
+fn olas_failfast_stops_a_never_healthy_agent_at_the_fifth_attempt_in_an_hour() {
+    let mut d = Driver::new(HealthPolicy::olas());
+    let mut probe = |_| ProbeResult::Refused;
+    d.start(&mut probe);
+    let started = d.now;
+    d.run(started.plus_ms(2 * 3_600_000), &mut probe);
+    let spawns = d.log.iter().filter(|(_, a)| *a == Action::Spawn).count();
+    assert_eq!(spawns, 5, "the first start and 4 restarts: {:?}", d.log);
+    let (failed_at, reason) = d
+        .log
+        .iter()
+        .find_map(|(t, a)| match a {
+            Action::Alert { reason } => Some((*t, reason.clone())),
+            _ => None,
+        })
+        .expect("failfast alerts");
+    assert!(
+        matches!(reason, Reason::Flapping { restarts: 5, .. }),
+        "{reason:?}"
+    );
+    let minutes = failed_at.since(started) / 60_000;
+    assert!((24..=30).contains(&minutes), "failed {minutes} min in");
+    assert_eq!(d.m.verdict().status, Status::Failed);
+}
+
 #[test]
 fn olas_body_verdicts() {
     let mut d = Driver::new(HealthPolicy::olas());

@@ -55,10 +55,10 @@ pub struct HealthPolicy {
     /// Restarts within the flap window that end in `Failed`.
     pub flap_max_restarts: u32,
     /// Restarts in a row without ever becoming healthy that end in `Failed` (Olas failfast:
-    /// 15).
+    /// 5 since 0.15.47, 15 before).
     pub streak_max_restarts: u32,
     /// Time since the first restart of a streak after which the next failure ends in `Failed`
-    /// (Olas failfast: 900 s), ms.
+    /// (Olas failfast: a rolling hour since 0.15.47, 900 s before), ms.
     pub streak_max_ms: u64,
     /// SIGTERM, then this long before SIGKILL to the process group, ms.
     pub stop_grace_ms: u64,
@@ -89,11 +89,12 @@ impl HealthPolicy {
         }
     }
 
-    /// Olas-compatible timing (§4.1): a probe every 5 s, 90 s request timeout, no startup budget
-    /// (Q5: probes count at once), 60 failures in a row to restart, failing restarts 30 s apart,
-    /// failfast after 15 restarts in a streak or 900 s. Unlike the middleware, a restart that
-    /// never becomes healthy counts toward failfast (Q7) and successful restarts are bounded by
-    /// the flap window (Q6).
+    /// Olas-compatible timing, as the middleware 0.15.47 has it (§4.1, §12): a probe every 5 s,
+    /// 90 s request timeout, no startup budget (Q5: probes count at once), 60 failures in a row
+    /// to restart, failing restarts 30 s apart, and failfast: the 5th restart attempt within a
+    /// rolling hour stops the service (every attempt counts, a healthy stretch does not reset
+    /// the count), so a never-healthy agent ends `Failed` about 25 minutes in. Unlike the
+    /// middleware, a restart that never becomes healthy is also bounded by the streak rule (Q7).
     pub const fn olas() -> Self {
         Self {
             period_ms: 5_000,
@@ -106,9 +107,9 @@ impl HealthPolicy {
             backoff_max_ms: 30_000,
             backoff_reset_after_ms: 600_000,
             flap_window_ms: 3_600_000,
-            flap_max_restarts: 12,
-            streak_max_restarts: 15,
-            streak_max_ms: 900_000,
+            flap_max_restarts: 5,
+            streak_max_restarts: 5,
+            streak_max_ms: 3_600_000,
             stop_grace_ms: 10_000,
         }
     }
