@@ -154,7 +154,8 @@ impl Engine {
                 .get(&(w.address, w.asset))
                 .copied()
                 .unwrap_or_default();
-            if held.saturating_add(coming) >= w.low {
+            // A wallet whose top-up reverted waits for an operator (the event says why).
+            if held.saturating_add(coming) >= w.low || c.reverted.contains(&(w.address, w.asset)) {
                 continue;
             }
             let entry = wallets.entry(w.address).or_insert_with(|| Wallet {
@@ -253,6 +254,7 @@ impl Engine {
                         },
                         mined_block: None,
                         confirmed: false,
+                        reverted: false,
                     },
                 );
                 self.event(Event::TransferPlanned {

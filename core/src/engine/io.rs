@@ -470,6 +470,21 @@ pub enum Event {
         /// Whether the mined transaction was a cancel.
         cancelled: bool,
     },
+    /// A top-up was mined but reverted (its recipient refused it or it ran out of gas): the
+    /// nonce is used, nothing arrived, and the wallet is not topped up again by this daemon
+    /// (a restart, after a fix, tries again).
+    TransferReverted {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The recipient.
+        to: Address,
+        /// The asset.
+        asset: Asset,
+        /// The mined hash.
+        hash: B256,
+    },
     /// A transaction was replaced with higher fees (stuck, underpriced, or cancelled).
     TxReplaced {
         /// The chain.

@@ -76,6 +76,8 @@ struct Payload {
     mined_block: Option<u64>,
     /// Confirmed: the record is gone from the book, only the snapshot rule keeps it.
     confirmed: bool,
+    /// Its mined attempt reverted (receipt status 0).
+    reverted: bool,
 }
 
 /// One funding round's progress: which of its reads have arrived.
@@ -175,6 +177,8 @@ struct ChainState {
     receipt_checks: Map<TxId, (usize, bool)>,
     busy: Set<Busy>,
     last_shortfalls: Set<(Address, Asset, U256)>,
+    /// Wallets whose top-up reverted: not topped up again by this engine.
+    reverted: Set<(Address, Asset)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
     entries: Vec<(Address, Asset)>,
@@ -635,6 +639,7 @@ impl ChainState {
                                 | RecordState::Lost => None,
                             },
                             confirmed: false,
+                            reverted: false,
                         },
                     )
                 })
@@ -656,6 +661,7 @@ impl ChainState {
             receipt_checks: Map::new(),
             busy: Set::new(),
             last_shortfalls: Set::new(),
+            reverted: Set::new(),
             last_hold: None,
             entries: balance_entries(config, c),
         }

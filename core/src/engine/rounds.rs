@@ -110,6 +110,7 @@ impl Engine {
                                     intent,
                                     mined_block: None,
                                     confirmed: false,
+                                    reverted: false,
                                 },
                             );
                         }
@@ -316,6 +317,7 @@ impl Engine {
                 && let Some(p) = c.payloads.get_mut(&tx)
             {
                 p.mined_block = Some(r.block_number);
+                p.reverted = !r.success;
             }
         }
         let (due, found) = *c.receipt_checks.get(&tx).unwrap_or(&(0, true));

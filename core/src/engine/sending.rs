@@ -81,6 +81,19 @@ impl Engine {
                     cancelled,
                 } => {
                     match c.payloads.get_mut(&record.id) {
+                        Some(p) if !cancelled && p.reverted => {
+                            // Nothing arrived: not in flight, and never sent again blindly.
+                            let intent = p.intent;
+                            c.payloads.remove(&record.id);
+                            c.reverted.insert((intent.to, intent.asset));
+                            self.event(Event::TransferReverted {
+                                chain,
+                                tx: record.id,
+                                to: intent.to,
+                                asset: intent.asset,
+                                hash,
+                            });
+                        }
                         Some(p) if !cancelled => {
                             p.confirmed = true;
                             p.mined_block = Some(block_number);

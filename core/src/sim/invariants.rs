@@ -77,6 +77,7 @@ impl World {
             Event::Alert { .. }
             | Event::TxConfirmed { .. }
             | Event::SendRejected { .. }
+            | Event::TransferReverted { .. }
             | Event::FundingHeld { .. }
             | Event::Shortfall { .. }
             | Event::NonceLost { .. }

@@ -47,21 +47,17 @@ pub enum AgentMode {
     CrashLoop,
 }
 
-/// `tend demo`.
-#[allow(clippy::too_many_lines)]
-pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
-    let cwd = std::env::current_dir().map_err(|e| Failure::io(e.to_string()))?;
-    let dir = cwd.join(&args.dir);
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
-    let anvil = find_or_install_anvil(&dir.join("tools")).map_err(Failure::io)?;
-    eprintln!("starting two anvil devnets (chains 100 and 8453) …");
-    let gnosis = Devnet::start(&anvil, 100, 1, &dir.join("anvil-100.log"))
-        .await
-        .map_err(Failure::io)?;
-    let base = Devnet::start(&anvil, 8453, 1, &dir.join("anvil-8453.log"))
-        .await
-        .map_err(Failure::io)?;
+/// What a demo runs on: its devnets (killed when dropped), its `tend.toml`, and what to tell the
+/// person at the terminal.
+pub(super) struct Setup {
+    pub(super) nets: Vec<Devnet>,
+    pub(super) toml: String,
+    pub(super) banner: String,
+}
 
+/// The demo's funding key (anvil dev account 0) in a keystore, and the config's `[api]` and
+/// `[funder]` tables.
+pub(super) fn head(dir: &std::path::Path, api_port: u16, what: &str) -> Result<String, Failure> {
     let funder: PrivateKeySigner = DEV_KEYS[0]
         .parse()
         .map_err(|_| Failure::io("bad dev key"))?;
@@ -73,21 +69,64 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::io(e.to_string()))?;
     }
     std::fs::write(keys.join("password"), password).map_err(|e| Failure::io(e.to_string()))?;
+    Ok(format!(
+        "# Written by `tend demo`: {what}.\n\
+         home = \"home\"\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
+         [funder]\nkeystore = \"keys/funder.json\"\npassword_file = \"keys/password\"\n\n"
+    ))
+}
 
+/// This binary, as a TOML string (quoted and escaped), for the agents' commands.
+pub(super) fn exe_toml() -> Result<String, Failure> {
     let exe = std::env::current_exe().map_err(|e| Failure::io(e.to_string()))?;
-    // A TOML string, quoted and escaped.
-    let exe = toml::Value::String(exe.display().to_string()).to_string();
+    Ok(toml::Value::String(exe.display().to_string()).to_string())
+}
+
+/// The `[[services]]` table of a demo agent (without its wallets).
+pub(super) fn agent_service(
+    exe: &str,
+    name: &str,
+    mode: AgentMode,
+    key: &str,
+    rpcs: &[&str],
+) -> Result<String, Failure> {
+    let port = free_port().map_err(|e| Failure::io(e.to_string()))?;
+    let mode_name = match mode {
+        AgentMode::Healthy => "healthy",
+        AgentMode::Crashy => "crashy",
+        AgentMode::Hang => "hang",
+        AgentMode::CrashLoop => "crash-loop",
+    };
+    let mut rpc_args = String::new();
+    for u in rpcs {
+        let _ = write!(rpc_args, ", \"--rpc\", \"{u}\"");
+    }
+    Ok(format!(
+        "[[services]]\nname = \"{name}\"\ncommand = [{exe}, \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode_name}\"{rpc_args}]\n\
+         env = {{ DEMO_AGENT_KEY = \"{key}\" }}\n\
+         health_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
+         funds_status_url = \"http://127.0.0.1:{port}/funds-status\"\n\
+         [services.health]\nperiod_ms = 2000\nprobe_timeout_ms = 1000\nstartup_budget_ms = 15000\nfailure_threshold = 3\nstop_grace_ms = 3000\n\n"
+    ))
+}
+
+/// The default demo: two devnets (chains 100 and 8453) and three demo agents.
+async fn setup(dir: &std::path::Path, api_port: u16) -> Result<Setup, Failure> {
+    let anvil = find_or_install_anvil(&dir.join("tools")).map_err(Failure::io)?;
+    eprintln!("starting two anvil devnets (chains 100 and 8453) …");
+    let gnosis = Devnet::start(&anvil, 100, 1, &dir.join("anvil-100.log"))
+        .await
+        .map_err(Failure::io)?;
+    let base = Devnet::start(&anvil, 8453, 1, &dir.join("anvil-8453.log"))
+        .await
+        .map_err(Failure::io)?;
+    let exe = exe_toml()?;
     let modes = [
         ("demo-healthy", AgentMode::Healthy, DEV_KEYS[1]),
         ("demo-crashy", AgentMode::Crashy, DEV_KEYS[2]),
         ("demo-hang", AgentMode::Hang, DEV_KEYS[3]),
     ];
-    let api_port = free_port().map_err(|e| Failure::io(e.to_string()))?;
-    let mut toml = format!(
-        "# Written by `tend demo`: two anvil devnets and three demo agents.\n\
-         home = \"home\"\n\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
-         [funder]\nkeystore = \"keys/funder.json\"\npassword_file = \"keys/password\"\n\n"
-    );
+    let mut toml = head(dir, api_port, "two anvil devnets and three demo agents")?;
     for net in [&gnosis, &base] {
         let _ = write!(
             toml,
@@ -97,22 +136,13 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     }
     for (name, mode, key) in modes {
         let signer: PrivateKeySigner = key.parse().map_err(|_| Failure::io("bad dev key"))?;
-        let port = free_port().map_err(|e| Failure::io(e.to_string()))?;
-        let mode_name = match mode {
-            AgentMode::Healthy => "healthy",
-            AgentMode::Crashy => "crashy",
-            AgentMode::Hang => "hang",
-            AgentMode::CrashLoop => "crash-loop",
-        };
-        let _ = write!(
-            toml,
-            "[[services]]\nname = \"{name}\"\ncommand = [{exe}, \"demo-agent\", \"--port\", \"{port}\", \"--mode\", \"{mode_name}\", \"--rpc\", \"{}\", \"--rpc\", \"{}\"]\n\
-             env = {{ DEMO_AGENT_KEY = \"{key}\" }}\n\
-             health_url = \"http://127.0.0.1:{port}/healthcheck\"\n\
-             funds_status_url = \"http://127.0.0.1:{port}/funds-status\"\n\
-             [services.health]\nperiod_ms = 2000\nprobe_timeout_ms = 1000\nstartup_budget_ms = 15000\nfailure_threshold = 3\nstop_grace_ms = 3000\n\n",
-            gnosis.url, base.url
-        );
+        toml.push_str(&agent_service(
+            &exe,
+            name,
+            mode,
+            key,
+            &[&gnosis.url, &base.url],
+        )?);
         for net in [&gnosis, &base] {
             net.set_balance(signer.address(), U256::from(60_000_000_000_000_000u128))
                 .await
@@ -125,8 +155,30 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
             );
         }
     }
+    let banner = format!(
+        "tend is supervising 3 demo agents and funding their wallets on chains 100 ({}) and 8453 ({}).",
+        gnosis.url, base.url
+    );
+    Ok(Setup {
+        nets: vec![gnosis, base],
+        toml,
+        banner,
+    })
+}
+
+/// `tend demo`.
+pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
+    let cwd = std::env::current_dir().map_err(|e| Failure::io(e.to_string()))?;
+    let dir = cwd.join(&args.dir);
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::io(format!("{}: {e}", dir.display())))?;
+    let api_port = free_port().map_err(|e| Failure::io(e.to_string()))?;
+    let setup = if args.olas {
+        super::demo_olas::setup(&dir, api_port).await?
+    } else {
+        setup(&dir, api_port).await?
+    };
     let config_path = dir.join("tend.toml");
-    std::fs::write(&config_path, &toml).map_err(|e| Failure::io(e.to_string()))?;
+    std::fs::write(&config_path, &setup.toml).map_err(|e| Failure::io(e.to_string()))?;
     let config = Config::load(&config_path)?;
     // A previous demo's journal belongs to devnets that are gone.
     let _ = std::fs::remove_file(config.home.join("journal.sqlite"));
@@ -138,11 +190,9 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let shared = daemon.shared();
     let requests = daemon.requests();
     eprintln!(
-        "tend is supervising 3 demo agents and funding their wallets on chains 100 ({}) and 8453 ({}).\n\
-         Config: {}\nAPI: http://127.0.0.1:{api_port} (token in {})\n\
+        "{}\nConfig: {}\nAPI: http://127.0.0.1:{api_port} (token in {})\n\
          Another terminal: tend status --config {}\nCtrl-C stops everything.",
-        gnosis.url,
-        base.url,
+        setup.banner,
         config_path.display(),
         crate::daemon::api::token_path(&config.home).display(),
         config_path.display(),
@@ -170,8 +220,7 @@ pub async fn run(args: &DemoArgs) -> Result<(), Failure> {
     let result = daemon.run().await;
     done.store(true, Ordering::Relaxed);
     printer.abort();
-    drop(gnosis);
-    drop(base);
+    drop(setup.nets);
     result.map_err(Failure::from)
 }
 

@@ -9,6 +9,7 @@
 
 mod client;
 pub mod demo;
+mod demo_olas;
 mod failure;
 pub mod funding;
 pub mod init;
@@ -169,6 +170,11 @@ pub struct DemoArgs {
     /// Stop by itself after this many seconds (default: run until Ctrl-C).
     #[arg(long, value_name = "SECONDS")]
     pub duration: Option<u64>,
+    /// Run on the real Olas contracts instead: one devnet (chain 100) with the registries, the
+    /// staking program and Safe 1.3.0 deployed (the `open-autonomy` wheel, fetched from PyPI
+    /// once), a service minted, deployed and staked, and its agent supervised and funded.
+    #[arg(long)]
+    pub olas: bool,
     /// Log format.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -49,6 +49,15 @@ fn log_event(event: &Event) {
         } => {
             tracing::warn!(chain = %chain, tx, nonce, max_fee = fees.max_fee_per_gas, tip = fees.max_priority_fee_per_gas, "transaction replaced with higher fees");
         }
+        Event::TransferReverted {
+            chain,
+            tx,
+            to,
+            asset,
+            hash,
+        } => {
+            tracing::error!(chain = %chain, tx, to = %to, asset = %asset, hash = %hash, "top-up reverted on chain (the wallet refused it or it ran out of gas): the wallet is not topped up again until tend restarts; check the wallet contract and the chain's gas");
+        }
         Event::SendRejected { chain, tx, class } => {
             tracing::warn!(chain = %chain, tx, "broadcast rejected: {class:?}");
         }
@@ -114,6 +123,7 @@ impl Daemon {
             | Event::TransferPlanned { .. }
             | Event::TxReplaced { .. }
             | Event::SendRejected { .. }
+            | Event::TransferReverted { .. }
             | Event::FundingHeld { .. }
             | Event::Shortfall { .. }
             | Event::NonceLost { .. }

@@ -152,7 +152,7 @@ impl Daemon {
     /// decrypts and matches, every chain answers with the configured chain id — and only then
     /// takes the home: locks it, opens the journal and adopts the agents a previous daemon left.
     pub async fn start(
-        config: Config,
+        mut config: Config,
         record: Option<&std::path::Path>,
     ) -> Result<Self, DaemonError> {
         if let Some(pid) = crate::agents::pidfile::running_daemon(&config.home) {
@@ -179,6 +179,7 @@ impl Daemon {
             check_chain(spec.chain, &eps).await?;
             endpoints.insert(spec.chain, eps);
         }
+        contract_wallet_gas(&mut config, &endpoints).await;
         let lock = DaemonLock::acquire(&config.home)?;
         let (journal, entries, raws) = open_journal(&config.home)?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
@@ -517,6 +518,54 @@ fn recover_agents(supervisor: &mut Supervisor) -> Vec<String> {
     }
     running
 }
+
+/// Native top-ups to a contract wallet (a Safe: its `receive` emits an event) need more than
+/// 21,000 gas, and a transfer that runs out of gas reverts. A chain whose native wallets include a
+/// contract sends native top-ups with
+/// [`CONTRACT_NATIVE_TRANSFER_GAS`] (only the gas used is paid; the limit is an upper bound).
+async fn contract_wallet_gas(
+    config: &mut Config,
+    endpoints: &BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
+) {
+    for chain in &mut config.engine.chains {
+        if chain.native_transfer_gas != tend_core::funding::plan::NATIVE_TRANSFER_GAS {
+            continue;
+        }
+        let Some(ep) = endpoints.get(&chain.chain).and_then(|e| e.first()) else {
+            continue;
+        };
+        let wallets: Vec<Address> = config
+            .engine
+            .services
+            .iter()
+            .flat_map(|s| &s.wallets)
+            .filter(|w| w.chain == chain.chain && w.asset.is_native())
+            .map(|w| w.address)
+            .collect();
+        for w in wallets {
+            let code: Result<alloy::primitives::Bytes, _> = tokio::time::timeout(
+                Duration::from_secs(5),
+                ep.request("eth_getCode", (w, "latest")),
+            )
+            .await
+            .unwrap_or(Err(tend_core::rpc::RpcFailure::MissingResponse));
+            if code.is_ok_and(|c| !c.is_empty()) {
+                tracing::info!(
+                    chain = %chain.chain,
+                    wallet = %w,
+                    gas = CONTRACT_NATIVE_TRANSFER_GAS,
+                    "a wallet is a contract: native top-ups on this chain use a higher gas limit"
+                );
+                chain.native_transfer_gas = CONTRACT_NATIVE_TRANSFER_GAS;
+                break;
+            }
+        }
+    }
+}
+
+/// The gas limit of native top-ups on a chain with a contract wallet (a Safe 1.3.0 proxy's
+/// `receive` takes about 24,000 gas in all; generous for other wallet contracts).
+pub const CONTRACT_NATIVE_TRANSFER_GAS: u64 = 60_000;
 
 /// Asks every endpoint of a chain for its chain id; fails when none answers or one serves
 /// another chain.

@@ -67,3 +67,47 @@ fn the_demo_funds_its_agents_and_stops_cleanly() {
         );
     }
 }
+
+/// `tend demo --olas`: the real Olas contracts on a devnet, a service minted, deployed and
+/// staked, its agent supervised, and its Safe (a contract wallet) funded to its target.
+#[test]
+fn the_olas_demo_stakes_a_service_and_funds_its_safe() {
+    let dir = scratch("demo-olas");
+    let wheel = crate::support::olas_wheel();
+    let out = Command::new(env!("CARGO_BIN_EXE_tend"))
+        .current_dir(&dir)
+        .env("TEND_OLAS_WHEEL", &wheel)
+        .args(["demo", "--olas", "--dir", "d", "--duration", "15"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let banner = stderr
+        .lines()
+        .find(|l| l.starts_with("Olas service 1 is minted, deployed and staked"))
+        .unwrap_or_else(|| panic!("no banner: {stderr}"));
+    let safe = banner
+        .split("its Safe ")
+        .nth(1)
+        .and_then(|t| t.split(',').next())
+        .unwrap();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("olas-service") && l.contains("healthy")),
+        "{stdout}"
+    );
+    // The last status table shows the Safe at its target (1 xDAI).
+    let last = stdout.rsplit("CHAIN    WALLET").next().unwrap();
+    let row = last
+        .lines()
+        .find(|l| l.contains(safe))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(row.split_whitespace().nth(3), Some("1"), "{row}");
+    let config = std::fs::read_to_string(dir.join("d/tend.toml")).unwrap();
+    assert!(
+        config.contains("[services.olas.service.chains.gnosis]"),
+        "{config}"
+    );
+}

@@ -228,3 +228,51 @@ async fn a_reorg_that_undoes_a_transfer_is_healed_and_the_wallet_funded_once() {
     );
     assert_eq!(replayed.matches("\"event\":\"tx_confirmed\"").count(), 1);
 }
+
+/// A wallet that refuses native transfers (a contract that always reverts): the top-up is mined
+/// and reverts, tend says so, and does not send it again and again (each revert burns gas);
+/// the other wallet is funded as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_that_reverts_is_reported_and_not_sent_again() {
+    let dir = scratch("reverts");
+    let net = devnet(&dir, 31337, 0).await;
+    // PUSH1 0 PUSH1 0 REVERT: every call reverts.
+    rpc(
+        &net,
+        "anvil_setCode",
+        serde_json::json!([wallet(0), "0x60006000fd"]),
+    )
+    .await;
+    let config = config(&dir, &net, "", 2);
+    let mut tend = Tend::start(&config, "tend.log");
+    eventually(Duration::from_secs(20), "the EOA wallet funded", || async {
+        crate::support::balance(&net, wallet(1)).await == alloy::primitives::U256::from(TARGET)
+    })
+    .await;
+    eventually(Duration::from_secs(20), "the revert reported", || async {
+        tend.log().contains("top-up reverted")
+    })
+    .await;
+    // Several more polls (300 ms each): no second attempt at the refusing wallet.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    tend.stop();
+    let log = tend.log();
+    assert!(
+        log.contains("a wallet is a contract"),
+        "the contract wallet was detected: {log}"
+    );
+    let sent: Vec<_> = transactions_from(&net, funder().address())
+        .await
+        .into_iter()
+        .filter(|t| t.0 == wallet(0))
+        .collect();
+    assert_eq!(
+        sent.len(),
+        1,
+        "one top-up to the refusing wallet: {sent:?}\n{log}"
+    );
+    assert_eq!(
+        crate::support::balance(&net, wallet(0)).await,
+        alloy::primitives::U256::ZERO
+    );
+}
