@@ -657,36 +657,49 @@ impl OlasStack {
         .await
     }
 
-    /// Mints a service for `who` and takes it through §5 steps 1–5: created, registration
-    /// activated (deposit approved, 1 wei), the agent registered (bond approved, 1 wei), its Safe
-    /// deployed through DevnetSafeMultisig, staked. The service id and its Safe.
-    pub async fn mint_and_stake(
-        &self,
-        net: &Devnet,
-        who: ServiceAccounts,
-    ) -> Result<(u64, Address), String> {
+    /// Mints a service for `who` (§5 step 1, the owner's and operator's OLAS minted and approved
+    /// to the token utility first); its id.
+    pub async fn mint_service(&self, net: &Devnet, who: ServiceAccounts) -> Result<u64, String> {
         let bond = U256::from(program::MIN_STAKING_DEPOSIT);
         for a in [who.owner, who.operator] {
             self.mint_olas(net, a, bond).await?;
             self.approve_olas(net, a, self.token_utility, bond).await?;
         }
-        let id = self.create_service(net, who.owner).await?;
-        let service_id = U256::from(id);
-        let activate = IServiceManager::activateRegistrationCall {
-            serviceId: service_id,
+        self.create_service(net, who.owner).await
+    }
+
+    /// §5 step 2: the owner activates the registration (1 wei with the token deposit).
+    pub async fn activate(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+        id: u64,
+    ) -> Result<(), String> {
+        let data = IServiceManager::activateRegistrationCall {
+            serviceId: U256::from(id),
         }
         .abi_encode();
         send(
             net,
             who.owner,
             Some(self.service_manager),
-            activate,
+            data,
             U256::from(1),
             "ServiceManager.activateRegistration",
         )
-        .await?;
-        let register = IServiceManager::registerAgentsCall {
-            serviceId: service_id,
+        .await
+        .map(|_| ())
+    }
+
+    /// §5 step 3: the operator registers the agent instance (1 wei with the token bond).
+    pub async fn register(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+        id: u64,
+    ) -> Result<(), String> {
+        let data = IServiceManager::registerAgentsCall {
+            serviceId: U256::from(id),
             agentInstances: vec![who.agent],
             agentIds: vec![program::AGENT_ID],
         }
@@ -695,13 +708,23 @@ impl OlasStack {
             net,
             who.operator,
             Some(self.service_manager),
-            register,
+            data,
             U256::from(1),
             "ServiceManager.registerAgents",
         )
-        .await?;
-        let deploy = IServiceManager::deployCall {
-            serviceId: service_id,
+        .await
+        .map(|_| ())
+    }
+
+    /// §5 step 4: the owner deploys the service Safe through DevnetSafeMultisig; its address.
+    pub async fn deploy_safe(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+        id: u64,
+    ) -> Result<Address, String> {
+        let data = IServiceManager::deployCall {
+            serviceId: U256::from(id),
             multisigImplementation: self.multisig_implementation,
             data: Bytes::new(),
         }
@@ -710,13 +733,18 @@ impl OlasStack {
             net,
             who.owner,
             self.service_manager,
-            deploy,
+            data,
             "ServiceManager.deploy",
         )
         .await?;
+        Ok(self.service(net, id).await?.multisig)
+    }
+
+    /// §5 step 5: the owner approves the NFT to the staking program and stakes.
+    pub async fn stake(&self, net: &Devnet, who: ServiceAccounts, id: u64) -> Result<(), String> {
         let approve = IServiceRegistry::approveCall {
             spender: self.staking,
-            id: service_id,
+            id: U256::from(id),
         }
         .abi_encode();
         call(
@@ -728,11 +756,86 @@ impl OlasStack {
         )
         .await?;
         let stake = IStaking::stakeCall {
-            serviceId: service_id,
+            serviceId: U256::from(id),
         }
         .abi_encode();
-        call(net, who.owner, self.staking, stake, "StakingToken.stake").await?;
-        let safe = self.service(net, id).await?.multisig;
+        call(net, who.owner, self.staking, stake, "StakingToken.stake")
+            .await
+            .map(|_| ())
+    }
+
+    /// Moves the devnet's clock `secs` forward and mines a block (`evm_increaseTime`).
+    pub async fn advance_time(&self, net: &Devnet, secs: u64) -> Result<(), String> {
+        let ep = net.endpoint()?;
+        ep.request::<_, Value>("evm_increaseTime", (secs,))
+            .await
+            .map_err(|e| format!("evm_increaseTime: {e}"))?;
+        ep.request::<_, Value>("evm_mine", ())
+            .await
+            .map_err(|e| format!("evm_mine: {e}"))?;
+        Ok(())
+    }
+
+    /// Anyone's `checkpoint()` (rewards, evictions).
+    pub async fn checkpoint(&self, net: &Devnet) -> Result<(), String> {
+        let data = IStaking::checkpointCall {}.abi_encode();
+        call(
+            net,
+            self.deployer,
+            self.staking,
+            data,
+            "StakingToken.checkpoint",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The staker's `unstake` (the NFT goes back to the owner).
+    pub async fn unstake(&self, net: &Devnet, who: ServiceAccounts, id: u64) -> Result<(), String> {
+        let data = IStaking::unstakeCall {
+            serviceId: U256::from(id),
+        }
+        .abi_encode();
+        call(net, who.owner, self.staking, data, "StakingToken.unstake")
+            .await
+            .map(|_| ())
+    }
+
+    /// The owner's `terminate` (state 5 with the instance still bonded).
+    pub async fn terminate(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+        id: u64,
+    ) -> Result<(), String> {
+        let data = IServiceManager::terminateCall {
+            serviceId: U256::from(id),
+        }
+        .abi_encode();
+        call(
+            net,
+            who.owner,
+            self.service_manager,
+            data,
+            "ServiceManager.terminate",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Mints a service for `who` and takes it through §5 steps 1–5: created, registration
+    /// activated, the agent registered, its Safe deployed through DevnetSafeMultisig, staked.
+    /// The service id and its Safe.
+    pub async fn mint_and_stake(
+        &self,
+        net: &Devnet,
+        who: ServiceAccounts,
+    ) -> Result<(u64, Address), String> {
+        let id = self.mint_service(net, who).await?;
+        self.activate(net, who, id).await?;
+        self.register(net, who, id).await?;
+        let safe = self.deploy_safe(net, who, id).await?;
+        self.stake(net, who, id).await?;
         Ok((id, safe))
     }
 }
