@@ -13,8 +13,11 @@ use tend_core::chain::ChainId;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
 
+use crate::chain::olas_facts::{
+    FactsError, FactsQuery, ServiceFacts, ServiceState, read_service_facts,
+};
 use crate::chain::rpc::Endpoint;
-use crate::config::{Config, reads, snapshot_json};
+use crate::config::{Config, OlasRegistry, OlasSpec, reads, snapshot_json};
 
 /// What the report needs of the daemon: the configuration and the chains' endpoints.
 #[derive(Debug, Clone)]
@@ -43,6 +46,26 @@ pub async fn report(
         .ok_or_else(|| {
             format!("service {service:?} has no [services.olas] section in tend.toml")
         })?;
+    // The registry's facts first, at the home chain's head: the balances of that chain are read
+    // at the same block.
+    let mut pinned = None;
+    let mut facts = None;
+    let filled;
+    let spec = match &spec.registry {
+        None => spec,
+        Some(r) => {
+            let eps = reader
+                .endpoints
+                .get(&r.chain)
+                .ok_or_else(|| format!("chain {} is not configured in [[chains]]", r.chain))?;
+            let block = head(eps).await?;
+            let f = read_facts(eps, r, block).await?;
+            filled = apply_facts(spec, r, &f)?;
+            pinned = Some((r.chain, block));
+            facts = Some(f);
+            &filled
+        }
+    };
     let mut balances = BTreeMap::new();
     for (name, entries) in reads(spec) {
         let chain: ChainId = name.parse().map_err(|e| format!("{e}"))?;
@@ -50,7 +73,11 @@ pub async fn report(
             .endpoints
             .get(&chain)
             .ok_or_else(|| format!("chain {name} is not configured in [[chains]]"))?;
-        let values = read_at_head(eps, &entries).await?;
+        let block = match pinned {
+            Some((c, b)) if c == chain => b,
+            _ => head(eps).await?,
+        };
+        let values = read_at(eps, block, &entries).await?;
         let by_holder: &mut BTreeMap<Address, BTreeMap<Asset, U256>> =
             balances.entry(name).or_default();
         for ((h, a), v) in entries.into_iter().zip(values) {
@@ -73,24 +100,32 @@ pub async fn report(
     let report =
         serde_json::to_value(funding_requirements(&snapshot)).map_err(|e| e.to_string())?;
     if with_snapshot {
-        Ok(json!({ "snapshot": doc, "report": report, "warning": warning }))
+        Ok(json!({ "snapshot": doc, "report": report, "warning": warning, "facts": facts }))
     } else {
         Ok(report)
     }
 }
 
-async fn read_at_head(
-    eps: &[Arc<Endpoint>],
-    entries: &[(Address, Asset)],
-) -> Result<Vec<U256>, String> {
-    let eps = || eps.iter().map(AsRef::as_ref);
+/// The head block of a chain (the first endpoint that answers).
+async fn head(eps: &[Arc<Endpoint>]) -> Result<u64, String> {
+    let eps = eps.iter().map(AsRef::as_ref);
     let RpcAnswer::Head { number, .. } =
-        crate::chain::rpc::first_answer(eps(), &RpcCall::Head).await?
+        crate::chain::rpc::first_answer(eps, &RpcCall::Head).await?
     else {
         return Err("unexpected answer to a head request".into());
     };
+    Ok(number)
+}
+
+/// Balances at `block`.
+async fn read_at(
+    eps: &[Arc<Endpoint>],
+    block: u64,
+    entries: &[(Address, Asset)],
+) -> Result<Vec<U256>, String> {
+    let eps = || eps.iter().map(AsRef::as_ref);
     let call = RpcCall::Balances {
-        block: number,
+        block,
         entries: entries.to_vec(),
     };
     let RpcAnswer::Balances { values, .. } = crate::chain::rpc::first_answer(eps(), &call).await?
@@ -98,4 +133,129 @@ async fn read_at_head(
         return Err("unexpected answer to a balance request".into());
     };
     Ok(values)
+}
+
+/// The service's facts at `block` from the first endpoint that answers.
+async fn read_facts(
+    eps: &[Arc<Endpoint>],
+    r: &OlasRegistry,
+    block: u64,
+) -> Result<ServiceFacts, String> {
+    let q = FactsQuery {
+        service_id: r.service_id,
+        agent_id: r.agent_id,
+        staking: r.staking,
+    };
+    let mut last = String::from("no endpoint");
+    for ep in eps {
+        match read_service_facts(ep, &r.contracts, &q, block).await {
+            Ok(f) => return Ok(f),
+            // A wrong contract is the same on every endpoint.
+            Err(e @ FactsError::Unexpected { .. }) => return Err(e.to_string()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
+/// The spec with the registry's facts in place of what `tend.toml` leaves out: the service id
+/// as `token`, the Safe, the cost of bond (the staking program's minimum deposit when a program
+/// is named, else the agent's bond), the agent instances, the staking parameters. A value given
+/// in `tend.toml` that the chain contradicts is an error naming both.
+pub fn apply_facts(
+    spec: &OlasSpec,
+    r: &OlasRegistry,
+    f: &ServiceFacts,
+) -> Result<OlasSpec, String> {
+    if f.state == ServiceState::NonExistent {
+        return Err(format!(
+            "service {} does not exist in the registry {} on chain {}: check registry.service_id",
+            r.service_id, r.contracts.service_registry, r.chain
+        ));
+    }
+    let mut out = spec.clone();
+    let name = r.chain.to_string();
+    let conflict = |key: &str, configured: &Value, chain: &Value| {
+        format!(
+            "[services.olas.service.chains.{name}] {key} is {configured} in tend.toml, but the \
+             registry on chain {} says {chain} (service {}): fix tend.toml or drop the key",
+            r.chain, r.service_id
+        )
+    };
+    let chain_entry = out.service["chains"]
+        .get_mut(&name)
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| format!("[services.olas.service.chains.{name}] is missing"))?;
+    let mut put =
+        |key: &str, v: Value, same: &dyn Fn(&Value, &Value) -> bool| match chain_entry.get(key) {
+            Some(c) if !c.is_null() && !same(c, &v) => Err(conflict(key, c, &v)),
+            _ => {
+                chain_entry.insert(key.to_owned(), v);
+                Ok(())
+            }
+        };
+    let same_amount = |a: &Value, b: &Value| {
+        let n = |v: &Value| {
+            v.as_str()
+                .map(str::to_owned)
+                .or_else(|| v.as_u64().map(|x| x.to_string()))
+        };
+        n(a) == n(b)
+    };
+    let same_address = |a: &Value, b: &Value| {
+        a.as_str()
+            .and_then(|s| tend_core::address::parse_address(s).ok())
+            == b.as_str()
+                .and_then(|s| tend_core::address::parse_address(s).ok())
+    };
+    put("token", json!(r.service_id), &|a: &Value, b: &Value| {
+        a.as_u64() == b.as_u64()
+    })?;
+    if f.multisig != Address::ZERO {
+        put("service_safe", json!(f.multisig.to_string()), &same_address)?;
+    }
+    let bond = f
+        .staking
+        .as_ref()
+        .map_or(f.agent_bond, |s| s.min_staking_deposit);
+    put("cost_of_bond", json!(bond.to_string()), &same_amount)?;
+    if let Some(s) = &f.staking {
+        let staking = json!({
+            "min_staking_deposit": s.min_staking_deposit.to_string(),
+            "staking_token": s.staking_token.to_string(),
+        });
+        if chain_entry.get("staking").is_none_or(Value::is_null) {
+            chain_entry.insert("staking".into(), staking);
+        }
+    }
+    let instances: Vec<Address> = f
+        .agent_instances
+        .iter()
+        .copied()
+        .filter(|a| *a != Address::ZERO)
+        .collect();
+    let configured: Vec<Address> = out.service["agent_addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            v.as_str()
+                .and_then(|s| tend_core::address::parse_address(s).ok())
+        })
+        .collect();
+    if configured.is_empty() {
+        out.service["agent_addresses"] = json!(
+            instances
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+    } else if !instances.is_empty() && configured != instances {
+        return Err(format!(
+            "[services.olas.service] agent_addresses is {configured:?} in tend.toml, but the \
+             registry on chain {} lists {instances:?} for service {}",
+            r.chain, r.service_id
+        ));
+    }
+    Ok(out)
 }

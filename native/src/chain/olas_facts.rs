@@ -8,6 +8,7 @@ use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
 
 use crate::chain::rpc::{Endpoint, MULTICALL3};
+pub use crate::config::OlasContracts;
 
 alloy::sol! {
     /// Multicall3's `aggregate3`.
@@ -54,15 +55,6 @@ alloy::sol! {
         uint256 inactivity;
     }
     function getServiceInfo(uint256 serviceId) external view returns (StakedServiceInfo sInfo);
-}
-
-/// Where a chain's Olas contracts are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OlasContracts {
-    /// ServiceRegistry(L2).
-    pub service_registry: Address,
-    /// ServiceRegistryTokenUtility.
-    pub token_utility: Address,
 }
 
 /// What to read about one service.

@@ -15,7 +15,7 @@ use alloy::signers::local::PrivateKeySigner;
 
 use crate::cli::Failure;
 use crate::cli::demo::{AgentMode, Setup, agent_service, exe_toml, head};
-use crate::devnet::olas::{self, ServiceAccounts, program};
+use crate::devnet::olas::{self, ServiceAccounts};
 use crate::devnet::{DEV_KEYS, Devnet, find_or_install_anvil};
 
 /// The Olas demo's devnet, stack, service and config.
@@ -56,14 +56,18 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
         toml,
         "# ServiceRegistryL2 {}, ServiceManagerToken {}, StakingToken {},\n\
          # OLAS (stand-in) {}, Safe 1.3.0 {}, MultiSend {}.\n\
-         [[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 2\npoll_ms = 2000\nmax_fee = \"100 gwei\"\n\n",
+         [[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 2\npoll_ms = 2000\nmax_fee = \"100 gwei\"\n\
+         # The devnet's registries (a real chain needs no entry: the middleware's addresses).\n\
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n",
         stack.service_registry,
         stack.service_manager,
         stack.staking,
         stack.olas,
         stack.safe_singleton,
         stack.multisend,
-        net.url
+        net.url,
+        stack.service_registry,
+        stack.token_utility,
     );
     toml.push_str(&agent_service(
         &exe_toml()?,
@@ -76,13 +80,14 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
         toml,
         "[[services.wallets]]\nchain = 100\naddress = \"{}\"\nlow = \"0.05 ether\"\ntarget = \"0.2 ether\"\n\n\
          [[services.wallets]]\nchain = 100\naddress = \"{safe}\"\nlow = \"0.5 ether\"\ntarget = \"1 ether\"\n\n\
-         [services.olas.service]\nservice_config_id = \"sc-devnet-{id}\"\nagent_addresses = [\"{}\"]\n\
-         [services.olas.service.chains.gnosis]\nservice_safe = \"{safe}\"\ntoken = {id}\ncost_of_bond = \"{}\"\n\
+         # The service's facts (its Safe, agents, bond, staking) are read from the registries.\n\
+         [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+         [services.olas.service]\nservice_config_id = \"sc-devnet-{id}\"\nagent_addresses = []\n\
+         [services.olas.service.chains.gnosis]\n\
          [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
          agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n\n",
         agent.address(),
-        agent.address(),
-        program::MIN_STAKING_DEPOSIT,
+        stack.staking,
     );
     let banner = format!(
         "Olas service {id} is minted, deployed and staked on chain 100 ({}): its Safe {safe}, its \

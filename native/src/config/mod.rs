@@ -20,7 +20,7 @@ use crate::secret::RpcUrl;
 
 mod olas;
 
-pub use olas::{OlasSpec, reads, snapshot_json};
+pub use olas::{OlasContracts, OlasRegistry, OlasSpec, reads, snapshot_json};
 
 /// The default API address: loopback only.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7878";
@@ -138,7 +138,7 @@ pub fn parse_amount(text: &str) -> Result<U256, String> {
 
 /// A chain in `tend.toml`: a known name (`gnosis`, `base`, …) or a numeric id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TomlChain(ChainId);
+struct TomlChain(pub(crate) ChainId);
 
 impl<'de> Deserialize<'de> for TomlChain {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -164,7 +164,7 @@ impl<'de> Deserialize<'de> for TomlChain {
 
 /// An address (any letter case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TomlAddress(Address);
+struct TomlAddress(pub(crate) Address);
 
 impl<'de> Deserialize<'de> for TomlAddress {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -246,6 +246,7 @@ struct RawChain {
     rpc_policy: Option<RpcPolicy>,
     nonce: Option<NoncePolicy>,
     fees: Option<FeePolicy>,
+    olas: Option<olas::RawContracts>,
 }
 
 #[derive(Deserialize)]
@@ -269,6 +270,7 @@ struct RawService {
 #[serde(deny_unknown_fields)]
 struct RawOlas {
     service: toml::Value,
+    registry: Option<olas::RawRegistry>,
     wallet: Option<toml::Value>,
     bonded_assets: Option<toml::Value>,
     #[serde(default)]
@@ -496,7 +498,11 @@ impl Config {
 
         let mut chains = Vec::new();
         let mut engine_chains = Vec::new();
+        let mut olas_contracts = BTreeMap::new();
         for c in raw.chains {
+            if let Some(o) = c.olas {
+                olas_contracts.insert(c.chain.get_ref().0, o);
+            }
             let chain = c.chain.get_ref().0;
             if chains.iter().any(|s: &ChainSpec| s.chain == chain) {
                 return Err(invalid(
@@ -681,6 +687,16 @@ impl Config {
                     let span = o.span();
                     let o = o.into_inner();
                     let to_json = |v: toml::Value| serde_json::to_value(v).unwrap_or_default();
+                    let registry = o
+                        .registry
+                        .map(|r| olas::registry(r, &olas_contracts))
+                        .transpose()
+                        .map_err(|m| {
+                            invalid(
+                                Some(span.clone()),
+                                format!("service {name:?}: [services.olas]: {m}"),
+                            )
+                        })?;
                     let spec = OlasSpec {
                         service: to_json(o.service),
                         wallet: o.wallet.map_or(serde_json::Value::Null, to_json),
@@ -688,8 +704,26 @@ impl Config {
                             .bonded_assets
                             .map_or_else(|| serde_json::json!({}), to_json),
                         quickstart: o.quickstart,
+                        registry,
                     };
-                    let probe = snapshot_json(&spec, 0, &BTreeMap::new(), None, false);
+                    if let Some(r) = &spec.registry
+                        && spec.service["chains"].get(r.chain.to_string()).is_none()
+                    {
+                        return Err(invalid(
+                            Some(span),
+                            format!(
+                                "service {name:?}: [services.olas.registry] names chain {}, but \
+                                 [services.olas.service.chains.{}] is missing (its \
+                                 fund_requirements are configured there)",
+                                r.chain, r.chain
+                            ),
+                        ));
+                    }
+                    let probe_spec = OlasSpec {
+                        service: olas::probe_service(&spec),
+                        ..spec.clone()
+                    };
+                    let probe = snapshot_json(&probe_spec, 0, &BTreeMap::new(), None, false);
                     if let Err(e) =
                         tend_core::funding::FundingSnapshot::from_json_str(&probe.to_string())
                     {

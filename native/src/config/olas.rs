@@ -20,6 +20,110 @@ pub struct OlasSpec {
     pub bonded_assets: serde_json::Value,
     /// The middleware's quickstart mode.
     pub quickstart: bool,
+    /// Where the service's facts are read from the registries (`[services.olas.registry]`).
+    pub registry: Option<OlasRegistry>,
+}
+
+/// An Olas service's identity on chain: the facts the report reads instead of taking them from
+/// `tend.toml` (the Safe, the cost of bond, the agent instances, the staking parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlasRegistry {
+    /// The service's home chain.
+    pub chain: tend_core::chain::ChainId,
+    /// Its service id (the NFT's token id).
+    pub service_id: u64,
+    /// The agent id whose bond is its cost of bond.
+    pub agent_id: u32,
+    /// The staking program it is staked in (or meant for), when any.
+    pub staking: Option<Address>,
+    /// The chain's registry contracts.
+    pub contracts: OlasContracts,
+}
+
+/// Where a chain's Olas registry contracts are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlasContracts {
+    /// ServiceRegistry(L2).
+    pub service_registry: Address,
+    /// ServiceRegistryTokenUtility.
+    pub token_utility: Address,
+}
+
+/// `[services.olas.registry]` as written.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRegistry {
+    pub(super) chain: super::TomlChain,
+    pub(super) service_id: u64,
+    #[serde(default = "one")]
+    pub(super) agent_id: u32,
+    pub(super) staking: Option<super::TomlAddress>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A chain's `olas = { service_registry, token_utility }` override (devnets, new deployments).
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawContracts {
+    pub(super) service_registry: super::TomlAddress,
+    pub(super) token_utility: super::TomlAddress,
+}
+
+/// The registry identity of a service, its chain's contracts resolved: the chain's override, else
+/// the middleware's constants for a known chain.
+pub(super) fn registry(
+    raw: RawRegistry,
+    overrides: &BTreeMap<tend_core::chain::ChainId, RawContracts>,
+) -> Result<OlasRegistry, String> {
+    let chain = raw.chain.0;
+    let contracts = match overrides.get(&chain) {
+        Some(c) => OlasContracts {
+            service_registry: c.service_registry.0,
+            token_utility: c.token_utility.0,
+        },
+        None => match tend_core::chain::Chain::from_id(chain.0) {
+            Some(c) => {
+                let p = c.protocol_contracts();
+                OlasContracts {
+                    service_registry: p.service_registry,
+                    token_utility: p.service_registry_token_utility,
+                }
+            }
+            None => {
+                return Err(format!(
+                    "the Olas contract addresses of chain {chain} are unknown: give its [[chains]] \
+                     entry olas = {{ service_registry = \"0x…\", token_utility = \"0x…\" }}"
+                ));
+            }
+        },
+    };
+    if raw.service_id == 0 {
+        return Err("registry.service_id must be 1 or more (the service's token id)".into());
+    }
+    Ok(OlasRegistry {
+        chain,
+        service_id: raw.service_id,
+        agent_id: raw.agent_id,
+        staking: raw.staking.map(|a| a.0),
+        contracts,
+    })
+}
+
+/// The service document the snapshot parser checks at load time: the facts the registry will
+/// give stand in as placeholders (the service id as `token`, a zero cost of bond).
+pub(super) fn probe_service(spec: &OlasSpec) -> Value {
+    let mut service = spec.service.clone();
+    if let Some(r) = &spec.registry
+        && let Some(c) = service["chains"].get_mut(r.chain.to_string())
+        && let Some(o) = c.as_object_mut()
+    {
+        o.entry("token").or_insert(json!(r.service_id));
+        o.entry("cost_of_bond").or_insert(json!("0"));
+    }
+    service
 }
 
 /// The snapshot document of a spec with the given balances and agent funds-status.

@@ -113,6 +113,45 @@ fn a_service_without_a_command_only_keeps_its_wallets_funded() {
 }
 
 #[test]
+fn an_olas_registry_identity_needs_known_contracts_and_its_chain_table() {
+    let local = base()
+        .replace("chain = \"gnosis\"", "chain = 31337")
+        .replace("chain = 100", "chain = 31337");
+    let olas = "[services.olas.registry]\nchain = 31337\nservice_id = 4\n\
+                [services.olas.service]\nservice_config_id = \"sc\"\nagent_addresses = []\n\
+                [services.olas.service.chains.31337]\nfund_requirements = {}\n";
+    let e = err(&format!("{local}{olas}"));
+    assert!(
+        e.contains("contract addresses of chain 31337 are unknown"),
+        "{e}"
+    );
+    // With the chain's override (a devnet on chain 100) it loads, the facts left to the
+    // registry.
+    let olas = olas
+        .replace("chain = 31337", "chain = 100")
+        .replace("chains.31337", "chains.gnosis");
+    let with = base().replace(
+        "rpc = [",
+        "olas = { service_registry = \"0x00000000000000000000000000000000000000a1\", token_utility = \"0x00000000000000000000000000000000000000a2\" }\nrpc = [",
+    );
+    let c = Config::parse(Path::new("/x/tend.toml"), &format!("{with}{olas}")).unwrap();
+    let r = c.services[0].olas.as_ref().unwrap().registry.unwrap();
+    assert_eq!((r.service_id, r.agent_id), (4, 1));
+    assert_eq!(r.contracts.token_utility, Address::with_last_byte(0xa2));
+    // A known chain uses the middleware's addresses; a missing chain table is named.
+    let gnosis = "[services.olas.registry]\nchain = \"gnosis\"\nservice_id = 4\n\
+                  [services.olas.service]\nservice_config_id = \"sc\"\nagent_addresses = []\nchains = {}\n";
+    let e = err(&format!("{}{gnosis}", base()));
+    assert!(
+        e.contains("[services.olas.service.chains.gnosis] is missing"),
+        "{e}"
+    );
+    let zero = olas.replace("service_id = 4", "service_id = 0");
+    let e = err(&format!("{with}{zero}"));
+    assert!(e.contains("service_id must be 1 or more"), "{e}");
+}
+
+#[test]
 fn a_chain_caps_its_transactions_in_flight() {
     let text = base().replace("rpc = [", "max_in_flight = 3\nrpc = [");
     let c = Config::parse(Path::new("/x/tend.toml"), &text).unwrap();

@@ -197,6 +197,10 @@ async fn olas_funding(
         Err(m) if m.contains("[services.olas]") => {
             error(StatusCode::NOT_FOUND, "no_olas_description", &m)
         }
+        // tend.toml and the registry disagree, or the service is not in the registry.
+        Err(m) if m.contains("the registry") || m.contains("in the registry") => {
+            error(StatusCode::CONFLICT, "olas_registry_conflict", &m)
+        }
         Err(m) => error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m),
     }
 }

@@ -220,3 +220,132 @@ async fn facts_from_a_wrong_address_are_a_clear_error() {
         "{e}"
     );
 }
+
+/// `GET /v1/services/{name}/funding` with the service's identity on chain: the Safe, the cost of
+/// bond, the agent instances and the staking parameters come from the registries (not from
+/// tend.toml), the report is the core's report of that snapshot, and a tend.toml value the chain
+/// contradicts is an error naming both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_funding_report_takes_the_service_facts_from_the_registries() {
+    let dir = scratch("olas-report");
+    let net = devnet(&dir, 100, 0).await;
+    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let who = ServiceAccounts {
+        owner: olas::account(&net, 8).await.unwrap(),
+        operator: olas::account(&net, 7).await.unwrap(),
+        agent: olas::account(&net, 6).await.unwrap(),
+    };
+    let (id, safe) = stack.mint_and_stake(&net, who).await.unwrap();
+    let write = |extra: &str| {
+        let head = crate::support::config_head(&dir.join("home"));
+        let listen = crate::support::listen_of(&head);
+        let body = format!(
+            "[[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 500\n\
+             olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
+             [[services]]\nname = \"olas\"\n\
+             [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+             [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
+             [services.olas.service.chains.gnosis]\n{extra}\
+             [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+             agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
+            net.url, stack.service_registry, stack.token_utility, stack.staking
+        );
+        let path = dir.join("tend.toml");
+        std::fs::write(&path, format!("{head}{body}")).unwrap();
+        (path, listen)
+    };
+    let get = |url: String, token: String| async move {
+        // Refused while the daemon starts: asked again.
+        match reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+        {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+
+    let (config, listen) = write("");
+    let out = crate::support::tend_cmd(
+        &["config", "check", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let url = format!("http://{listen}/v1/services/olas/funding?snapshot=true");
+    let body = poll(|| get(url.clone(), token.clone()), 200).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let chain = &v["snapshot"]["service"]["chains"]["gnosis"];
+    assert_eq!(chain["token"], id, "{v}");
+    assert_eq!(
+        chain["service_safe"].as_str().unwrap().to_lowercase(),
+        safe.to_string().to_lowercase()
+    );
+    assert_eq!(
+        chain["cost_of_bond"],
+        olas::program::MIN_STAKING_DEPOSIT.to_string(),
+        "the program's minimum deposit: {v}"
+    );
+    assert_eq!(
+        chain["staking"]["staking_token"]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        stack.olas.to_string().to_lowercase()
+    );
+    assert_eq!(
+        v["snapshot"]["service"]["agent_addresses"][0]
+            .as_str()
+            .unwrap()
+            .to_lowercase(),
+        who.agent.to_string().to_lowercase()
+    );
+    assert_eq!(v["facts"]["staking"]["state"], 1, "staked: {v}");
+    // The body is the core's report of that very snapshot.
+    let snapshot =
+        tend_core::funding::FundingSnapshot::from_json_str(&v["snapshot"].to_string()).unwrap();
+    let expected =
+        serde_json::to_value(tend_core::funding::funding_requirements(&snapshot)).unwrap();
+    assert_eq!(v["report"], expected);
+    drop(tend);
+
+    // tend.toml says another Safe: the report refuses, naming both.
+    let wrong = "0x000000000000000000000000000000000000bEEF";
+    let (config, listen) = write(&format!("service_safe = \"{wrong}\"\n"));
+    let _tend = crate::support::Tend::start(&config, "tend-2.log");
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let url = format!("http://{listen}/v1/services/olas/funding");
+    let answer = (409, poll(|| get(url.clone(), token.clone()), 409).await);
+    let text = answer.1.to_lowercase();
+    assert!(
+        text.contains("service_safe")
+            && text.contains(&wrong.to_lowercase())
+            && text.contains(&safe.to_string().to_lowercase()),
+        "{text}"
+    );
+}
+
+/// The body of the first answer with `status`, asked every 200 ms for up to 20 s.
+async fn poll<F, Fut>(mut ask: F, status: u16) -> String
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (u16, String)>,
+{
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        last = ask().await;
+        if last.0 == status {
+            return last.1;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("no {status} within 20 s; last: {last:?}");
+}
