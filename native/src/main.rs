@@ -20,7 +20,10 @@ fn main() -> ExitCode {
             });
         }
     };
-    if let Command::Funding(f) = &cli.command {
+    // The pure computations need no runtime; reading a service from the chains does.
+    if let Command::Funding(f) = &cli.command
+        && !matches!(f, cli::FundingCommand::Olas(a) if a.service.is_some())
+    {
         return funding(f);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -77,6 +80,9 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
         Command::Nonces(args) => status::nonces(&Config::load(&args.config.config)?, args).await,
         Command::Fund(args) => status::fund(&Config::load(&args.client.config.config)?, args).await,
         Command::Stop(args) => status::stop(&Config::load(&args.config.config)?).await,
+        Command::Funding(cli::FundingCommand::Olas(args)) => {
+            cli::funding::olas_from_chain(args).await
+        }
         Command::Funding(_) => Ok(String::new()),
     }
 }

@@ -38,6 +38,9 @@ pub enum CliError {
         /// Which field and what is wrong.
         source: InputError,
     },
+    /// The arguments do not say what to do.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl CliError {
@@ -45,7 +48,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Read { .. } => EXIT_FAILURE,
-            CliError::Input { .. } => EXIT_INVALID,
+            CliError::Input { .. } | CliError::Usage(_) => EXIT_INVALID,
         }
     }
 }
@@ -54,7 +57,13 @@ impl CliError {
 pub fn run(command: &FundingCommand, stdin: &mut dyn Read) -> Result<Output, CliError> {
     match command {
         FundingCommand::Olas(args) => {
-            let (name, text) = read_input(&args.input.input, stdin)?;
+            let Some(input) = &args.input else {
+                return Err(CliError::Usage(
+                    "give --input FILE (a snapshot) or --service NAME (read from the chains)"
+                        .into(),
+                ));
+            };
+            let (name, text) = read_input(input, stdin)?;
             let snapshot = FundingSnapshot::from_json_str(&text)
                 .map_err(|source| CliError::Input { path: name, source })?;
             let report = funding_requirements(&snapshot);
@@ -207,4 +216,51 @@ fn human_duration(secs: u64) -> String {
         (0, _) => format!("{h}h {m}m"),
         _ => format!("{d}d {h}h"),
     }
+}
+
+/// `tend funding olas --service NAME`: the service's snapshot read now from the chains of
+/// `tend.toml` (its registry facts and balances), and the middleware's body for it.
+pub async fn olas_from_chain(args: &crate::cli::OlasArgs) -> Result<String, crate::cli::Failure> {
+    use crate::cli::Failure;
+    let service = args.service.as_deref().unwrap_or_default();
+    let config = crate::config::Config::load(&args.config)?;
+    let mut endpoints = std::collections::BTreeMap::new();
+    for spec in &config.chains {
+        let eps = spec
+            .rpc
+            .iter()
+            .map(|u| {
+                crate::chain::rpc::Endpoint::new(u.clone(), spec.multicall).map(std::sync::Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(Failure::io)?;
+        endpoints.insert(spec.chain, eps);
+    }
+    if config.service(service).is_none() {
+        return Err(Failure::invalid(format!(
+            "{}: no service {service:?}",
+            args.config.display()
+        )));
+    }
+    let reader = crate::chain::olas::OlasReader {
+        config: std::sync::Arc::new(config),
+        endpoints,
+    };
+    let v = crate::chain::olas::report(&reader, service, None, false, args.snapshot)
+        .await
+        .map_err(|m| {
+            if m.contains("[services.olas]") || m.contains("the registry") {
+                Failure::invalid(m)
+            } else {
+                Failure::io(m)
+            }
+        })?;
+    let mut out = if args.compact {
+        serde_json::to_string(&v)
+    } else {
+        serde_json::to_string_pretty(&v)
+    }
+    .unwrap_or_default();
+    out.push('\n');
+    Ok(out)
 }

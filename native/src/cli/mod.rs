@@ -255,8 +255,13 @@ pub enum FundingCommand {
     /// /api/v2/service/{id}/funding_requirements`): a dashboard can switch to tend without
     /// changing a line. Where the middleware would fail or behaves oddly, a warning is printed on
     /// stderr; stdout stays the body.
+    ///
+    /// With `--service`, the snapshot is not given but read now: the service's Olas description
+    /// in tend.toml, its facts from the registries (`[services.olas.registry]`) and the balances
+    /// from the configured chains, as `GET /v1/services/{name}/funding` does (no daemon needed).
     #[command(after_help = "Example:\n  tend funding olas --input snapshot.json\n  \
-curl -s http://dashboard/snapshot | tend funding olas --input -")]
+curl -s http://dashboard/snapshot | tend funding olas --input -\n  \
+tend funding olas --service trader --config tend.toml --snapshot")]
     Olas(OlasArgs),
     /// Plan the transfers that refill wallets below their `low` up to their `target`.
     ///
@@ -278,9 +283,24 @@ pub struct InputArg {
 /// `tend funding olas`.
 #[derive(Debug, Args)]
 pub struct OlasArgs {
-    #[command(flatten)]
-    #[allow(missing_docs)]
-    pub input: InputArg,
+    /// The snapshot JSON file, or `-` for standard input.
+    #[arg(
+        long,
+        short,
+        value_name = "FILE",
+        required_unless_present = "service",
+        conflicts_with = "service"
+    )]
+    pub input: Option<PathBuf>,
+    /// Read the snapshot of this tend.toml service from the chains instead.
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+    /// The configuration file (with `--service`).
+    #[arg(long, short, default_value = "tend.toml", requires = "service")]
+    pub config: PathBuf,
+    /// With `--service`: print `{snapshot, report, facts}` instead of the body alone.
+    #[arg(long, requires = "service")]
+    pub snapshot: bool,
     /// Print the JSON on one line instead of indented.
     #[arg(long)]
     pub compact: bool,

@@ -315,6 +315,28 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
     let expected =
         serde_json::to_value(tend_core::funding::funding_requirements(&snapshot)).unwrap();
     assert_eq!(v["report"], expected);
+    // The CLI reads the same from the chains, without the daemon.
+    let out = crate::support::tend_cmd(
+        &[
+            "funding",
+            "olas",
+            "--service",
+            "olas",
+            "--config",
+            config.to_str().unwrap(),
+            "--snapshot",
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cli["report"], v["report"]);
+    assert_eq!(cli["facts"], v["facts"]);
     drop(tend);
 
     // tend.toml says another Safe: the report refuses, naming both.
@@ -324,6 +346,25 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
     let token = crate::support::api_token(&dir.join("home")).await;
     let url = format!("http://{listen}/v1/services/olas/funding");
     let answer = (409, poll(|| get(url.clone(), token.clone()), 409).await);
+    // The CLI refuses it too, with the usage exit code.
+    let out = crate::support::tend_cmd(
+        &[
+            "funding",
+            "olas",
+            "--service",
+            "olas",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("service_safe"));
     let text = answer.1.to_lowercase();
     assert!(
         text.contains("service_safe")
