@@ -75,7 +75,7 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
         }
         Command::Init(args) => init::init(args),
         Command::Replay(args) => replay::replay(args),
-        Command::Config(ConfigCommand::Check(args)) => init::check(&args.config),
+        Command::Config(ConfigCommand::Check(args)) => init::check(&args.config).await,
         Command::Status(args) => status::status(&Config::load(&args.config.config)?, args).await,
         Command::Nonces(args) => status::nonces(&Config::load(&args.config.config)?, args).await,
         Command::Fund(args) => status::fund(&Config::load(&args.client.config.config)?, args).await,

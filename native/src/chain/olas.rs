@@ -259,3 +259,67 @@ pub fn apply_facts(
     }
     Ok(out)
 }
+
+/// Checks each `[services.olas.registry]` of `config` against its chain: the registry and token
+/// utility answer like the Olas contracts and the service exists. The problems (empty: all
+/// good), each marked `true` when it is the configuration's (a wrong address or id) and `false`
+/// when the chain could not be asked.
+pub async fn check_registries(
+    config: &Config,
+    endpoints: &BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
+) -> Vec<(bool, String)> {
+    let mut problems = Vec::new();
+    for s in &config.services {
+        let Some(r) = s.olas.as_ref().and_then(|o| o.registry.as_ref()) else {
+            continue;
+        };
+        let Some(eps) = endpoints.get(&r.chain) else {
+            problems.push((
+                true,
+                format!(
+                    "service {:?}: chain {} has no [[chains]] entry",
+                    s.name, r.chain
+                ),
+            ));
+            continue;
+        };
+        let block = match head(eps).await {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push((
+                    false,
+                    format!("service {:?}: chain {}: {e}", s.name, r.chain),
+                ));
+                continue;
+            }
+        };
+        let q = FactsQuery {
+            service_id: r.service_id,
+            agent_id: r.agent_id,
+            staking: r.staking,
+        };
+        let mut answer = Err(FactsError::Rpc("no endpoint".into()));
+        for ep in eps {
+            answer = read_service_facts(ep, &r.contracts, &q, block).await;
+            if !matches!(answer, Err(FactsError::Rpc(_))) {
+                break;
+            }
+        }
+        match answer {
+            Ok(f) if f.state == ServiceState::NonExistent => problems.push((
+                true,
+                format!(
+                    "service {:?}: [services.olas.registry] service_id = {} does not exist in \
+                     the registry {} on chain {}",
+                    s.name, r.service_id, r.contracts.service_registry, r.chain
+                ),
+            )),
+            Ok(_) => {}
+            Err(e @ FactsError::Unexpected { .. }) => {
+                problems.push((true, format!("service {:?}: {e}", s.name)));
+            }
+            Err(e) => problems.push((false, format!("service {:?}: {e}", s.name))),
+        }
+    }
+    problems
+}

@@ -25,8 +25,53 @@ pub fn init(args: &InitArgs) -> Result<String, Failure> {
     ))
 }
 
-/// `tend config check`.
-pub fn check(path: &Path) -> Result<String, Failure> {
+/// `tend config check`: the file, the funding key, and each Olas service's registry identity
+/// (when its chain answers).
+pub async fn check(path: &Path) -> Result<String, Failure> {
+    let mut s = check_offline(path)?;
+    let c = Config::load(path)?;
+    if c.services
+        .iter()
+        .any(|s| s.olas.as_ref().is_some_and(|o| o.registry.is_some()))
+    {
+        let mut endpoints = std::collections::BTreeMap::new();
+        for spec in &c.chains {
+            let eps = spec
+                .rpc
+                .iter()
+                .map(|u| {
+                    crate::chain::rpc::Endpoint::new(u.clone(), spec.multicall)
+                        .map(std::sync::Arc::new)
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Failure::io)?;
+            endpoints.insert(spec.chain, eps);
+        }
+        let problems = crate::chain::olas::check_registries(&c, &endpoints).await;
+        let wrong: Vec<&str> = problems
+            .iter()
+            .filter(|(ours, _)| *ours)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        if !wrong.is_empty() {
+            return Err(Failure::invalid(format!(
+                "{}: {}",
+                path.display(),
+                wrong.join("; ")
+            )));
+        }
+        if problems.is_empty() {
+            let _ = writeln!(s, "  Olas services: found in their registries");
+        }
+        for (_, m) in &problems {
+            let _ = writeln!(s, "  Olas registry not checked: {m}");
+        }
+    }
+    Ok(s)
+}
+
+/// What `tend config check` checks without a chain.
+fn check_offline(path: &Path) -> Result<String, Failure> {
     let c = Config::load(path)?;
     let mut s = format!(
         "{}: ok — {} chain(s), {} service(s), {} wallet(s) to keep funded; funder {}\n",

@@ -180,6 +180,11 @@ impl Daemon {
             endpoints.insert(spec.chain, eps);
         }
         contract_wallet_gas(&mut config, &endpoints).await;
+        let problems = crate::chain::olas::check_registries(&config, &endpoints).await;
+        if !problems.is_empty() {
+            let lines: Vec<String> = problems.into_iter().map(|(_, m)| m).collect();
+            return Err(DaemonError::Config(lines.join("; ")));
+        }
         let lock = DaemonLock::acquire(&config.home)?;
         let (journal, entries, raws) = open_journal(&config.home)?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();

@@ -278,6 +278,28 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("found in their registries"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A service id the registry does not have: refused by config check and at start.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let missing = dir.join("missing.toml");
+    std::fs::write(
+        &missing,
+        text.replace(&format!("service_id = {id}"), "service_id = 99"),
+    )
+    .unwrap();
+    for args in [
+        vec!["config", "check", "--config", missing.to_str().unwrap()],
+        vec!["run", "--config", missing.to_str().unwrap()],
+    ] {
+        let out = crate::support::tend_cmd(&args, &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("service_id = 99 does not exist"), "{err}");
+    }
     let tend = crate::support::Tend::start(&config, "tend.log");
     let token = crate::support::api_token(&dir.join("home")).await;
     let url = format!("http://{listen}/v1/services/olas/funding?snapshot=true");
