@@ -40,6 +40,7 @@ mod order;
 pub mod recording;
 pub mod rng;
 pub mod rpc;
+pub mod safe;
 pub mod ser;
 pub mod sim;
 pub mod time;

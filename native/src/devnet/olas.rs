@@ -132,9 +132,20 @@ alloy::sol! {
         function minStakingDeposit() external view returns (uint256);
     }
 
-    /// The Safe proxy factory's proxy runtime (its keccak is the staking program's proxyHash).
+    /// The Safe proxy factory 1.3.0.
     interface IProxyFactory {
+        /// The proxy runtime (its keccak is the staking program's proxyHash).
         function proxyRuntimeCode() external pure returns (bytes memory);
+        function createProxyWithNonce(address _singleton, bytes initializer, uint256 saltNonce) external returns (address proxy);
+    }
+
+    /// Safe 1.3.0 (the calls used here).
+    interface ISafe {
+        function setup(address[] _owners, uint256 _threshold, address to, bytes data, address fallbackHandler, address paymentToken, uint256 payment, address paymentReceiver) external;
+        function nonce() external view returns (uint256);
+        function getOwners() external view returns (address[] memory);
+        function getThreshold() external view returns (uint256);
+        function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) external view returns (bytes32);
     }
 }
 
@@ -762,6 +773,51 @@ impl OlasStack {
         call(net, who.owner, self.staking, stake, "StakingToken.stake")
             .await
             .map(|_| ())
+    }
+
+    /// A Safe 1.3.0 (a proxy of the singleton, made by the factory) owned by `owners` with
+    /// `threshold`, created from `from`: a Master Safe. Its address.
+    pub async fn create_safe(
+        &self,
+        net: &Devnet,
+        from: Address,
+        owners: Vec<Address>,
+        threshold: u64,
+        salt: u64,
+    ) -> Result<Address, String> {
+        let setup = ISafe::setupCall {
+            _owners: owners,
+            _threshold: U256::from(threshold),
+            to: Address::ZERO,
+            data: Bytes::new(),
+            fallbackHandler: Address::ZERO,
+            paymentToken: Address::ZERO,
+            payment: U256::ZERO,
+            paymentReceiver: Address::ZERO,
+        }
+        .abi_encode();
+        let data = IProxyFactory::createProxyWithNonceCall {
+            _singleton: self.safe_singleton,
+            initializer: setup.into(),
+            saltNonce: U256::from(salt),
+        }
+        .abi_encode();
+        let receipt = call(net, from, self.proxy_factory, data, "createProxyWithNonce").await?;
+        // ProxyCreation(address proxy, address singleton): the proxy is the first data word.
+        receipt["logs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| {
+                l["address"]
+                    .as_str()
+                    .and_then(|a| a.parse::<Address>().ok())
+                    == Some(self.proxy_factory)
+            })
+            .and_then(|l| l["data"].as_str())
+            .and_then(|d| alloy::primitives::hex::decode(d).ok())
+            .and_then(|b| b.get(12..32).map(Address::from_slice))
+            .ok_or_else(|| "createProxyWithNonce: no ProxyCreation log".to_owned())
     }
 
     /// Moves the devnet's clock `secs` forward and mines a block (`evm_increaseTime`).

@@ -412,3 +412,133 @@ where
     }
     panic!("no {status} within 20 s; last: {last:?}");
 }
+
+/// The core's Safe 1.3.0 encoding against the real GnosisSafeL2 and MultiSend on anvil: the
+/// hash equals `getTransactionHash`, an owner's signature over it executes a MultiSend of two
+/// top-ups in one transaction (the Safe pays the values, the owner only gas), the Safe's nonce
+/// moves by one, and a signature of another key is refused (the whole transaction reverts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_safe_pays_two_top_ups_in_one_multisend() {
+    use alloy::signers::SignerSync;
+    use tend::devnet::olas::ISafe;
+    use tend_core::safe::{
+        MultiSendCall, Operation, SafeTx, exec_transaction_data, multisend_data, pack_signatures,
+        safe_tx_hash,
+    };
+    let dir = scratch("olas-safe");
+    let net = devnet(&dir, 100, 0).await;
+    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let owner = crate::support::funder();
+    let safe = stack
+        .create_safe(&net, owner.address(), vec![owner.address()], 1, 7)
+        .await
+        .unwrap();
+    let owners = olas::read(&net, safe, &ISafe::getOwnersCall {})
+        .await
+        .unwrap();
+    assert_eq!(owners, vec![owner.address()]);
+    net.set_balance(safe, U256::from(5u128 * 10u128.pow(18)))
+        .await
+        .unwrap();
+    let (a, b) = (crate::support::wallet(0), crate::support::wallet(1));
+    let amount = |x: u128| U256::from(x * 10u128.pow(17));
+    let batch = multisend_data(&[
+        MultiSendCall {
+            operation: Operation::Call,
+            to: a,
+            value: amount(3),
+            data: Vec::new(),
+        },
+        MultiSendCall {
+            operation: Operation::Call,
+            to: b,
+            value: amount(4),
+            data: Vec::new(),
+        },
+    ]);
+    let tx = SafeTx {
+        to: stack.multisend,
+        value: U256::ZERO,
+        data: batch.clone(),
+        operation: Operation::DelegateCall,
+        nonce: U256::ZERO,
+    };
+    let hash = safe_tx_hash(100, safe, &tx);
+    let theirs = olas::read(
+        &net,
+        safe,
+        &ISafe::getTransactionHashCall {
+            to: tx.to,
+            value: tx.value,
+            data: batch.clone().into(),
+            operation: 1,
+            safeTxGas: U256::ZERO,
+            baseGas: U256::ZERO,
+            gasPrice: U256::ZERO,
+            gasToken: alloy::primitives::Address::ZERO,
+            refundReceiver: alloy::primitives::Address::ZERO,
+            _nonce: U256::ZERO,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(hash, theirs, "the core's hash is the Safe's");
+
+    let send = |data: Vec<u8>| {
+        let ep = net.endpoint().unwrap();
+        async move {
+            let tx = serde_json::json!({
+                "from": crate::support::funder().address(),
+                "to": safe,
+                "data": alloy::primitives::Bytes::from(data),
+                "gas": "0x100000",
+            });
+            let h: alloy::primitives::B256 =
+                ep.request("eth_sendTransaction", (tx,)).await.unwrap();
+            for _ in 0..100 {
+                let r: serde_json::Value =
+                    ep.request("eth_getTransactionReceipt", (h,)).await.unwrap();
+                if !r.is_null() {
+                    return r["status"] == "0x1";
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            panic!("no receipt for {h}");
+        }
+    };
+    // Another key's signature: refused, nothing moves, the nonce stays.
+    let stranger: alloy::signers::local::PrivateKeySigner =
+        tend::devnet::DEV_KEYS[3].parse().unwrap();
+    let bad = stranger.sign_hash_sync(&hash).unwrap().as_bytes();
+    assert!(
+        !send(exec_transaction_data(
+            &tx,
+            &pack_signatures(vec![(stranger.address(), bad)])
+        ))
+        .await
+    );
+    assert_eq!(
+        olas::read(&net, safe, &ISafe::nonceCall {}).await.unwrap(),
+        U256::ZERO
+    );
+    // The owner's: both top-ups in one transaction.
+    let sig = owner.sign_hash_sync(&hash).unwrap().as_bytes();
+    assert!(
+        matches!(sig[64], 27 | 28),
+        "v is 27 or 28 (ECDSA over the hash itself)"
+    );
+    assert!(
+        send(exec_transaction_data(
+            &tx,
+            &pack_signatures(vec![(owner.address(), sig)])
+        ))
+        .await
+    );
+    assert_eq!(crate::support::balance(&net, a).await, amount(3));
+    assert_eq!(crate::support::balance(&net, b).await, amount(4));
+    assert_eq!(crate::support::balance(&net, safe).await, amount(43));
+    assert_eq!(
+        olas::read(&net, safe, &ISafe::nonceCall {}).await.unwrap(),
+        U256::from(1)
+    );
+}
