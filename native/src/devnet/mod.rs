@@ -3,6 +3,7 @@
 //! real Olas contracts deployed on one.
 
 pub mod olas;
+mod olas_abi;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,107 @@
+//! The Solidity interfaces of the Olas devnet stack ([`super::olas`]): the calls the deployment,
+//! the life-cycle steps and the tests make, for alloy's `sol!` encoder and decoder.
+
+#![allow(missing_docs)] // the generated call structs mirror the contracts' own names
+
+alloy::sol! {
+    /// The OLAS stand-in (solmate ERC20 with an open `mint`).
+    interface IOlasToken {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address who) external view returns (uint256);
+    }
+
+    /// A service as `getService` returns it.
+    #[derive(Debug, PartialEq, Eq)]
+    struct Service {
+        uint96 securityDeposit;
+        address multisig;
+        bytes32 configHash;
+        uint32 threshold;
+        uint32 maxNumAgentInstances;
+        uint32 numAgentInstances;
+        uint8 state;
+        uint32[] agentIds;
+    }
+
+    /// ServiceRegistryL2 (the calls used here).
+    interface IServiceRegistry {
+        function changeManager(address newManager) external;
+        function changeMultisigPermission(address multisig, bool permission) external;
+        function getService(uint256 serviceId) external view returns (Service memory service);
+        function approve(address spender, uint256 id) external;
+        function ownerOf(uint256 id) external view returns (address);
+        function totalSupply() external view returns (uint256);
+    }
+
+    /// ServiceRegistryTokenUtility (the calls used here).
+    interface ITokenUtility {
+        function changeManager(address newManager) external;
+        function mapServiceIdTokenDeposit(uint256 serviceId) external view returns (address token, uint96 securityDeposit);
+        function getAgentBond(uint256 serviceId, uint256 agentId) external view returns (uint256 bond);
+    }
+
+    /// A slot count and bond per agent id.
+    struct AgentParams {
+        uint32 slots;
+        uint96 bond;
+    }
+
+    /// ServiceManagerToken.
+    interface IServiceManager {
+        function create(address serviceOwner, address token, bytes32 configHash, uint32[] agentIds, AgentParams[] agentParams, uint32 threshold) external returns (uint256 serviceId);
+        function activateRegistration(uint256 serviceId) external payable returns (bool success);
+        function registerAgents(uint256 serviceId, address[] agentInstances, uint32[] agentIds) external payable returns (bool success);
+        function deploy(uint256 serviceId, address multisigImplementation, bytes data) external returns (address multisig);
+        function terminate(uint256 serviceId) external returns (bool success, uint256 refund);
+        function unbond(uint256 serviceId) external returns (bool success, uint256 refund);
+    }
+
+    /// StakingToken's parameters (tuple order of `initialize`).
+    struct StakingParams {
+        bytes32 metadataHash;
+        uint256 maxNumServices;
+        uint256 rewardsPerSecond;
+        uint256 minStakingDeposit;
+        uint256 minNumStakingPeriods;
+        uint256 maxNumInactivityPeriods;
+        uint256 livenessPeriod;
+        uint256 timeForEmissions;
+        uint256 numAgentInstances;
+        uint256[] agentIds;
+        uint256 threshold;
+        bytes32 configHash;
+        bytes32 proxyHash;
+        address serviceRegistry;
+        address activityChecker;
+    }
+
+    /// StakingToken 0.2.0 (the calls used here).
+    interface IStaking {
+        function initialize(StakingParams _stakingParams, address _serviceRegistryTokenUtility, address _stakingToken) external;
+        function deposit(uint256 amount) external;
+        function stake(uint256 serviceId) external;
+        function unstake(uint256 serviceId) external returns (uint256 reward);
+        function claim(uint256 serviceId) external returns (uint256 reward);
+        function checkpoint() external returns (uint256[], uint256[], uint256[], uint256[]);
+        function getStakingState(uint256 serviceId) external view returns (uint8 stakingState);
+        function availableRewards() external view returns (uint256);
+        function minStakingDeposit() external view returns (uint256);
+    }
+
+    /// The Safe proxy factory 1.3.0.
+    interface IProxyFactory {
+        /// The proxy runtime (its keccak is the staking program's proxyHash).
+        function proxyRuntimeCode() external pure returns (bytes memory);
+        function createProxyWithNonce(address _singleton, bytes initializer, uint256 saltNonce) external returns (address proxy);
+    }
+
+    /// Safe 1.3.0 (the calls used here).
+    interface ISafe {
+        function setup(address[] _owners, uint256 _threshold, address to, bytes data, address fallbackHandler, address paymentToken, uint256 payment, address paymentReceiver) external;
+        function nonce() external view returns (uint256);
+        function getOwners() external view returns (address[] memory);
+        function getThreshold() external view returns (uint256);
+        function getTransactionHash(address to, uint256 value, bytes data, uint8 operation, uint256 safeTxGas, uint256 baseGas, uint256 gasPrice, address gasToken, address refundReceiver, uint256 _nonce) external view returns (bytes32);
+    }
+}
