@@ -9,6 +9,12 @@
 //!   the new agent's PID in its PID file).
 //! - `idle`: `tend run` supervising 50 idle agents for 2 minutes (`TEND_BENCH_IDLE_SECS` to
 //!   change): the daemon's peak RSS and CPU share.
+//! - `safe`: gas and transactions to top up N = 1, 5, 20 wallets from a Master Safe (Safe 1.3.0
+//!   and MultiSend of the `open-autonomy` wheel on anvil): one Safe transaction for the batch
+//!   (a MultiSend delegatecall when N ≥ 2; tend's encoding in `tend_core::safe`, which is also
+//!   how the middleware's `fund_chain_amounts` dispatches) against one Safe transaction per
+//!   wallet; plus the RPC calls each way sends (the middleware simulates every transfer with an
+//!   `eth_call` from the Safe first).
 //! - `record`: the cost of `tend run --record` on a busy daemon (300 wallets read every 100 ms,
 //!   10 agents probed every 200 ms): CPU time of runs without and with the recorder,
 //!   alternated, 30 s each (`TEND_BENCH_RECORD_SECS` to change).
@@ -436,4 +442,133 @@ fn main() {
     if want("record") {
         rt.block_on(record());
     }
+    if want("safe") {
+        rt.block_on(safe_gas());
+    }
+}
+
+/// Sends `data` to `to` from anvil's unlocked account 0; the gas used (panics on a revert).
+async fn gas_of(net: &Devnet, to: Address, data: Vec<u8>) -> u64 {
+    let ep = net.endpoint().unwrap();
+    let from: Address = DEV_KEYS[0]
+        .parse::<alloy::signers::local::PrivateKeySigner>()
+        .unwrap()
+        .address();
+    let tx = serde_json::json!({ "from": from, "to": to, "data": Bytes::from(data), "gas": "0x1000000" });
+    let h: B256 = ep.request("eth_sendTransaction", (tx,)).await.unwrap();
+    for _ in 0..200 {
+        let r: serde_json::Value = ep.request("eth_getTransactionReceipt", (h,)).await.unwrap();
+        if !r.is_null() {
+            assert_eq!(r["status"], "0x1", "a Safe transaction reverted");
+            let g = r["gasUsed"].as_str().unwrap().trim_start_matches("0x");
+            return u64::from_str_radix(g, 16).unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("no receipt");
+}
+
+async fn safe_gas() {
+    use alloy::signers::SignerSync;
+    use tend_core::safe::{
+        MultiSendCall, Operation, SafeTx, exec_transaction_data, multisend_data, pack_signatures,
+        safe_tx_hash,
+    };
+    let dir = scratch("safe-gas");
+    let net = Devnet::start(&anvil(), 100, 0, &dir.join("anvil.log"))
+        .await
+        .unwrap();
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
+    let wheel = tend::devnet::olas::find_or_fetch_wheel(&tools).unwrap();
+    let stack = tend::devnet::olas::deploy(&net, &wheel).await.unwrap();
+    let owner: alloy::signers::local::PrivateKeySigner = DEV_KEYS[0].parse().unwrap();
+    let safe = stack
+        .create_safe(&net, owner.address(), vec![owner.address()], 1, 1)
+        .await
+        .unwrap();
+    net.set_balance(safe, U256::from(10u128.pow(24)))
+        .await
+        .unwrap();
+    let mut nonce = 0u64;
+    let exec = |tx: SafeTx| {
+        let hash = safe_tx_hash(100, safe, &tx);
+        let sig = owner.sign_hash_sync(&hash).unwrap().as_bytes();
+        exec_transaction_data(&tx, &pack_signatures(vec![(owner.address(), sig)]))
+    };
+    let amount = U256::from(10u128.pow(17));
+    let mut next_wallet = 0x5afe_0000u64;
+    let mut fresh = |n: usize| -> Vec<Address> {
+        (0..n)
+            .map(|_| {
+                next_wallet += 1;
+                wallet(next_wallet)
+            })
+            .collect()
+    };
+    // A first Safe transaction (its nonce 0 → 1 costs a fresh storage slot) before measuring.
+    let warm = SafeTx {
+        to: fresh(1)[0],
+        value: amount,
+        data: Vec::new(),
+        operation: Operation::Call,
+        nonce: U256::from(nonce),
+    };
+    gas_of(&net, safe, exec(warm)).await;
+    nonce += 1;
+    let mut table = String::from(
+        "| N wallets | one Safe tx for the batch: gas / txs / RPC sends | one Safe tx per wallet: gas / txs | ratio (gas) | the middleware: RPC calls (N simulations + 1 send) |\n| ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    for n in [1usize, 5, 20] {
+        // Every strategy pays fresh recipients (each a new account), so the costs compare.
+        let batch = fresh(n);
+        let tx = if n == 1 {
+            SafeTx {
+                to: batch[0],
+                value: amount,
+                data: Vec::new(),
+                operation: Operation::Call,
+                nonce: U256::from(nonce),
+            }
+        } else {
+            let calls: Vec<MultiSendCall> = batch
+                .iter()
+                .map(|w| MultiSendCall {
+                    operation: Operation::Call,
+                    to: *w,
+                    value: amount,
+                    data: Vec::new(),
+                })
+                .collect();
+            SafeTx {
+                to: stack.multisend,
+                value: U256::ZERO,
+                data: multisend_data(&calls),
+                operation: Operation::DelegateCall,
+                nonce: U256::from(nonce),
+            }
+        };
+        let one = gas_of(&net, safe, exec(tx)).await;
+        nonce += 1;
+        let mut each = 0u64;
+        for w in fresh(n) {
+            let tx = SafeTx {
+                to: w,
+                value: amount,
+                data: Vec::new(),
+                operation: Operation::Call,
+                nonce: U256::from(nonce),
+            };
+            each += gas_of(&net, safe, exec(tx)).await;
+            nonce += 1;
+        }
+        let _ = writeln!(
+            table,
+            "| {n} | {one} / 1 / 1 | {each} / {n} | {:.2} | {} |",
+            each as f64 / one as f64,
+            n + 1
+        );
+    }
+    println!(
+        "safe: top-ups from a Master Safe (GnosisSafeL2 1.3.0, 1 owner; MultiSend of the wheel), fresh recipients, 0.1 ETH each\n{table}"
+    );
 }
