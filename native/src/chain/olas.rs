@@ -59,7 +59,11 @@ pub async fn report(
                 .get(&r.chain)
                 .ok_or_else(|| format!("chain {} is not configured in [[chains]]", r.chain))?;
             let block = head(eps).await?;
-            let f = read_facts(eps, r, block).await?;
+            // The Master Safe bonds the agents (the middleware's operator).
+            let operator = spec.wallet["master_safes"][r.chain.to_string()]
+                .as_str()
+                .and_then(|a| tend_core::address::parse_address(a).ok());
+            let f = read_facts(eps, r, operator, block).await?;
             filled = apply_facts(spec, r, &f)?;
             pinned = Some((r.chain, block));
             facts = Some(f);
@@ -139,12 +143,14 @@ async fn read_at(
 async fn read_facts(
     eps: &[Arc<Endpoint>],
     r: &OlasRegistry,
+    operator: Option<Address>,
     block: u64,
 ) -> Result<ServiceFacts, String> {
     let q = FactsQuery {
         service_id: r.service_id,
         agent_id: r.agent_id,
         staking: r.staking,
+        operator,
     };
     let mut last = String::from("no endpoint");
     for ep in eps {
@@ -228,6 +234,53 @@ pub fn apply_facts(
             chain_entry.insert("staking".into(), staking);
         }
     }
+    if let Some((native_op, token_op)) = f.operator_balance {
+        // The middleware's bonded assets (§2.5), under the Master Safe: native = the operator's
+        // registry balance + the registry deposit while 2 ≤ state < 5; the staking token = the
+        // instances' bonds (+ the operator's token balance per instance once terminated) + the
+        // token deposit while 2 ≤ state < 5.
+        let active = matches!(
+            f.state,
+            ServiceState::ActiveRegistration
+                | ServiceState::FinishedRegistration
+                | ServiceState::Deployed
+        );
+        let mut native = native_op;
+        let mut bonds = U256::from(f.instances_of_agent).saturating_mul(f.agent_bond);
+        if f.state == ServiceState::TerminatedBonded {
+            let n = U256::from(f.agent_instances.len());
+            bonds = bonds.saturating_add(n.saturating_mul(token_op));
+        }
+        if active {
+            native = native.saturating_add(f.registry_deposit);
+            bonds = bonds.saturating_add(f.deposit);
+        }
+        let token = f
+            .staking
+            .as_ref()
+            .map_or(f.deposit_token, |s| s.staking_token);
+        let mut assets = serde_json::Map::new();
+        assets.insert(Asset::NATIVE.to_string(), json!(native.to_string()));
+        if token != Address::ZERO {
+            assets.insert(Asset(token).to_string(), json!(bonds.to_string()));
+        }
+        let read = Value::Object(assets);
+        match out.bonded_assets.get(&name) {
+            Some(c) if !c.is_null() && *c != read => {
+                return Err(format!(
+                    "[services.olas.bonded_assets.{name}] is {c} in tend.toml, but the registry on \
+                     chain {} says {read} for service {}: drop it (it is read from the chain)",
+                    r.chain, r.service_id
+                ));
+            }
+            _ => {
+                if !out.bonded_assets.is_object() {
+                    out.bonded_assets = json!({});
+                }
+                out.bonded_assets[&name] = read;
+            }
+        }
+    }
     let instances: Vec<Address> = f
         .agent_instances
         .iter()
@@ -297,6 +350,7 @@ pub async fn check_registries(
             service_id: r.service_id,
             agent_id: r.agent_id,
             staking: r.staking,
+            operator: None,
         };
         let mut answer = Err(FactsError::Rpc("no endpoint".into()));
         for ep in eps {

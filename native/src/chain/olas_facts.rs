@@ -1,6 +1,7 @@
 //! An Olas service's facts read from the registries (`shared/domain/olas-onchain.md` §4, §9):
-//! `getService`, `getAgentInstances`, `ownerOf`, the token utility's deposit and agent bond, and
-//! the staking program's state, parameters and rewards, all in **one** Multicall3 `aggregate3`
+//! `getService`, `getAgentInstances`, `getInstancesForAgentId`, `ownerOf`, the token utility's
+//! deposit and agent bond, the operator's balances, and the staking program's state, parameters
+//! and rewards, all in **one** Multicall3 `aggregate3`
 //! `eth_call` pinned to one block (each read allowed to fail: a service that does not exist has
 //! no owner, a program may not be known).
 
@@ -54,6 +55,8 @@ alloy::sol! {
         uint256 reward;
         uint256 inactivity;
     }
+    function getOperatorBalance(address operator, uint256 serviceId) external view returns (uint256 balance);
+    function getInstancesForAgentId(uint256 serviceId, uint256 agentId) external view returns (uint256 numAgentInstances, address[] agentInstances);
     function getServiceInfo(uint256 serviceId) external view returns (StakedServiceInfo sInfo);
 }
 
@@ -66,6 +69,8 @@ pub struct FactsQuery {
     pub agent_id: u32,
     /// The staking program, when one is known (the configured one, or the NFT's owner).
     pub staking: Option<Address>,
+    /// The operator whose bonds count (the Master Safe), when known.
+    pub operator: Option<Address>,
 }
 
 /// The service's registry state (`getService().state`).
@@ -143,6 +148,13 @@ pub struct ServiceFacts {
     pub deposit: U256,
     /// The bond of the queried agent id.
     pub agent_bond: U256,
+    /// The registry's own security deposit (1 wei for a token-secured service).
+    pub registry_deposit: U256,
+    /// Instances registered for the queried agent id.
+    pub instances_of_agent: u64,
+    /// The operator's balances (registry native, token utility token), when an operator was
+    /// queried.
+    pub operator_balance: Option<(U256, U256)>,
     /// The staking program's facts, when one was queried and answered.
     pub staking: Option<StakingFacts>,
 }
@@ -219,6 +231,32 @@ pub async fn read_service_facts(
             .abi_encode(),
         ),
     ];
+    calls.push(call(
+        reg,
+        getInstancesForAgentIdCall {
+            serviceId: id,
+            agentId: U256::from(q.agent_id),
+        }
+        .abi_encode(),
+    ));
+    if let Some(op) = q.operator {
+        calls.push(call(
+            reg,
+            getOperatorBalanceCall {
+                operator: op,
+                serviceId: id,
+            }
+            .abi_encode(),
+        ));
+        calls.push(call(
+            util,
+            getOperatorBalanceCall {
+                operator: op,
+                serviceId: id,
+            }
+            .abi_encode(),
+        ));
+    }
     if let Some(p) = q.staking {
         calls.extend([
             call(p, getStakingStateCall { serviceId: id }.abi_encode()),
@@ -247,7 +285,8 @@ pub fn decode_facts(
 ) -> Result<ServiceFacts, FactsError> {
     let reg = contracts.service_registry;
     let util = contracts.token_utility;
-    let n = if q.staking.is_some() { 11 } else { 5 };
+    let base = 6 + if q.operator.is_some() { 2 } else { 0 };
+    let n = base + if q.staking.is_some() { 6 } else { 0 };
     let results = aggregate3Call::abi_decode_returns(out).map_err(|_| FactsError::Unexpected {
         what: "aggregate3",
         address: MULTICALL3,
@@ -269,15 +308,25 @@ pub fn decode_facts(
     let deposit = read::<mapServiceIdTokenDepositCall>(&results, 3, util)?
         .ok_or_else(|| unexpected(mapServiceIdTokenDepositCall::SIGNATURE, util))?;
     let bond = read::<getAgentBondCall>(&results, 4, util)?.unwrap_or_default();
+    let of_agent = read::<getInstancesForAgentIdCall>(&results, 5, reg)?.map_or(0, |r| {
+        u64::try_from(r.numAgentInstances).unwrap_or(u64::MAX)
+    });
+    let operator_balance = match q.operator {
+        None => None,
+        Some(_) => Some((
+            read::<getOperatorBalanceCall>(&results, 6, reg)?.unwrap_or_default(),
+            read::<getOperatorBalanceCall>(&results, 7, util)?.unwrap_or_default(),
+        )),
+    };
     let staking = match q.staking {
         None => None,
         Some(p) => {
-            let st = read::<getStakingStateCall>(&results, 5, p)?;
-            let min = read::<minStakingDepositCall>(&results, 6, p)?;
-            let token = read::<stakingTokenCall>(&results, 7, p)?;
-            let rewards = read::<availableRewardsCall>(&results, 8, p)?;
-            let reward = read::<calculateStakingRewardCall>(&results, 9, p)?;
-            let info = read::<getServiceInfoCall>(&results, 10, p)?;
+            let st = read::<getStakingStateCall>(&results, base, p)?;
+            let min = read::<minStakingDepositCall>(&results, base + 1, p)?;
+            let token = read::<stakingTokenCall>(&results, base + 2, p)?;
+            let rewards = read::<availableRewardsCall>(&results, base + 3, p)?;
+            let reward = read::<calculateStakingRewardCall>(&results, base + 4, p)?;
+            let info = read::<getServiceInfoCall>(&results, base + 5, p)?;
             match (st, min, token, rewards) {
                 (Some(state), Some(min), Some(token), Some(rewards)) => Some(StakingFacts {
                     program: p,
@@ -303,6 +352,9 @@ pub fn decode_facts(
         deposit_token: deposit.token,
         deposit: U256::from(deposit.securityDeposit),
         agent_bond: bond,
+        registry_deposit: U256::from(service.securityDeposit),
+        instances_of_agent: of_agent,
+        operator_balance,
         staking,
     })
 }
@@ -316,7 +368,7 @@ mod tests {
         #[test]
         fn no_answer_panics_the_decoder(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), staking in proptest::prelude::any::<bool>()) {
             let c = OlasContracts { service_registry: Address::repeat_byte(1), token_utility: Address::repeat_byte(2) };
-            let q = FactsQuery { service_id: 1, agent_id: 1, staking: staking.then(|| Address::repeat_byte(3)) };
+            let q = FactsQuery { service_id: 1, agent_id: 1, staking: staking.then(|| Address::repeat_byte(3)), operator: staking.then(|| Address::repeat_byte(4)) };
             let _ = decode_facts(&c, &q, 0, &bytes);
         }
     }
@@ -331,6 +383,7 @@ mod tests {
             service_id: 1,
             agent_id: 1,
             staking: None,
+            operator: None,
         };
         let one = aggregate3Call::abi_encode_returns(&vec![FactResult {
             success: true,

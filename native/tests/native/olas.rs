@@ -89,6 +89,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         service_id: 1,
         agent_id: olas::program::AGENT_ID,
         staking: Some(stack.staking),
+        operator: Some(who.operator),
     };
     let facts = || async {
         let block: alloy::primitives::U64 = ep.request("eth_blockNumber", ()).await.unwrap();
@@ -132,6 +133,10 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     let f = facts().await;
     assert_eq!(f.state, ServiceState::FinishedRegistration);
     assert_eq!(f.agent_instances, vec![who.agent]);
+    assert_eq!(f.instances_of_agent, 1);
+    // The operator's bond: 1 wei in the registry, the real bond in the token utility.
+    assert_eq!(f.operator_balance, Some((U256::from(1), bond)));
+    assert_eq!(f.registry_deposit, U256::from(1));
     let safe = stack.deploy_safe(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!((f.state, f.multisig), (ServiceState::Deployed, safe));
@@ -190,6 +195,7 @@ async fn facts_from_a_wrong_address_are_a_clear_error() {
         service_id: 1,
         agent_id: 1,
         staking: None,
+        operator: None,
     };
     for registry in [eoa, stack.olas] {
         let contracts = OlasContracts {
@@ -244,11 +250,17 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
              olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
              [[services]]\nname = \"olas\"\n\
              [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+             [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
              [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
              [services.olas.service.chains.gnosis]\n{extra}\
              [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
              agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
-            net.url, stack.service_registry, stack.token_utility, stack.staking
+            net.url,
+            stack.service_registry,
+            stack.token_utility,
+            stack.staking,
+            who.owner,
+            who.operator
         );
         let path = dir.join("tend.toml");
         std::fs::write(&path, format!("{head}{body}")).unwrap();
@@ -331,6 +343,24 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
         who.agent.to_string().to_lowercase()
     );
     assert_eq!(v["facts"]["staking"]["state"], 1, "staked: {v}");
+    // Bonded assets under the Master Safe (here the operator), the middleware's way (§2.5): the
+    // operator's 1 wei + the registry's 1 wei deposit; the bond + the deposit in OLAS.
+    let bonded = &v["snapshot"]["bonded_assets"]["gnosis"];
+    assert_eq!(
+        bonded["0x0000000000000000000000000000000000000000"], "2",
+        "{v}"
+    );
+    let olas_key = bonded
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.to_lowercase() == stack.olas.to_string().to_lowercase())
+        .cloned()
+        .unwrap_or_else(|| panic!("OLAS bonded: {bonded}"));
+    assert_eq!(
+        bonded[&olas_key],
+        (2 * olas::program::MIN_STAKING_DEPOSIT).to_string()
+    );
     // The body is the core's report of that very snapshot.
     let snapshot =
         tend_core::funding::FundingSnapshot::from_json_str(&v["snapshot"].to_string()).unwrap();
