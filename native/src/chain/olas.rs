@@ -234,37 +234,7 @@ pub fn apply_facts(
             chain_entry.insert("staking".into(), staking);
         }
     }
-    if let Some((native_op, token_op)) = f.operator_balance {
-        // The middleware's bonded assets (§2.5), under the Master Safe: native = the operator's
-        // registry balance + the registry deposit while 2 ≤ state < 5; the staking token = the
-        // instances' bonds (+ the operator's token balance per instance once terminated) + the
-        // token deposit while 2 ≤ state < 5.
-        let active = matches!(
-            f.state,
-            ServiceState::ActiveRegistration
-                | ServiceState::FinishedRegistration
-                | ServiceState::Deployed
-        );
-        let mut native = native_op;
-        let mut bonds = U256::from(f.instances_of_agent).saturating_mul(f.agent_bond);
-        if f.state == ServiceState::TerminatedBonded {
-            let n = U256::from(f.agent_instances.len());
-            bonds = bonds.saturating_add(n.saturating_mul(token_op));
-        }
-        if active {
-            native = native.saturating_add(f.registry_deposit);
-            bonds = bonds.saturating_add(f.deposit);
-        }
-        let token = f
-            .staking
-            .as_ref()
-            .map_or(f.deposit_token, |s| s.staking_token);
-        let mut assets = serde_json::Map::new();
-        assets.insert(Asset::NATIVE.to_string(), json!(native.to_string()));
-        if token != Address::ZERO {
-            assets.insert(Asset(token).to_string(), json!(bonds.to_string()));
-        }
-        let read = Value::Object(assets);
+    if let Some(read) = bonded_assets(f) {
         match out.bonded_assets.get(&name) {
             Some(c) if !c.is_null() && *c != read => {
                 return Err(format!(
@@ -281,35 +251,7 @@ pub fn apply_facts(
             }
         }
     }
-    let instances: Vec<Address> = f
-        .agent_instances
-        .iter()
-        .copied()
-        .filter(|a| *a != Address::ZERO)
-        .collect();
-    let configured: Vec<Address> = out.service["agent_addresses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            v.as_str()
-                .and_then(|s| tend_core::address::parse_address(s).ok())
-        })
-        .collect();
-    if configured.is_empty() {
-        out.service["agent_addresses"] = json!(
-            instances
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-        );
-    } else if !instances.is_empty() && configured != instances {
-        return Err(format!(
-            "[services.olas.service] agent_addresses is {configured:?} in tend.toml, but the \
-             registry on chain {} lists {instances:?} for service {}",
-            r.chain, r.service_id
-        ));
-    }
+    agents_from_facts(&mut out, r, f)?;
     Ok(out)
 }
 
@@ -376,4 +318,73 @@ pub async fn check_registries(
         }
     }
     problems
+}
+
+/// The middleware's bonded assets of a service (§2.5), under the Master Safe whose operator
+/// balances were read: native = the operator's registry balance + the registry deposit while
+/// 2 ≤ state < 5; the staking token = the instances' bonds (+ the operator's token balance per
+/// instance once terminated) + the token deposit while 2 ≤ state < 5. `None` without an operator.
+fn bonded_assets(f: &ServiceFacts) -> Option<Value> {
+    let (native_op, token_op) = f.operator_balance?;
+    let active = matches!(
+        f.state,
+        ServiceState::ActiveRegistration
+            | ServiceState::FinishedRegistration
+            | ServiceState::Deployed
+    );
+    let mut native = native_op;
+    let mut bonds = U256::from(f.instances_of_agent).saturating_mul(f.agent_bond);
+    if f.state == ServiceState::TerminatedBonded {
+        let n = U256::from(f.agent_instances.len());
+        bonds = bonds.saturating_add(n.saturating_mul(token_op));
+    }
+    if active {
+        native = native.saturating_add(f.registry_deposit);
+        bonds = bonds.saturating_add(f.deposit);
+    }
+    let token = f
+        .staking
+        .as_ref()
+        .map_or(f.deposit_token, |s| s.staking_token);
+    let mut assets = serde_json::Map::new();
+    assets.insert(Asset::NATIVE.to_string(), json!(native.to_string()));
+    if token != Address::ZERO {
+        assets.insert(Asset(token).to_string(), json!(bonds.to_string()));
+    }
+    Some(Value::Object(assets))
+}
+
+/// The registry's agent instances as the spec's `agent_addresses` when tend.toml leaves them
+/// empty; a configured list the registry contradicts is an error naming both.
+fn agents_from_facts(out: &mut OlasSpec, r: &OlasRegistry, f: &ServiceFacts) -> Result<(), String> {
+    let instances: Vec<Address> = f
+        .agent_instances
+        .iter()
+        .copied()
+        .filter(|a| *a != Address::ZERO)
+        .collect();
+    let configured: Vec<Address> = out.service["agent_addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            v.as_str()
+                .and_then(|s| tend_core::address::parse_address(s).ok())
+        })
+        .collect();
+    if configured.is_empty() {
+        out.service["agent_addresses"] = json!(
+            instances
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+        );
+    } else if !instances.is_empty() && configured != instances {
+        return Err(format!(
+            "[services.olas.service] agent_addresses is {configured:?} in tend.toml, but the \
+             registry on chain {} lists {instances:?} for service {}",
+            r.chain, r.service_id
+        ));
+    }
+    Ok(())
 }
