@@ -57,6 +57,13 @@ impl CliError {
 pub fn run(command: &FundingCommand, stdin: &mut dyn Read) -> Result<Output, CliError> {
     match command {
         FundingCommand::Olas(args) => {
+            if args.snapshot {
+                return Err(CliError::Usage(
+                    "--snapshot goes with --service NAME (reading from the chains); a snapshot \
+                     given with --input is printed as is"
+                        .into(),
+                ));
+            }
             let Some(input) = &args.input else {
                 return Err(CliError::Usage(
                     "give --input FILE (a snapshot) or --service NAME (read from the chains)"

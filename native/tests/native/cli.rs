@@ -148,10 +148,22 @@ fn usage_errors_exit_2_and_help_teaches() {
     let out = tend(&["funding", "olas"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--input"));
+    // --snapshot belongs to --service (reading from the chains).
+    let out = tend(
+        &["funding", "olas", "--input", "-", "--snapshot"],
+        Some("{}"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--service"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = tend(&["funding", "olas", "--help"], None);
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
     assert!(help.contains("funding_requirements"), "{help}");
+    assert!(help.contains("--service"), "{help}");
     assert!(help.contains("Example"), "{help}");
     let out = tend(&["--help"], None);
     assert!(text(&out.stdout).contains("Exit codes"));
