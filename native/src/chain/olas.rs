@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::engine::io::{RpcAnswer, RpcCall};
+use tend_core::funding::olas::{BondedAssetReads, StakingReads, bonded_assets_from_reads};
 use tend_core::funding::{FundingSnapshot, funding_requirements};
+use tend_core::lifecycle::OnChainState;
 
-use crate::chain::olas_facts::{
-    FactsError, FactsQuery, ServiceFacts, ServiceState, read_service_facts,
-};
+use crate::chain::olas_facts::{FactsError, FactsQuery, ServiceFacts, read_service_facts};
 use crate::chain::rpc::Endpoint;
 use crate::config::{Config, OlasRegistry, OlasSpec, reads, snapshot_json};
 
@@ -173,7 +173,7 @@ pub fn apply_facts(
     r: &OlasRegistry,
     f: &ServiceFacts,
 ) -> Result<OlasSpec, String> {
-    if f.state == ServiceState::NonExistent {
+    if f.state == OnChainState::NonExistent {
         return Err(format!(
             "service {} does not exist in the registry {} on chain {}: check registry.service_id",
             r.service_id, r.contracts.service_registry, r.chain
@@ -302,7 +302,7 @@ pub async fn check_registries(
             }
         }
         match answer {
-            Ok(f) if f.state == ServiceState::NonExistent => problems.push((
+            Ok(f) if f.state == OnChainState::NonExistent => problems.push((
                 true,
                 format!(
                     "service {:?}: [services.olas.registry] service_id = {} does not exist in \
@@ -320,37 +320,30 @@ pub async fn check_registries(
     problems
 }
 
-/// The middleware's bonded assets of a service (§2.5), under the Master Safe whose operator
-/// balances were read: native = the operator's registry balance + the registry deposit while
-/// 2 ≤ state < 5; the staking token = the instances' bonds (+ the operator's token balance per
-/// instance once terminated) + the token deposit while 2 ≤ state < 5. `None` without an operator.
+/// The bonded assets of a service (§2.5) from its facts, through the core's
+/// [`bonded_assets_from_reads`] (as JSON amounts by asset). `None` without the Master Safe's
+/// operator balances.
 fn bonded_assets(f: &ServiceFacts) -> Option<Value> {
-    let (native_op, token_op) = f.operator_balance?;
-    let active = matches!(
-        f.state,
-        ServiceState::ActiveRegistration
-            | ServiceState::FinishedRegistration
-            | ServiceState::Deployed
-    );
-    let mut native = native_op;
-    let mut bonds = U256::from(f.instances_of_agent).saturating_mul(f.agent_bond);
-    if f.state == ServiceState::TerminatedBonded {
-        let n = U256::from(f.agent_instances.len());
-        bonds = bonds.saturating_add(n.saturating_mul(token_op));
-    }
-    if active {
-        native = native.saturating_add(f.registry_deposit);
-        bonds = bonds.saturating_add(f.deposit);
-    }
-    let token = f
-        .staking
-        .as_ref()
-        .map_or(f.deposit_token, |s| s.staking_token);
-    let mut assets = serde_json::Map::new();
-    assets.insert(Asset::NATIVE.to_string(), json!(native.to_string()));
-    if token != Address::ZERO {
-        assets.insert(Asset(token).to_string(), json!(bonds.to_string()));
-    }
+    let (operator_balance, token_operator_balance) = f.operator_balance?;
+    let reads = BondedAssetReads {
+        state: f.state,
+        security_deposit: f.registry_deposit,
+        num_agent_instances: U256::from(f.num_agent_instances),
+        operator_balance,
+        staking: f.staking.as_ref().map(|s| StakingReads {
+            staking_token: Asset(s.staking_token),
+            agent_bonds: vec![(U256::from(f.instances_of_agent), f.agent_bond)],
+            token_operator_balance,
+            token_deposit: f.deposit,
+            staking_state: s.state,
+            additional_staking_tokens: tend_core::map::Map::new(),
+        }),
+    };
+    let amounts = bonded_assets_from_reads(&reads);
+    let assets: serde_json::Map<String, Value> = amounts
+        .iter()
+        .map(|(a, v)| (a.to_string(), json!(v.to_string())))
+        .collect();
     Some(Value::Object(assets))
 }
 

@@ -8,6 +8,8 @@
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
 
+use tend_core::lifecycle::{OnChainState, StakingState};
+
 use crate::chain::rpc::{Endpoint, MULTICALL3};
 pub use crate::config::OlasContracts;
 
@@ -73,45 +75,13 @@ pub struct FactsQuery {
     pub operator: Option<Address>,
 }
 
-/// The service's registry state (`getService().state`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ServiceState {
-    /// Never minted.
-    NonExistent,
-    /// Created; registration not activated.
-    PreRegistration,
-    /// Registration active: agents may register.
-    ActiveRegistration,
-    /// Every agent slot filled.
-    FinishedRegistration,
-    /// Its Safe is deployed.
-    Deployed,
-    /// Terminated, instances still bonded.
-    TerminatedBonded,
-}
-
-impl ServiceState {
-    fn from_u8(v: u8) -> Option<Self> {
-        Some(match v {
-            0 => Self::NonExistent,
-            1 => Self::PreRegistration,
-            2 => Self::ActiveRegistration,
-            3 => Self::FinishedRegistration,
-            4 => Self::Deployed,
-            5 => Self::TerminatedBonded,
-            _ => return None,
-        })
-    }
-}
-
 /// The staking program's view of the service.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StakingFacts {
     /// The program.
     pub program: Address,
-    /// 0 unstaked, 1 staked, 2 evicted.
-    pub state: u8,
+    /// Staked, evicted or not.
+    pub state: StakingState,
     /// The program's minimum deposit and per-agent bond.
     pub min_staking_deposit: U256,
     /// The token staked.
@@ -130,13 +100,15 @@ pub struct ServiceFacts {
     /// The block they were read at.
     pub block: u64,
     /// The registry state.
-    pub state: ServiceState,
+    pub state: OnChainState,
     /// The service Safe (zero before deployment).
     pub multisig: Address,
     /// The agent ids.
     pub agent_ids: Vec<u32>,
-    /// Agent slots and how many are filled.
+    /// Agent slots.
     pub max_agent_instances: u32,
+    /// Filled slots (`getService().numAgentInstances`; kept through terminate until unbond).
+    pub num_agent_instances: u32,
     /// Registered agent instances now.
     pub agent_instances: Vec<Address>,
     /// The NFT's holder (the staking program while staked); `None` when not minted.
@@ -300,8 +272,8 @@ pub fn decode_facts(
     let unexpected = |what, address| FactsError::Unexpected { what, address };
     let service = read::<getServiceCall>(&results, 0, reg)?
         .ok_or_else(|| unexpected(getServiceCall::SIGNATURE, reg))?;
-    let state = ServiceState::from_u8(service.state)
-        .ok_or_else(|| unexpected(getServiceCall::SIGNATURE, reg))?;
+    let state = OnChainState::from_value(u64::from(service.state))
+        .map_err(|_| unexpected(getServiceCall::SIGNATURE, reg))?;
     let instances = read::<getAgentInstancesCall>(&results, 1, reg)?
         .ok_or_else(|| unexpected(getAgentInstancesCall::SIGNATURE, reg))?;
     let owner = read::<ownerOfCall>(&results, 2, reg)?;
@@ -330,7 +302,8 @@ pub fn decode_facts(
             match (st, min, token, rewards) {
                 (Some(state), Some(min), Some(token), Some(rewards)) => Some(StakingFacts {
                     program: p,
-                    state,
+                    state: StakingState::from_value(u64::from(state))
+                        .map_err(|_| unexpected(getStakingStateCall::SIGNATURE, p))?,
                     min_staking_deposit: min,
                     staking_token: token,
                     available_rewards: rewards,
@@ -347,6 +320,7 @@ pub fn decode_facts(
         multisig: service.multisig,
         agent_ids: service.agentIds,
         max_agent_instances: service.maxNumAgentInstances,
+        num_agent_instances: service.numAgentInstances,
         agent_instances: instances.agentInstances,
         owner,
         deposit_token: deposit.token,

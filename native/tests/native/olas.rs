@@ -71,7 +71,8 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
 /// finished registration, deployed, staked, evicted, unstaked, terminated-bonded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
-    use tend::chain::olas_facts::{FactsQuery, OlasContracts, ServiceState, read_service_facts};
+    use tend::chain::olas_facts::{FactsQuery, OlasContracts, read_service_facts};
+    use tend_core::lifecycle::{OnChainState as ServiceState, StakingState};
     let dir = scratch("olas-facts");
     let net = devnet(&dir, 100, 0).await;
     let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
@@ -98,11 +99,11 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
             .unwrap();
         // Against the registry's own reads.
         let s = stack.service(&net, 1).await.unwrap();
-        assert_eq!(f.state as u8, s.state, "{f:?}");
+        assert_eq!(f.state.value(), s.state, "{f:?}");
         assert_eq!(f.multisig, s.multisig);
         assert_eq!(f.agent_ids, s.agentIds);
         assert_eq!(
-            f.staking.as_ref().map(|st| st.state),
+            f.staking.as_ref().map(|st| st.state.value()),
             Some(stack.staking_state(&net, 1).await.unwrap())
         );
         f
@@ -140,13 +141,17 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     let safe = stack.deploy_safe(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!((f.state, f.multisig), (ServiceState::Deployed, safe));
-    assert_eq!(f.staking.unwrap().state, 0, "not staked yet");
+    assert_eq!(
+        f.staking.unwrap().state,
+        StakingState::Unstaked,
+        "not staked yet"
+    );
 
     stack.stake(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!(f.owner, Some(stack.staking), "the program holds the NFT");
     let st = f.staking.unwrap();
-    assert_eq!(st.state, 1);
+    assert_eq!(st.state, StakingState::Staked);
     assert!(st.ts_start > U256::ZERO);
 
     // No Safe activity for a liveness period: the checkpoint evicts it.
@@ -155,7 +160,11 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         .await
         .unwrap();
     stack.checkpoint(&net).await.unwrap();
-    assert_eq!(facts().await.staking.unwrap().state, 2, "evicted");
+    assert_eq!(
+        facts().await.staking.unwrap().state,
+        StakingState::Evicted,
+        "evicted"
+    );
 
     // Past the minimum staking duration, the evicted service is unstaked: the NFT comes back.
     stack
@@ -168,7 +177,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         (f.state, f.owner),
         (ServiceState::Deployed, Some(who.owner))
     );
-    assert_eq!(f.staking.unwrap().state, 0);
+    assert_eq!(f.staking.unwrap().state, StakingState::Unstaked);
 
     stack.terminate(&net, who, id).await.unwrap();
     let f = facts().await;
@@ -342,7 +351,7 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
             .to_lowercase(),
         who.agent.to_string().to_lowercase()
     );
-    assert_eq!(v["facts"]["staking"]["state"], 1, "staked: {v}");
+    assert_eq!(v["facts"]["staking"]["state"], "STAKED", "staked: {v}");
     // Bonded assets under the Master Safe (here the operator), the middleware's way (§2.5): the
     // operator's 1 wei + the registry's 1 wei deposit; the bond + the deposit in OLAS.
     let bonded = &v["snapshot"]["bonded_assets"]["gnosis"];
