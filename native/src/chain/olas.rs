@@ -25,7 +25,7 @@ pub struct OlasReader {
     /// The configuration.
     pub config: Arc<Config>,
     /// Endpoints per chain.
-    pub endpoints: BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
+    pub endpoints: crate::chain::rpc::Endpoints,
 }
 
 /// Reads the balances and computes the report. Returns `{snapshot, report}` when
@@ -63,7 +63,9 @@ pub async fn report(
             let operator = spec.wallet["master_safes"][r.chain.to_string()]
                 .as_str()
                 .and_then(|a| tend_core::address::parse_address(a).ok());
-            let f = read_facts(eps, r, operator, block).await?;
+            let f = read_facts(eps, r, operator, block)
+                .await
+                .map_err(|e| e.to_string())?;
             filled = apply_facts(spec, r, &f)?;
             pinned = Some((r.chain, block));
             facts = Some(f);
@@ -145,23 +147,34 @@ async fn read_facts(
     r: &OlasRegistry,
     operator: Option<Address>,
     block: u64,
-) -> Result<ServiceFacts, String> {
+) -> Result<ServiceFacts, FactsError> {
     let q = FactsQuery {
         service_id: r.service_id,
         agent_id: r.agent_id,
         staking: r.staking,
         operator,
     };
-    let mut last = String::from("no endpoint");
+    let mut answer = Err(FactsError::Rpc("no endpoint".into()));
     for ep in eps {
-        match read_service_facts(ep, &r.contracts, &q, block).await {
-            Ok(f) => return Ok(f),
-            // A wrong contract is the same on every endpoint.
-            Err(e @ FactsError::Unexpected { .. }) => return Err(e.to_string()),
-            Err(e) => last = e.to_string(),
+        answer = read_service_facts(ep, &r.contracts, &q, block).await;
+        // Facts, or a wrong contract (the same on every endpoint): no other endpoint is asked.
+        if !matches!(answer, Err(FactsError::Rpc(_))) {
+            break;
         }
     }
-    Err(last)
+    answer
+}
+
+/// An error naming the key when the registry has no such service.
+fn exists(r: &OlasRegistry, f: &ServiceFacts) -> Result<(), String> {
+    if f.state == OnChainState::NonExistent {
+        return Err(format!(
+            "[services.olas.registry] service_id = {} does not exist in the registry {} on \
+             chain {}",
+            r.service_id, r.contracts.service_registry, r.chain
+        ));
+    }
+    Ok(())
 }
 
 /// The spec with the registry's facts in place of what `tend.toml` leaves out: the service id
@@ -173,12 +186,7 @@ pub fn apply_facts(
     r: &OlasRegistry,
     f: &ServiceFacts,
 ) -> Result<OlasSpec, String> {
-    if f.state == OnChainState::NonExistent {
-        return Err(format!(
-            "service {} does not exist in the registry {} on chain {}: check registry.service_id",
-            r.service_id, r.contracts.service_registry, r.chain
-        ));
-    }
+    exists(r, f)?;
     let mut out = spec.clone();
     let name = r.chain.to_string();
     let conflict = |key: &str, configured: &Value, chain: &Value| {
@@ -261,7 +269,7 @@ pub fn apply_facts(
 /// when the chain could not be asked.
 pub async fn check_registries(
     config: &Config,
-    endpoints: &BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
+    endpoints: &crate::chain::rpc::Endpoints,
 ) -> Vec<(bool, String)> {
     let mut problems = Vec::new();
     for s in &config.services {
@@ -288,29 +296,12 @@ pub async fn check_registries(
                 continue;
             }
         };
-        let q = FactsQuery {
-            service_id: r.service_id,
-            agent_id: r.agent_id,
-            staking: r.staking,
-            operator: None,
-        };
-        let mut answer = Err(FactsError::Rpc("no endpoint".into()));
-        for ep in eps {
-            answer = read_service_facts(ep, &r.contracts, &q, block).await;
-            if !matches!(answer, Err(FactsError::Rpc(_))) {
-                break;
+        match read_facts(eps, r, None, block).await {
+            Ok(f) => {
+                if let Err(m) = exists(r, &f) {
+                    problems.push((true, format!("service {:?}: {m}", s.name)));
+                }
             }
-        }
-        match answer {
-            Ok(f) if f.state == OnChainState::NonExistent => problems.push((
-                true,
-                format!(
-                    "service {:?}: [services.olas.registry] service_id = {} does not exist in \
-                     the registry {} on chain {}",
-                    s.name, r.service_id, r.contracts.service_registry, r.chain
-                ),
-            )),
-            Ok(_) => {}
             Err(e @ FactsError::Unexpected { .. }) => {
                 problems.push((true, format!("service {:?}: {e}", s.name)));
             }

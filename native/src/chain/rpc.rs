@@ -28,6 +28,23 @@ alloy::sol! {
     function transfer(address to, uint256 amount) external returns (bool ok);
 }
 
+/// Per chain, a client for each configured RPC URL, in the order given.
+pub type Endpoints = BTreeMap<tend_core::chain::ChainId, Vec<Arc<Endpoint>>>;
+
+/// The endpoints of every chain of `config` (no request is made).
+pub fn endpoints_of(config: &crate::config::Config) -> Result<Endpoints, String> {
+    let mut out = Endpoints::new();
+    for spec in &config.chains {
+        let eps = spec
+            .rpc
+            .iter()
+            .map(|u| Endpoint::new(u.clone(), spec.multicall).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.insert(spec.chain, eps);
+    }
+    Ok(out)
+}
+
 /// Signed transactions by hash, shared by the signer and the broadcasters (the journal holds
 /// the durable copy).
 pub type RawStore = Arc<Mutex<BTreeMap<B256, Bytes>>>;

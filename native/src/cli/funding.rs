@@ -231,18 +231,7 @@ pub async fn olas_from_chain(args: &crate::cli::OlasArgs) -> Result<String, crat
     use crate::cli::Failure;
     let service = args.service.as_deref().unwrap_or_default();
     let config = crate::config::Config::load(&args.config)?;
-    let mut endpoints = std::collections::BTreeMap::new();
-    for spec in &config.chains {
-        let eps = spec
-            .rpc
-            .iter()
-            .map(|u| {
-                crate::chain::rpc::Endpoint::new(u.clone(), spec.multicall).map(std::sync::Arc::new)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Failure::io)?;
-        endpoints.insert(spec.chain, eps);
-    }
+    let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(Failure::io)?;
     if config.service(service).is_none() {
         return Err(Failure::invalid(format!(
             "{}: no service {service:?}",

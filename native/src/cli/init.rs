@@ -34,19 +34,7 @@ pub async fn check(path: &Path) -> Result<String, Failure> {
         .iter()
         .any(|s| s.olas.as_ref().is_some_and(|o| o.registry.is_some()))
     {
-        let mut endpoints = std::collections::BTreeMap::new();
-        for spec in &c.chains {
-            let eps = spec
-                .rpc
-                .iter()
-                .map(|u| {
-                    crate::chain::rpc::Endpoint::new(u.clone(), spec.multicall)
-                        .map(std::sync::Arc::new)
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(Failure::io)?;
-            endpoints.insert(spec.chain, eps);
-        }
+        let endpoints = crate::chain::rpc::endpoints_of(&c).map_err(Failure::io)?;
         let problems = crate::chain::olas::check_registries(&c, &endpoints).await;
         let wrong: Vec<&str> = problems
             .iter()

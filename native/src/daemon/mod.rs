@@ -168,16 +168,9 @@ impl Daemon {
             tokio::task::spawn_blocking(move || crate::chain::keys::load(&key_source, funder))
                 .await
                 .map_err(|e| DaemonError::Startup(e.to_string()))??;
-        let mut endpoints = BTreeMap::new();
-        for spec in &config.chains {
-            let eps = spec
-                .rpc
-                .iter()
-                .map(|u| Endpoint::new(u.clone(), spec.multicall).map(Arc::new))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(DaemonError::Startup)?;
-            check_chain(spec.chain, &eps).await?;
-            endpoints.insert(spec.chain, eps);
+        let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(DaemonError::Startup)?;
+        for (chain, eps) in &endpoints {
+            check_chain(*chain, eps).await?;
         }
         contract_wallet_gas(&mut config, &endpoints).await;
         let problems = crate::chain::olas::check_registries(&config, &endpoints).await;
