@@ -250,15 +250,25 @@ async fn create(net: &Devnet, from: Address, code: Vec<u8>, what: &str) -> Resul
         .ok_or_else(|| format!("{what}: the receipt names no contract"))
 }
 
-/// A call to `to` from an unlocked account.
-async fn call(
+/// The call `c` to `to` from an unlocked account; errors name it by its signature.
+async fn call<C: SolCall>(
     net: &Devnet,
     from: Address,
     to: Address,
-    data: Vec<u8>,
-    what: &str,
+    c: &C,
 ) -> Result<Value, String> {
-    send(net, from, Some(to), data, U256::ZERO, what).await
+    pay(net, from, to, c, U256::ZERO).await
+}
+
+/// [`call`] with native `value` (the registry's 1-wei token-bond wrappers).
+async fn pay<C: SolCall>(
+    net: &Devnet,
+    from: Address,
+    to: Address,
+    c: &C,
+    value: U256,
+) -> Result<Value, String> {
+    send(net, from, Some(to), c.abi_encode(), value, C::SIGNATURE).await
 }
 
 /// A read (`eth_call` at the latest block), decoded as `C`'s return.
@@ -341,24 +351,9 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
     .await?;
     let change = IServiceRegistry::changeManagerCall {
         newManager: service_manager,
-    }
-    .abi_encode();
-    call(
-        net,
-        deployer,
-        service_registry,
-        change.clone(),
-        "ServiceRegistryL2.changeManager",
-    )
-    .await?;
-    call(
-        net,
-        deployer,
-        token_utility,
-        change,
-        "TokenUtility.changeManager",
-    )
-    .await?;
+    };
+    call(net, deployer, service_registry, &change).await?;
+    call(net, deployer, token_utility, &change).await?;
 
     let safe_singleton = create(net, deployer, code(paths::SAFE)?, "deploy GnosisSafeL2").await?;
     let proxy_factory = create(
@@ -395,16 +390,8 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
         let data = IServiceRegistry::changeMultisigPermissionCall {
             multisig: m,
             permission: true,
-        }
-        .abi_encode();
-        call(
-            net,
-            deployer,
-            service_registry,
-            data,
-            "changeMultisigPermission",
-        )
-        .await?;
+        };
+        call(net, deployer, service_registry, &data).await?;
     }
 
     // One Safe transaction per day counts as active (1e18 / 86,400).
@@ -447,9 +434,8 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
         _stakingParams: params,
         _serviceRegistryTokenUtility: token_utility,
         _stakingToken: olas,
-    }
-    .abi_encode();
-    call(net, deployer, staking, init, "StakingToken.initialize").await?;
+    };
+    call(net, deployer, staking, &init).await?;
     let stack = OlasStack {
         olas,
         service_registry,
@@ -472,9 +458,8 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
         .await?;
     let deposit = IStaking::depositCall {
         amount: U256::from(program::REWARDS),
-    }
-    .abi_encode();
-    call(net, deployer, staking, deposit, "StakingToken.deposit").await?;
+    };
+    call(net, deployer, staking, &deposit).await?;
     Ok(stack)
 }
 
@@ -492,10 +477,8 @@ pub struct ServiceAccounts {
 impl OlasStack {
     /// Mints OLAS to `to` (the stand-in's open `mint`).
     pub async fn mint_olas(&self, net: &Devnet, to: Address, amount: U256) -> Result<(), String> {
-        let data = IOlasToken::mintCall { to, amount }.abi_encode();
-        call(net, self.deployer, self.olas, data, "OLAS.mint")
-            .await
-            .map(|_| ())
+        let data = IOlasToken::mintCall { to, amount };
+        call(net, self.deployer, self.olas, &data).await.map(|_| ())
     }
 
     async fn approve_olas(
@@ -505,10 +488,8 @@ impl OlasStack {
         spender: Address,
         amount: U256,
     ) -> Result<(), String> {
-        let data = IOlasToken::approveCall { spender, amount }.abi_encode();
-        call(net, from, self.olas, data, "OLAS.approve")
-            .await
-            .map(|_| ())
+        let data = IOlasToken::approveCall { spender, amount };
+        call(net, from, self.olas, &data).await.map(|_| ())
     }
 
     /// `create` through the manager (§5 step 1): one agent instance of agent id 1, bonded with the
@@ -524,16 +505,8 @@ impl OlasStack {
                 bond: alloy::primitives::Uint::from(program::MIN_STAKING_DEPOSIT),
             }],
             threshold: 1,
-        }
-        .abi_encode();
-        call(
-            net,
-            owner,
-            self.service_manager,
-            data,
-            "ServiceManager.create",
-        )
-        .await?;
+        };
+        call(net, owner, self.service_manager, &data).await?;
         let id = read(
             net,
             self.service_registry,
@@ -587,18 +560,10 @@ impl OlasStack {
     ) -> Result<(), String> {
         let data = IServiceManager::activateRegistrationCall {
             serviceId: U256::from(id),
-        }
-        .abi_encode();
-        send(
-            net,
-            who.owner,
-            Some(self.service_manager),
-            data,
-            U256::from(1),
-            "ServiceManager.activateRegistration",
-        )
-        .await
-        .map(|_| ())
+        };
+        pay(net, who.owner, self.service_manager, &data, U256::from(1))
+            .await
+            .map(|_| ())
     }
 
     /// §5 step 3: the operator registers the agent instance (1 wei with the token bond).
@@ -612,15 +577,13 @@ impl OlasStack {
             serviceId: U256::from(id),
             agentInstances: vec![who.agent],
             agentIds: vec![program::AGENT_ID],
-        }
-        .abi_encode();
-        send(
+        };
+        pay(
             net,
             who.operator,
-            Some(self.service_manager),
-            data,
+            self.service_manager,
+            &data,
             U256::from(1),
-            "ServiceManager.registerAgents",
         )
         .await
         .map(|_| ())
@@ -637,16 +600,8 @@ impl OlasStack {
             serviceId: U256::from(id),
             multisigImplementation: self.multisig_implementation,
             data: Bytes::new(),
-        }
-        .abi_encode();
-        call(
-            net,
-            who.owner,
-            self.service_manager,
-            data,
-            "ServiceManager.deploy",
-        )
-        .await?;
+        };
+        call(net, who.owner, self.service_manager, &data).await?;
         Ok(self.service(net, id).await?.multisig)
     }
 
@@ -655,23 +610,12 @@ impl OlasStack {
         let approve = IServiceRegistry::approveCall {
             spender: self.staking,
             id: U256::from(id),
-        }
-        .abi_encode();
-        call(
-            net,
-            who.owner,
-            self.service_registry,
-            approve,
-            "ServiceRegistry.approve",
-        )
-        .await?;
+        };
+        call(net, who.owner, self.service_registry, &approve).await?;
         let stake = IStaking::stakeCall {
             serviceId: U256::from(id),
-        }
-        .abi_encode();
-        call(net, who.owner, self.staking, stake, "StakingToken.stake")
-            .await
-            .map(|_| ())
+        };
+        call(net, who.owner, self.staking, &stake).await.map(|_| ())
     }
 
     /// A Safe 1.3.0 (a proxy of the singleton, made by the factory) owned by `owners` with
@@ -693,15 +637,13 @@ impl OlasStack {
             paymentToken: Address::ZERO,
             payment: U256::ZERO,
             paymentReceiver: Address::ZERO,
-        }
-        .abi_encode();
+        };
         let data = IProxyFactory::createProxyWithNonceCall {
             _singleton: self.safe_singleton,
-            initializer: setup.into(),
+            initializer: setup.abi_encode().into(),
             saltNonce: U256::from(salt),
-        }
-        .abi_encode();
-        let receipt = call(net, from, self.proxy_factory, data, "createProxyWithNonce").await?;
+        };
+        let receipt = call(net, from, self.proxy_factory, &data).await?;
         // ProxyCreation(address proxy, address singleton): the proxy is the first data word.
         receipt["logs"]
             .as_array()
@@ -733,27 +675,18 @@ impl OlasStack {
 
     /// Anyone's `checkpoint()` (rewards, evictions).
     pub async fn checkpoint(&self, net: &Devnet) -> Result<(), String> {
-        let data = IStaking::checkpointCall {}.abi_encode();
-        call(
-            net,
-            self.deployer,
-            self.staking,
-            data,
-            "StakingToken.checkpoint",
-        )
-        .await
-        .map(|_| ())
+        let data = IStaking::checkpointCall {};
+        call(net, self.deployer, self.staking, &data)
+            .await
+            .map(|_| ())
     }
 
     /// The staker's `unstake` (the NFT goes back to the owner).
     pub async fn unstake(&self, net: &Devnet, who: ServiceAccounts, id: u64) -> Result<(), String> {
         let data = IStaking::unstakeCall {
             serviceId: U256::from(id),
-        }
-        .abi_encode();
-        call(net, who.owner, self.staking, data, "StakingToken.unstake")
-            .await
-            .map(|_| ())
+        };
+        call(net, who.owner, self.staking, &data).await.map(|_| ())
     }
 
     /// The owner's `terminate` (state 5 with the instance still bonded).
@@ -765,17 +698,10 @@ impl OlasStack {
     ) -> Result<(), String> {
         let data = IServiceManager::terminateCall {
             serviceId: U256::from(id),
-        }
-        .abi_encode();
-        call(
-            net,
-            who.owner,
-            self.service_manager,
-            data,
-            "ServiceManager.terminate",
-        )
-        .await
-        .map(|_| ())
+        };
+        call(net, who.owner, self.service_manager, &data)
+            .await
+            .map(|_| ())
     }
 
     /// Mints a service for `who` and takes it through §5 steps 1–5: created, registration
