@@ -28,6 +28,7 @@ alloy::sol! {
     function aggregate3(FactCall[] calls) external payable returns (FactResult[] returnData);
 
     /// A service as `getService` returns it.
+    #[derive(Debug, PartialEq, Eq)]
     struct RegistryService {
         uint96 securityDeposit;
         address multisig;

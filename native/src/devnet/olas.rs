@@ -47,6 +47,8 @@ mod paths {
 }
 
 pub use super::olas_abi::*;
+use crate::chain::olas_facts as facts;
+pub use crate::chain::olas_facts::RegistryService;
 
 /// Finds the unpacked wheel: `$TEND_OLAS_WHEEL`, or `<tools>/olas/open-autonomy-0.21.30`; else
 /// downloads it with pip (the hash is checked) and unpacks it there. The error says what to
@@ -517,11 +519,11 @@ impl OlasStack {
     }
 
     /// `getService`.
-    pub async fn service(&self, net: &Devnet, id: u64) -> Result<Service, String> {
+    pub async fn service(&self, net: &Devnet, id: u64) -> Result<RegistryService, String> {
         read(
             net,
             self.service_registry,
-            &IServiceRegistry::getServiceCall {
+            &facts::getServiceCall {
                 serviceId: U256::from(id),
             },
         )
@@ -533,7 +535,7 @@ impl OlasStack {
         read(
             net,
             self.staking,
-            &IStaking::getStakingStateCall {
+            &facts::getStakingStateCall {
                 serviceId: U256::from(id),
             },
         )

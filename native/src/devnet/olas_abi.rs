@@ -1,5 +1,7 @@
 //! The Solidity interfaces of the Olas devnet stack ([`super::olas`]): the calls the deployment,
-//! the life-cycle steps and the tests make, for alloy's `sol!` encoder and decoder.
+//! the life-cycle steps and the tests make, for alloy's `sol!` encoder and decoder. The views the
+//! facts reader makes (`getService`, `ownerOf`, the token utility's and the staking program's
+//! reads) are [`crate::chain::olas_facts`]'s, not repeated here.
 
 #![allow(missing_docs)] // the generated call structs mirror the contracts' own names
 
@@ -11,34 +13,17 @@ alloy::sol! {
         function balanceOf(address who) external view returns (uint256);
     }
 
-    /// A service as `getService` returns it.
-    #[derive(Debug, PartialEq, Eq)]
-    struct Service {
-        uint96 securityDeposit;
-        address multisig;
-        bytes32 configHash;
-        uint32 threshold;
-        uint32 maxNumAgentInstances;
-        uint32 numAgentInstances;
-        uint8 state;
-        uint32[] agentIds;
-    }
-
     /// ServiceRegistryL2 (the calls used here).
     interface IServiceRegistry {
         function changeManager(address newManager) external;
         function changeMultisigPermission(address multisig, bool permission) external;
-        function getService(uint256 serviceId) external view returns (Service memory service);
         function approve(address spender, uint256 id) external;
-        function ownerOf(uint256 id) external view returns (address);
         function totalSupply() external view returns (uint256);
     }
 
     /// ServiceRegistryTokenUtility (the calls used here).
     interface ITokenUtility {
         function changeManager(address newManager) external;
-        function mapServiceIdTokenDeposit(uint256 serviceId) external view returns (address token, uint96 securityDeposit);
-        function getAgentBond(uint256 serviceId, uint256 agentId) external view returns (uint256 bond);
     }
 
     /// A slot count and bond per agent id.
@@ -84,9 +69,6 @@ alloy::sol! {
         function unstake(uint256 serviceId) external returns (uint256 reward);
         function claim(uint256 serviceId) external returns (uint256 reward);
         function checkpoint() external returns (uint256[], uint256[], uint256[], uint256[]);
-        function getStakingState(uint256 serviceId) external view returns (uint8 stakingState);
-        function availableRewards() external view returns (uint256);
-        function minStakingDeposit() external view returns (uint256);
     }
 
     /// The Safe proxy factory 1.3.0.

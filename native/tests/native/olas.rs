@@ -2,7 +2,8 @@
 //! real anvil: deployed in the facts' order, a service minted and staked through them.
 
 use alloy::primitives::{U256, keccak256};
-use tend::devnet::olas::{self, IServiceRegistry, IStaking, ITokenUtility, ServiceAccounts};
+use tend::chain::olas_facts as facts;
+use tend::devnet::olas::{self, ServiceAccounts};
 
 use crate::support::{devnet, olas_wheel, scratch};
 
@@ -11,7 +12,7 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
     let dir = scratch("olas-stack");
     let net = devnet(&dir, 100, 0).await;
     let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
-    let rewards = olas::read(&net, stack.staking, &IStaking::availableRewardsCall {})
+    let rewards = olas::read(&net, stack.staking, &facts::availableRewardsCall {})
         .await
         .unwrap();
     assert_eq!(rewards, U256::from(olas::program::REWARDS));
@@ -36,7 +37,7 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
     let owner = olas::read(
         &net,
         stack.service_registry,
-        &IServiceRegistry::ownerOfCall { id: U256::from(id) },
+        &facts::ownerOfCall { id: U256::from(id) },
     )
     .await
     .unwrap();
@@ -44,7 +45,7 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
     let deposit = olas::read(
         &net,
         stack.token_utility,
-        &ITokenUtility::mapServiceIdTokenDepositCall {
+        &facts::mapServiceIdTokenDepositCall {
             serviceId: U256::from(id),
         },
     )
