@@ -33,9 +33,10 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
         .parse()
         .map_err(|_| Failure::io("bad dev key"))?;
     let who = ServiceAccounts {
-        owner: olas::account(&net, 8).await.map_err(Failure::io)?,
-        operator: olas::account(&net, 7).await.map_err(Failure::io)?,
         agent: agent.address(),
+        ..ServiceAccounts::of_devnet(&net)
+            .await
+            .map_err(Failure::io)?
     };
     let (id, safe) = stack.mint_and_stake(&net, who).await.map_err(Failure::io)?;
     net.endpoint()

@@ -74,13 +74,7 @@ pub fn run(command: &FundingCommand, stdin: &mut dyn Read) -> Result<Output, Cli
             let snapshot = FundingSnapshot::from_json_str(&text)
                 .map_err(|source| CliError::Input { path: name, source })?;
             let report = funding_requirements(&snapshot);
-            let mut stdout = if args.compact {
-                serde_json::to_string(&report)
-            } else {
-                serde_json::to_string_pretty(&report)
-            }
-            .unwrap_or_default();
-            stdout.push('\n');
+            let stdout = json_text(&report, args.compact);
             let warnings = report
                 .diagnostics
                 .iter()
@@ -251,12 +245,17 @@ pub async fn olas_from_chain(args: &crate::cli::OlasArgs) -> Result<String, crat
                 Failure::io(m)
             }
         })?;
-    let mut out = if args.compact {
-        serde_json::to_string(&v)
+    Ok(json_text(&v, args.compact))
+}
+
+/// `v` as JSON text and a newline: one line with `compact`, else indented.
+fn json_text<T: serde::Serialize>(v: &T, compact: bool) -> String {
+    let mut out = if compact {
+        serde_json::to_string(v)
     } else {
-        serde_json::to_string_pretty(&v)
+        serde_json::to_string_pretty(v)
     }
     .unwrap_or_default();
     out.push('\n');
-    Ok(out)
+    out
 }

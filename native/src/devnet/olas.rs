@@ -476,6 +476,17 @@ pub struct ServiceAccounts {
     pub agent: Address,
 }
 
+impl ServiceAccounts {
+    /// The devnet's roles: anvil's accounts 8 (owner), 7 (operator) and 6 (agent).
+    pub async fn of_devnet(net: &Devnet) -> Result<Self, String> {
+        Ok(Self {
+            owner: account(net, 8).await?,
+            operator: account(net, 7).await?,
+            agent: account(net, 6).await?,
+        })
+    }
+}
+
 impl OlasStack {
     /// Mints OLAS to `to` (the stand-in's open `mint`).
     pub async fn mint_olas(&self, net: &Devnet, to: Address, amount: U256) -> Result<(), String> {

@@ -9,19 +9,13 @@ use crate::support::{devnet, olas_wheel, scratch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
-    let dir = scratch("olas-stack");
-    let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let (_dir, net, stack) = olas_devnet("olas-stack").await;
     let rewards = olas::read(&net, stack.staking, &facts::availableRewardsCall {})
         .await
         .unwrap();
     assert_eq!(rewards, U256::from(olas::program::REWARDS));
 
-    let who = ServiceAccounts {
-        owner: olas::account(&net, 8).await.unwrap(),
-        operator: olas::account(&net, 7).await.unwrap(),
-        agent: olas::account(&net, 6).await.unwrap(),
-    };
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
     let (id, safe) = stack.mint_and_stake(&net, who).await.unwrap();
     assert_eq!(id, 1, "the first service");
     let s = stack.service(&net, id).await.unwrap();
@@ -74,19 +68,13 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
 async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     use tend::chain::olas_facts::{FactsQuery, OlasContracts, read_service_facts};
     use tend_core::lifecycle::{OnChainState as ServiceState, StakingState};
-    let dir = scratch("olas-facts");
-    let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let (_dir, net, stack) = olas_devnet("olas-facts").await;
     let ep = net.endpoint().unwrap();
     let contracts = OlasContracts {
         service_registry: stack.service_registry,
         token_utility: stack.token_utility,
     };
-    let who = ServiceAccounts {
-        owner: olas::account(&net, 8).await.unwrap(),
-        operator: olas::account(&net, 7).await.unwrap(),
-        agent: olas::account(&net, 6).await.unwrap(),
-    };
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
     let q = FactsQuery {
         service_id: 1,
         agent_id: olas::program::AGENT_ID,
@@ -196,9 +184,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn facts_from_a_wrong_address_are_a_clear_error() {
     use tend::chain::olas_facts::{FactsQuery, OlasContracts, read_service_facts};
-    let dir = scratch("olas-facts-bad");
-    let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let (_dir, net, stack) = olas_devnet("olas-facts-bad").await;
     let ep = net.endpoint().unwrap();
     let eoa = olas::account(&net, 5).await.unwrap();
     let q = FactsQuery {
@@ -243,14 +229,8 @@ async fn facts_from_a_wrong_address_are_a_clear_error() {
 /// contradicts is an error naming both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_funding_report_takes_the_service_facts_from_the_registries() {
-    let dir = scratch("olas-report");
-    let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
-    let who = ServiceAccounts {
-        owner: olas::account(&net, 8).await.unwrap(),
-        operator: olas::account(&net, 7).await.unwrap(),
-        agent: olas::account(&net, 6).await.unwrap(),
-    };
+    let (dir, net, stack) = olas_devnet("olas-report").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
     let (id, safe) = stack.mint_and_stake(&net, who).await.unwrap();
     let write = |extra: &str| {
         let head = crate::support::config_head(&dir.join("home"));
@@ -465,9 +445,7 @@ async fn a_master_safe_pays_two_top_ups_in_one_multisend() {
         MultiSendCall, Operation, SafeTx, exec_transaction_data, multisend_data, pack_signatures,
         safe_tx_hash,
     };
-    let dir = scratch("olas-safe");
-    let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let (_dir, net, stack) = olas_devnet("olas-safe").await;
     let owner = crate::support::funder();
     let safe = stack
         .create_safe(&net, owner.address(), vec![owner.address()], 1, 7)
@@ -581,4 +559,12 @@ async fn a_master_safe_pays_two_top_ups_in_one_multisend() {
         olas::read(&net, safe, &ISafe::nonceCall {}).await.unwrap(),
         U256::from(1)
     );
+}
+
+/// A fresh devnet (chain 100, automine) with the Olas stack deployed, in scratch folder `name`.
+async fn olas_devnet(name: &str) -> (std::path::PathBuf, tend::devnet::Devnet, olas::OlasStack) {
+    let dir = scratch(name);
+    let net = devnet(&dir, 100, 0).await;
+    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    (dir, net, stack)
 }
