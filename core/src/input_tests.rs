@@ -70,7 +70,7 @@ mod tagged_tests {
         let a = parse(tag_first).unwrap();
         assert_eq!(a, parse(tag_last).unwrap());
         let Input::RpcResponse {
-            result: Ok(RpcAnswer::Balances { block, values }),
+            result: Ok(RpcAnswer::Balances { block, values, .. }),
             ..
         } = &a
         else {

@@ -33,6 +33,12 @@ pub enum MulticallError {
         /// The asset.
         asset: Asset,
     },
+    /// The Safe's `nonce()` failed or is not a number: the address holds no Safe.
+    #[error("{safe} does not answer nonce(): no Safe 1.3.0 at this address on this chain")]
+    NotASafe {
+        /// The address.
+        safe: Address,
+    },
 }
 
 /// The call data of one balance read: `getEthBalance(holder)` on Multicall3 for the native
@@ -59,6 +65,44 @@ pub fn balance_call(holder: Address, asset: Asset) -> (Address, Vec<u8>) {
 pub fn encode_balances(entries: &[(Address, Asset)]) -> Vec<u8> {
     let calls: Vec<(Address, Vec<u8>)> =
         entries.iter().map(|(h, a)| balance_call(*h, *a)).collect();
+    encode_calls(&calls)
+}
+
+/// The `aggregate3` call data reading every balance of `entries`, then a Safe's `nonce()`: one
+/// call, one block.
+pub fn encode_balances_and_safe_nonce(entries: &[(Address, Asset)], safe: Address) -> Vec<u8> {
+    let mut calls: Vec<(Address, Vec<u8>)> =
+        entries.iter().map(|(h, a)| balance_call(*h, *a)).collect();
+    calls.push((safe, crate::safe::NONCE.to_vec()));
+    encode_calls(&calls)
+}
+
+/// The balances and the Safe's nonce in an answer to [`encode_balances_and_safe_nonce`].
+pub fn decode_balances_and_safe_nonce(
+    entries: &[(Address, Asset)],
+    safe: Address,
+    answer: &[u8],
+) -> Result<(Vec<U256>, u64), MulticallError> {
+    let mut words = decode_words(entries.len() + 1, answer)?;
+    let nonce = words.pop().flatten();
+    let values = balances_of(entries, words)?;
+    let nonce = nonce
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(MulticallError::NotASafe { safe })?;
+    Ok((values, nonce))
+}
+
+/// A Safe's nonce from a plain `eth_call` of `nonce()` (the batch fallback).
+pub fn decode_safe_nonce(safe: Address, answer: &[u8]) -> Result<u64, MulticallError> {
+    answer
+        .get(..32)
+        .map(U256::from_be_slice)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(MulticallError::NotASafe { safe })
+}
+
+/// The `aggregate3` call data of `calls` (target, data), each allowed to fail.
+fn encode_calls(calls: &[(Address, Vec<u8>)]) -> Vec<u8> {
     let n = calls.len();
     let mut out = Vec::with_capacity(4 + 64 + n * (32 + 192));
     out.extend_from_slice(&AGGREGATE3);
@@ -67,7 +111,7 @@ pub fn encode_balances(entries: &[(Address, Asset)]) -> Vec<u8> {
     // Each tuple: target, allowFailure, offset of bytes (0x60), length, data padded to 32.
     let mut offset = n * 32;
     let mut tuples = Vec::new();
-    for (target, data) in &calls {
+    for (target, data) in calls {
         out.extend_from_slice(&word(offset));
         let padded = data.len().div_ceil(32) * 32;
         tuples.extend_from_slice(&word_address(*target));
@@ -87,17 +131,39 @@ pub fn decode_balances(
     entries: &[(Address, Asset)],
     answer: &[u8],
 ) -> Result<Vec<U256>, MulticallError> {
+    balances_of(entries, decode_words(entries.len(), answer)?)
+}
+
+fn balances_of(
+    entries: &[(Address, Asset)],
+    words: Vec<Option<U256>>,
+) -> Result<Vec<U256>, MulticallError> {
+    entries
+        .iter()
+        .zip(words)
+        .map(|((holder, asset), w)| {
+            w.ok_or(MulticallError::NotAToken {
+                holder: *holder,
+                asset: *asset,
+            })
+        })
+        .collect()
+}
+
+/// The first word of each of `n` results of an `aggregate3` answer; `None` for a call that
+/// failed or returned less than a word.
+fn decode_words(n: usize, answer: &[u8]) -> Result<Vec<Option<U256>>, MulticallError> {
     let bad = |m: &str| MulticallError::Malformed(m.to_owned());
     let array = read_usize(answer, 0).ok_or_else(|| bad("no array offset"))?;
-    let n = read_usize(answer, array).ok_or_else(|| bad("no array length"))?;
-    if n != entries.len() {
-        return Err(bad(&format!("{n} results for {} reads", entries.len())));
+    let got = read_usize(answer, array).ok_or_else(|| bad("no array length"))?;
+    if got != n {
+        return Err(bad(&format!("{got} results for {n} reads")));
     }
     let base = array
         .checked_add(32)
         .ok_or_else(|| bad("offset overflow"))?;
     let mut out = Vec::with_capacity(n);
-    for (i, (holder, asset)) in entries.iter().enumerate() {
+    for i in 0..n {
         let at = read_usize(answer, base + i * 32)
             .and_then(|o| base.checked_add(o))
             .ok_or_else(|| bad("no result offset"))?;
@@ -110,13 +176,11 @@ pub fn decode_balances(
             .get(data_at + 32..)
             .and_then(|d| d.get(..len))
             .ok_or_else(|| bad("data past the end"))?;
-        if success.is_zero() || data.len() < 32 {
-            return Err(MulticallError::NotAToken {
-                holder: *holder,
-                asset: *asset,
-            });
-        }
-        out.push(U256::from_be_slice(&data[..32]));
+        out.push(if success.is_zero() || data.len() < 32 {
+            None
+        } else {
+            Some(U256::from_be_slice(&data[..32]))
+        });
     }
     Ok(out)
 }

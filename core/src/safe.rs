@@ -6,6 +6,8 @@
 
 use alloy_primitives::{Address, B256, U256, b256, keccak256};
 
+use crate::engine::TopUp;
+
 /// `keccak256("EIP712Domain(uint256 chainId,address verifyingContract)")`.
 pub const DOMAIN_TYPEHASH: B256 =
     b256!("47e79534a245952e8b16893a336b85a3d9ea9fa8c573f3d803afb92a79469218");
@@ -155,6 +157,68 @@ pub fn multisend_data(calls: &[MultiSendCall]) -> Vec<u8> {
     out
 }
 
+/// `transfer(address,uint256)` (ERC-20).
+pub const ERC20_TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];
+
+/// The ERC-20 `transfer(to, amount)` call data.
+pub fn erc20_transfer_data(to: Address, amount: U256) -> Vec<u8> {
+    let mut out = Vec::with_capacity(68);
+    out.extend_from_slice(&ERC20_TRANSFER);
+    out.extend_from_slice(&word_address(to));
+    out.extend_from_slice(&word_u256(amount));
+    out
+}
+
+/// The call that pays one top-up from the Safe: a plain value CALL for native coin, the token's
+/// `transfer` for an ERC-20.
+pub fn top_up_call(t: &TopUp) -> MultiSendCall {
+    if t.asset.is_native() {
+        MultiSendCall {
+            operation: Operation::Call,
+            to: t.to,
+            value: t.amount,
+            data: Vec::new(),
+        }
+    } else {
+        MultiSendCall {
+            operation: Operation::Call,
+            to: t.asset.0,
+            value: U256::ZERO,
+            data: erc20_transfer_data(t.to, t.amount),
+        }
+    }
+}
+
+/// The Safe transaction that pays `top_ups` at Safe nonce `nonce`: the one call itself for one
+/// top-up, a MultiSend delegatecall of them all for two or more (as the middleware's
+/// `fund_chain_amounts` dispatches). `None` for no top-up.
+pub fn batch(top_ups: &[TopUp], multisend: Address, nonce: u64) -> Option<SafeTx> {
+    let tx = match top_ups {
+        [] => return None,
+        [one] => {
+            let c = top_up_call(one);
+            SafeTx {
+                to: c.to,
+                value: c.value,
+                data: c.data,
+                operation: Operation::Call,
+                nonce: U256::from(nonce),
+            }
+        }
+        many => {
+            let calls: Vec<MultiSendCall> = many.iter().map(top_up_call).collect();
+            SafeTx {
+                to: multisend,
+                value: U256::ZERO,
+                data: multisend_data(&calls),
+                operation: Operation::DelegateCall,
+                nonce: U256::from(nonce),
+            }
+        }
+    };
+    Some(tx)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +243,7 @@ mod tests {
         );
         assert_eq!(MULTI_SEND, keccak256("multiSend(bytes)")[..4]);
         assert_eq!(NONCE, keccak256("nonce()")[..4]);
+        assert_eq!(ERC20_TRANSFER, keccak256("transfer(address,uint256)")[..4]);
     }
 
     #[test]

@@ -40,6 +40,7 @@ fn config() -> EngineConfig {
             rpc: RpcPolicy::default(),
             nonce: NoncePolicy::default(),
             fees: FeePolicy::default(),
+            safe: None,
         }],
         services: vec![ServiceConfig {
             name: "trader".into(),
@@ -82,6 +83,8 @@ struct Harness {
     /// Raw sends are kept here unanswered (a node slow to answer) instead of answered.
     hold_sends: bool,
     held: Vec<(tend_core::engine::RequestId, RpcCall)>,
+    /// The funding Safe's `nonce()`, when the chain has one.
+    safe_nonce: u64,
 }
 
 impl Harness {
@@ -106,6 +109,7 @@ impl Harness {
             base_fee: 1_000_000_000,
             refuse_sends: None,
             funder_balance: U256::from(100 * ETH),
+            safe_nonce: 0,
             hold_sends: false,
             held: Vec::new(),
         };
@@ -197,18 +201,23 @@ impl Harness {
                 latest: self.latest,
                 pending: self.pending,
             },
-            RpcCall::Balances { block, entries } => RpcAnswer::Balances {
+            RpcCall::Balances {
+                block,
+                entries,
+                safe,
+            } => RpcAnswer::Balances {
                 block: *block,
                 values: entries
                     .iter()
                     .map(|(h, _)| {
-                        if *h == funder() {
+                        if *h == funder() || Some(*h) == *safe {
                             self.funder_balance
                         } else {
                             self.wallet_balance
                         }
                     })
                     .collect(),
+                safe_nonce: safe.map(|_| self.safe_nonce),
             },
             RpcCall::FeeHistory { .. } => RpcAnswer::FeeHistory(FeeHistory {
                 base_fee_per_gas: vec![self.base_fee; 11],
@@ -325,7 +334,7 @@ fn a_restart_rebroadcasts_what_was_signed_and_plans_nothing_twice() {
     });
     let journal = h.journal();
     assert_eq!(journal.len(), 1);
-    assert_eq!(journal[0].transfer.map(|t| t.to), Some(wallet()));
+    assert_eq!(journal[0].transfer.as_ref().map(|t| t.to), Some(wallet()));
     // kill -9; the node never saw the transaction (pending back to 0).
     let restored = Engine::restore(config(), h.now.plus_ms(1_000), journal, &[]).unwrap();
     let mut h2 = Harness::new(restored);
@@ -723,6 +732,7 @@ fn a_mismatched_or_short_answer_is_refused() {
         result: Ok(RpcAnswer::Balances {
             block: 1,
             values: vec![],
+            safe_nonce: None,
         }),
     });
     assert!(h.log.iter().any(
@@ -920,7 +930,7 @@ proptest! {
                         (2, RpcCall::SendRaw { .. }) => Err(RpcFailure::JsonRpc { code: -32000, message: "nonce too low".into(), retry_after_ms: None }),
                         (_, RpcCall::Head) => Ok(RpcAnswer::Head { number: pick, hash: B256::repeat_byte(3), timestamp: now.as_secs() }),
                         (_, RpcCall::TransactionCounts { .. }) => Ok(RpcAnswer::TransactionCounts { latest: pick / 2, pending: pick }),
-                        (_, RpcCall::Balances { block, entries }) => Ok(RpcAnswer::Balances { block, values: entries.iter().map(|_| U256::from(dt)).collect() }),
+                        (_, RpcCall::Balances { block, entries, .. }) => Ok(RpcAnswer::Balances { block, values: entries.iter().map(|_| U256::from(dt)).collect(), safe_nonce: None }),
                         (_, RpcCall::FeeHistory { .. }) => Ok(RpcAnswer::FeeHistory(FeeHistory { base_fee_per_gas: vec![u128::from(dt)], reward: vec![] })),
                         (_, RpcCall::SendRaw { hash }) => Ok(RpcAnswer::Sent { hash }),
                         (_, RpcCall::Receipt { hash }) => Ok(RpcAnswer::Receipt { hash, receipt: None }),

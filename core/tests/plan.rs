@@ -41,6 +41,7 @@ fn source(chain: ChainId, i: u64, bal: &[(Asset, u64)]) -> Source {
         address: a(i),
         name: None,
         balances: amounts(bal),
+        gas_payer: None,
     }
 }
 
@@ -228,6 +229,7 @@ fn arb_input() -> impl Strategy<Value = PlanInput> {
                 address: a(1 + i as u64),
                 name: None,
                 balances: b.into_iter().map(|(k, v)| (k, U256::from(v))).collect(),
+                gas_payer: None,
             })
             .collect();
         let wallets = wallets

@@ -113,6 +113,7 @@ async fn snapshot() {
     let call = RpcCall::Balances {
         block,
         entries: entries.clone(),
+        safe: None,
     };
     let runs = 5;
 

@@ -55,6 +55,77 @@ pub struct ChainConfig {
     /// Fee policy.
     #[serde(default)]
     pub fees: FeePolicy,
+    /// Pay top-ups from this Safe (the funding key, an owner, sends `execTransaction` and pays
+    /// its gas); absent: the funding key pays them itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe: Option<SafeSource>,
+}
+
+/// A Safe 1.3.0 that pays a chain's top-ups: one Safe transaction per round, a MultiSend
+/// delegatecall when it carries two or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+#[serde(deny_unknown_fields)]
+pub struct SafeSource {
+    /// The Safe.
+    pub address: Address,
+    /// The MultiSend contract (1.3.0's `0xA238CBeb142c10Ef7Ad8442C6D1f9E89e07e7761` on live
+    /// chains).
+    pub multisend: Address,
+    /// Gas of `execTransaction` beyond its top-ups.
+    #[serde(default = "default_safe_exec_gas")]
+    pub exec_gas: u64,
+    /// Gas of one native top-up inside it (a fresh recipient included).
+    #[serde(default = "default_safe_native_gas")]
+    pub native_gas: u64,
+    /// Gas of one ERC-20 top-up inside it.
+    #[serde(default = "default_safe_erc20_gas")]
+    pub erc20_gas: u64,
+}
+
+/// The canonical MultiSend 1.3.0 address (the same on every chain the middleware knows).
+pub const MULTISEND_1_3_0: Address =
+    alloy_primitives::address!("A238CBeb142c10Ef7Ad8442C6D1f9E89e07e7761");
+
+fn default_safe_exec_gas() -> u64 {
+    SAFE_EXEC_GAS
+}
+fn default_safe_native_gas() -> u64 {
+    SAFE_NATIVE_GAS
+}
+fn default_safe_erc20_gas() -> u64 {
+    SAFE_ERC20_GAS
+}
+
+/// Default gas of `execTransaction` beyond its top-ups: intrinsic gas, the signature check, the
+/// nonce write and MultiSend's own cost, measured at about 62,000 on anvil (BENCHMARKS.md).
+pub const SAFE_EXEC_GAS: u64 = 80_000;
+/// Default gas of one native top-up in a Safe batch: about 36,000 measured to a fresh account.
+pub const SAFE_NATIVE_GAS: u64 = 45_000;
+/// Default gas of one ERC-20 top-up in a Safe batch.
+pub const SAFE_ERC20_GAS: u64 = 70_000;
+
+impl SafeSource {
+    /// A Safe at `address` with MultiSend at `multisend` and the default gas figures.
+    pub fn new(address: Address, multisend: Address) -> Self {
+        SafeSource {
+            address,
+            multisend,
+            exec_gas: SAFE_EXEC_GAS,
+            native_gas: SAFE_NATIVE_GAS,
+            erc20_gas: SAFE_ERC20_GAS,
+        }
+    }
+
+    /// The gas limit of one `execTransaction` paying `top_ups`.
+    pub fn gas_limit(&self, top_ups: impl IntoIterator<Item = Asset>) -> u64 {
+        top_ups.into_iter().fold(self.exec_gas, |g, a| {
+            g.saturating_add(if a.is_native() {
+                self.native_gas
+            } else {
+                self.erc20_gas
+            })
+        })
+    }
 }
 
 fn default_poll_ms() -> u64 {
@@ -201,6 +272,14 @@ pub enum ConfigError {
         /// The wallet.
         address: Address,
     },
+    /// A wallet is the chain's funding Safe, or the Safe is the funding key.
+    #[error("chain {chain}: {address} is the funding Safe; a wallet cannot be the Safe that pays it, nor the Safe its own owner key")]
+    WalletIsSafe {
+        /// The chain.
+        chain: ChainId,
+        /// The address.
+        address: Address,
+    },
     /// A zero poll period would spin.
     #[error("chain {chain}: poll_ms must be at least 1")]
     ZeroPoll {
@@ -227,6 +306,14 @@ impl EngineConfig {
             }
             if c.poll_ms == 0 {
                 return Err(ConfigError::ZeroPoll { chain: c.chain });
+            }
+            if let Some(safe) = c.safe
+                && safe.address == c.funder
+            {
+                return Err(ConfigError::WalletIsSafe {
+                    chain: c.chain,
+                    address: safe.address,
+                });
             }
         }
         let mut names = crate::map::Set::new();
@@ -261,6 +348,12 @@ impl EngineConfig {
                 if w.address == chain.funder {
                     return Err(ConfigError::WalletIsFunder {
                         service: s.name.clone(),
+                        chain: w.chain,
+                        address: w.address,
+                    });
+                }
+                if chain.safe.is_some_and(|s| s.address == w.address) {
+                    return Err(ConfigError::WalletIsSafe {
                         chain: w.chain,
                         address: w.address,
                     });

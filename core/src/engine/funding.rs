@@ -10,12 +10,16 @@ use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::chain_amounts::AssetAmounts;
 use crate::fees::Fees;
-use crate::funding::plan::{self as planner, GasParams, PlanInput, Source, Transfer, Wallet};
+use crate::funding::plan::{
+    self as planner, GasParams, GasPayer, PlanInput, Source, Transfer, Wallet,
+};
 use crate::nonce::Purpose;
 use crate::rpc::ChainVerdict;
 use crate::time::Timestamp;
 
-use super::{Balances, Busy, Engine, Event, HoldReason, Payload, TransferIntent, TxBody};
+use super::{
+    Balances, Busy, Engine, Event, HoldReason, Payload, SafeSource, TopUp, TransferIntent, TxBody,
+};
 
 impl Engine {
     pub(super) fn maybe_fund(&mut self, chain: ChainId, now: Timestamp) {
@@ -93,6 +97,7 @@ impl Engine {
             .cloned()
             .collect();
         c.last_shortfalls = shortfalls;
+        let safe = c.cfg.safe;
         for s in new {
             self.event(Event::Shortfall {
                 chain,
@@ -102,11 +107,118 @@ impl Engine {
                 message: s.message,
             });
         }
+        if let Some(safe) = safe {
+            self.send_safe_batch(chain, now, safe, &plan.transfers, market.fees);
+            return;
+        }
         for t in plan.transfers {
             if !self.send_transfer(chain, now, &t, market.fees) {
                 break;
             }
         }
+    }
+
+    /// Sends every planned top-up of the round in one Safe transaction at the Safe's next nonce,
+    /// or holds the round: one Safe transaction at a time (a Safe nonce is signed for one
+    /// transaction only, and the next is planned once the chain shows the last one consumed).
+    fn send_safe_batch(
+        &mut self,
+        chain: ChainId,
+        now: Timestamp,
+        safe: SafeSource,
+        transfers: &[Transfer],
+        fees: Fees,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let [first, rest @ ..] = transfers else {
+            return;
+        };
+        let Some(safe_nonce) = c.safe_nonce else {
+            self.hold(
+                chain,
+                HoldReason::Safe {
+                    message: format!("the Safe {}'s nonce is not read yet", safe.address),
+                },
+            );
+            return;
+        };
+        if let Some(ahead) = c
+            .payloads
+            .values()
+            .filter_map(|p| p.intent.safe_nonce())
+            .filter(|&n| n >= safe_nonce)
+            .max()
+        {
+            self.hold(
+                chain,
+                HoldReason::Safe {
+                    message: format!(
+                        "Safe transaction at Safe nonce {ahead} is not yet seen on chain (the \
+                         Safe reads nonce {safe_nonce}); the next top-ups follow it"
+                    ),
+                },
+            );
+            return;
+        }
+        let top_up = |t: &Transfer| TopUp {
+            to: t.to,
+            asset: t.asset,
+            amount: t.amount,
+            gas_reserved: t.gas_reserved,
+        };
+        let more: Vec<TopUp> = rest.iter().map(top_up).collect();
+        let body = TxBody::Safe {
+            safe: safe.address,
+            nonce: safe_nonce,
+            multisend: safe.multisend,
+        };
+        let gas_limit = safe.gas_limit(transfers.iter().map(|t| t.asset));
+        let policy = c.cfg.nonce;
+        let (tx, nonce) = match c.book.reserve(Purpose::Payload, now, &policy) {
+            Ok(r) => r,
+            Err(error) => {
+                self.hold(
+                    chain,
+                    HoldReason::Nonce {
+                        message: error.to_string(),
+                    },
+                );
+                return;
+            }
+        };
+        let intent = TransferIntent {
+            to: first.to,
+            asset: first.asset,
+            amount: first.amount,
+            gas_reserved: first.gas_reserved,
+            body,
+            gas_limit,
+            more,
+        };
+        let top_ups: Vec<TopUp> = intent.top_ups().collect();
+        c.payloads.insert(
+            tx,
+            Payload {
+                intent,
+                mined_block: None,
+                confirmed: false,
+                reverted: false,
+            },
+        );
+        for t in &top_ups {
+            self.event(Event::TransferPlanned {
+                chain,
+                tx,
+                nonce,
+                to: t.to,
+                asset: t.asset,
+                amount: t.amount,
+            });
+        }
+        self.journal(chain, tx);
+        self.sign(chain, tx, nonce, body, gas_limit, top_ups, fees, false);
     }
 
     pub(super) fn hold(&mut self, chain: ChainId, reason: HoldReason) {
@@ -138,9 +250,9 @@ impl Engine {
         // Only wallets below `low` (counting what is on its way) can get a transfer, so only they
         // go to the planner: the plan is the same, and a fleet of healthy wallets costs nothing.
         let mut on_way: Map<(Address, Asset), U256> = Map::new();
-        for p in c.payloads.values() {
-            let e = on_way.entry((p.intent.to, p.intent.asset)).or_default();
-            *e = e.saturating_add(p.intent.amount);
+        for t in c.payloads.values().flat_map(|p| p.intent.top_ups()) {
+            let e = on_way.entry((t.to, t.asset)).or_default();
+            *e = e.saturating_add(t.amount);
         }
         let mut wallets: Map<Address, Wallet> = Map::new();
         for ((service, w), &read) in self.wallets.iter().zip(&self.wallet_reads) {
@@ -172,19 +284,37 @@ impl Engine {
         if wallets.is_empty() {
             return None;
         }
+        // From a Safe, the funding key pays the gas: each top-up reserves its share of the
+        // Safe transaction's gas (the transaction's own part counted with every top-up, so the
+        // reserve never falls short) from the key's native coin.
+        let source = c.cfg.safe.map_or(c.cfg.funder, |s| s.address);
+        let (native_gas, erc20_gas) = match c.cfg.safe {
+            Some(s) => (
+                s.exec_gas.saturating_add(s.native_gas),
+                s.exec_gas.saturating_add(s.erc20_gas),
+            ),
+            None => (c.cfg.native_transfer_gas, c.cfg.erc20_transfer_gas),
+        };
         let in_flight = c
             .payloads
             .values()
-            .map(|p| Transfer {
+            .flat_map(|p| p.intent.top_ups())
+            .map(|t| Transfer {
                 chain,
-                from: c.cfg.funder,
-                to: p.intent.to,
-                asset: p.intent.asset,
-                amount: p.intent.amount,
-                gas_reserved: p.intent.gas_reserved,
+                from: source,
+                to: t.to,
+                asset: t.asset,
+                amount: t.amount,
+                gas_reserved: t.gas_reserved,
                 reason: None,
             })
             .collect();
+        let gas_payer = c.cfg.safe.map(|_| GasPayer {
+            address: c.cfg.funder,
+            native: snapshot
+                .get(&(c.cfg.funder, Asset::NATIVE))
+                .unwrap_or_default(),
+        });
         Some(PlanInput {
             chains: Map::from([(
                 chain,
@@ -192,16 +322,17 @@ impl Engine {
                     max_fee_per_gas: U256::from(fees.max_fee_per_gas)
                         .saturating_mul(U256::from(c.cfg.fees.gas_reserve_bps))
                         / U256::from(10_000u32),
-                    native_transfer_gas: U256::from(c.cfg.native_transfer_gas),
-                    erc20_transfer_gas: U256::from(c.cfg.erc20_transfer_gas),
+                    native_transfer_gas: U256::from(native_gas),
+                    erc20_transfer_gas: U256::from(erc20_gas),
                     l1_fee: U256::ZERO,
                 },
             )]),
             sources: vec![Source {
                 chain,
-                address: c.cfg.funder,
-                name: Some("funder".into()),
-                balances: amounts(c.cfg.funder),
+                address: source,
+                name: Some(if c.cfg.safe.is_some() { "safe" } else { "funder" }.into()),
+                balances: amounts(source),
+                gas_payer,
             }],
             wallets: wallets.into_values().collect(),
             in_flight,
@@ -251,6 +382,7 @@ impl Engine {
                             gas_reserved: t.gas_reserved,
                             body,
                             gas_limit,
+                            more: Vec::new(),
                         },
                         mined_block: None,
                         confirmed: false,
@@ -266,7 +398,7 @@ impl Engine {
                     amount: t.amount,
                 });
                 self.journal(chain, tx);
-                self.sign(chain, tx, nonce, body, gas_limit, fees, false);
+                self.sign(chain, tx, nonce, body, gas_limit, Vec::new(), fees, false);
                 true
             }
             Err(error) => {

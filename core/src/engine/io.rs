@@ -189,6 +189,9 @@ pub enum RpcCall {
         block: u64,
         /// (holder, asset) pairs.
         entries: Vec<(Address, Asset)>,
+        /// A Safe whose `nonce()` is read in the same call, at the same block.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        safe: Option<Address>,
     },
     /// `eth_feeHistory(blocks, "latest", [percentile])`.
     FeeHistory {
@@ -268,6 +271,9 @@ pub enum RpcAnswer {
         /// The values.
         #[serde(with = "ser::dec::vec")]
         values: Vec<U256>,
+        /// The asked Safe's `nonce()` at that block.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        safe_nonce: Option<u64>,
     },
     /// Fee history at the requested percentile.
     FeeHistory(FeeHistory),
@@ -309,10 +315,22 @@ pub enum TxBody {
     },
     /// A 0-value send to the sender itself (gap fill or cancel).
     Noop,
+    /// `execTransaction` on a Safe 1.3.0, sent by an owner: the Safe pays the top-ups of the
+    /// request (one CALL, or a MultiSend delegatecall for two or more; [`crate::safe::batch`]).
+    /// The Safe transaction is fixed by these fields and the top-ups, so a bump of the sender's
+    /// transaction carries the same Safe transaction.
+    Safe {
+        /// The Safe.
+        safe: Address,
+        /// The Safe's nonce the owners sign (read from `nonce()`).
+        nonce: u64,
+        /// The MultiSend contract a batch delegatecalls.
+        multisend: Address,
+    },
 }
 
 /// A transaction to sign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TxRequest {
     /// The sender (the chain's funding key).
     pub from: Address,
@@ -324,6 +342,9 @@ pub struct TxRequest {
     pub gas_limit: u64,
     /// The fees.
     pub fees: Fees,
+    /// The top-ups a [`TxBody::Safe`] pays, in order (empty for every other body).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub top_ups: Vec<TopUp>,
 }
 
 /// What the journal keeps of one transaction of ours: the nonce-book record and, for a funding
@@ -346,8 +367,9 @@ impl JournalEntry {
     }
 }
 
-/// A funding transfer as the journal keeps it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+/// A funding transfer as the journal keeps it: one top-up (its own fields) and, for a Safe
+/// batch, the further top-ups the same transaction pays (`more`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct TransferIntent {
     /// The recipient.
     pub to: Address,
@@ -363,6 +385,45 @@ pub struct TransferIntent {
     pub body: TxBody,
     /// Its gas limit.
     pub gas_limit: u64,
+    /// The further top-ups of a [`TxBody::Safe`] batch, after this one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<TopUp>,
+}
+
+impl TransferIntent {
+    /// Every top-up the transaction pays: its own, then `more`.
+    pub fn top_ups(&self) -> impl Iterator<Item = TopUp> + '_ {
+        std::iter::once(TopUp {
+            to: self.to,
+            asset: self.asset,
+            amount: self.amount,
+            gas_reserved: self.gas_reserved,
+        })
+        .chain(self.more.iter().copied())
+    }
+
+    /// The Safe's nonce this transaction consumes, for a [`TxBody::Safe`].
+    pub fn safe_nonce(&self) -> Option<u64> {
+        match self.body {
+            TxBody::Safe { nonce, .. } => Some(nonce),
+            TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop => None,
+        }
+    }
+}
+
+/// One top-up: what one wallet receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+pub struct TopUp {
+    /// The recipient.
+    pub to: Address,
+    /// The asset.
+    pub asset: Asset,
+    /// The amount.
+    #[serde(with = "ser::dec")]
+    pub amount: U256,
+    /// Native reserved for its gas when planned.
+    #[serde(with = "ser::dec")]
+    pub gas_reserved: U256,
 }
 
 /// A request to the adapter.
@@ -485,6 +546,23 @@ pub enum Event {
         /// The mined hash.
         hash: B256,
     },
+    /// A Safe's `execTransaction` reverted (receipt status 0): none of its top-ups arrived, its
+    /// wallets are not topped up again by this engine (an operator looks first), and the Safe's
+    /// nonce was not consumed.
+    SafeTxReverted {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The Safe.
+        safe: Address,
+        /// The Safe nonce it was signed for.
+        safe_nonce: u64,
+        /// The mined hash.
+        hash: B256,
+        /// The likely reasons, for a person.
+        message: String,
+    },
     /// A transaction was replaced with higher fees (stuck, underpriced, or cancelled).
     TxReplaced {
         /// The chain.
@@ -592,6 +670,12 @@ pub enum HoldReason {
     /// The nonce book refuses more transactions.
     Nonce {
         /// The error, for a person.
+        message: String,
+    },
+    /// The Safe's nonce sequence waits (one Safe transaction at a time, or the Safe's nonce is
+    /// unknown).
+    Safe {
+        /// Why, for a person.
         message: String,
     },
 }

@@ -45,10 +45,13 @@ use crate::map::{Map, Set};
 
 use alloy_primitives::{Address, B256, U256};
 
-pub use config::{ChainConfig, ConfigError, EngineConfig, ServiceConfig, WalletConfig};
+pub use config::{
+    ChainConfig, ConfigError, EngineConfig, MULTISEND_1_3_0, SafeSource, ServiceConfig,
+    WalletConfig,
+};
 pub use io::{
     Command, Event, HoldReason, Input, JournalEntry, Output, Receipt, RequestId, RpcAnswer,
-    RpcCall, ServiceName, TransferIntent, TxBody, TxRequest, WakeReason,
+    RpcCall, ServiceName, TopUp, TransferIntent, TxBody, TxRequest, WakeReason,
 };
 
 use crate::address::Asset;
@@ -68,7 +71,7 @@ pub const RPC_SLACK_MS: u64 = 1_000;
 const HEAD_CHECK: u64 = 0;
 
 /// A funding transfer and the record that carries it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Payload {
     intent: TransferIntent,
     /// Mined (or confirmed) at this block; in flight for the planner until a balance snapshot
@@ -171,6 +174,8 @@ struct ChainState {
     settled: Vec<(TxId, TransferIntent)>,
     /// The latest balance snapshot: block and values.
     snapshot: Option<Snapshot>,
+    /// The funding Safe's `nonce()` at the snapshot's block.
+    safe_nonce: Option<u64>,
     /// Fees and kind of each signature asked for.
     signing: Map<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
@@ -625,7 +630,7 @@ impl ChainState {
             .iter()
             .filter(|e| !e.record.state.is_final())
             .filter_map(|e| {
-                e.transfer.map(|intent| {
+                e.transfer.clone().map(|intent| {
                     (
                         e.record.id,
                         Payload {
@@ -657,6 +662,7 @@ impl ChainState {
             payloads,
             settled: Vec::new(),
             snapshot: None,
+            safe_nonce: None,
             signing: Map::new(),
             receipt_checks: Map::new(),
             busy: Set::new(),
@@ -688,13 +694,16 @@ fn wallet_reads(
 fn balance_entries(config: &EngineConfig, chain: &ChainConfig) -> Vec<(Address, Asset)> {
     let mut set: Set<(Address, Asset)> = Set::new();
     set.insert((chain.funder, Asset::NATIVE));
+    // The Safe pays the top-ups; the funding key, its owner, pays the gas.
+    let source = chain.safe.map_or(chain.funder, |s| s.address);
+    set.insert((source, Asset::NATIVE));
     for w in config
         .services
         .iter()
         .flat_map(|s| &s.wallets)
         .filter(|w| w.chain == chain.chain)
     {
-        set.insert((chain.funder, w.asset));
+        set.insert((source, w.asset));
         set.insert((w.address, w.asset));
     }
     set.into_iter().collect()

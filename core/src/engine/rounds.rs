@@ -126,12 +126,18 @@ impl Engine {
                             else {
                                 return false;
                             };
-                            c.payloads.iter().any(|(&other, q)| {
-                                other != id
-                                    && q.intent.to == p.intent.to
-                                    && q.intent.asset == p.intent.asset
-                                    && c.book.record(other).is_some_and(|o| o.nonce > r.nonce)
-                            })
+                            // A Safe transaction is never cancelled: its Safe nonce is signed
+                            // for it, and a cancel would leave that nonce to another batch.
+                            p.intent.safe_nonce().is_none()
+                                && c.payloads.iter().any(|(&other, q)| {
+                                    other != id
+                                        && q.intent.top_ups().any(|a| {
+                                            p.intent
+                                                .top_ups()
+                                                .any(|b| (a.to, a.asset) == (b.to, b.asset))
+                                        })
+                                        && c.book.record(other).is_some_and(|o| o.nonce > r.nonce)
+                                })
                         })
                         .copied()
                         .collect();
@@ -169,19 +175,32 @@ impl Engine {
                 }
                 self.maybe_fund(chain, now);
             }
-            (RpcCall::Balances { entries, .. }, RpcAnswer::Balances { block, values }) => {
-                if values.len() != entries.len() {
+            (
+                RpcCall::Balances { entries, safe, .. },
+                RpcAnswer::Balances {
+                    block,
+                    values,
+                    safe_nonce,
+                },
+            ) => {
+                if values.len() != entries.len() || (safe.is_some() && safe_nonce.is_none()) {
                     c.busy.remove(&Busy::Round);
                     let reason = format!(
-                        "balances answer has {} values for {} entries",
+                        "balances answer has {} values for {} entries{}",
                         values.len(),
-                        entries.len()
+                        entries.len(),
+                        if safe.is_some() && safe_nonce.is_none() {
+                            " and no Safe nonce"
+                        } else {
+                            ""
+                        }
                     );
                     self.ignored(reason);
                     return;
                 }
                 if c.snapshot.as_ref().is_none_or(|(b, _)| block >= *b) {
                     c.snapshot = Some((block, Balances::from_read(entries, values)));
+                    c.safe_nonce = safe_nonce;
                     // Confirmed transfers the snapshot shows are no longer in flight.
                     c.payloads
                         .retain(|_, p| !(p.confirmed && p.mined_block.is_some_and(|m| m <= block)));
@@ -276,6 +295,7 @@ impl Engine {
             percentile: c.cfg.fees.reward_percentile,
         };
         let entries = c.entries.clone();
+        let safe = c.cfg.safe.map(|s| s.address);
         self.call(
             now,
             chain,
@@ -289,6 +309,7 @@ impl Engine {
             RpcCall::Balances {
                 block: number,
                 entries,
+                safe,
             },
             round,
         );

@@ -10,7 +10,9 @@ use crate::fees::{Fees, TxKind};
 use crate::nonce::{NonceAction, RecordState, TxId};
 use crate::time::Timestamp;
 
-use super::{Busy, Engine, Event, HoldReason, JournalEntry, Output, RpcCall, TxBody, TxRequest};
+use super::{
+    Busy, Engine, Event, HoldReason, JournalEntry, Output, RpcCall, TopUp, TxBody, TxRequest,
+};
 
 impl Engine {
     #[allow(clippy::too_many_arguments)]
@@ -21,6 +23,7 @@ impl Engine {
         nonce: u64,
         body: TxBody,
         gas_limit: u64,
+        top_ups: Vec<TopUp>,
         fees: Fees,
         cancel: bool,
     ) {
@@ -41,6 +44,7 @@ impl Engine {
                 body,
                 gas_limit,
                 fees,
+                top_ups,
             }),
         });
     }
@@ -50,7 +54,7 @@ impl Engine {
             return;
         };
         if let Some(record) = c.book.record(tx).cloned() {
-            let transfer = c.payloads.get(&tx).map(|p| p.intent);
+            let transfer = c.payloads.get(&tx).map(|p| p.intent.clone());
             self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
@@ -73,7 +77,7 @@ impl Engine {
             let Some(c) = self.chains.get_mut(&chain) else {
                 return;
             };
-            let transfer = c.payloads.get(&record.id).map(|p| p.intent);
+            let transfer = c.payloads.get(&record.id).map(|p| p.intent.clone());
             let event = match record.state {
                 RecordState::Confirmed {
                     hash,
@@ -83,16 +87,42 @@ impl Engine {
                     match c.payloads.get_mut(&record.id) {
                         Some(p) if !cancelled && p.reverted => {
                             // Nothing arrived: not in flight, and never sent again blindly.
-                            let intent = p.intent;
+                            let intent = p.intent.clone();
                             c.payloads.remove(&record.id);
-                            c.reverted.insert((intent.to, intent.asset));
-                            self.event(Event::TransferReverted {
-                                chain,
-                                tx: record.id,
-                                to: intent.to,
-                                asset: intent.asset,
-                                hash,
-                            });
+                            for t in intent.top_ups() {
+                                c.reverted.insert((t.to, t.asset));
+                            }
+                            if let TxBody::Safe {
+                                safe,
+                                nonce: safe_nonce,
+                                ..
+                            } = intent.body
+                            {
+                                self.event(Event::SafeTxReverted {
+                                    chain,
+                                    tx: record.id,
+                                    safe,
+                                    safe_nonce,
+                                    hash,
+                                    message: format!(
+                                        "execTransaction of Safe {safe} at Safe nonce {safe_nonce} \
+                                         reverted: the Safe's nonce moved on (another \
+                                         transaction used it), an owner signature does not \
+                                         match its owners or threshold, or a top-up failed (the \
+                                         Safe lacks the coin or token); its wallets wait for an \
+                                         operator"
+                                    ),
+                                });
+                            }
+                            for t in intent.top_ups() {
+                                self.event(Event::TransferReverted {
+                                    chain,
+                                    tx: record.id,
+                                    to: t.to,
+                                    asset: t.asset,
+                                    hash,
+                                });
+                            }
                         }
                         Some(p) if !cancelled => {
                             p.confirmed = true;
@@ -100,7 +130,7 @@ impl Engine {
                             if c.settled.len() >= crate::nonce::KEPT_CONFIRMED {
                                 c.settled.remove(0);
                             }
-                            c.settled.push((record.id, p.intent));
+                            c.settled.push((record.id, p.intent.clone()));
                         }
                         Some(_) | None => {
                             c.payloads.remove(&record.id);
@@ -213,7 +243,7 @@ impl Engine {
                     };
                     if let Ok((tx, n)) = c.book.reserve_gap(nonce, now, &policy) {
                         self.journal(chain, tx);
-                        self.sign(chain, tx, n, TxBody::Noop, 21_000, fees, false);
+                        self.sign(chain, tx, n, TxBody::Noop, 21_000, Vec::new(), fees, false);
                     }
                 }
                 NonceAction::Replace {
@@ -228,10 +258,19 @@ impl Engine {
                     if c.busy.contains(&Busy::Sign(id)) {
                         continue;
                     }
-                    let (mut body, mut gas_limit) = match c.payloads.get(&id) {
-                        Some(p) if !cancel => (p.intent.body, p.intent.gas_limit),
-                        Some(_) | None => (TxBody::Noop, 21_000),
+                    let (mut body, mut gas_limit, mut top_ups) = match c.payloads.get(&id) {
+                        Some(p) if !cancel => (
+                            p.intent.body,
+                            p.intent.gas_limit,
+                            if p.intent.safe_nonce().is_some() {
+                                p.intent.top_ups().collect()
+                            } else {
+                                Vec::new()
+                            },
+                        ),
+                        Some(_) | None => (TxBody::Noop, 21_000, Vec::new()),
                     };
+                    let safe = !top_ups.is_empty();
                     // A node refuses a transaction whose worst cost exceeds the sender's balance:
                     // hold rather than send one that cannot be paid. Our transactions below this
                     // nonce are paid first (a bump that fits alone is refused once they are
@@ -251,7 +290,9 @@ impl Engine {
                         && needed > available
                     {
                         let cancel_needed = gas_cost(21_000).saturating_add(ahead);
-                        if cancel || cancel_needed > available {
+                        // A Safe transaction is never cancelled (its Safe nonce is signed for
+                        // it): it waits for the funding key's coin.
+                        if cancel || safe || cancel_needed > available {
                             self.hold(chain, HoldReason::Unaffordable { needed, available });
                             continue;
                         }
@@ -268,6 +309,7 @@ impl Engine {
                         self.hold(chain, HoldReason::Unaffordable { needed, available });
                         self.after_record_change(chain, id);
                         (body, gas_limit, cancel) = (TxBody::Noop, 21_000, true);
+                        top_ups = Vec::new();
                     }
                     self.event(Event::TxReplaced {
                         chain,
@@ -275,7 +317,7 @@ impl Engine {
                         nonce,
                         fees,
                     });
-                    self.sign(chain, id, nonce, body, gas_limit, fees, cancel);
+                    self.sign(chain, id, nonce, body, gas_limit, top_ups, fees, cancel);
                 }
                 NonceAction::Rebroadcast { hash, .. } => self.broadcast(now, chain, hash),
                 NonceAction::CheckReceipts { id, hashes } => {
@@ -313,7 +355,7 @@ impl Engine {
 fn body_value(body: TxBody) -> U256 {
     match body {
         TxBody::Native { value, .. } => value,
-        TxBody::Erc20 { .. } | TxBody::Noop => U256::ZERO,
+        TxBody::Erc20 { .. } | TxBody::Noop | TxBody::Safe { .. } => U256::ZERO,
     }
 }
 

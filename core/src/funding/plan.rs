@@ -93,6 +93,18 @@ pub struct Source {
     pub name: Option<String>,
     /// Observed balances (missing = 0).
     pub balances: AssetAmounts,
+    /// Who pays the gas of this source's transfers, when not the source itself (a Safe's
+    /// owner sends `execTransaction` and pays its gas): gas is reserved from its native coin.
+    pub gas_payer: Option<GasPayer>,
+}
+
+/// The account that pays a source's gas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GasPayer {
+    /// Its address.
+    pub address: Address,
+    /// Its observed native balance.
+    pub native: U256,
 }
 
 /// A wallet to keep funded.
@@ -311,10 +323,22 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
     for s in &input.sources {
         available.insert((s.chain, s.address), s.balances.clone());
     }
+    // A gas payer that is not also a source holds only its native coin for the planner.
+    for s in &input.sources {
+        if let Some(p) = s.gas_payer {
+            available.entry((s.chain, p.address)).or_insert_with(|| {
+                let mut a = AssetAmounts::new();
+                a.add(Asset::NATIVE, p.native);
+                a
+            });
+        }
+    }
     let mut incoming: Flows = Map::new();
     for t in &input.in_flight {
         if let Some(a) = available.get_mut(&(t.chain, t.from)) {
             spend(a, t.asset, t.amount);
+        }
+        if let Some(a) = available.get_mut(&(t.chain, payer_of(&input.sources, t.chain, t.from))) {
             spend(a, Asset::NATIVE, t.gas_reserved);
         }
         let e = incoming.entry((t.chain, t.to, t.asset)).or_default();
@@ -372,6 +396,15 @@ pub fn plan(input: &PlanInput) -> Result<Plan, InputError> {
 
 type Flows = Map<(ChainId, Address, Asset), U256>;
 
+/// Who pays the gas of transfers from `from`: its source's gas payer, else itself.
+fn payer_of(sources: &[Source], chain: ChainId, from: Address) -> Address {
+    sources
+        .iter()
+        .find(|s| s.chain == chain && s.address == from)
+        .and_then(|s| s.gas_payer)
+        .map_or(from, |p| p.address)
+}
+
 /// One wallet asset to refill.
 struct Need {
     chain: ChainId,
@@ -397,24 +430,38 @@ fn allocate(
     let mut any_source = false;
     for s in sources.iter().filter(|s| s.chain == need.chain) {
         any_source = true;
+        let payer = s.gas_payer.map_or(s.address, |p| p.address);
+        let gas_native = available
+            .get(&(s.chain, payer))
+            .map_or(U256::ZERO, |a| a.get(&Asset::NATIVE));
         let Some(a) = available.get_mut(&(s.chain, s.address)) else {
             continue;
         };
-        let native = a.get(&Asset::NATIVE);
-        let take = if asset.is_native() {
+        let held = a.get(&asset);
+        let take = if payer != s.address {
+            // Another account pays the gas: the source can send all it holds.
+            if gas_native < cost {
+                gas_blocked |= !held.is_zero();
+                U256::ZERO
+            } else {
+                remaining.min(held)
+            }
+        } else if asset.is_native() {
             // The coin pays for its own gas: what is left after the fee can be sent.
-            remaining.min(native.saturating_sub(cost))
-        } else if native < cost {
-            gas_blocked |= !a.get(&asset).is_zero();
+            remaining.min(held.saturating_sub(cost))
+        } else if gas_native < cost {
+            gas_blocked |= !held.is_zero();
             U256::ZERO
         } else {
-            remaining.min(a.get(&asset))
+            remaining.min(held)
         };
         if take.is_zero() {
             continue;
         }
         spend(a, asset, take);
-        spend(a, Asset::NATIVE, cost);
+        if let Some(p) = available.get_mut(&(s.chain, payer)) {
+            spend(p, Asset::NATIVE, cost);
+        }
         remaining -= take;
         transfers.push(Transfer {
             chain: need.chain,
@@ -607,12 +654,24 @@ fn balances_field(o: &Obj<'_, '_>) -> Result<AssetAmounts, InputError> {
 }
 
 fn parse_source(v: Node<'_>, p: &Path<'_>) -> Result<Source, InputError> {
-    let o = Obj::new(v, p, &["chain", "address", "name", "balances"])?;
+    let o = Obj::new(v, p, &["chain", "address", "name", "balances", "gas_payer"])?;
+    let gas_payer = match o.optional("gas_payer") {
+        Some(v) => {
+            let pp = p.key("gas_payer");
+            let g = Obj::new(v, &pp, &["address", "native"])?;
+            Some(GasPayer {
+                address: json::address(g.required("address")?, &pp.key("address"))?,
+                native: json::amount(g.required("native")?, &pp.key("native"))?,
+            })
+        }
+        None => None,
+    };
     Ok(Source {
         chain: chain_field(&o)?,
         address: json::address(o.required("address")?, &p.key("address"))?,
         name: name_field(&o)?,
         balances: balances_field(&o)?,
+        gas_payer,
     })
 }
 

@@ -410,7 +410,7 @@ fn drain_base(
                 r.calls.insert(*id, (*chain, call.clone()));
             }
             Output::Sign { chain, tx, request } => {
-                r.signs.insert((*chain, *tx), **request);
+                r.signs.insert((*chain, *tx), (**request).clone());
                 r.signing.insert((*chain, *tx));
             }
             Output::Spawn { service } => {
@@ -440,7 +440,7 @@ fn drain_alt(
                 id, chain, call, ..
             } => w.rpc.push((*id, *chain, call.clone())),
             Output::Sign { chain, tx, request } => {
-                w.sign.push((*chain, *tx, **request, step));
+                w.sign.push((*chain, *tx, (**request).clone(), step));
             }
             Output::Spawn { service } => {
                 w.spawn.insert(service.clone(), step);

@@ -62,7 +62,7 @@ impl Default for ChainParams {
 }
 
 /// A transaction the chain knows (signed by the simulated adapter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimTx {
     /// Its hash.
     pub hash: B256,
@@ -71,12 +71,29 @@ pub struct SimTx {
 }
 
 impl SimTx {
-    fn value_to(self) -> (Address, U256) {
+    fn value_to(&self) -> (Address, U256) {
         match self.req.body {
             TxBody::Native { to, value } => (to, value),
             TxBody::Erc20 { to, .. } => (to, U256::ZERO),
             TxBody::Noop => (self.req.from, U256::ZERO),
+            TxBody::Safe { safe, .. } => (safe, U256::ZERO),
         }
+    }
+
+    /// The native top-ups a Safe transaction pays from its Safe (the simulation moves native
+    /// coin only, as for plain transfers).
+    fn safe_moves(&self) -> Option<(Address, u64, Vec<(Address, U256)>)> {
+        let TxBody::Safe { safe, nonce, .. } = self.req.body else {
+            return None;
+        };
+        let moves = self
+            .req
+            .top_ups
+            .iter()
+            .filter(|t| t.asset.is_native())
+            .map(|t| (t.to, t.amount))
+            .collect();
+        Some((safe, nonce, moves))
     }
 
     fn max_cost(&self) -> U256 {
@@ -92,6 +109,8 @@ impl SimTx {
 struct Applied {
     tx: SimTx,
     fee: U256,
+    /// A Safe transaction that ran (its Safe nonce matched and the Safe could pay).
+    safe_ran: bool,
 }
 
 /// Blocks the chain keeps (about 11 hours of 5 s blocks): far more than any confirmation depth,
@@ -117,6 +136,8 @@ pub struct SimChain {
     rng: Rng,
     balances: Map<Address, U256>,
     nonces: Map<Address, u64>,
+    /// Each Safe's `nonce()`.
+    safe_nonces: Map<Address, u64>,
     mempool: Map<(Address, u64), SimTx>,
     /// The last [`KEPT_BLOCKS`] blocks; `blocks[0]` is block number `first`.
     blocks: VecDeque<Block>,
@@ -166,6 +187,7 @@ impl SimChain {
             rng: Rng::new(seed),
             balances,
             nonces: Map::new(),
+            safe_nonces: Map::new(),
             mempool: Map::new(),
             blocks: VecDeque::new(),
             first: 0,
@@ -211,6 +233,11 @@ impl SimChain {
     /// A balance now.
     pub fn balance(&self, a: Address) -> U256 {
         self.balances.get(&a).copied().unwrap_or_default()
+    }
+
+    /// A Safe's `nonce()`.
+    pub fn safe_nonce(&self, safe: Address) -> u64 {
+        self.safe_nonces.get(&safe).copied().unwrap_or(0)
     }
 
     /// `latest` and `pending` transaction counts.
@@ -264,7 +291,7 @@ impl SimChain {
 
     /// `eth_sendRawTransaction` with geth's rules.
     pub fn send(&mut self, hash: B256) -> Result<(), SendError> {
-        let Some(tx) = self.known.get(&hash).copied() else {
+        let Some(tx) = self.known.get(&hash).cloned() else {
             return Err((-32000, "rlp: unknown transaction"));
         };
         let from = tx.req.from;
@@ -292,8 +319,9 @@ impl SimChain {
                 return Err((-32000, "replacement transaction underpriced"));
             }
         }
-        self.mempool.insert((from, tx.req.nonce), tx);
-        self.accepted.entry((from, tx.req.nonce)).or_insert(hash);
+        let nonce = tx.req.nonce;
+        self.mempool.insert((from, nonce), tx);
+        self.accepted.entry((from, nonce)).or_insert(hash);
         Ok(())
     }
 
@@ -368,7 +396,7 @@ impl SimChain {
                     break;
                 }
                 let nonce = self.nonces.get(&from).copied().unwrap_or(0);
-                let Some(tx) = self.mempool.get(&(from, nonce)).copied() else {
+                let Some(tx) = self.mempool.get(&(from, nonce)).cloned() else {
                     break;
                 };
                 if tx.req.fees.max_fee_per_gas < base_fee || tx.max_cost() > self.balance(from) {
@@ -382,6 +410,7 @@ impl SimChain {
                     .min(base_fee.saturating_add(tx.req.fees.max_priority_fee_per_gas));
                 let gas_used = match tx.req.body {
                     TxBody::Erc20 { .. } => tx.req.gas_limit.min(52_000),
+                    TxBody::Safe { .. } => tx.req.gas_limit.min(62_000 + 36_000 * tx.req.top_ups.len() as u64),
                     TxBody::Native { .. } | TxBody::Noop => 21_000,
                 };
                 let fee = U256::from(gas_used).saturating_mul(U256::from(price));
@@ -389,16 +418,35 @@ impl SimChain {
                 *self.balances.entry(from).or_default() -= value.saturating_add(fee);
                 *self.balances.entry(to).or_default() += value;
                 self.nonces.insert(from, nonce + 1);
+                // A Safe transaction runs when its Safe nonce is the Safe's and the Safe can pay
+                // every top-up; otherwise it reverts (the sender's nonce and fee are spent).
+                let mut success = true;
+                let mut safe_ran = false;
+                if let Some((safe, safe_nonce, moves)) = tx.safe_moves() {
+                    let total = moves
+                        .iter()
+                        .fold(U256::ZERO, |t, (_, v)| t.saturating_add(*v));
+                    success = self.safe_nonces.get(&safe).copied().unwrap_or(0) == safe_nonce
+                        && self.balance(safe) >= total;
+                    if success {
+                        safe_ran = true;
+                        *self.balances.entry(safe).or_default() -= total;
+                        for (to, v) in moves {
+                            *self.balances.entry(to).or_default() += v;
+                        }
+                        self.safe_nonces.insert(safe, safe_nonce + 1);
+                    }
+                }
                 self.receipts.insert(
                     tx.hash,
                     Receipt {
                         block_number: number,
                         block_hash: hash,
-                        success: true,
+                        success,
                     },
                 );
                 self.included.insert((from, nonce), tx.hash);
-                applied.push(Applied { tx, fee });
+                applied.push(Applied { tx, fee, safe_ran });
             }
         }
         self.waits += self
@@ -440,13 +488,22 @@ impl SimChain {
             };
             removed += 1;
             for a in b.applied.iter().rev() {
+                if a.safe_ran
+                    && let Some((safe, safe_nonce, moves)) = a.tx.safe_moves()
+                {
+                    for (to, v) in moves {
+                        *self.balances.entry(to).or_default() -= v;
+                        *self.balances.entry(safe).or_default() += v;
+                    }
+                    self.safe_nonces.insert(safe, safe_nonce);
+                }
                 let (to, value) = a.tx.value_to();
                 *self.balances.entry(to).or_default() -= value;
                 *self.balances.entry(a.tx.req.from).or_default() += value.saturating_add(a.fee);
                 self.nonces.insert(a.tx.req.from, a.tx.req.nonce);
                 self.receipts.remove(&a.tx.hash);
                 self.included.remove(&(a.tx.req.from, a.tx.req.nonce));
-                reinsert.push(a.tx);
+                reinsert.push(a.tx.clone());
             }
         }
         for tx in reinsert {

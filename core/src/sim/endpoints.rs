@@ -100,7 +100,11 @@ impl World {
                 let (latest, pending) = self.chain.counts(address);
                 RpcAnswer::TransactionCounts { latest, pending }
             }
-            RpcCall::Balances { block, entries } => {
+            RpcCall::Balances {
+                block,
+                entries,
+                safe,
+            } => {
                 if block > head {
                     return Err(lagging());
                 }
@@ -116,6 +120,7 @@ impl World {
                             }
                         })
                         .collect(),
+                    safe_nonce: safe.map(|s| self.chain.safe_nonce(s)),
                 }
             }
             RpcCall::FeeHistory { blocks, .. } => {

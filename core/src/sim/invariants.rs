@@ -78,6 +78,7 @@ impl World {
             | Event::TxConfirmed { .. }
             | Event::SendRejected { .. }
             | Event::TransferReverted { .. }
+            | Event::SafeTxReverted { .. }
             | Event::FundingHeld { .. }
             | Event::Shortfall { .. }
             | Event::NonceLost { .. }
@@ -103,6 +104,13 @@ impl World {
                     .and_then(|a| self.chain.known(a.hash))
                     .and_then(|t| match t.req.body {
                         TxBody::Native { to: dest, value } if dest == to => Some(value),
+                        TxBody::Safe { .. } => Some(
+                            t.req
+                                .top_ups
+                                .iter()
+                                .filter(|u| u.to == to && u.asset.is_native())
+                                .fold(U256::ZERO, |s, u| s.saturating_add(u.amount)),
+                        ),
                         TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop => None,
                     })
             })

@@ -164,6 +164,7 @@ pub fn engine_config(cfg: &SimConfig) -> EngineConfig {
             rpc: cfg.rpc,
             nonce: cfg.nonce,
             fees: cfg.fees,
+            safe: None,
         }],
         services,
     }

@@ -133,6 +133,7 @@ async fn read_at(
     let call = RpcCall::Balances {
         block,
         entries: entries.to_vec(),
+        safe: None,
     };
     let RpcAnswer::Balances { values, .. } = crate::chain::rpc::first_answer(eps(), &call).await?
     else {

@@ -153,15 +153,38 @@ impl Endpoint {
                     pending: pending.to(),
                 })
             }
-            RpcCall::Balances { block, entries } => {
-                let values = if self.use_multicall && self.has_multicall(*block).await? {
-                    self.balances_multicall(*block, entries).await?
-                } else {
-                    self.balances_batch(*block, entries).await?
+            RpcCall::Balances {
+                block,
+                entries,
+                safe,
+            } => {
+                let multicall = self.use_multicall && self.has_multicall(*block).await?;
+                let (values, safe_nonce) = match (multicall, safe) {
+                    (true, None) => (self.balances_multicall(*block, entries).await?, None),
+                    (true, Some(safe)) => {
+                        let tx = CallRequest {
+                            to: MULTICALL3,
+                            data: multicall::encode_balances_and_safe_nonce(entries, *safe).into(),
+                        };
+                        let out: Bytes = self.request("eth_call", (tx, U64::from(*block))).await?;
+                        let (values, nonce) =
+                            multicall::decode_balances_and_safe_nonce(entries, *safe, &out)
+                                .map_err(|e| multicall_failure(&e))?;
+                        (values, Some(nonce))
+                    }
+                    (false, safe) => {
+                        let values = self.balances_batch(*block, entries).await?;
+                        let nonce = match safe {
+                            Some(safe) => Some(self.safe_nonce(*block, *safe).await?),
+                            None => None,
+                        };
+                        (values, nonce)
+                    }
                 };
                 Ok(RpcAnswer::Balances {
                     block: *block,
                     values,
+                    safe_nonce,
                 })
             }
             RpcCall::FeeHistory { blocks, percentile } => {
@@ -258,6 +281,15 @@ impl Endpoint {
         multicall::decode_balances(entries, &out).map_err(|e| multicall_failure(&e))
     }
 
+    async fn safe_nonce(&self, block: u64, safe: Address) -> Result<u64, RpcFailure> {
+        let tx = CallRequest {
+            to: safe,
+            data: tend_core::safe::NONCE.to_vec().into(),
+        };
+        let out: Bytes = self.request("eth_call", (tx, U64::from(block))).await?;
+        multicall::decode_safe_nonce(safe, &out).map_err(|e| multicall_failure(&e))
+    }
+
     async fn balances_batch(
         &self,
         block: u64,
@@ -313,6 +345,11 @@ fn multicall_failure(e: &MulticallError) -> RpcFailure {
             message: format!(
                 "execution reverted: the balance of {holder} in {asset} cannot be read (not an ERC-20?)"
             ),
+            retry_after_ms: None,
+        },
+        MulticallError::NotASafe { .. } => RpcFailure::JsonRpc {
+            code: 3,
+            message: format!("execution reverted: {e}"),
             retry_after_ms: None,
         },
         MulticallError::Malformed(_) => RpcFailure::Transport {

@@ -12,13 +12,47 @@ use tend_core::engine::io::{TxBody, TxRequest};
 
 use crate::chain::rpc::transferCall;
 
-/// Signs an EIP-1559 transaction; returns its EIP-2718 encoding and hash.
+/// Signs an EIP-1559 transaction; returns its EIP-2718 encoding and hash. A [`TxBody::Safe`]
+/// is signed by the funding key alone as the Safe's owner ([`sign_with_owners`] for more).
 pub fn sign_eip1559(
     signer: &PrivateKeySigner,
     chain: ChainId,
     req: &TxRequest,
 ) -> Result<(Bytes, alloy::primitives::B256), String> {
+    sign_with_owners(signer, &[], chain, req)
+}
+
+/// [`sign_eip1559`] where a Safe transaction is signed by the funding key and `owners` (more
+/// local keys of the Safe's owners, for a threshold above 1).
+pub fn sign_with_owners(
+    signer: &PrivateKeySigner,
+    owners: &[PrivateKeySigner],
+    chain: ChainId,
+    req: &TxRequest,
+) -> Result<(Bytes, alloy::primitives::B256), String> {
     let (to, value, input) = match req.body {
+        TxBody::Safe {
+            safe,
+            nonce,
+            multisend,
+        } => {
+            let tx = tend_core::safe::batch(&req.top_ups, multisend, nonce).ok_or_else(|| {
+                format!("the engine asked for a Safe transaction of {safe} without top-ups")
+            })?;
+            let hash = tend_core::safe::safe_tx_hash(chain.0, safe, &tx);
+            let mut sigs = Vec::with_capacity(1 + owners.len());
+            for key in std::iter::once(signer).chain(owners) {
+                use alloy::signers::SignerSync;
+                let sig = key.sign_hash_sync(&hash).map_err(|e| e.to_string())?;
+                sigs.push((key.address(), sig.as_bytes()));
+            }
+            let signatures = tend_core::safe::pack_signatures(sigs);
+            (
+                safe,
+                U256::ZERO,
+                Bytes::from(tend_core::safe::exec_transaction_data(&tx, &signatures)),
+            )
+        }
         TxBody::Native { to, value } => (to, value, Bytes::new()),
         TxBody::Erc20 { token, to, amount } => (
             token,

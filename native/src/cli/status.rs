@@ -253,7 +253,11 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
         let RpcAnswer::Head { number, .. } = first_answer(&eps, &RpcCall::Head).await? else {
             return Err(Failure::io("unexpected answer to a head request"));
         };
+        let source = crate::daemon::plan::source_of(chain_cfg);
         let mut entries: Vec<(Address, Asset)> = vec![(config.funder, Asset::NATIVE)];
+        if source != config.funder {
+            entries.push((source, Asset::NATIVE));
+        }
         for w in config
             .engine
             .services
@@ -261,7 +265,7 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
             .flat_map(|s| &s.wallets)
             .filter(|w| w.chain == spec.chain)
         {
-            for e in [(config.funder, w.asset), (w.address, w.asset)] {
+            for e in [(source, w.asset), (w.address, w.asset)] {
                 if !entries.contains(&e) {
                     entries.push(e);
                 }
@@ -272,6 +276,7 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
             &RpcCall::Balances {
                 block: number,
                 entries: entries.clone(),
+                safe: None,
             },
         )
         .await?

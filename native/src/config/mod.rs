@@ -247,6 +247,8 @@ struct RawChain {
     nonce: Option<NoncePolicy>,
     fees: Option<FeePolicy>,
     olas: Option<olas::RawContracts>,
+    safe: Option<toml::Spanned<TomlAddress>>,
+    multisend: Option<toml::Spanned<TomlAddress>>,
 }
 
 #[derive(Deserialize)]
@@ -552,10 +554,38 @@ impl Config {
                 fees.max_fee_cap = cap;
                 nonce.fee_cap = nonce.fee_cap.max(cap);
             }
+            if let (None, Some(m)) = (&c.safe, &c.multisend) {
+                return Err(invalid(
+                    Some(m.span()),
+                    format!(
+                        "chain {chain}: multisend is the contract a funding Safe batches with; \
+                         give safe = \"0x…\" too, or drop multisend"
+                    ),
+                ));
+            }
+            let safe = match &c.safe {
+                Some(a) if a.get_ref().0 == funder => {
+                    return Err(invalid(
+                        Some(a.span()),
+                        format!(
+                            "chain {chain}: safe is the funding key's own address; give the Safe \
+                             the key owns"
+                        ),
+                    ));
+                }
+                Some(a) => Some(tend_core::engine::SafeSource::new(
+                    a.get_ref().0,
+                    c.multisend
+                        .as_ref()
+                        .map_or(tend_core::engine::MULTISEND_1_3_0, |m| m.get_ref().0),
+                )),
+                None => None,
+            };
             engine_chains.push(ChainConfig {
                 chain,
                 endpoints: urls.len(),
                 funder,
+                safe,
                 poll_ms: c.poll_ms.unwrap_or(15_000),
                 native_transfer_gas: tend_core::funding::plan::NATIVE_TRANSFER_GAS,
                 erc20_transfer_gas: tend_core::funding::plan::ERC20_TRANSFER_GAS,

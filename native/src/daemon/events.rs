@@ -58,12 +58,22 @@ fn log_event(event: &Event) {
         } => {
             tracing::error!(chain = %chain, tx, to = %to, asset = %asset, hash = %hash, "top-up reverted on chain (the wallet refused it or it ran out of gas): the wallet is not topped up again until tend restarts; check the wallet contract and the chain's gas");
         }
+        Event::SafeTxReverted {
+            chain,
+            tx,
+            safe,
+            safe_nonce,
+            hash,
+            message,
+        } => {
+            tracing::error!(chain = %chain, tx, safe = %safe, safe_nonce, hash = %hash, "{message}");
+        }
         Event::SendRejected { chain, tx, class } => {
             tracing::warn!(chain = %chain, tx, "broadcast rejected: {class:?}");
         }
         Event::FundingHeld {
             chain,
-            reason: HoldReason::Nonce { message },
+            reason: HoldReason::Nonce { message } | HoldReason::Safe { message },
         } => tracing::info!(chain = %chain, "funding waits: {message}"),
         Event::FundingHeld { chain, reason } => {
             tracing::warn!(chain = %chain, "funding held: {reason:?}");
@@ -124,6 +134,7 @@ impl Daemon {
             | Event::TxReplaced { .. }
             | Event::SendRejected { .. }
             | Event::TransferReverted { .. }
+            | Event::SafeTxReverted { .. }
             | Event::FundingHeld { .. }
             | Event::Shortfall { .. }
             | Event::NonceLost { .. }

@@ -10,7 +10,10 @@ use alloy::primitives::{Address, U256};
 use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::chain_amounts::AssetAmounts;
-use tend_core::funding::plan::{GasParams, PlanInput, Policy, Source, Transfer, Wallet};
+use tend_core::engine::ChainConfig;
+use tend_core::funding::plan::{
+    GasParams, GasPayer, PlanInput, Policy, Source, Transfer, Wallet,
+};
 
 use crate::config::Config;
 
@@ -37,8 +40,18 @@ where
             continue;
         };
         let mut gas = GasParams::with_max_fee(U256::from(*fee));
-        gas.native_transfer_gas = U256::from(chain_cfg.native_transfer_gas);
-        gas.erc20_transfer_gas = U256::from(chain_cfg.erc20_transfer_gas);
+        // From a Safe, each top-up reserves the whole Safe transaction's gas from the funding
+        // key (as the engine plans it).
+        let (native_gas, erc20_gas) = match chain_cfg.safe {
+            Some(s) => (
+                s.exec_gas.saturating_add(s.native_gas),
+                s.exec_gas.saturating_add(s.erc20_gas),
+            ),
+            None => (chain_cfg.native_transfer_gas, chain_cfg.erc20_transfer_gas),
+        };
+        gas.native_transfer_gas = U256::from(native_gas);
+        gas.erc20_transfer_gas = U256::from(erc20_gas);
+        let source = source_of(chain_cfg);
         input.chains.insert(chain, gas);
         let mut funder = AssetAmounts::new();
         let mut wallets: BTreeMap<
@@ -52,7 +65,7 @@ where
         > = BTreeMap::new();
         for s in &config.engine.services {
             for w in s.wallets.iter().filter(|w| w.chain == chain) {
-                if let Some(b) = balance(chain, chain_cfg.funder, w.asset) {
+                if let Some(b) = balance(chain, source, w.asset) {
                     funder.set(w.asset, b);
                 }
                 let Some(b) = balance(chain, w.address, w.asset) else {
@@ -71,14 +84,19 @@ where
                 e.3.insert(w.asset, w.policy());
             }
         }
-        if let Some(b) = balance(chain, chain_cfg.funder, Asset::NATIVE) {
+        if let Some(b) = balance(chain, source, Asset::NATIVE) {
             funder.set(Asset::NATIVE, b);
         }
+        let gas_payer = chain_cfg.safe.map(|_| GasPayer {
+            address: chain_cfg.funder,
+            native: balance(chain, chain_cfg.funder, Asset::NATIVE).unwrap_or_default(),
+        });
         input.sources.push(Source {
             chain,
-            address: chain_cfg.funder,
-            name: Some("funder".into()),
+            address: source,
+            name: Some(if gas_payer.is_some() { "safe" } else { "funder" }.into()),
             balances: funder,
+            gas_payer,
         });
         for (address, (name, priority, balances, policy)) in wallets {
             input.wallets.push(Wallet {
@@ -93,6 +111,11 @@ where
     }
     input
 }
+/// Where a chain's top-ups come from: its Safe, else the funding key.
+pub fn source_of(chain: &ChainConfig) -> Address {
+    chain.safe.map_or(chain.funder, |s| s.address)
+}
+
 impl Daemon {
     /// The plan the latest reads give, with what is in flight counted as done.
     /// Computed again only after balances, fees or the transfers in flight changed.
@@ -108,12 +131,21 @@ impl Daemon {
         if self.fees.len() < self.config.engine.chains.len() {
             return None;
         }
+        let source = |chain: ChainId| {
+            self.config
+                .engine
+                .chains
+                .iter()
+                .find(|c| c.chain == chain)
+                .map_or(self.config.funder, source_of)
+        };
         let in_flight = self
             .intents
             .iter()
-            .map(|((chain, _), t)| tend_core::funding::plan::Transfer {
-                chain: *chain,
-                from: self.config.funder,
+            .flat_map(|((chain, _), t)| t.top_ups().map(move |u| (*chain, u)))
+            .map(|(chain, t)| tend_core::funding::plan::Transfer {
+                chain,
+                from: source(chain),
                 to: t.to,
                 asset: t.asset,
                 amount: t.amount,

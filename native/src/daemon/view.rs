@@ -143,7 +143,7 @@ impl Daemon {
             match (self.watched.remove(id), result) {
                 (
                     Some(Watched::Balances(chain, entries)),
-                    Ok(RpcAnswer::Balances { block, values }),
+                    Ok(RpcAnswer::Balances { block, values, .. }),
                 ) => {
                     for ((holder, asset), v) in entries.iter().zip(values) {
                         self.balances.insert((chain, *holder, *asset), (*v, *block));
