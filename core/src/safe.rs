@@ -1,8 +1,12 @@
 //! Safe 1.3.0 transactions as bytes (`shared/domain/olas-onchain.md` §7, §8): the EIP-712 hash
 //! the owners sign, the packed owner signatures, the `execTransaction` call data, and MultiSend's
-//! packed batch. Pure ABI work: the adapters sign the hash and send the call. Gas fields are
-//! zero, as the Olas middleware sends them (`safeTxGas = baseGas = gasPrice = 0`, no gas
-//! token, no refund receiver): a failing inner call then reverts the whole transaction.
+//! packed batch. Pure ABI work: the adapters sign the hash and send the call. `baseGas`,
+//! `gasPrice`, the gas token and the refund receiver are zero, as the Olas middleware sends them.
+//! `safeTxGas` is the caller's choice: 0 (the middleware's) makes a failing inner call revert the
+//! whole transaction, so the Safe's nonce stays unused and the signed transaction could still
+//! run later; tend's top-up batches ([`batch`]) set it, so a failing batch emits
+//! `ExecutionFailure` and consumes the nonce: a signed Safe transaction runs at most once, and
+//! its nonce is never signed for another.
 
 use alloy_primitives::{Address, B256, U256, b256, keccak256};
 
@@ -39,7 +43,7 @@ impl Operation {
     }
 }
 
-/// One Safe transaction (gas fields zero).
+/// One Safe transaction (`baseGas`, `gasPrice` and the gas token zero).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SafeTx {
     /// The target.
@@ -50,9 +54,17 @@ pub struct SafeTx {
     pub data: Vec<u8>,
     /// Call or delegatecall.
     pub operation: Operation,
+    /// Gas the Safe must give the inner call; above 0, a failing inner call does not revert
+    /// (`ExecutionFailure`, nonce consumed).
+    pub safe_tx_gas: U256,
     /// The Safe's nonce it is signed for (`nonce()`).
     pub nonce: U256,
 }
+
+/// `keccak256("ExecutionFailure(bytes32,uint256)")`: the Safe's event when the inner call of a
+/// transaction with `safeTxGas > 0` failed (its nonce is used).
+pub const EXECUTION_FAILURE: B256 =
+    b256!("23428b18acfb3ea64b08dc0c1d296ea9c09702c09083ca5272e64d115b687d23");
 
 fn word_u256(v: U256) -> [u8; 32] {
     v.to_be_bytes()
@@ -92,8 +104,9 @@ pub fn safe_tx_hash(chain_id: u64, safe: Address, tx: &SafeTx) -> B256 {
     s.extend_from_slice(&word_u256(tx.value));
     s.extend_from_slice(keccak256(&tx.data).as_slice());
     s.extend_from_slice(&word_usize(usize::from(tx.operation.byte())));
-    // safeTxGas, baseGas, gasPrice, gasToken, refundReceiver: zero.
-    s.extend_from_slice(&[0u8; 5 * 32]);
+    s.extend_from_slice(&word_u256(tx.safe_tx_gas));
+    // baseGas, gasPrice, gasToken, refundReceiver: zero.
+    s.extend_from_slice(&[0u8; 4 * 32]);
     s.extend_from_slice(&word_u256(tx.nonce));
     let mut m = Vec::with_capacity(66);
     m.extend_from_slice(&[0x19, 0x01]);
@@ -119,7 +132,8 @@ pub fn exec_transaction_data(tx: &SafeTx, signatures: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&word_u256(tx.value));
     out.extend_from_slice(&word_usize(head));
     out.extend_from_slice(&word_usize(usize::from(tx.operation.byte())));
-    out.extend_from_slice(&[0u8; 5 * 32]);
+    out.extend_from_slice(&word_u256(tx.safe_tx_gas));
+    out.extend_from_slice(&[0u8; 4 * 32]);
     out.extend_from_slice(&word_usize(head + data_tail));
     tail(&mut out, &tx.data);
     tail(&mut out, signatures);
@@ -191,8 +205,14 @@ pub fn top_up_call(t: &TopUp) -> MultiSendCall {
 
 /// The Safe transaction that pays `top_ups` at Safe nonce `nonce`: the one call itself for one
 /// top-up, a MultiSend delegatecall of them all for two or more (as the middleware's
-/// `fund_chain_amounts` dispatches). `None` for no top-up.
-pub fn batch(top_ups: &[TopUp], multisend: Address, nonce: u64) -> Option<SafeTx> {
+/// `fund_chain_amounts` dispatches), with `safeTxGas` = `safe_tx_gas` (above 0: a batch that
+/// fails still consumes the nonce). `None` for no top-up.
+pub fn batch(
+    top_ups: &[TopUp],
+    multisend: Address,
+    nonce: u64,
+    safe_tx_gas: u64,
+) -> Option<SafeTx> {
     let tx = match top_ups {
         [] => return None,
         [one] => {
@@ -202,6 +222,7 @@ pub fn batch(top_ups: &[TopUp], multisend: Address, nonce: u64) -> Option<SafeTx
                 value: c.value,
                 data: c.data,
                 operation: Operation::Call,
+                safe_tx_gas: U256::from(safe_tx_gas),
                 nonce: U256::from(nonce),
             }
         }
@@ -212,6 +233,7 @@ pub fn batch(top_ups: &[TopUp], multisend: Address, nonce: u64) -> Option<SafeTx
                 value: U256::ZERO,
                 data: multisend_data(&calls),
                 operation: Operation::DelegateCall,
+                safe_tx_gas: U256::from(safe_tx_gas),
                 nonce: U256::from(nonce),
             }
         }
@@ -244,6 +266,10 @@ mod tests {
         assert_eq!(MULTI_SEND, keccak256("multiSend(bytes)")[..4]);
         assert_eq!(NONCE, keccak256("nonce()")[..4]);
         assert_eq!(ERC20_TRANSFER, keccak256("transfer(address,uint256)")[..4]);
+        assert_eq!(
+            EXECUTION_FAILURE,
+            keccak256("ExecutionFailure(bytes32,uint256)")
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ fn world(seed: u64) -> SimConfig {
         engine_crashes: u32::try_from(r.below(6)).unwrap(),
         engine_down_ms: r.below(20_000),
         sample_every_ms: 0,
+        safe: r.chance_ppm(300_000),
         max_steps: 5_000_000,
         ..SimConfig::default()
     }
@@ -371,4 +372,65 @@ fn a_nonce_a_pool_accepted_is_never_signed_for_another_payload() {
     }
     assert!(crashes >= 400, "{crashes} crashes");
     assert!(refused > 0, "nothing was replaced");
+}
+
+#[test]
+fn a_safe_pays_a_round_in_one_transaction_and_signs_each_safe_nonce_once() {
+    let mut batches = 0;
+    let mut top_ups = 0;
+    let mut crashes = 0;
+    for seed in 0..8 {
+        let cfg = SimConfig {
+            seed,
+            services: 10,
+            duration_ms: 2 * 3_600_000,
+            safe: true,
+            // Drained fast from staggered balances: wallets run low a few at a time.
+            spend_per_day: U256::from(100 * ETHER),
+            behaviours: vec![Behaviour::Healthy, Behaviour::Crashy { mean_ms: 900_000 }],
+            nonce: NoncePolicy {
+                confirmations: 6,
+                ..NoncePolicy::default()
+            },
+            chain: ChainParams {
+                block_time_ms: 12_000,
+                spike_ppm: 200_000,
+                spike_factor: 8,
+                drop_ppm: 20_000,
+                reorg_ppm: 10_000,
+                refuse_below_base_fee: true,
+                ..ChainParams::default()
+            },
+            endpoints: vec![
+                EndpointFaults {
+                    latency_ms: 800,
+                    timeout_ppm: 30_000,
+                    ..EndpointFaults::default()
+                },
+                EndpointFaults::default(),
+            ],
+            poll_ms: 2_000,
+            engine_crashes: 20,
+            engine_down_ms: 5_000,
+            ..SimConfig::default()
+        };
+        let r = sim::run(&cfg).unwrap();
+        assert!(
+            r.violations.is_empty(),
+            "seed {seed}: {:?}",
+            r.first_violation()
+        );
+        batches += r.summary.safe_transactions;
+        top_ups += r.summary.safe_top_ups;
+        crashes += r.summary.crashes;
+        let funded: u64 = r.summary.services.iter().map(|s| s.transfers).sum();
+        assert!(funded > 0, "seed {seed}: nothing funded");
+    }
+    assert!(crashes >= 100, "{crashes} crashes");
+    assert!(batches > 0, "no Safe transaction");
+    // Rounds with several low wallets batch them: fewer Safe transactions than top-ups.
+    assert!(
+        top_ups > batches * 3 / 2,
+        "{top_ups} top-ups in {batches} Safe transactions"
+    );
 }

@@ -512,6 +512,7 @@ async fn safe_gas() {
         value: amount,
         data: Vec::new(),
         operation: Operation::Call,
+        safe_tx_gas: U256::ZERO,
         nonce: U256::from(nonce),
     };
     gas_of(&net, safe, exec(warm)).await;
@@ -528,6 +529,7 @@ async fn safe_gas() {
                 value: amount,
                 data: Vec::new(),
                 operation: Operation::Call,
+                safe_tx_gas: U256::ZERO,
                 nonce: U256::from(nonce),
             }
         } else {
@@ -545,6 +547,7 @@ async fn safe_gas() {
                 value: U256::ZERO,
                 data: multisend_data(&calls),
                 operation: Operation::DelegateCall,
+                safe_tx_gas: U256::ZERO,
                 nonce: U256::from(nonce),
             }
         };
@@ -557,6 +560,7 @@ async fn safe_gas() {
                 value: amount,
                 data: Vec::new(),
                 operation: Operation::Call,
+                safe_tx_gas: U256::ZERO,
                 nonce: U256::from(nonce),
             };
             each += gas_of(&net, safe, exec(tx)).await;

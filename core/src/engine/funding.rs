@@ -169,12 +169,13 @@ impl Engine {
             gas_reserved: t.gas_reserved,
         };
         let more: Vec<TopUp> = rest.iter().map(top_up).collect();
+        let gas_limit = safe.gas_limit(transfers.iter().map(|t| t.asset));
         let body = TxBody::Safe {
             safe: safe.address,
             nonce: safe_nonce,
             multisend: safe.multisend,
+            safe_tx_gas: gas_limit.saturating_sub(safe.exec_gas),
         };
-        let gas_limit = safe.gas_limit(transfers.iter().map(|t| t.asset));
         let policy = c.cfg.nonce;
         let (tx, nonce) = match c.book.reserve(Purpose::Payload, now, &policy) {
             Ok(r) => r,

@@ -326,6 +326,9 @@ pub enum TxBody {
         nonce: u64,
         /// The MultiSend contract a batch delegatecalls.
         multisend: Address,
+        /// The Safe transaction's `safeTxGas`: the top-ups' gas (above 0, a failing batch
+        /// consumes the Safe's nonce instead of reverting).
+        safe_tx_gas: u64,
     },
 }
 

@@ -109,8 +109,9 @@ impl SimTx {
 struct Applied {
     tx: SimTx,
     fee: U256,
-    /// A Safe transaction that ran (its Safe nonce matched and the Safe could pay).
-    safe_ran: bool,
+    /// A Safe transaction that consumed its Safe nonce: `Some(paid)` (paid: the Safe could
+    /// pay every top-up; else it emitted `ExecutionFailure`).
+    safe: Option<bool>,
 }
 
 /// Blocks the chain keeps (about 11 hours of 5 s blocks): far more than any confirmation depth,
@@ -418,23 +419,26 @@ impl SimChain {
                 *self.balances.entry(from).or_default() -= value.saturating_add(fee);
                 *self.balances.entry(to).or_default() += value;
                 self.nonces.insert(from, nonce + 1);
-                // A Safe transaction runs when its Safe nonce is the Safe's and the Safe can pay
-                // every top-up; otherwise it reverts (the sender's nonce and fee are spent).
+                // A Safe transaction at the Safe's nonce consumes it; it pays when the Safe holds
+                // every top-up, else it fails (`ExecutionFailure`, `safeTxGas` > 0). At another
+                // nonce it reverts. Either way the sender's nonce and fee are spent.
                 let mut success = true;
-                let mut safe_ran = false;
+                let mut safe_outcome = None;
                 if let Some((safe, safe_nonce, moves)) = tx.safe_moves() {
                     let total = moves
                         .iter()
                         .fold(U256::ZERO, |t, (_, v)| t.saturating_add(*v));
-                    success = self.safe_nonces.get(&safe).copied().unwrap_or(0) == safe_nonce
-                        && self.balance(safe) >= total;
-                    if success {
-                        safe_ran = true;
-                        *self.balances.entry(safe).or_default() -= total;
-                        for (to, v) in moves {
-                            *self.balances.entry(to).or_default() += v;
-                        }
+                    success = false;
+                    if self.safe_nonce(safe) == safe_nonce {
                         self.safe_nonces.insert(safe, safe_nonce + 1);
+                        success = self.balance(safe) >= total;
+                        safe_outcome = Some(success);
+                        if success {
+                            *self.balances.entry(safe).or_default() -= total;
+                            for (to, v) in moves {
+                                *self.balances.entry(to).or_default() += v;
+                            }
+                        }
                     }
                 }
                 self.receipts.insert(
@@ -446,7 +450,11 @@ impl SimChain {
                     },
                 );
                 self.included.insert((from, nonce), tx.hash);
-                applied.push(Applied { tx, fee, safe_ran });
+                applied.push(Applied {
+                    tx,
+                    fee,
+                    safe: safe_outcome,
+                });
             }
         }
         self.waits += self
@@ -488,12 +496,12 @@ impl SimChain {
             };
             removed += 1;
             for a in b.applied.iter().rev() {
-                if a.safe_ran
-                    && let Some((safe, safe_nonce, moves)) = a.tx.safe_moves()
-                {
-                    for (to, v) in moves {
-                        *self.balances.entry(to).or_default() -= v;
-                        *self.balances.entry(safe).or_default() += v;
+                if let (Some(paid), Some((safe, safe_nonce, moves))) = (a.safe, a.tx.safe_moves()) {
+                    if paid {
+                        for (to, v) in moves {
+                            *self.balances.entry(to).or_default() -= v;
+                            *self.balances.entry(safe).or_default() += v;
+                        }
                     }
                     self.safe_nonces.insert(safe, safe_nonce);
                 }

@@ -142,6 +142,9 @@ pub struct SimConfig {
     /// Longest time the engine stays down after a crash, ms (each downtime is drawn up to it):
     /// blocks go on being mined and the base fee moves while nothing of tend runs.
     pub engine_down_ms: u64,
+    /// Pay the top-ups from a Safe the funder owns (one Safe transaction per round): the Safe
+    /// starts with `funder_balance`, the funder with a hundredth of it for gas.
+    pub safe: bool,
 }
 
 const ETHER: u128 = 1_000_000_000_000_000_000;
@@ -172,6 +175,7 @@ impl Default for SimConfig {
             max_steps: 500_000_000,
             engine_crashes: 0,
             engine_down_ms: 0,
+            safe: false,
         }
     }
 }

@@ -171,7 +171,8 @@ impl World {
         self.report.summary.waits = self.chain.waits;
         self.report.summary.funds_spent = self
             .initial_funder
-            .saturating_sub(self.chain.balance(funder()));
+            .saturating_sub(self.chain.balance(funder()))
+            .saturating_sub(self.chain.balance(super::safe()));
         self.report
     }
 }

@@ -126,6 +126,16 @@ fn funder() -> Address {
     Address::repeat_byte(0xF0)
 }
 
+/// The funding Safe (when [`SimConfig::safe`]).
+fn safe() -> Address {
+    Address::repeat_byte(0x5A)
+}
+
+/// The simulated MultiSend (the sim moves a batch's native top-ups itself).
+fn multisend() -> Address {
+    Address::repeat_byte(0x3D)
+}
+
 fn wallet(i: usize) -> Address {
     let mut b = [0u8; 20];
     b[0] = 0xA0;
@@ -164,7 +174,9 @@ pub fn engine_config(cfg: &SimConfig) -> EngineConfig {
             rpc: cfg.rpc,
             nonce: cfg.nonce,
             fees: cfg.fees,
-            safe: None,
+            safe: cfg
+                .safe
+                .then(|| crate::engine::SafeSource::new(safe(), multisend())),
         }],
         services,
     }
@@ -188,6 +200,8 @@ struct World {
     report: SimReport,
     // Invariant bookkeeping.
     nonce_owner: Map<u64, TxId>,
+    /// Each Safe nonce signed: the record and the top-ups it was signed for.
+    safe_signed: Map<u64, (TxId, Vec<crate::engine::TopUp>)>,
     hash_record: Map<B256, TxId>,
     funded: Vec<(u64, U256)>,
     last_status: Vec<Status>,

@@ -103,6 +103,12 @@ pub struct Summary {
     pub crashes: u64,
     /// Reorgs deeper than the confirmation depth that undid confirmed transactions.
     pub deep_reorgs: u64,
+    /// Safe transactions signed (each Safe nonce once; [`crate::sim::SimConfig::safe`]).
+    #[serde(default)]
+    pub safe_transactions: u64,
+    /// Top-ups they carried.
+    #[serde(default)]
+    pub safe_top_ups: u64,
     /// What the funder spent (transfers and gas), wei.
     #[serde(with = "ser::dec")]
     pub funds_spent: U256,

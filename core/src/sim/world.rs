@@ -26,7 +26,12 @@ impl World {
         let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
         let root = Rng::new(cfg.seed);
         let mut balances = Map::new();
-        balances.insert(funder(), cfg.funder_balance);
+        if cfg.safe {
+            balances.insert(super::safe(), cfg.funder_balance);
+            balances.insert(funder(), cfg.funder_balance / U256::from(100));
+        } else {
+            balances.insert(funder(), cfg.funder_balance);
+        }
         // Staggered start balances, so the wallets run low at different times.
         let n = U256::from(cfg.services.max(1));
         for i in 0..cfg.services as usize {
@@ -90,6 +95,8 @@ impl World {
                     gap_fills: 0,
                     crashes: 0,
                     deep_reorgs: 0,
+                    safe_transactions: 0,
+                    safe_top_ups: 0,
                     funds_spent: U256::ZERO,
                     services: Vec::new(),
                 },
@@ -98,10 +105,15 @@ impl World {
                 violations: Vec::new(),
             },
             nonce_owner: Map::new(),
+            safe_signed: Map::new(),
             hash_record: Map::new(),
             funded: vec![(0, U256::ZERO); cfg.services as usize],
             last_status: vec![Status::Stopped; cfg.services as usize],
-            initial_funder: cfg.funder_balance,
+            initial_funder: if cfg.safe {
+                cfg.funder_balance + cfg.funder_balance / U256::from(100)
+            } else {
+                cfg.funder_balance
+            },
             journal: Map::new(),
             crash_in: None,
             down: false,
@@ -370,6 +382,35 @@ impl World {
                     }
                 }
                 self.nonce_owner.insert(request.nonce, tx);
+                // Invariant: a Safe nonce that went out in a transaction a pool accepted is never
+                // signed for other top-ups (a signature that never left the engine may be
+                // redone; its record may sign it again with other fees: the same Safe
+                // transaction).
+                if let TxBody::Safe { nonce, .. } = request.body {
+                    let this = (tx, request.top_ups.clone());
+                    let out = |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
+                        w.chain.accepted.values().any(|h| {
+                            w.chain.known(*h).is_some_and(|t| {
+                                matches!(t.req.body, TxBody::Safe { nonce: n, .. } if n == nonce)
+                                    && t.req.top_ups == first.1
+                            })
+                        })
+                    };
+                    match self.safe_signed.get(&nonce).cloned() {
+                        Some(first) if first != this && out(self, &first) => {
+                            self.violation(&format!(
+                                "Safe nonce {nonce} signed for record {tx} after record {} sent it with other top-ups",
+                                first.0
+                            ));
+                        }
+                        Some(first) if first == this => {}
+                        Some(_) | None => {
+                            self.report.summary.safe_transactions += 1;
+                            self.report.summary.safe_top_ups += this.1.len() as u64;
+                            self.safe_signed.insert(nonce, this);
+                        }
+                    }
+                }
                 if request.body == TxBody::Noop
                     && self
                         .engine

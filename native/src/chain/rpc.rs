@@ -232,7 +232,12 @@ impl Endpoint {
                         Some(Receipt {
                             block_number: r.block_number?.to(),
                             block_hash: r.block_hash?,
-                            success: r.status.is_none_or(|s| s == U64::from(1)),
+                            // A Safe transaction whose inner call failed is mined with status
+                            // 1 and an `ExecutionFailure` log: nothing it carried arrived.
+                            success: r.status.is_none_or(|s| s == U64::from(1))
+                                && !r.logs.iter().any(|l| {
+                                    l.topics.first() == Some(&tend_core::safe::EXECUTION_FAILURE)
+                                }),
                         })
                     }),
                 })
@@ -414,6 +419,17 @@ pub mod wire {
         /// 1 success, 0 reverted (absent before Byzantium).
         #[serde(skip_serializing_if = "Option::is_none")]
         pub status: Option<U64>,
+        /// Its logs, reduced to their topics.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub logs: Vec<LogWire>,
+    }
+
+    /// A receipt's log, reduced to its topics.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct LogWire {
+        /// The topics.
+        #[serde(default)]
+        pub topics: Vec<B256>,
     }
 
     /// `eth_feeHistory`'s answer, reduced.

@@ -35,8 +35,10 @@ pub fn sign_with_owners(
             safe,
             nonce,
             multisend,
+            safe_tx_gas,
         } => {
-            let tx = tend_core::safe::batch(&req.top_ups, multisend, nonce).ok_or_else(|| {
+            let tx = tend_core::safe::batch(&req.top_ups, multisend, nonce, safe_tx_gas)
+                .ok_or_else(|| {
                 format!("the engine asked for a Safe transaction of {safe} without top-ups")
             })?;
             let hash = tend_core::safe::safe_tx_hash(chain.0, safe, &tx);

@@ -479,6 +479,7 @@ async fn a_master_safe_pays_two_top_ups_in_one_multisend() {
         value: U256::ZERO,
         data: batch.clone(),
         operation: Operation::DelegateCall,
+        safe_tx_gas: U256::ZERO,
         nonce: U256::ZERO,
     };
     let hash = safe_tx_hash(100, safe, &tx);
