@@ -9,6 +9,7 @@
 //! - `nonce`: the nonce planner, by example, by node error message and against a reference model.
 //! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
 //! - `recording`: recordings replayed, and what-if on recorded history;
+//! - `safe_funding`: top-ups from a Safe: batching, the Safe nonce, bumps, failures, restarts;
 //! - `sim`: the simulation world over many seeds, determinism, and named scenarios.
 
 #![allow(
@@ -32,5 +33,6 @@ mod olas_props;
 mod plan;
 mod recording;
 mod rpc;
+mod safe_funding;
 mod sim;
 mod snapshot_errors;

@@ -273,7 +273,9 @@ pub enum ConfigError {
         address: Address,
     },
     /// A wallet is the chain's funding Safe, or the Safe is the funding key.
-    #[error("chain {chain}: {address} is the funding Safe; a wallet cannot be the Safe that pays it, nor the Safe its own owner key")]
+    #[error(
+        "chain {chain}: {address} is the funding Safe; a wallet cannot be the Safe that pays it, nor the Safe its own owner key"
+    )]
     WalletIsSafe {
         /// The chain.
         chain: ChainId,

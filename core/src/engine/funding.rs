@@ -331,7 +331,14 @@ impl Engine {
             sources: vec![Source {
                 chain,
                 address: source,
-                name: Some(if c.cfg.safe.is_some() { "safe" } else { "funder" }.into()),
+                name: Some(
+                    if c.cfg.safe.is_some() {
+                        "safe"
+                    } else {
+                        "funder"
+                    }
+                    .into(),
+                ),
                 balances: amounts(source),
                 gas_payer,
             }],

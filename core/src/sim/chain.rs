@@ -411,7 +411,10 @@ impl SimChain {
                     .min(base_fee.saturating_add(tx.req.fees.max_priority_fee_per_gas));
                 let gas_used = match tx.req.body {
                     TxBody::Erc20 { .. } => tx.req.gas_limit.min(52_000),
-                    TxBody::Safe { .. } => tx.req.gas_limit.min(62_000 + 36_000 * tx.req.top_ups.len() as u64),
+                    TxBody::Safe { .. } => tx
+                        .req
+                        .gas_limit
+                        .min(62_000 + 36_000 * tx.req.top_ups.len() as u64),
                     TxBody::Native { .. } | TxBody::Noop => 21_000,
                 };
                 let fee = U256::from(gas_used).saturating_mul(U256::from(price));

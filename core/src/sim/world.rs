@@ -388,14 +388,15 @@ impl World {
                 // transaction).
                 if let TxBody::Safe { nonce, .. } = request.body {
                     let this = (tx, request.top_ups.clone());
-                    let out = |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
-                        w.chain.accepted.values().any(|h| {
-                            w.chain.known(*h).is_some_and(|t| {
+                    let out =
+                        |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
+                            w.chain.accepted.values().any(|h| {
+                                w.chain.known(*h).is_some_and(|t| {
                                 matches!(t.req.body, TxBody::Safe { nonce: n, .. } if n == nonce)
                                     && t.req.top_ups == first.1
                             })
-                        })
-                    };
+                            })
+                        };
                     match self.safe_signed.get(&nonce).cloned() {
                         Some(first) if first != this && out(self, &first) => {
                             self.violation(&format!(

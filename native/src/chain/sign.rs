@@ -39,8 +39,8 @@ pub fn sign_with_owners(
         } => {
             let tx = tend_core::safe::batch(&req.top_ups, multisend, nonce, safe_tx_gas)
                 .ok_or_else(|| {
-                format!("the engine asked for a Safe transaction of {safe} without top-ups")
-            })?;
+                    format!("the engine asked for a Safe transaction of {safe} without top-ups")
+                })?;
             let hash = tend_core::safe::safe_tx_hash(chain.0, safe, &tx);
             let mut sigs = Vec::with_capacity(1 + owners.len());
             for key in std::iter::once(signer).chain(owners) {

@@ -11,9 +11,7 @@ use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::chain_amounts::AssetAmounts;
 use tend_core::engine::ChainConfig;
-use tend_core::funding::plan::{
-    GasParams, GasPayer, PlanInput, Policy, Source, Transfer, Wallet,
-};
+use tend_core::funding::plan::{GasParams, GasPayer, PlanInput, Policy, Source, Transfer, Wallet};
 
 use crate::config::Config;
 
@@ -94,7 +92,14 @@ where
         input.sources.push(Source {
             chain,
             address: source,
-            name: Some(if gas_payer.is_some() { "safe" } else { "funder" }.into()),
+            name: Some(
+                if gas_payer.is_some() {
+                    "safe"
+                } else {
+                    "funder"
+                }
+                .into(),
+            ),
             balances: funder,
             gas_payer,
         });

@@ -1,0 +1,471 @@
+//! Funding from a Safe, by hand: one Safe transaction per round (its top-ups batched), the Safe's
+//! nonce from the balance read, one Safe transaction at a time, the same Safe transaction in a
+//! bump and after a restart, a failed batch held with its reason, gas reserved from the owner.
+
+use std::collections::BTreeMap;
+
+use tend_core::Address;
+use tend_core::address::Asset;
+use tend_core::chain::ChainId;
+use tend_core::engine::Engine;
+use tend_core::engine::{
+    ChainConfig, EngineConfig, Event, HoldReason, Input, JournalEntry, Output, Receipt, RpcAnswer,
+    RpcCall, SafeSource, ServiceConfig, TopUp, TxBody, TxRequest, WalletConfig,
+};
+use tend_core::fees::{FeeHistory, FeePolicy};
+use tend_core::health::HealthPolicy;
+use tend_core::nonce::{NoncePolicy, TxId};
+use tend_core::rpc::RpcPolicy;
+use tend_core::time::Timestamp;
+use tend_core::{B256, U256};
+
+const CHAIN: ChainId = ChainId(100);
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+fn funder() -> Address {
+    Address::repeat_byte(0xF0)
+}
+fn safe() -> Address {
+    Address::repeat_byte(0x5A)
+}
+fn multisend() -> Address {
+    Address::repeat_byte(0x3D)
+}
+fn wallet(i: u8) -> Address {
+    Address::repeat_byte(0xA0 + i)
+}
+
+fn config() -> EngineConfig {
+    EngineConfig {
+        seed: 1,
+        chains: vec![ChainConfig {
+            chain: CHAIN,
+            endpoints: 1,
+            funder: funder(),
+            poll_ms: 15_000,
+            native_transfer_gas: 21_000,
+            erc20_transfer_gas: 65_000,
+            rpc: RpcPolicy::default(),
+            nonce: NoncePolicy::default(),
+            fees: FeePolicy::default(),
+            safe: Some(SafeSource::new(safe(), multisend())),
+        }],
+        services: (0..3)
+            .map(|i| ServiceConfig {
+                name: format!("agent-{i}"),
+                autostart: false,
+                health: HealthPolicy::default(),
+                wallets: vec![WalletConfig {
+                    chain: CHAIN,
+                    address: wallet(i),
+                    asset: Asset::NATIVE,
+                    low: U256::from(ETH / 4),
+                    target: U256::from(ETH),
+                    max_transfer: None,
+                    spend_per_day: None,
+                    priority: 0,
+                }],
+            })
+            .collect(),
+    }
+}
+
+/// A chain that answers at once: balances per address, the Safe's nonce, the funder's counts,
+/// and receipts for the hashes marked mined.
+struct World {
+    engine: Engine,
+    now: Timestamp,
+    log: Vec<Output>,
+    head: u64,
+    balances: BTreeMap<Address, U256>,
+    safe_nonce: u64,
+    latest: u64,
+    pending: u64,
+    mined: BTreeMap<B256, bool>,
+    signed: u64,
+    /// Every signature asked for: record, request.
+    signs: Vec<(TxId, TxRequest)>,
+}
+
+impl World {
+    fn new(engine: Engine, balances: &[(Address, u128)]) -> Self {
+        let mut w = World {
+            engine,
+            now: start(),
+            log: Vec::new(),
+            head: 100,
+            balances: balances.iter().map(|(a, v)| (*a, U256::from(*v))).collect(),
+            safe_nonce: 0,
+            latest: 0,
+            pending: 0,
+            mined: BTreeMap::new(),
+            signed: 0,
+            signs: Vec::new(),
+        };
+        w.drain();
+        w
+    }
+
+    fn drain(&mut self) {
+        while let Some(o) = self.engine.poll_output() {
+            self.log.push(o.clone());
+            match o {
+                Output::Rpc { id, call, .. } => {
+                    let result = Ok(self.answer(&call));
+                    let now = self.now;
+                    self.engine.handle_input(Input::RpcResponse {
+                        now,
+                        id,
+                        latency_ms: 5,
+                        result,
+                    });
+                }
+                Output::Sign { chain, tx, request } => {
+                    self.signed += 1;
+                    self.signs.push((tx, *request));
+                    let now = self.now;
+                    let hash = B256::left_padding_from(&self.signed.to_be_bytes());
+                    self.engine.handle_input(Input::Signed {
+                        now,
+                        chain,
+                        tx,
+                        hash,
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn answer(&mut self, call: &RpcCall) -> RpcAnswer {
+        match call {
+            RpcCall::Head => RpcAnswer::Head {
+                number: self.head,
+                hash: B256::repeat_byte(1),
+                timestamp: self.now.as_secs(),
+            },
+            RpcCall::BlockHash { number } => RpcAnswer::BlockHash {
+                number: *number,
+                hash: Some(B256::repeat_byte(1)),
+            },
+            RpcCall::TransactionCounts { .. } => RpcAnswer::TransactionCounts {
+                latest: self.latest,
+                pending: self.pending,
+            },
+            RpcCall::Balances {
+                block,
+                entries,
+                safe,
+            } => RpcAnswer::Balances {
+                block: *block,
+                values: entries
+                    .iter()
+                    .map(|(h, _)| self.balances.get(h).copied().unwrap_or_default())
+                    .collect(),
+                safe_nonce: safe.map(|_| self.safe_nonce),
+            },
+            RpcCall::FeeHistory { .. } => RpcAnswer::FeeHistory(FeeHistory {
+                base_fee_per_gas: vec![1_000_000_000; 11],
+                reward: vec![1_000_000; 10],
+            }),
+            RpcCall::SendRaw { hash } => {
+                self.pending = self.pending.max(self.latest + 1);
+                RpcAnswer::Sent { hash: *hash }
+            }
+            RpcCall::Receipt { hash } => RpcAnswer::Receipt {
+                hash: *hash,
+                receipt: self.mined.get(hash).map(|&success| Receipt {
+                    block_number: self.head,
+                    block_hash: B256::repeat_byte(1),
+                    success,
+                }),
+            },
+        }
+    }
+
+    fn advance(&mut self, ms: u64) {
+        self.now = self.now.plus_ms(ms);
+        self.head += 1;
+        let now = self.now;
+        self.engine.handle_input(Input::Tick { now });
+        self.drain();
+    }
+
+    /// Mines the last signature's transaction: the Safe pays (or not), nonces move, blocks go by.
+    fn mine_last(&mut self, success: bool) {
+        let (_, req) = self.signs.last().cloned().unwrap();
+        let hash = B256::left_padding_from(&self.signed.to_be_bytes());
+        self.mined.insert(hash, success);
+        if success {
+            for t in &req.top_ups {
+                *self.balances.entry(safe()).or_default() -= t.amount;
+                *self.balances.entry(t.to).or_default() += t.amount;
+            }
+        }
+        // safeTxGas > 0: the Safe's nonce is used either way.
+        self.safe_nonce += 1;
+        self.latest += 1;
+        self.pending = self.latest;
+        self.head += 1;
+    }
+
+    fn safe_signs(&self) -> Vec<(TxId, TxRequest)> {
+        self.signs
+            .iter()
+            .filter(|(_, r)| matches!(r.body, TxBody::Safe { .. }))
+            .cloned()
+            .collect()
+    }
+
+    fn events(&self) -> Vec<&Event> {
+        self.log
+            .iter()
+            .filter_map(|o| match o {
+                Output::Event(e) => Some(e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn journal(&self) -> Vec<JournalEntry> {
+        let mut latest = BTreeMap::new();
+        for o in &self.log {
+            if let Output::Journal(e) = o {
+                latest.insert((e.chain, e.record.id), (**e).clone());
+            }
+        }
+        latest.into_values().collect()
+    }
+}
+
+fn start() -> Timestamp {
+    Timestamp::from_secs(1_767_225_600)
+}
+
+fn funded_world() -> World {
+    World::new(
+        Engine::new(config(), start()).unwrap(),
+        &[
+            (funder(), ETH),
+            (safe(), 100 * ETH),
+            (wallet(0), ETH / 10),
+            (wallet(1), ETH / 5),
+            (wallet(2), ETH / 2),
+        ],
+    )
+}
+
+fn to_of(r: &TxRequest) -> Vec<(Address, U256)> {
+    r.top_ups.iter().map(|t| (t.to, t.amount)).collect()
+}
+
+#[test]
+fn the_rounds_top_ups_go_in_one_safe_transaction_sent_by_the_owner() {
+    let w = funded_world();
+    let signs = w.safe_signs();
+    assert_eq!(
+        w.signs.len(),
+        1,
+        "one transaction for the round: {:?}",
+        w.signs
+    );
+    let (_, req) = &signs[0];
+    assert_eq!(req.from, funder(), "the owner key sends execTransaction");
+    assert_eq!(
+        req.body,
+        TxBody::Safe {
+            safe: safe(),
+            nonce: 0,
+            multisend: multisend(),
+            safe_tx_gas: 2 * tend_core::engine::config::SAFE_NATIVE_GAS,
+        }
+    );
+    assert_eq!(
+        to_of(req),
+        vec![
+            (wallet(0), U256::from(9 * ETH / 10)),
+            (wallet(1), U256::from(4 * ETH / 5))
+        ]
+    );
+    assert_eq!(
+        req.gas_limit,
+        tend_core::engine::config::SAFE_EXEC_GAS + 2 * tend_core::engine::config::SAFE_NATIVE_GAS
+    );
+    // Both top-ups are planned events of the one record; the journal keeps both.
+    let planned: Vec<TxId> = w
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            Event::TransferPlanned { tx, .. } => Some(*tx),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(planned.len(), 2);
+    assert_eq!(planned[0], planned[1]);
+    let journal = w.journal();
+    let intent = journal[0].transfer.as_ref().unwrap();
+    assert_eq!(intent.top_ups().count(), 2);
+    assert_eq!(intent.safe_nonce(), Some(0));
+    // The Safe transaction's own encoding: a MultiSend delegatecall of two value calls.
+    let tx = tend_core::safe::batch(&req.top_ups, multisend(), 0, 2 * 45_000).unwrap();
+    assert_eq!(tx.to, multisend());
+    assert_eq!(tx.operation, tend_core::safe::Operation::DelegateCall);
+}
+
+#[test]
+fn the_next_batch_waits_until_the_chain_shows_the_safe_nonce_used() {
+    let mut w = funded_world();
+    assert_eq!(w.safe_signs().len(), 1);
+    // Another wallet runs low while the Safe transaction waits in the pool.
+    w.balances.insert(wallet(2), U256::from(ETH / 10));
+    for _ in 0..3 {
+        w.advance(15_000);
+    }
+    assert_eq!(
+        w.safe_signs().len(),
+        1,
+        "a second Safe transaction at the same Safe nonce: {:?}",
+        w.safe_signs()
+    );
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::FundingHeld { reason: HoldReason::Safe { message }, .. }
+            if message.contains("Safe nonce 0")
+    )));
+    // Mined: the Safe reads nonce 1, and the waiting wallet gets the next Safe nonce.
+    w.mine_last(true);
+    w.advance(15_000);
+    w.advance(15_000);
+    let signs = w.safe_signs();
+    assert_eq!(signs.len(), 2, "{signs:?}");
+    let (_, second) = &signs[1];
+    assert!(matches!(second.body, TxBody::Safe { nonce: 1, .. }));
+    assert_eq!(to_of(second), vec![(wallet(2), U256::from(9 * ETH / 10))]);
+    assert_eq!(second.nonce, 1, "the owner's next nonce");
+}
+
+#[test]
+fn a_stuck_safe_transaction_is_bumped_with_the_same_safe_transaction() {
+    let mut w = funded_world();
+    let (id, first) = w.safe_signs()[0].clone();
+    // Never mined; the stuck rule bumps it.
+    for _ in 0..20 {
+        w.advance(15_000);
+    }
+    let again: Vec<(TxId, TxRequest)> = w
+        .safe_signs()
+        .into_iter()
+        .filter(|(t, _)| *t == id)
+        .collect();
+    assert!(again.len() >= 2, "no replacement: {:?}", w.signs);
+    for (_, r) in &again[1..] {
+        assert_eq!(
+            r.body, first.body,
+            "same Safe, Safe nonce, MultiSend, safeTxGas"
+        );
+        assert_eq!(r.top_ups, first.top_ups, "same top-ups");
+        assert_eq!(r.nonce, first.nonce, "same owner nonce");
+        assert!(r.fees.max_fee_per_gas > first.fees.max_fee_per_gas);
+    }
+}
+
+#[test]
+fn a_failed_batch_is_an_event_with_its_reason_and_never_sent_again() {
+    let mut w = funded_world();
+    w.mine_last(false);
+    for _ in 0..12 {
+        w.advance(15_000);
+    }
+    let events = w.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::SafeTxReverted { safe: s, safe_nonce: 0, message, .. }
+            if *s == safe() && message.contains("Safe nonce 0")
+    )));
+    let reverted = events
+        .iter()
+        .filter(|e| matches!(e, Event::TransferReverted { .. }))
+        .count();
+    assert_eq!(reverted, 2, "one per top-up of the batch");
+    assert_eq!(w.safe_signs().len(), 1, "no silent retry: {:?}", w.signs);
+}
+
+#[test]
+fn gas_is_reserved_from_the_owner_not_the_safe() {
+    // The Safe holds plenty; the owner holds too little for the execTransaction's gas.
+    let w = World::new(
+        Engine::new(config(), start()).unwrap(),
+        &[
+            (funder(), 1_000),
+            (safe(), 100 * ETH),
+            (wallet(0), ETH / 10),
+            (wallet(1), ETH),
+            (wallet(2), ETH),
+        ],
+    );
+    assert!(w.safe_signs().is_empty(), "{:?}", w.signs);
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::Shortfall { holder, message, .. }
+            if *holder == wallet(0) && message.contains("native coin to pay")
+    )));
+    // With gas money on the owner, the Safe's whole balance may go out: the Safe pays no gas.
+    let w = World::new(
+        Engine::new(config(), start()).unwrap(),
+        &[
+            (funder(), ETH),
+            (safe(), 9 * ETH / 10),
+            (wallet(0), ETH / 10),
+            (wallet(1), ETH),
+            (wallet(2), ETH),
+        ],
+    );
+    let signs = w.safe_signs();
+    assert_eq!(
+        to_of(&signs[0].1),
+        vec![(wallet(0), U256::from(9 * ETH / 10))]
+    );
+}
+
+#[test]
+fn after_a_restart_the_journaled_batch_goes_out_again_and_nothing_is_planned_twice() {
+    let w = funded_world();
+    let (_, first) = w.safe_signs()[0].clone();
+    let journal = w.journal();
+    let restored = Engine::restore(config(), w.now.plus_ms(1_000), journal, &[]).unwrap();
+    let mut w2 = World::new(
+        restored,
+        &[
+            (funder(), ETH),
+            (safe(), 100 * ETH),
+            (wallet(0), ETH / 10),
+            (wallet(1), ETH / 5),
+            (wallet(2), ETH / 2),
+        ],
+    );
+    w2.now = w.now.plus_ms(1_000);
+    w2.pending = 1;
+    w2.advance(15_000);
+    assert!(
+        w2.safe_signs()
+            .iter()
+            .all(|(_, r)| r.top_ups == first.top_ups && r.body == first.body),
+        "a restored batch may only be signed again as itself: {:?}",
+        w2.signs
+    );
+    let rebroadcast = w2.log.iter().any(|o| {
+        matches!(o, Output::Rpc { call: RpcCall::SendRaw { hash }, .. } if *hash == B256::left_padding_from(&1u64.to_be_bytes()))
+    });
+    assert!(rebroadcast, "the journaled raw transaction goes out again");
+}
+
+#[test]
+fn a_top_up_list_reads_back_from_the_journal() {
+    let w = funded_world();
+    let text = tend_json::write::to_string(&w.journal());
+    let back = JournalEntry::list_from_json(&text).unwrap();
+    assert_eq!(back, w.journal());
+    let more: Vec<TopUp> = back[0].transfer.as_ref().unwrap().more.clone();
+    assert_eq!(more.len(), 1);
+    assert_eq!(more[0].to, wallet(1));
+}
