@@ -11,7 +11,8 @@ use crate::nonce::{NonceAction, RecordState, TxId};
 use crate::time::Timestamp;
 
 use super::{
-    Busy, Engine, Event, HoldReason, JournalEntry, Output, RpcCall, TopUp, TxBody, TxRequest,
+    Busy, Engine, Event, HoldReason, JournalEntry, Output, RpcCall, TopUp, TransferIntent, TxBody,
+    TxRequest,
 };
 
 impl Engine {
@@ -89,40 +90,7 @@ impl Engine {
                             // Nothing arrived: not in flight, and never sent again blindly.
                             let intent = p.intent.clone();
                             c.payloads.remove(&record.id);
-                            for t in intent.top_ups() {
-                                c.reverted.insert((t.to, t.asset));
-                            }
-                            if let TxBody::Safe {
-                                safe,
-                                nonce: safe_nonce,
-                                ..
-                            } = intent.body
-                            {
-                                self.event(Event::SafeTxReverted {
-                                    chain,
-                                    tx: record.id,
-                                    safe,
-                                    safe_nonce,
-                                    hash,
-                                    message: format!(
-                                        "execTransaction of Safe {safe} at Safe nonce {safe_nonce} \
-                                         reverted: the Safe's nonce moved on (another \
-                                         transaction used it), an owner signature does not \
-                                         match its owners or threshold, or a top-up failed (the \
-                                         Safe lacks the coin or token); its wallets wait for an \
-                                         operator"
-                                    ),
-                                });
-                            }
-                            for t in intent.top_ups() {
-                                self.event(Event::TransferReverted {
-                                    chain,
-                                    tx: record.id,
-                                    to: t.to,
-                                    asset: t.asset,
-                                    hash,
-                                });
-                            }
+                            self.reverted(chain, record.id, &intent, hash);
                         }
                         Some(p) if !cancelled => {
                             p.confirmed = true;
@@ -168,6 +136,46 @@ impl Engine {
             if let Some(e) = event {
                 self.event(e);
             }
+        }
+    }
+
+    /// A mined transfer reverted: its wallets wait for an operator, with the events that say so.
+    fn reverted(&mut self, chain: ChainId, tx: TxId, intent: &TransferIntent, hash: B256) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        for t in intent.top_ups() {
+            c.reverted.insert((t.to, t.asset));
+        }
+        if let TxBody::Safe {
+            safe,
+            nonce: safe_nonce,
+            ..
+        } = intent.body
+        {
+            self.event(Event::SafeTxReverted {
+                chain,
+                tx,
+                safe,
+                safe_nonce,
+                hash,
+                message: format!(
+                    "execTransaction of Safe {safe} at Safe nonce {safe_nonce} failed: a top-up \
+                     failed (the Safe lacks the coin or token; the Safe nonce is used, the batch \
+                     never runs again), or the Safe's nonce had moved on (another transaction \
+                     used it) or an owner signature does not meet its owners and threshold (the \
+                     transaction reverted); its wallets wait for an operator"
+                ),
+            });
+        }
+        for t in intent.top_ups() {
+            self.event(Event::TransferReverted {
+                chain,
+                tx,
+                to: t.to,
+                asset: t.asset,
+                hash,
+            });
         }
     }
 
@@ -251,74 +259,7 @@ impl Engine {
                     nonce,
                     fees,
                     cancel,
-                } => {
-                    let Some(c) = self.chains.get(&chain) else {
-                        return;
-                    };
-                    if c.busy.contains(&Busy::Sign(id)) {
-                        continue;
-                    }
-                    let (mut body, mut gas_limit, mut top_ups) = match c.payloads.get(&id) {
-                        Some(p) if !cancel => (
-                            p.intent.body,
-                            p.intent.gas_limit,
-                            if p.intent.safe_nonce().is_some() {
-                                p.intent.top_ups().collect()
-                            } else {
-                                Vec::new()
-                            },
-                        ),
-                        Some(_) | None => (TxBody::Noop, 21_000, Vec::new()),
-                    };
-                    let safe = !top_ups.is_empty();
-                    // A node refuses a transaction whose worst cost exceeds the sender's balance:
-                    // hold rather than send one that cannot be paid. Our transactions below this
-                    // nonce are paid first (a bump that fits alone is refused once they are
-                    // mined).
-                    let ahead = worst_cost_below(c, nonce);
-                    let gas_cost =
-                        |gas: u64| U256::from(gas).saturating_mul(U256::from(fees.max_fee_per_gas));
-                    let needed = body_value(body)
-                        .saturating_add(gas_cost(gas_limit))
-                        .saturating_add(ahead);
-                    let available = c
-                        .snapshot
-                        .as_ref()
-                        .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)));
-                    let mut cancel = cancel;
-                    if let Some(available) = available
-                        && needed > available
-                    {
-                        let cancel_needed = gas_cost(21_000).saturating_add(ahead);
-                        // A Safe transaction is never cancelled (its Safe nonce is signed for
-                        // it): it waits for the funding key's coin.
-                        if cancel || safe || cancel_needed > available {
-                            self.hold(chain, HoldReason::Unaffordable { needed, available });
-                            continue;
-                        }
-                        // The payload's bump cannot be paid, so it cannot be mined either (it
-                        // sits below the base fee): cancel it (the nonce carries a no-op; the
-                        // wallet is planned again once the cancel settles), never leave the
-                        // nonce stuck in flight.
-                        let Some(c) = self.chains.get_mut(&chain) else {
-                            return;
-                        };
-                        if c.book.request_cancel(id).is_err() {
-                            continue;
-                        }
-                        self.hold(chain, HoldReason::Unaffordable { needed, available });
-                        self.after_record_change(chain, id);
-                        (body, gas_limit, cancel) = (TxBody::Noop, 21_000, true);
-                        top_ups = Vec::new();
-                    }
-                    self.event(Event::TxReplaced {
-                        chain,
-                        tx: id,
-                        nonce,
-                        fees,
-                    });
-                    self.sign(chain, id, nonce, body, gas_limit, top_ups, fees, cancel);
-                }
+                } => self.replace(chain, id, nonce, fees, cancel),
                 NonceAction::Rebroadcast { hash, .. } => self.broadcast(now, chain, hash),
                 NonceAction::CheckReceipts { id, hashes } => {
                     let Some(c) = self.chains.get_mut(&chain) else {
@@ -348,6 +289,75 @@ impl Engine {
                 }
             }
         }
+    }
+    /// Signs a replacement of record `id` at `nonce` with `fees`: the same payload (a Safe
+    /// transaction with its top-ups), or a cancel; held when the funding key cannot pay it.
+    fn replace(&mut self, chain: ChainId, id: TxId, nonce: u64, fees: Fees, cancel: bool) {
+        let Some(c) = self.chains.get(&chain) else {
+            return;
+        };
+        if c.busy.contains(&Busy::Sign(id)) {
+            return;
+        }
+        let (mut body, mut gas_limit, mut top_ups) = match c.payloads.get(&id) {
+            Some(p) if !cancel => (
+                p.intent.body,
+                p.intent.gas_limit,
+                if p.intent.safe_nonce().is_some() {
+                    p.intent.top_ups().collect()
+                } else {
+                    Vec::new()
+                },
+            ),
+            Some(_) | None => (TxBody::Noop, 21_000, Vec::new()),
+        };
+        let safe = !top_ups.is_empty();
+        // A node refuses a transaction whose worst cost exceeds the sender's balance:
+        // hold rather than send one that cannot be paid. Our transactions below this
+        // nonce are paid first (a bump that fits alone is refused once they are
+        // mined).
+        let ahead = worst_cost_below(c, nonce);
+        let gas_cost = |gas: u64| U256::from(gas).saturating_mul(U256::from(fees.max_fee_per_gas));
+        let needed = body_value(body)
+            .saturating_add(gas_cost(gas_limit))
+            .saturating_add(ahead);
+        let available = c
+            .snapshot
+            .as_ref()
+            .and_then(|(_, m)| m.get(&(c.cfg.funder, Asset::NATIVE)));
+        let mut cancel = cancel;
+        if let Some(available) = available
+            && needed > available
+        {
+            let cancel_needed = gas_cost(21_000).saturating_add(ahead);
+            // A Safe transaction is never cancelled (its Safe nonce is signed for
+            // it): it waits for the funding key's coin.
+            if cancel || safe || cancel_needed > available {
+                self.hold(chain, HoldReason::Unaffordable { needed, available });
+                return;
+            }
+            // The payload's bump cannot be paid, so it cannot be mined either (it
+            // sits below the base fee): cancel it (the nonce carries a no-op; the
+            // wallet is planned again once the cancel settles), never leave the
+            // nonce stuck in flight.
+            let Some(c) = self.chains.get_mut(&chain) else {
+                return;
+            };
+            if c.book.request_cancel(id).is_err() {
+                return;
+            }
+            self.hold(chain, HoldReason::Unaffordable { needed, available });
+            self.after_record_change(chain, id);
+            (body, gas_limit, cancel) = (TxBody::Noop, 21_000, true);
+            top_ups = Vec::new();
+        }
+        self.event(Event::TxReplaced {
+            chain,
+            tx: id,
+            nonce,
+            fees,
+        });
+        self.sign(chain, id, nonce, body, gas_limit, top_ups, fees, cancel);
     }
 }
 

@@ -61,6 +61,9 @@ impl Default for ChainParams {
     }
 }
 
+/// A Safe transaction's effect: the Safe, its Safe nonce, and the native top-ups it pays.
+type SafeMoves = (Address, u64, Vec<(Address, U256)>);
+
 /// A transaction the chain knows (signed by the simulated adapter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimTx {
@@ -82,7 +85,7 @@ impl SimTx {
 
     /// The native top-ups a Safe transaction pays from its Safe (the simulation moves native
     /// coin only, as for plain transfers).
-    fn safe_moves(&self) -> Option<(Address, u64, Vec<(Address, U256)>)> {
+    fn safe_moves(&self) -> Option<SafeMoves> {
         let TxBody::Safe { safe, nonce, .. } = self.req.body else {
             return None;
         };

@@ -20,24 +20,44 @@ use super::{
 };
 
 impl World {
+    /// Invariant: a Safe nonce that went out in a transaction a pool accepted is never signed
+    /// for other top-ups (a signature that never left the engine may be redone; its record may
+    /// sign it again with other fees: the same Safe transaction).
+    fn check_safe_sign(&mut self, tx: crate::nonce::TxId, request: &crate::engine::TxRequest) {
+        let TxBody::Safe { nonce, .. } = request.body else {
+            return;
+        };
+        let this = (tx, request.top_ups.clone());
+        let out = |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
+            w.chain.accepted.values().any(|h| {
+                w.chain.known(*h).is_some_and(|t| {
+                    matches!(t.req.body, TxBody::Safe { nonce: n, .. } if n == nonce)
+                        && t.req.top_ups == first.1
+                })
+            })
+        };
+        match self.safe_signed.get(&nonce).cloned() {
+            Some(first) if first != this && out(self, &first) => {
+                self.violation(&format!(
+                        "Safe nonce {nonce} signed for record {tx} after record {} sent it with other top-ups",
+                        first.0
+                    ));
+            }
+            Some(first) if first == this => {}
+            Some(_) | None => {
+                self.report.summary.safe_transactions += 1;
+                self.report.summary.safe_top_ups += this.1.len() as u64;
+                self.safe_signed.insert(nonce, this);
+            }
+        }
+    }
+
     pub(super) fn new(cfg: &SimConfig) -> Result<Self, SimError> {
         let start = Timestamp(cfg.start_ms);
         let ecfg = engine_config(cfg);
         let engine = Engine::new(ecfg, start).map_err(SimConfigError::from)?;
         let root = Rng::new(cfg.seed);
-        let mut balances = Map::new();
-        if cfg.safe {
-            balances.insert(super::safe(), cfg.funder_balance);
-            balances.insert(funder(), cfg.funder_balance / U256::from(100));
-        } else {
-            balances.insert(funder(), cfg.funder_balance);
-        }
-        // Staggered start balances, so the wallets run low at different times.
-        let n = U256::from(cfg.services.max(1));
-        for i in 0..cfg.services as usize {
-            let share = cfg.wallet_balance.saturating_mul(U256::from(i + 1)) / n;
-            balances.insert(wallet(i), share);
-        }
+        let balances = start_balances(cfg);
         let chain = SimChain::new(
             cfg.chain,
             root.fork(1).next_u64(),
@@ -382,36 +402,7 @@ impl World {
                     }
                 }
                 self.nonce_owner.insert(request.nonce, tx);
-                // Invariant: a Safe nonce that went out in a transaction a pool accepted is never
-                // signed for other top-ups (a signature that never left the engine may be
-                // redone; its record may sign it again with other fees: the same Safe
-                // transaction).
-                if let TxBody::Safe { nonce, .. } = request.body {
-                    let this = (tx, request.top_ups.clone());
-                    let out =
-                        |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
-                            w.chain.accepted.values().any(|h| {
-                                w.chain.known(*h).is_some_and(|t| {
-                                matches!(t.req.body, TxBody::Safe { nonce: n, .. } if n == nonce)
-                                    && t.req.top_ups == first.1
-                            })
-                            })
-                        };
-                    match self.safe_signed.get(&nonce).cloned() {
-                        Some(first) if first != this && out(self, &first) => {
-                            self.violation(&format!(
-                                "Safe nonce {nonce} signed for record {tx} after record {} sent it with other top-ups",
-                                first.0
-                            ));
-                        }
-                        Some(first) if first == this => {}
-                        Some(_) | None => {
-                            self.report.summary.safe_transactions += 1;
-                            self.report.summary.safe_top_ups += this.1.len() as u64;
-                            self.safe_signed.insert(nonce, this);
-                        }
-                    }
-                }
+                self.check_safe_sign(tx, &request);
                 if request.body == TxBody::Noop
                     && self
                         .engine
@@ -513,4 +504,22 @@ impl World {
             status,
         });
     }
+}
+
+/// The chain's first balances: the funder's (or the Safe's, and the funder's gas money) and the
+/// agents' staggered ones, so the wallets run low at different times.
+fn start_balances(cfg: &SimConfig) -> Map<alloy_primitives::Address, U256> {
+    let mut balances = Map::new();
+    if cfg.safe {
+        balances.insert(super::safe(), cfg.funder_balance);
+        balances.insert(funder(), cfg.funder_balance / U256::from(100));
+    } else {
+        balances.insert(funder(), cfg.funder_balance);
+    }
+    let n = U256::from(cfg.services.max(1));
+    for i in 0..cfg.services as usize {
+        let share = cfg.wallet_balance.saturating_mul(U256::from(i + 1)) / n;
+        balances.insert(wallet(i), share);
+    }
+    balances
 }
