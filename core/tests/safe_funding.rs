@@ -287,9 +287,12 @@ fn the_rounds_top_ups_go_in_one_safe_transaction_sent_by_the_owner() {
             (wallet(1), U256::from(4 * ETH / 5))
         ]
     );
+    // The Safe runs the batch only with safeTxGas × 64 / 63 left after its checks.
     assert_eq!(
         req.gas_limit,
-        tend_core::engine::config::SAFE_EXEC_GAS + 2 * tend_core::engine::config::SAFE_NATIVE_GAS
+        tend_core::engine::config::SAFE_EXEC_GAS
+            + (2 * tend_core::engine::config::SAFE_NATIVE_GAS * 64).div_ceil(63)
+            + 2 * tend_core::engine::config::SAFE_PER_TOP_UP_OVERHEAD
     );
     // Both top-ups are planned events of the one record; the journal keeps both.
     let planned: Vec<TxId> = w

@@ -97,12 +97,16 @@ fn default_safe_erc20_gas() -> u64 {
 }
 
 /// Default gas of `execTransaction` beyond its top-ups: intrinsic gas, the signature check, the
-/// nonce write and MultiSend's own cost, measured at about 62,000 on anvil (BENCHMARKS.md).
-pub const SAFE_EXEC_GAS: u64 = 80_000;
+/// nonce write and the Safe's event, measured at about 55,000 before the Safe's gas check on
+/// anvil (BENCHMARKS.md), with a margin.
+pub const SAFE_EXEC_GAS: u64 = 100_000;
 /// Default gas of one native top-up in a Safe batch: about 36,000 measured to a fresh account.
 pub const SAFE_NATIVE_GAS: u64 = 45_000;
 /// Default gas of one ERC-20 top-up in a Safe batch.
 pub const SAFE_ERC20_GAS: u64 = 70_000;
+/// Gas each top-up adds outside the inner call: its 85 bytes of call data, hashed and logged
+/// by the Safe (about 3,700 measured).
+pub const SAFE_PER_TOP_UP_OVERHEAD: u64 = 4_000;
 
 impl SafeSource {
     /// A Safe at `address` with MultiSend at `multisend` and the default gas figures.
@@ -116,15 +120,25 @@ impl SafeSource {
         }
     }
 
-    /// The gas limit of one `execTransaction` paying `top_ups`.
-    pub fn gas_limit(&self, top_ups: impl IntoIterator<Item = Asset>) -> u64 {
-        top_ups.into_iter().fold(self.exec_gas, |g, a| {
+    /// The `safeTxGas` of a Safe transaction paying top-ups of `assets`: the inner call's gas.
+    pub fn safe_tx_gas(&self, assets: impl IntoIterator<Item = Asset>) -> u64 {
+        assets.into_iter().fold(0, |g: u64, a| {
             g.saturating_add(if a.is_native() {
                 self.native_gas
             } else {
                 self.erc20_gas
             })
         })
+    }
+
+    /// The gas limit of one `execTransaction` paying top-ups of `assets`: the Safe refuses to
+    /// run (`GS010`) unless `safeTxGas × 64 / 63` is left after its own checks.
+    pub fn gas_limit(&self, assets: impl IntoIterator<Item = Asset> + Clone) -> u64 {
+        let inner = self.safe_tx_gas(assets.clone());
+        let n = assets.into_iter().count() as u64;
+        self.exec_gas
+            .saturating_add(inner.saturating_mul(64).div_ceil(63))
+            .saturating_add(n.saturating_mul(SAFE_PER_TOP_UP_OVERHEAD))
     }
 }
 

@@ -169,12 +169,13 @@ impl Engine {
             gas_reserved: t.gas_reserved,
         };
         let more: Vec<TopUp> = rest.iter().map(top_up).collect();
-        let gas_limit = safe.gas_limit(transfers.iter().map(|t| t.asset));
+        let assets = transfers.iter().map(|t| t.asset);
+        let gas_limit = safe.gas_limit(assets.clone());
         let body = TxBody::Safe {
             safe: safe.address,
             nonce: safe_nonce,
             multisend: safe.multisend,
-            safe_tx_gas: gas_limit.saturating_sub(safe.exec_gas),
+            safe_tx_gas: safe.safe_tx_gas(assets),
         };
         let policy = c.cfg.nonce;
         let (tx, nonce) = match c.book.reserve(Purpose::Payload, now, &policy) {
@@ -291,8 +292,8 @@ impl Engine {
         let source = c.cfg.safe.map_or(c.cfg.funder, |s| s.address);
         let (native_gas, erc20_gas) = match c.cfg.safe {
             Some(s) => (
-                s.exec_gas.saturating_add(s.native_gas),
-                s.exec_gas.saturating_add(s.erc20_gas),
+                s.gas_limit([Asset::NATIVE]),
+                s.gas_limit([Asset(alloy_primitives::Address::repeat_byte(1))]),
             ),
             None => (c.cfg.native_transfer_gas, c.cfg.erc20_transfer_gas),
         };

@@ -8,4 +8,5 @@ pub mod keys;
 pub mod olas;
 pub mod olas_facts;
 pub mod rpc;
+pub mod safe;
 pub mod sign;

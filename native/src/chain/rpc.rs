@@ -419,17 +419,20 @@ pub mod wire {
         /// 1 success, 0 reverted (absent before Byzantium).
         #[serde(skip_serializing_if = "Option::is_none")]
         pub status: Option<U64>,
-        /// Its logs, reduced to their topics.
+        /// Its logs (tend reads their topics).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub logs: Vec<LogWire>,
     }
 
-    /// A receipt's log, reduced to its topics.
+    /// A receipt's log: its topics read, the rest kept as it came.
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct LogWire {
         /// The topics.
         #[serde(default)]
         pub topics: Vec<B256>,
+        /// The other fields, unread.
+        #[serde(flatten)]
+        pub rest: std::collections::BTreeMap<String, serde_json::Value>,
     }
 
     /// `eth_feeHistory`'s answer, reduced.

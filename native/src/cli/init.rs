@@ -30,6 +30,40 @@ pub fn init(args: &InitArgs) -> Result<String, Failure> {
 pub async fn check(path: &Path) -> Result<String, Failure> {
     let mut s = check_offline(path)?;
     let c = Config::load(path)?;
+    if c.engine.chains.iter().any(|ch| ch.safe.is_some()) {
+        let endpoints = crate::chain::rpc::endpoints_of(&c).map_err(Failure::io)?;
+        let mut wrong = Vec::new();
+        for ch in &c.engine.chains {
+            let (Some(source), Some(eps)) = (ch.safe, endpoints.get(&ch.chain)) else {
+                continue;
+            };
+            match crate::chain::safe::check_safe(ch.chain, eps, &source, ch.funder).await {
+                Ok(f) => {
+                    let _ = writeln!(
+                        s,
+                        "  funding Safe on chain {}: {} (Safe {}, {} of {} owners, nonce {}); the funding key pays its gas",
+                        ch.chain,
+                        source.address,
+                        f.version,
+                        f.threshold,
+                        f.owners.len(),
+                        f.nonce
+                    );
+                }
+                Err(e) if e.is_config() => wrong.push(e.to_string()),
+                Err(e) => {
+                    let _ = writeln!(s, "  funding Safe not checked: {e}");
+                }
+            }
+        }
+        if !wrong.is_empty() {
+            return Err(Failure::invalid(format!(
+                "{}: {}",
+                path.display(),
+                wrong.join("; ")
+            )));
+        }
+    }
     if c.services
         .iter()
         .any(|s| s.olas.as_ref().is_some_and(|o| o.registry.is_some()))

@@ -169,15 +169,7 @@ impl Daemon {
                 .await
                 .map_err(|e| DaemonError::Startup(e.to_string()))??;
         let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(DaemonError::Startup)?;
-        for (chain, eps) in &endpoints {
-            check_chain(*chain, eps).await?;
-        }
-        contract_wallet_gas(&mut config, &endpoints).await;
-        let problems = crate::chain::olas::check_registries(&config, &endpoints).await;
-        if !problems.is_empty() {
-            let lines: Vec<String> = problems.into_iter().map(|(_, m)| m).collect();
-            return Err(DaemonError::Config(lines.join("; ")));
-        }
+        check_on_chain(&mut config, &endpoints).await?;
         let lock = DaemonLock::acquire(&config.home)?;
         let (journal, entries, raws) = open_journal(&config.home)?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
@@ -515,6 +507,37 @@ fn recover_agents(supervisor: &mut Supervisor) -> Vec<String> {
         }
     }
     running
+}
+
+/// What start-up asks the chains before anything runs: each chain is the one configured, wallets
+/// that are contracts, the Olas services in their registries, the funding Safes usable.
+async fn check_on_chain(
+    config: &mut Config,
+    endpoints: &crate::chain::rpc::Endpoints,
+) -> Result<(), DaemonError> {
+    for (chain, eps) in endpoints {
+        check_chain(*chain, eps).await?;
+    }
+    contract_wallet_gas(config, endpoints).await;
+    let problems = crate::chain::olas::check_registries(config, endpoints).await;
+    if !problems.is_empty() {
+        let lines: Vec<String> = problems.into_iter().map(|(_, m)| m).collect();
+        return Err(DaemonError::Config(lines.join("; ")));
+    }
+    // A funding Safe the key cannot sign for is refused before anything is signed; one the
+    // chain cannot be asked about now is checked by every round's nonce read.
+    let (wrong, unreachable): (Vec<_>, Vec<_>) = crate::chain::safe::check_safes(config, endpoints)
+        .await
+        .into_iter()
+        .partition(crate::chain::safe::SafeError::is_config);
+    if !wrong.is_empty() {
+        let lines: Vec<String> = wrong.iter().map(ToString::to_string).collect();
+        return Err(DaemonError::Config(lines.join("; ")));
+    }
+    for e in unreachable {
+        tracing::warn!("{e}; funding from it waits until its nonce can be read");
+    }
+    Ok(())
 }
 
 /// Native top-ups to a contract wallet (a Safe: its `receive` emits an event) need more than

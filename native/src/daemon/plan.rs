@@ -42,8 +42,8 @@ where
         // key (as the engine plans it).
         let (native_gas, erc20_gas) = match chain_cfg.safe {
             Some(s) => (
-                s.exec_gas.saturating_add(s.native_gas),
-                s.exec_gas.saturating_add(s.erc20_gas),
+                s.gas_limit([Asset::NATIVE]),
+                s.gas_limit([Asset(Address::repeat_byte(1))]),
             ),
             None => (chain_cfg.native_transfer_gas, chain_cfg.erc20_transfer_gas),
         };

@@ -23,5 +23,6 @@ mod nonces;
 mod olas;
 mod record;
 mod restarts;
+mod safe_funding;
 mod supervise;
 mod support;
