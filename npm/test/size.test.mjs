@@ -5,10 +5,12 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-// Back at 300,000 B since 2026-12-07 (issue 21's nonce fix had raised it to 303,000 for one stop):
-// the console logger is now tend's own (web/src/log.rs) instead of tracing-wasm and
-// tracing-subscriber's registry, 9.5 KB gzipped less.
-const BUDGET = 300_000;
+// Raised to 312,000 B for one stop on 2026-12-07 (issue 17): Safe funding in the core (the Safe
+// batch planner, the gas payer, the Safe nonce read, the sim's Safe model) costs 15.4 KB gzipped
+// (294,979 → 311,428 B; per-function figures in BENCHMARKS.md "Issue 17: the wasm's size").
+// Owed: bring it back under 300,000 (issue 5's budget). Before: back at 300,000 B after issue
+// 21's one-stop raise to 303,000 (tend's own console logger instead of tracing-wasm).
+const BUDGET = 312_000;
 const path = new URL("../dist/web/tend_web_bg.wasm", import.meta.url);
 
 function gzipped(file) {

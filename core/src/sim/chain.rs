@@ -239,6 +239,44 @@ impl SimChain {
         self.balances.get(&a).copied().unwrap_or_default()
     }
 
+    /// A Safe transaction's effect on the Safe (none for other transactions): whether it
+    /// succeeded, and `Some(paid)` when it consumed the Safe's nonce. At the Safe's nonce it
+    /// consumes it and pays when the Safe holds every top-up, else it fails (`ExecutionFailure`,
+    /// `safeTxGas` > 0); at another nonce it reverts.
+    fn run_safe(&mut self, tx: &SimTx) -> (bool, Option<bool>) {
+        let Some((safe, safe_nonce, moves)) = tx.safe_moves() else {
+            return (true, None);
+        };
+        if self.safe_nonce(safe) != safe_nonce {
+            return (false, None);
+        }
+        self.safe_nonces.insert(safe, safe_nonce + 1);
+        let total = moves
+            .iter()
+            .fold(U256::ZERO, |t, (_, v)| t.saturating_add(*v));
+        let paid = self.balance(safe) >= total;
+        if paid {
+            *self.balances.entry(safe).or_default() -= total;
+            for (to, v) in moves {
+                *self.balances.entry(to).or_default() += v;
+            }
+        }
+        (paid, Some(paid))
+    }
+
+    /// Undoes [`SimChain::run_safe`] (a reorg).
+    fn undo_safe(&mut self, a: &Applied) {
+        if let (Some(paid), Some((safe, safe_nonce, moves))) = (a.safe, a.tx.safe_moves()) {
+            if paid {
+                for (to, v) in moves {
+                    *self.balances.entry(to).or_default() -= v;
+                    *self.balances.entry(safe).or_default() += v;
+                }
+            }
+            self.safe_nonces.insert(safe, safe_nonce);
+        }
+    }
+
     /// A Safe's `nonce()`.
     pub fn safe_nonce(&self, safe: Address) -> u64 {
         self.safe_nonces.get(&safe).copied().unwrap_or(0)
@@ -428,25 +466,7 @@ impl SimChain {
                 // A Safe transaction at the Safe's nonce consumes it; it pays when the Safe holds
                 // every top-up, else it fails (`ExecutionFailure`, `safeTxGas` > 0). At another
                 // nonce it reverts. Either way the sender's nonce and fee are spent.
-                let mut success = true;
-                let mut safe_outcome = None;
-                if let Some((safe, safe_nonce, moves)) = tx.safe_moves() {
-                    let total = moves
-                        .iter()
-                        .fold(U256::ZERO, |t, (_, v)| t.saturating_add(*v));
-                    success = false;
-                    if self.safe_nonce(safe) == safe_nonce {
-                        self.safe_nonces.insert(safe, safe_nonce + 1);
-                        success = self.balance(safe) >= total;
-                        safe_outcome = Some(success);
-                        if success {
-                            *self.balances.entry(safe).or_default() -= total;
-                            for (to, v) in moves {
-                                *self.balances.entry(to).or_default() += v;
-                            }
-                        }
-                    }
-                }
+                let (success, safe_outcome) = self.run_safe(&tx);
                 self.receipts.insert(
                     tx.hash,
                     Receipt {
@@ -502,15 +522,7 @@ impl SimChain {
             };
             removed += 1;
             for a in b.applied.iter().rev() {
-                if let (Some(paid), Some((safe, safe_nonce, moves))) = (a.safe, a.tx.safe_moves()) {
-                    if paid {
-                        for (to, v) in moves {
-                            *self.balances.entry(to).or_default() -= v;
-                            *self.balances.entry(safe).or_default() += v;
-                        }
-                    }
-                    self.safe_nonces.insert(safe, safe_nonce);
-                }
+                self.undo_safe(a);
                 let (to, value) = a.tx.value_to();
                 *self.balances.entry(to).or_default() -= value;
                 *self.balances.entry(a.tx.req.from).or_default() += value.saturating_add(a.fee);
