@@ -251,3 +251,46 @@ fn amounts_with_units() {
         assert!(parse_amount(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn a_funding_safe_is_a_chain_key_with_its_multisend() {
+    let safe = "0x1705e088CED530F5078833EaE0a137E88179b673";
+    let with = |keys: &str| {
+        base().replace(
+            "rpc = [\"http://127.0.0.1:8545\"]\n",
+            &format!("rpc = [\"http://127.0.0.1:8545\"]\n{keys}\n"),
+        )
+    };
+    let c = Config::parse(
+        Path::new("/x/tend.toml"),
+        &with(&format!("safe = \"{safe}\"")),
+    )
+    .unwrap();
+    let s = c.engine.chains[0].safe.unwrap();
+    assert_eq!(s.address, safe.parse::<Address>().unwrap());
+    assert_eq!(s.multisend, tend_core::engine::MULTISEND_1_3_0);
+    let c = Config::parse(
+        Path::new("/x/tend.toml"),
+        &with(&format!("safe = \"{safe}\"\nmultisend = \"{FUNDER}\"")),
+    )
+    .unwrap();
+    assert_eq!(c.engine.chains[0].safe.unwrap().multisend, c.funder);
+    // Bad inputs: each names the key and its line.
+    for (keys, says) in [
+        (format!("multisend = \"{safe}\""), "give safe = "),
+        (
+            format!("safe = \"{FUNDER}\""),
+            "safe is the funding key's own address",
+        ),
+        ("safe = \"0x1705\"".to_owned(), "line 8"),
+        ("safe = 7".to_owned(), "line 8"),
+    ] {
+        let e = err(&with(&keys));
+        assert!(e.contains(says), "{keys}: {e}");
+    }
+    // A wallet that is the Safe itself.
+    let e = err(&with(
+        "safe = \"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\"",
+    ));
+    assert!(e.contains("funding Safe"), "{e}");
+}
