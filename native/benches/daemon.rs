@@ -448,6 +448,72 @@ fn main() {
     }
 }
 
+/// `tend run` funding `wallets` (0 → 0.1 ETH each) from the Master Safe `safe`: the gas its
+/// funding key's transactions used and how many there were (read from the chain).
+async fn daemon_gas(
+    net: &Devnet,
+    stack: &tend::devnet::olas::OlasStack,
+    safe: Address,
+    wallets: &[Address],
+    dir: &Path,
+) -> (u64, u64) {
+    use std::fmt::Write as _;
+    let ep = net.endpoint().unwrap();
+    let from: Address = DEV_KEYS[0]
+        .parse::<alloy::signers::local::PrivateKeySigner>()
+        .unwrap()
+        .address();
+    let start: alloy::primitives::U64 = ep.request("eth_blockNumber", ()).await.unwrap();
+    let run = dir.join(format!("daemon-{}", wallets.len()));
+    std::fs::create_dir_all(&run).unwrap();
+    let mut body = format!(
+        "[[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 200\nsafe = \"{safe}\"\nmultisend = \"{}\"\n\n[[services]]\nname = \"funded\"\n",
+        net.url, stack.multisend
+    );
+    for w in wallets {
+        let _ = write!(
+            body,
+            "[[services.wallets]]\nchain = 100\naddress = \"{w}\"\nlow = \"1\"\ntarget = \"100000000000000000\"\n"
+        );
+    }
+    let config = write_config(&run, &body);
+    let child = start_tend(&config);
+    let target = U256::from(10u128.pow(17));
+    for _ in 0..600 {
+        let mut all = true;
+        for w in wallets {
+            let b: U256 = ep.request("eth_getBalance", (*w, "latest")).await.unwrap();
+            all &= b == target;
+        }
+        if all {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop(child);
+    let end: alloy::primitives::U64 = ep.request("eth_blockNumber", ()).await.unwrap();
+    let (mut gas, mut txs) = (0u64, 0u64);
+    for n in start.to::<u64>() + 1..=end.to::<u64>() {
+        let receipts: serde_json::Value = ep
+            .request("eth_getBlockReceipts", (alloy::primitives::U64::from(n),))
+            .await
+            .unwrap();
+        for r in receipts.as_array().into_iter().flatten() {
+            if r["from"].as_str().and_then(|f| f.parse::<Address>().ok()) == Some(from) {
+                assert_eq!(r["status"], "0x1", "tend's Safe transaction reverted");
+                let g = r["gasUsed"].as_str().unwrap().trim_start_matches("0x");
+                gas += u64::from_str_radix(g, 16).unwrap();
+                txs += 1;
+            }
+        }
+    }
+    for w in wallets {
+        let b: U256 = ep.request("eth_getBalance", (*w, "latest")).await.unwrap();
+        assert_eq!(b, target, "tend did not fund {w}");
+    }
+    (gas, txs)
+}
+
 /// Sends `data` to `to` from anvil's unlocked account 0; the gas used (panics on a revert).
 async fn gas_of(net: &Devnet, to: Address, data: Vec<u8>) -> u64 {
     let ep = net.endpoint().unwrap();
@@ -518,7 +584,7 @@ async fn safe_gas() {
     gas_of(&net, safe, exec(warm)).await;
     nonce += 1;
     let mut table = String::from(
-        "| N wallets | one Safe tx for the batch: gas / txs / RPC sends | one Safe tx per wallet: gas / txs | ratio (gas) | the middleware: RPC calls (N simulations + 1 send) |\n| ---: | ---: | ---: | ---: | ---: |\n",
+        "| N wallets | one Safe tx for the batch: gas / txs / RPC sends | `tend run` from the Safe: gas / txs | one Safe tx per wallet: gas / txs | ratio (gas, per wallet / batch) | the middleware: RPC calls (N simulations + 1 send) |\n| ---: | ---: | ---: | ---: | ---: | ---: |\n",
     );
     for n in [1usize, 5, 20] {
         // Every strategy pays fresh recipients (each a new account), so the costs compare.
@@ -566,9 +632,11 @@ async fn safe_gas() {
             each += gas_of(&net, safe, exec(tx)).await;
             nonce += 1;
         }
+        let (daemon, daemon_txs) = daemon_gas(&net, &stack, safe, &fresh(n), &dir).await;
+        nonce += daemon_txs;
         let _ = writeln!(
             table,
-            "| {n} | {one} / 1 / 1 | {each} / {n} | {:.2} | {} |",
+            "| {n} | {one} / 1 / 1 | {daemon} / {daemon_txs} | {each} / {n} | {:.2} | {} |",
             each as f64 / one as f64,
             n + 1
         );
