@@ -26,6 +26,8 @@ pub struct OlasReader {
     pub config: Arc<Config>,
     /// Endpoints per chain.
     pub endpoints: crate::chain::rpc::Endpoints,
+    /// The daemon's latest rounds (facts and balances read in them), when a daemon runs.
+    pub round: Option<crate::chain::round::SharedRounds>,
 }
 
 /// Reads the balances and computes the report. Returns `{snapshot, report}` when
@@ -50,6 +52,7 @@ pub async fn report(
     // at the same block.
     let mut pinned = None;
     let mut facts = None;
+    let mut round_values: Option<BTreeMap<(Address, Asset), U256>> = None;
     let filled;
     let spec = match &spec.registry {
         None => spec,
@@ -58,14 +61,18 @@ pub async fn report(
                 .endpoints
                 .get(&r.chain)
                 .ok_or_else(|| format!("chain {} is not configured in [[chains]]", r.chain))?;
-            let block = head(eps).await?;
-            // The Master Safe bonds the agents (the middleware's operator).
-            let operator = spec.wallet["master_safes"][r.chain.to_string()]
-                .as_str()
-                .and_then(|a| tend_core::address::parse_address(a).ok());
-            let f = read_facts(eps, r, operator, block)
-                .await
-                .map_err(|e| e.to_string())?;
+            // The daemon's latest round read the facts and the report's balances of this chain
+            // in its one call: use them. Else read them now, at the head.
+            let (block, f) = if let Some((block, f, values)) = cached(reader, service, r.chain) {
+                round_values = Some(values);
+                (block, f)
+            } else {
+                let block = head(eps).await?;
+                let f = read_facts(eps, r, query_of(spec, r), block)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (block, f)
+            };
             filled = apply_facts(spec, r, &f)?;
             pinned = Some((r.chain, block));
             facts = Some(f);
@@ -83,7 +90,17 @@ pub async fn report(
             Some((c, b)) if c == chain => b,
             _ => head(eps).await?,
         };
-        let values = read_at(eps, block, &entries).await?;
+        let from_round = match (&round_values, pinned) {
+            (Some(v), Some((c, _))) if c == chain => entries
+                .iter()
+                .map(|e| v.get(e).copied())
+                .collect::<Option<Vec<U256>>>(),
+            _ => None,
+        };
+        let values = match from_round {
+            Some(v) => v,
+            None => read_at(eps, block, &entries).await?,
+        };
         let by_holder: &mut BTreeMap<Address, BTreeMap<Asset, U256>> =
             balances.entry(name).or_default();
         for ((h, a), v) in entries.into_iter().zip(values) {
@@ -110,6 +127,21 @@ pub async fn report(
     } else {
         Ok(report)
     }
+}
+
+/// A round's block, a service's facts and every balance the round read.
+type Cached = (u64, ServiceFacts, BTreeMap<(Address, Asset), U256>);
+
+/// The latest round's facts of `service` on `chain` and every balance it read there, when the
+/// daemon's rounds read them.
+fn cached(reader: &OlasReader, service: &str, chain: ChainId) -> Option<Cached> {
+    let round = reader.round.as_ref()?;
+    let c = round
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let x = c.chains.get(&chain)?;
+    let f = x.facts.get(service)?.as_ref().ok()?.clone();
+    Some((x.block, f, x.balances.clone()))
 }
 
 /// The head block of a chain (the first endpoint that answers).
@@ -142,19 +174,26 @@ async fn read_at(
     Ok(values)
 }
 
+/// What to read of a service: its registry identity, and its Master Safe on the registry's
+/// chain as the operator (the middleware's operator bonds the agents).
+pub fn query_of(spec: &OlasSpec, r: &OlasRegistry) -> FactsQuery {
+    FactsQuery {
+        service_id: r.service_id,
+        agent_id: r.agent_id,
+        staking: r.staking,
+        operator: spec.wallet["master_safes"][r.chain.to_string()]
+            .as_str()
+            .and_then(|a| tend_core::address::parse_address(a).ok()),
+    }
+}
+
 /// The service's facts at `block` from the first endpoint that answers.
 async fn read_facts(
     eps: &[Arc<Endpoint>],
     r: &OlasRegistry,
-    operator: Option<Address>,
+    q: FactsQuery,
     block: u64,
 ) -> Result<ServiceFacts, FactsError> {
-    let q = FactsQuery {
-        service_id: r.service_id,
-        agent_id: r.agent_id,
-        staking: r.staking,
-        operator,
-    };
     let mut answer = Err(FactsError::Rpc("no endpoint".into()));
     for ep in eps {
         answer = read_service_facts(ep, &r.contracts, &q, block).await;
@@ -274,7 +313,11 @@ pub async fn check_registries(
 ) -> Vec<(bool, String)> {
     let mut problems = Vec::new();
     for s in &config.services {
-        let Some(r) = s.olas.as_ref().and_then(|o| o.registry.as_ref()) else {
+        let Some((spec, r)) = s
+            .olas
+            .as_ref()
+            .and_then(|o| o.registry.as_ref().map(|r| (o, r)))
+        else {
             continue;
         };
         let Some(eps) = endpoints.get(&r.chain) else {
@@ -297,7 +340,11 @@ pub async fn check_registries(
                 continue;
             }
         };
-        match read_facts(eps, r, None, block).await {
+        let q = FactsQuery {
+            operator: None,
+            ..query_of(spec, r)
+        };
+        match read_facts(eps, r, q, block).await {
             Ok(f) => {
                 if let Err(m) = exists(r, &f) {
                     problems.push((true, format!("service {:?}: {m}", s.name)));

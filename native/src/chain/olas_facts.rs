@@ -179,6 +179,21 @@ pub async fn read_service_facts(
     q: &FactsQuery,
     block: u64,
 ) -> Result<ServiceFacts, FactsError> {
+    let data = aggregate3Call {
+        calls: facts_calls(contracts, q),
+    }
+    .abi_encode();
+    let tx = serde_json::json!({ "to": MULTICALL3, "data": Bytes::from(data) });
+    let out: Bytes = ep
+        .request("eth_call", (tx, format!("{block:#x}")))
+        .await
+        .map_err(|e| FactsError::Rpc(e.to_string()))?;
+    decode_facts(contracts, q, block, &out)
+}
+
+/// The `aggregate3` sub-calls that read the facts of `q` (each allowed to fail), in the order
+/// [`decode_fact_results`] reads them.
+pub fn facts_calls(contracts: &OlasContracts, q: &FactsQuery) -> Vec<FactCall> {
     let id = U256::from(q.service_id);
     let reg = contracts.service_registry;
     let util = contracts.token_utility;
@@ -240,13 +255,7 @@ pub async fn read_service_facts(
             call(p, getServiceInfoCall { serviceId: id }.abi_encode()),
         ]);
     }
-    let data = aggregate3Call { calls }.abi_encode();
-    let tx = serde_json::json!({ "to": MULTICALL3, "data": Bytes::from(data) });
-    let out: Bytes = ep
-        .request("eth_call", (tx, format!("{block:#x}")))
-        .await
-        .map_err(|e| FactsError::Rpc(e.to_string()))?;
-    decode_facts(contracts, q, block, &out)
+    calls
 }
 
 /// The facts in an `aggregate3` answer to the reads [`read_service_facts`] makes for `q`.
@@ -256,14 +265,24 @@ pub fn decode_facts(
     block: u64,
     out: &[u8],
 ) -> Result<ServiceFacts, FactsError> {
-    let reg = contracts.service_registry;
-    let util = contracts.token_utility;
-    let base = 6 + if q.operator.is_some() { 2 } else { 0 };
-    let n = base + if q.staking.is_some() { 6 } else { 0 };
     let results = aggregate3Call::abi_decode_returns(out).map_err(|_| FactsError::Unexpected {
         what: "aggregate3",
         address: MULTICALL3,
     })?;
+    decode_fact_results(contracts, q, block, &results)
+}
+
+/// The facts in the results of [`facts_calls`] (a slice of a larger `aggregate3` answer).
+pub fn decode_fact_results(
+    contracts: &OlasContracts,
+    q: &FactsQuery,
+    block: u64,
+    results: &[FactResult],
+) -> Result<ServiceFacts, FactsError> {
+    let reg = contracts.service_registry;
+    let util = contracts.token_utility;
+    let base = 6 + if q.operator.is_some() { 2 } else { 0 };
+    let n = base + if q.staking.is_some() { 6 } else { 0 };
     if results.len() != n {
         return Err(FactsError::Unexpected {
             what: "aggregate3",
@@ -271,35 +290,35 @@ pub fn decode_facts(
         });
     }
     let unexpected = |what, address| FactsError::Unexpected { what, address };
-    let service = read::<getServiceCall>(&results, 0, reg)?
+    let service = read::<getServiceCall>(results, 0, reg)?
         .ok_or_else(|| unexpected(getServiceCall::SIGNATURE, reg))?;
     let state = OnChainState::from_value(u64::from(service.state))
         .map_err(|_| unexpected(getServiceCall::SIGNATURE, reg))?;
-    let instances = read::<getAgentInstancesCall>(&results, 1, reg)?
+    let instances = read::<getAgentInstancesCall>(results, 1, reg)?
         .ok_or_else(|| unexpected(getAgentInstancesCall::SIGNATURE, reg))?;
-    let owner = read::<ownerOfCall>(&results, 2, reg)?;
-    let deposit = read::<mapServiceIdTokenDepositCall>(&results, 3, util)?
+    let owner = read::<ownerOfCall>(results, 2, reg)?;
+    let deposit = read::<mapServiceIdTokenDepositCall>(results, 3, util)?
         .ok_or_else(|| unexpected(mapServiceIdTokenDepositCall::SIGNATURE, util))?;
-    let bond = read::<getAgentBondCall>(&results, 4, util)?.unwrap_or_default();
-    let of_agent = read::<getInstancesForAgentIdCall>(&results, 5, reg)?.map_or(0, |r| {
+    let bond = read::<getAgentBondCall>(results, 4, util)?.unwrap_or_default();
+    let of_agent = read::<getInstancesForAgentIdCall>(results, 5, reg)?.map_or(0, |r| {
         u64::try_from(r.numAgentInstances).unwrap_or(u64::MAX)
     });
     let operator_balance = match q.operator {
         None => None,
         Some(_) => Some((
-            read::<getOperatorBalanceCall>(&results, 6, reg)?.unwrap_or_default(),
-            read::<getOperatorBalanceCall>(&results, 7, util)?.unwrap_or_default(),
+            read::<getOperatorBalanceCall>(results, 6, reg)?.unwrap_or_default(),
+            read::<getOperatorBalanceCall>(results, 7, util)?.unwrap_or_default(),
         )),
     };
     let staking = match q.staking {
         None => None,
         Some(p) => {
-            let st = read::<getStakingStateCall>(&results, base, p)?;
-            let min = read::<minStakingDepositCall>(&results, base + 1, p)?;
-            let token = read::<stakingTokenCall>(&results, base + 2, p)?;
-            let rewards = read::<availableRewardsCall>(&results, base + 3, p)?;
-            let reward = read::<calculateStakingRewardCall>(&results, base + 4, p)?;
-            let info = read::<getServiceInfoCall>(&results, base + 5, p)?;
+            let st = read::<getStakingStateCall>(results, base, p)?;
+            let min = read::<minStakingDepositCall>(results, base + 1, p)?;
+            let token = read::<stakingTokenCall>(results, base + 2, p)?;
+            let rewards = read::<availableRewardsCall>(results, base + 3, p)?;
+            let reward = read::<calculateStakingRewardCall>(results, base + 4, p)?;
+            let info = read::<getServiceInfoCall>(results, base + 5, p)?;
             match (st, min, token, rewards) {
                 (Some(state), Some(min), Some(token), Some(rewards)) => Some(StakingFacts {
                     program: p,

@@ -257,6 +257,12 @@ impl Endpoint {
             .map_err(|e| failure(e, &self.url))
     }
 
+    /// Whether this endpoint reads balances through Multicall3 at `block` (configured, and the
+    /// contract is there; asked once).
+    pub async fn multicall_at(&self, block: u64) -> Result<bool, RpcFailure> {
+        Ok(self.use_multicall && self.has_multicall(block).await?)
+    }
+
     async fn has_multicall(&self, block: u64) -> Result<bool, RpcFailure> {
         if let Ok(g) = self.multicall_present.lock()
             && let Some(p) = *g
@@ -343,7 +349,7 @@ enum BalanceWaiter {
 
 /// A balance answer that cannot be read, as the engine's failure: a holder whose asset is not a
 /// token is a revert (the caller's problem, never retried); a garbled answer a transport fault.
-fn multicall_failure(e: &MulticallError) -> RpcFailure {
+pub(crate) fn multicall_failure(e: &MulticallError) -> RpcFailure {
     match e {
         MulticallError::NotAToken { holder, asset } => RpcFailure::JsonRpc {
             code: 3,

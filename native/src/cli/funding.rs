@@ -235,6 +235,7 @@ pub async fn olas_from_chain(args: &crate::cli::OlasArgs) -> Result<String, crat
     let reader = crate::chain::olas::OlasReader {
         config: std::sync::Arc::new(config),
         endpoints,
+        round: None,
     };
     let v = crate::chain::olas::report(&reader, service, None, false, args.snapshot)
         .await

@@ -8,10 +8,11 @@ use std::time::Duration;
 use alloy::primitives::Address;
 use tend_core::address::Asset;
 use tend_core::chain::ChainId;
-use tend_core::engine::io::{Input, RpcCall, ServiceName, TxRequest};
+use tend_core::engine::io::{Input, RpcAnswer, RpcCall, ServiceName, TxRequest};
 use tend_core::health::ProbeResult;
 
 use super::{Daemon, lock};
+use crate::chain::rpc::Endpoint;
 use crate::chain::sign::sign_eip1559;
 use crate::clock;
 use crate::store::journal::RawTx;
@@ -60,12 +61,41 @@ impl Daemon {
         let raws = self.raws.clone();
         let tx = self.inputs_tx.clone();
         let stats = self.stats.clone();
+        // A chain with Olas services: their facts ride on the balance read.
+        let olas = if matches!(call, RpcCall::Balances { .. }) {
+            self.chain_rounds
+                .get(&chain)
+                .map(|r| (r.clone(), self.rounds.clone()))
+        } else {
+            None
+        };
         tokio::spawn(async move {
             let started = clock::instant();
             stats.rpc_calls.fetch_add(1, Ordering::Relaxed);
-            let result = ep
-                .execute(&call, &raws, Duration::from_millis(timeout_ms))
-                .await;
+            let timeout = Duration::from_millis(timeout_ms);
+            let result = match (olas, &call) {
+                (
+                    Some((round, cache)),
+                    RpcCall::Balances {
+                        block,
+                        entries,
+                        safe,
+                    },
+                ) => {
+                    with_facts(
+                        &ep,
+                        &raws,
+                        &call,
+                        timeout,
+                        (*block, entries, *safe),
+                        chain,
+                        &round,
+                        &cache,
+                    )
+                    .await
+                }
+                (None | Some(_), _) => ep.execute(&call, &raws, timeout).await,
+            };
             if let Err(f) = &result {
                 stats.rpc_failures.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(chain = %chain, endpoint = %ep.url(), method = call.method(), "RPC failed: {f:?}");
@@ -138,4 +168,43 @@ pub(super) enum Watched {
     Head(ChainId),
     Balances(ChainId, Vec<(Address, Asset)>),
     Fees(ChainId),
+}
+
+/// A balance read with the chain's Olas facts (and the reports' balances) in the same
+/// `aggregate3`, kept in `cache`; the plain read where Multicall3 is not used.
+#[allow(clippy::too_many_arguments)]
+async fn with_facts(
+    ep: &Endpoint,
+    raws: &crate::chain::rpc::RawStore,
+    call: &RpcCall,
+    timeout: Duration,
+    (block, entries, safe): (u64, &[(Address, Asset)], Option<Address>),
+    chain: ChainId,
+    round: &crate::chain::round::ChainRound,
+    cache: &crate::chain::round::SharedRounds,
+) -> Result<RpcAnswer, tend_core::rpc::RpcFailure> {
+    let read = async {
+        if !ep.multicall_at(block).await? {
+            return ep.execute(call, raws, timeout).await;
+        }
+        let extra = lock(cache).extra.get(&chain).cloned().unwrap_or_default();
+        let (answer, extras) = crate::chain::round::balances_and_facts(
+            ep,
+            block,
+            entries,
+            safe,
+            &round.services,
+            &extra,
+        )
+        .await?;
+        crate::chain::round::remember(cache, chain, round, entries, extras);
+        Ok(answer)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(tend_core::rpc::RpcFailure::Transport {
+                message: format!("no answer within {} ms", timeout.as_millis()),
+            })
+        })
 }

@@ -115,6 +115,10 @@ pub struct Daemon {
     requests_rx: mpsc::UnboundedReceiver<Request>,
     local: VecDeque<Input>,
     shared: Arc<Shared>,
+    /// The Olas services whose facts ride on each chain's balance read.
+    chain_rounds: BTreeMap<ChainId, Arc<crate::chain::round::ChainRound>>,
+    /// What those reads found (for the funding reports).
+    rounds: crate::chain::round::SharedRounds,
     watched: BTreeMap<u64, Watched>,
     balances: BTreeMap<(ChainId, Address, Asset), (U256, u64)>,
     heads: BTreeMap<ChainId, u64>,
@@ -204,6 +208,7 @@ impl Daemon {
         let prober = Prober::new().map_err(DaemonError::Startup)?;
         let (inputs_tx, inputs_rx) = mpsc::unbounded_channel();
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
+        let chain_rounds = crate::chain::round::chain_rounds(&config);
         Ok(Self {
             config,
             engine,
@@ -221,6 +226,8 @@ impl Daemon {
             requests_rx,
             local: VecDeque::new(),
             shared: Arc::new(Shared::default()),
+            chain_rounds,
+            rounds: crate::chain::round::SharedRounds::default(),
             watched: BTreeMap::new(),
             balances: BTreeMap::new(),
             heads: BTreeMap::new(),
@@ -253,6 +260,7 @@ impl Daemon {
         crate::chain::olas::OlasReader {
             config: Arc::new(self.config.clone()),
             endpoints: self.endpoints.clone(),
+            round: Some(self.rounds.clone()),
         }
     }
 

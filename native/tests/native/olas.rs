@@ -569,3 +569,88 @@ async fn olas_devnet(name: &str) -> (std::path::PathBuf, tend::devnet::Devnet, o
     let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
     (dir, net, stack)
 }
+
+/// Issue 17 item 2: the daemon's round reads the balances, the funding Safe's nonce and the Olas
+/// facts (with the report's balances) in one `aggregate3`; the funding report is served from
+/// it. Counted by a real proxy between tend and anvil.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
+    let (dir, net, stack) = olas_devnet("olas-round").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let (id, _) = stack.mint_and_stake(&net, who).await.unwrap();
+    let (url, counts) = crate::support::counting_proxy(&net.url).await;
+    let head = crate::support::config_head(&dir.join("home"));
+    let listen = crate::support::listen_of(&head);
+    let body = format!(
+        "[[chains]]\nchain = 100\nrpc = [\"{url}\"]\nconfirmations = 1\npoll_ms = 500\n\
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
+         [[services]]\nname = \"olas\"\n\
+         [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+         [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
+         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
+         [services.olas.service.chains.gnosis]\n\
+         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+         agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
+        stack.service_registry, stack.token_utility, stack.staking, who.owner, who.operator
+    );
+    let config = dir.join("tend.toml");
+    std::fs::write(&config, format!("{head}{body}")).unwrap();
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let report_url = format!("http://{listen}/v1/services/olas/funding?snapshot=true");
+    let get = || async {
+        match reqwest::Client::new()
+            .get(report_url.clone())
+            .bearer_auth(token.clone())
+            .send()
+            .await
+        {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    let first = poll(get, 200).await;
+    let v: serde_json::Value = serde_json::from_str(&first).unwrap();
+    assert_eq!(
+        v["snapshot"]["service"]["chains"]["gnosis"]["token"], id,
+        "{v}"
+    );
+    // Two rounds: the second also reads the holders the facts named.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let before = counts.lock().unwrap().clone();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..5 {
+        let (status, body) = get().await;
+        assert_eq!(status, 200, "{body}");
+        last = serde_json::from_str(&body).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    }
+    let after = counts.lock().unwrap().clone();
+    let d = |m: &str| after.of(m) - before.of(m);
+    let rounds = d("eth_feeHistory");
+    assert!(rounds >= 3, "{rounds} rounds in 3 s: {}", tend.log());
+    eprintln!(
+        "per round ({rounds} rounds, 5 reports): {:.2} HTTP requests, eth_call {:.2}, eth_getBlockByNumber {:.2}, eth_getTransactionCount {:.2}, eth_feeHistory 1",
+        (after.requests - before.requests) as f64 / rounds as f64,
+        d("eth_call") as f64 / rounds as f64,
+        d("eth_getBlockByNumber") as f64 / rounds as f64,
+        d("eth_getTransactionCount") as f64 / rounds as f64,
+    );
+    // One balance-and-facts call per round; the five reports added none (a round may be cut
+    // at either end of the window).
+    assert!(
+        d("eth_call") <= rounds + 1,
+        "{} eth_call in {rounds} rounds with 5 reports: {:?} → {:?}",
+        d("eth_call"),
+        before.methods,
+        after.methods
+    );
+    // The report's facts are a round's: pinned to a block the daemon read.
+    let block = last["facts"]["block"].as_u64().unwrap();
+    assert!(block > 0, "{last}");
+    assert_eq!(
+        last["snapshot"]["service"]["chains"]["gnosis"]["token"], id,
+        "{last}"
+    );
+    drop(tend);
+}

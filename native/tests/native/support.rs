@@ -419,3 +419,67 @@ pub fn listen_of(head: &str) -> String {
         .trim_end_matches('"')
         .to_owned()
 }
+
+/// JSON-RPC methods and HTTP requests counted by [`counting_proxy`].
+#[derive(Debug, Default, Clone)]
+pub struct RpcCounts {
+    /// Calls per method (a batch counts each of its calls).
+    pub methods: std::collections::BTreeMap<String, u64>,
+    /// HTTP requests.
+    pub requests: u64,
+}
+
+impl RpcCounts {
+    /// Calls of `method`.
+    pub fn of(&self, method: &str) -> u64 {
+        self.methods.get(method).copied().unwrap_or(0)
+    }
+}
+
+/// A real HTTP proxy in front of `upstream` that counts what passes: the URL to give tend, and
+/// the counts.
+pub async fn counting_proxy(
+    upstream: &str,
+) -> (String, std::sync::Arc<std::sync::Mutex<RpcCounts>>) {
+    use axum::extract::State;
+    let counts = std::sync::Arc::new(std::sync::Mutex::new(RpcCounts::default()));
+    let state = (upstream.to_owned(), counts.clone(), reqwest::Client::new());
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::post(
+                |State((up, counts, client)): State<(
+                    String,
+                    std::sync::Arc<std::sync::Mutex<RpcCounts>>,
+                    reqwest::Client,
+                )>,
+                 body: axum::body::Bytes| async move {
+                    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&body) {
+                        let mut c = counts.lock().unwrap();
+                        c.requests += 1;
+                        let calls = v.as_array().cloned().unwrap_or_else(|| vec![v]);
+                        for call in calls {
+                            let m = call["method"].as_str().unwrap_or("?").to_owned();
+                            *c.methods.entry(m).or_default() += 1;
+                        }
+                    }
+                    let r = client
+                        .post(up)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        r.bytes().await.unwrap(),
+                    )
+                },
+            ),
+        )
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, counts)
+}
