@@ -574,6 +574,7 @@ async fn olas_devnet(name: &str) -> (std::path::PathBuf, tend::devnet::Devnet, o
 /// facts (with the report's balances) in one `aggregate3`; the funding report is served from
 /// it. Counted by a real proxy between tend and anvil.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::cast_precision_loss)] // per-round figures printed
 async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
     let (dir, net, stack) = olas_devnet("olas-round").await;
     let who = ServiceAccounts::of_devnet(&net).await.unwrap();
