@@ -98,13 +98,65 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         f
     };
     let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    // The funding report tend serves, at each state: its body is the core's report of the
+    // snapshot tend read, and the snapshot carries the registry's facts.
+    let text = format!(
+        "{}[[chains]]\nchain = 100\nrpc = [\"{}\"]\n\
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
+         [[services]]\nname = \"olas\"\n\
+         [services.olas.registry]\nchain = 100\nservice_id = 1\nstaking = \"{}\"\n\
+         [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
+         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
+         [services.olas.service.chains.gnosis]\n\
+         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+         agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
+        crate::support::config_head(&_dir.join("home")),
+        net.url,
+        stack.service_registry,
+        stack.token_utility,
+        stack.staking,
+        who.owner,
+        who.operator
+    );
+    let config = tend::config::Config::parse(&_dir.join("tend.toml"), &text).unwrap();
+    let reader = tend::chain::olas::OlasReader {
+        endpoints: tend::chain::rpc::endpoints_of(&config).unwrap(),
+        config: std::sync::Arc::new(config),
+        round: None,
+    };
+    let report = || async {
+        let v = tend::chain::olas::report(&reader, "olas", None, false, true).await?;
+        let snapshot =
+            tend_core::funding::FundingSnapshot::from_json_str(&v["snapshot"].to_string()).unwrap();
+        let core =
+            serde_json::to_value(tend_core::funding::funding_requirements(&snapshot)).unwrap();
+        assert_eq!(
+            v["report"], core,
+            "the body is the core's report of the snapshot"
+        );
+        Ok::<_, String>(v)
+    };
+    let checked = |v: &serde_json::Value, f: &tend::chain::olas_facts::ServiceFacts| {
+        let chain = &v["snapshot"]["service"]["chains"]["gnosis"];
+        assert_eq!(chain["token"], 1, "{v}");
+        if f.multisig != alloy::primitives::Address::ZERO {
+            assert_eq!(
+                chain["service_safe"].as_str().unwrap().to_lowercase(),
+                f.multisig.to_string().to_lowercase()
+            );
+        }
+        assert_eq!(v["facts"]["state"], serde_json::json!(f.state), "{v}");
+    };
 
     let f = facts().await;
     assert_eq!((f.state, f.owner), (ServiceState::NonExistent, None));
+    let e = report().await.unwrap_err();
+    assert!(e.contains("service_id = 1 does not exist"), "{e}");
     let id = stack.mint_service(&net, who).await.unwrap();
     assert_eq!(id, 1);
     let f = facts().await;
     assert_eq!(f.state, ServiceState::PreRegistration);
+    checked(&report().await.unwrap(), &f);
     assert_eq!(f.owner, Some(who.owner));
     assert_eq!(
         (f.deposit_token, f.deposit, f.agent_bond),
@@ -118,10 +170,13 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     assert_eq!(st.available_rewards, U256::from(olas::program::REWARDS));
 
     stack.activate(&net, who, id).await.unwrap();
-    assert_eq!(facts().await.state, ServiceState::ActiveRegistration);
+    let f = facts().await;
+    assert_eq!(f.state, ServiceState::ActiveRegistration);
+    checked(&report().await.unwrap(), &f);
     stack.register(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!(f.state, ServiceState::FinishedRegistration);
+    checked(&report().await.unwrap(), &f);
     assert_eq!(f.agent_instances, vec![who.agent]);
     assert_eq!(f.instances_of_agent, 1);
     // The operator's bond: 1 wei in the registry, the real bond in the token utility.
@@ -130,6 +185,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     let safe = stack.deploy_safe(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!((f.state, f.multisig), (ServiceState::Deployed, safe));
+    checked(&report().await.unwrap(), &f);
     assert_eq!(
         f.staking.unwrap().state,
         StakingState::Unstaked,
@@ -139,6 +195,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     stack.stake(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!(f.owner, Some(stack.staking), "the program holds the NFT");
+    checked(&report().await.unwrap(), &f);
     let st = f.staking.unwrap();
     assert_eq!(st.state, StakingState::Staked);
     assert!(st.ts_start > U256::ZERO);
@@ -149,11 +206,9 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         .await
         .unwrap();
     stack.checkpoint(&net).await.unwrap();
-    assert_eq!(
-        facts().await.staking.unwrap().state,
-        StakingState::Evicted,
-        "evicted"
-    );
+    let f = facts().await;
+    checked(&report().await.unwrap(), &f);
+    assert_eq!(f.staking.unwrap().state, StakingState::Evicted, "evicted");
 
     // Past the minimum staking duration, the evicted service is unstaked: the NFT comes back.
     stack
@@ -166,11 +221,13 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         (f.state, f.owner),
         (ServiceState::Deployed, Some(who.owner))
     );
+    checked(&report().await.unwrap(), &f);
     assert_eq!(f.staking.unwrap().state, StakingState::Unstaked);
 
     stack.terminate(&net, who, id).await.unwrap();
     let f = facts().await;
     assert_eq!(f.state, ServiceState::TerminatedBonded);
+    checked(&report().await.unwrap(), &f);
     assert_eq!(f.multisig, safe, "the Safe is kept through terminate");
     assert_eq!(
         f.agent_instances,
