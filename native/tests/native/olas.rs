@@ -68,7 +68,7 @@ async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
 async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     use tend::chain::olas_facts::{FactsQuery, OlasContracts, read_service_facts};
     use tend_core::lifecycle::{OnChainState as ServiceState, StakingState};
-    let (_dir, net, stack) = olas_devnet("olas-facts").await;
+    let (dir, net, stack) = olas_devnet("olas-facts").await;
     let ep = net.endpoint().unwrap();
     let contracts = OlasContracts {
         service_registry: stack.service_registry,
@@ -110,7 +110,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
          [services.olas.service.chains.gnosis]\n\
          [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
          agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
-        crate::support::config_head(&_dir.join("home")),
+        crate::support::config_head(&dir.join("home")),
         net.url,
         stack.service_registry,
         stack.token_utility,
@@ -118,7 +118,7 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
         who.owner,
         who.operator
     );
-    let config = tend::config::Config::parse(&_dir.join("tend.toml"), &text).unwrap();
+    let config = tend::config::Config::parse(&dir.join("tend.toml"), &text).unwrap();
     let reader = tend::chain::olas::OlasReader {
         endpoints: tend::chain::rpc::endpoints_of(&config).unwrap(),
         config: std::sync::Arc::new(config),
