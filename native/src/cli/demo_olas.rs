@@ -39,6 +39,17 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
             .map_err(Failure::io)?
     };
     let (id, safe) = stack.mint_and_stake(&net, who).await.map_err(Failure::io)?;
+    // The operator's Master Safe pays the top-ups; the funding key owns it and pays the gas.
+    let funder: PrivateKeySigner = DEV_KEYS[0]
+        .parse()
+        .map_err(|_| Failure::io("bad dev key"))?;
+    let master = stack
+        .create_safe(&net, stack.deployer, vec![funder.address()], 1, 0x5afe)
+        .await
+        .map_err(Failure::io)?;
+    net.set_balance(master, U256::from(50_000_000_000_000_000_000u128))
+        .await
+        .map_err(Failure::io)?;
     net.endpoint()
         .map_err(Failure::io)?
         .request::<_, serde_json::Value>("evm_setIntervalMining", (1,))
@@ -59,7 +70,10 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
          # OLAS (stand-in) {}, Safe 1.3.0 {}, MultiSend {}.\n\
          [[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 2\npoll_ms = 2000\nmax_fee = \"100 gwei\"\n\
          # The devnet's registries (a real chain needs no entry: the middleware's addresses).\n\
-         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n",
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\
+         # Top-ups come from this Master Safe (owned by the funding key, which pays the gas):\n\
+         # one Safe transaction per round, a MultiSend when two or more are due.\n\
+         safe = \"{master}\"\nmultisend = \"{}\"\n\n",
         stack.service_registry,
         stack.service_manager,
         stack.staking,
@@ -69,6 +83,7 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
         net.url,
         stack.service_registry,
         stack.token_utility,
+        stack.multisend,
     );
     toml.push_str(&agent_service(
         &exe_toml()?,
@@ -92,7 +107,8 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
     );
     let banner = format!(
         "Olas service {id} is minted, deployed and staked on chain 100 ({}): its Safe {safe}, its \
-         agent {}.\ntend is supervising the agent and funding the agent EOA and the Safe.",
+         agent {}.\ntend is supervising the agent and funding the agent EOA and the service Safe from the \
+         Master Safe {master}.",
         net.url,
         agent.address()
     );

@@ -69,7 +69,8 @@ fn the_demo_funds_its_agents_and_stops_cleanly() {
 }
 
 /// `tend demo --olas`: the real Olas contracts on a devnet, a service minted, deployed and
-/// staked, its agent supervised, and its Safe (a contract wallet) funded to its target.
+/// staked, its agent supervised, and its Safe (a contract wallet) funded to its target from the
+/// Master Safe.
 #[test]
 fn the_olas_demo_stakes_a_service_and_funds_its_safe() {
     let dir = scratch("demo-olas");
@@ -110,4 +111,12 @@ fn the_olas_demo_stakes_a_service_and_funds_its_safe() {
         config.contains("[services.olas.service.chains.gnosis]"),
         "{config}"
     );
+    // Every top-up came from the Master Safe (the chain's only source).
+    let master = stderr
+        .split("from the Master Safe ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no Master Safe in: {stderr}"))
+        .trim_end_matches('.');
+    assert!(config.contains(&format!("safe = \"{master}\"")), "{config}");
 }
