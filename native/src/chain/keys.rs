@@ -59,18 +59,7 @@ pub fn load(source: &KeySource, expected: Address) -> Result<PrivateKeySigner, K
             let password = read_password(password)?;
             decrypt(path, &password)?
         }
-        KeySource::Env { var } => {
-            let text = std::env::var(var).map_err(|_| KeyError::EnvKey {
-                var: var.clone(),
-                problem: "not set",
-            })?;
-            text.trim()
-                .parse::<PrivateKeySigner>()
-                .map_err(|_| KeyError::EnvKey {
-                    var: var.clone(),
-                    problem: "not a 32-byte hex private key",
-                })?
-        }
+        KeySource::Env { var } => load_env(var)?,
     };
     if signer.address() != expected {
         return Err(KeyError::AddressMismatch {
@@ -79,6 +68,20 @@ pub fn load(source: &KeySource, expected: Address) -> Result<PrivateKeySigner, K
         });
     }
     Ok(signer)
+}
+
+/// A hex private key from the environment variable `var` (its value never appears in an error).
+pub fn load_env(var: &str) -> Result<PrivateKeySigner, KeyError> {
+    let text = std::env::var(var).map_err(|_| KeyError::EnvKey {
+        var: var.to_owned(),
+        problem: "not set",
+    })?;
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|_| KeyError::EnvKey {
+            var: var.to_owned(),
+            problem: "not a 32-byte hex private key",
+        })
 }
 
 fn read_password(source: &PasswordSource) -> Result<String, KeyError> {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use alloy::primitives::{Address, Bytes};
+use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::SolCall;
 use tend_core::chain::ChainId;
@@ -133,12 +134,15 @@ async fn read(ep: &Endpoint, safe: Address) -> Result<Result<SafeFacts, String>,
     }))
 }
 
-/// Checks one chain's funding Safe: the facts, or why it cannot fund.
+/// Checks one chain's funding Safe: the facts, or why it cannot fund. `owner` is the funding key
+/// (it sends the Safe's transactions); `more` are the other local owner keys' addresses
+/// (`safe_owner_keys_env`).
 pub async fn check_safe(
     chain: ChainId,
     eps: &[Arc<Endpoint>],
     source: &SafeSource,
     owner: Address,
+    more: &[Address],
 ) -> Result<SafeFacts, SafeError> {
     let safe = source.address;
     let unusable = |message: String| SafeError::Unusable {
@@ -170,13 +174,26 @@ pub async fn check_safe(
                 list(&facts.owners)
             )));
         }
-        if facts.threshold > 1 {
+        if let Some(stranger) = more.iter().find(|a| !facts.owners.contains(a)) {
             return Err(unusable(format!(
-                "the Safe needs {} of its {} owners' signatures and tend holds one owner key \
-                 (the funding key): lower the threshold to 1 for funding, or fund from a Safe \
-                 the key signs alone",
+                "safe_owner_keys_env holds the key of {stranger}, which is not one of its owners \
+                 ({})",
+                list(&facts.owners)
+            )));
+        }
+        let local = 1 + more.iter().filter(|a| **a != owner).count() as u64;
+        if facts.threshold > local {
+            return Err(unusable(format!(
+                "the Safe needs {} of its {} owners' signatures and tend holds {local} owner \
+                 key(s) (the funding key{}): give the other owners' keys in \
+                 safe_owner_keys_env, or lower the threshold",
                 facts.threshold,
-                facts.owners.len()
+                facts.owners.len(),
+                if more.is_empty() {
+                    ""
+                } else {
+                    " and safe_owner_keys_env"
+                }
             )));
         }
         match code(ep, source.multisend).await {
@@ -210,8 +227,13 @@ fn list(a: &[Address]) -> String {
         .join(", ")
 }
 
-/// Checks every chain's funding Safe of `config`; the problems (empty: all good).
-pub async fn check_safes(config: &Config, endpoints: &Endpoints) -> Vec<SafeError> {
+/// Checks every chain's funding Safe of `config` with the extra owner keys `owners` (per
+/// chain); the problems (empty: all good).
+pub async fn check_safes(
+    config: &Config,
+    endpoints: &Endpoints,
+    owners: &std::collections::BTreeMap<ChainId, Vec<PrivateKeySigner>>,
+) -> Vec<SafeError> {
     let mut problems = Vec::new();
     for c in &config.engine.chains {
         let Some(source) = c.safe else {
@@ -220,9 +242,34 @@ pub async fn check_safes(config: &Config, endpoints: &Endpoints) -> Vec<SafeErro
         let Some(eps) = endpoints.get(&c.chain) else {
             continue;
         };
-        if let Err(e) = check_safe(c.chain, eps, &source, c.funder).await {
+        let more: Vec<Address> = owners
+            .get(&c.chain)
+            .into_iter()
+            .flatten()
+            .map(PrivateKeySigner::address)
+            .collect();
+        if let Err(e) = check_safe(c.chain, eps, &source, c.funder, &more).await {
             problems.push(e);
         }
     }
     problems
+}
+
+/// Loads the extra Safe owner keys of every chain (`safe_owner_keys_env`).
+pub fn owner_keys(
+    config: &Config,
+) -> Result<std::collections::BTreeMap<ChainId, Vec<PrivateKeySigner>>, crate::chain::keys::KeyError>
+{
+    let mut out = std::collections::BTreeMap::new();
+    for spec in &config.chains {
+        let keys = spec
+            .safe_owner_keys_env
+            .iter()
+            .map(|v| crate::chain::keys::load_env(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !keys.is_empty() {
+            out.insert(spec.chain, keys);
+        }
+    }
+    Ok(out)
 }

@@ -32,12 +32,33 @@ pub async fn check(path: &Path) -> Result<String, Failure> {
     let c = Config::load(path)?;
     if c.engine.chains.iter().any(|ch| ch.safe.is_some()) {
         let endpoints = crate::chain::rpc::endpoints_of(&c).map_err(Failure::io)?;
+        // The other owners' keys, when their variables are at hand.
+        let owners = match crate::chain::safe::owner_keys(&c) {
+            Ok(o) => Some(o),
+            Err(e) => {
+                let _ = writeln!(
+                    s,
+                    "  funding Safe signers not checked: {e} (`tend run` needs them)"
+                );
+                None
+            }
+        };
         let mut wrong = Vec::new();
-        for ch in &c.engine.chains {
+        for (ch, spec) in c.engine.chains.iter().zip(&c.chains) {
             let (Some(source), Some(eps)) = (ch.safe, endpoints.get(&ch.chain)) else {
                 continue;
             };
-            match crate::chain::safe::check_safe(ch.chain, eps, &source, ch.funder).await {
+            let more: Vec<alloy::primitives::Address> = match &owners {
+                Some(o) => o
+                    .get(&ch.chain)
+                    .into_iter()
+                    .flatten()
+                    .map(alloy::signers::local::PrivateKeySigner::address)
+                    .collect(),
+                None if !spec.safe_owner_keys_env.is_empty() => continue,
+                None => Vec::new(),
+            };
+            match crate::chain::safe::check_safe(ch.chain, eps, &source, ch.funder, &more).await {
                 Ok(f) => {
                     let _ = writeln!(
                         s,

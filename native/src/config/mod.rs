@@ -249,6 +249,7 @@ struct RawChain {
     olas: Option<olas::RawContracts>,
     safe: Option<toml::Spanned<TomlAddress>>,
     multisend: Option<toml::Spanned<TomlAddress>>,
+    safe_owner_keys_env: Option<toml::Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -332,6 +333,9 @@ pub struct ChainSpec {
     pub rpc: Vec<RpcUrl>,
     /// Read balances through Multicall3 when the contract is there.
     pub multicall: bool,
+    /// Environment variables holding more owner keys of the funding Safe (hex private keys),
+    /// for a threshold above 1: the funding key and these sign each Safe transaction.
+    pub safe_owner_keys_env: Vec<String>,
 }
 
 /// One service, as the adapter needs it.
@@ -554,6 +558,31 @@ impl Config {
                 fees.max_fee_cap = cap;
                 nonce.fee_cap = nonce.fee_cap.max(cap);
             }
+            let safe_owner_keys_env = match (&c.safe, &c.safe_owner_keys_env) {
+                (None, Some(k)) => {
+                    return Err(invalid(
+                        Some(k.span()),
+                        format!(
+                            "chain {chain}: safe_owner_keys_env names more owner keys of a \
+                             funding Safe; give safe = \"0x…\" too, or drop it"
+                        ),
+                    ));
+                }
+                (Some(_), Some(k)) => {
+                    if let Some(bad) = k.get_ref().iter().find(|v| v.is_empty() || v.contains('='))
+                    {
+                        return Err(invalid(
+                            Some(k.span()),
+                            format!(
+                                "chain {chain}: safe_owner_keys_env lists environment variable \
+                                 names (\"OWNER2_KEY\"), not {bad:?}"
+                            ),
+                        ));
+                    }
+                    k.get_ref().clone()
+                }
+                (_, None) => Vec::new(),
+            };
             if let (None, Some(m)) = (&c.safe, &c.multisend) {
                 return Err(invalid(
                     Some(m.span()),
@@ -597,6 +626,7 @@ impl Config {
                 chain,
                 rpc: urls,
                 multicall: c.multicall,
+                safe_owner_keys_env,
             });
         }
 

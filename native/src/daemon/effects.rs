@@ -13,7 +13,7 @@ use tend_core::health::ProbeResult;
 
 use super::{Daemon, lock};
 use crate::chain::rpc::Endpoint;
-use crate::chain::sign::sign_eip1559;
+use crate::chain::sign::sign_with_owners;
 use crate::clock;
 use crate::store::journal::RawTx;
 
@@ -118,7 +118,8 @@ impl Daemon {
         record: u64,
         req: &TxRequest,
     ) -> Result<alloy::primitives::B256, String> {
-        let (raw, hash) = sign_eip1559(&self.signer, chain, req)?;
+        let owners = self.safe_owners.get(&chain).map_or(&[][..], Vec::as_slice);
+        let (raw, hash) = sign_with_owners(&self.signer, owners, chain, req)?;
         self.unjournaled.insert(
             hash,
             RawTx {

@@ -103,6 +103,8 @@ pub struct Daemon {
     supervisor: Supervisor,
     endpoints: BTreeMap<ChainId, Vec<Arc<Endpoint>>>,
     signer: PrivateKeySigner,
+    /// More owner keys of each chain's funding Safe (`safe_owner_keys_env`).
+    safe_owners: BTreeMap<ChainId, Vec<PrivateKeySigner>>,
     raws: RawStore,
     /// Signed transactions whose journal entry has not been written yet (it comes with the
     /// engine's next journal output for the record, before the broadcast).
@@ -173,7 +175,8 @@ impl Daemon {
                 .await
                 .map_err(|e| DaemonError::Startup(e.to_string()))??;
         let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(DaemonError::Startup)?;
-        check_on_chain(&mut config, &endpoints).await?;
+        let safe_owners = crate::chain::safe::owner_keys(&config)?;
+        check_on_chain(&mut config, &endpoints, &safe_owners).await?;
         let lock = DaemonLock::acquire(&config.home)?;
         let (journal, entries, raws) = open_journal(&config.home)?;
         let (exits_tx, exits_rx) = mpsc::unbounded_channel();
@@ -210,6 +213,7 @@ impl Daemon {
         let (requests_tx, requests_rx) = mpsc::unbounded_channel();
         let chain_rounds = crate::chain::round::chain_rounds(&config);
         Ok(Self {
+            safe_owners,
             config,
             engine,
             journal,
@@ -522,6 +526,7 @@ fn recover_agents(supervisor: &mut Supervisor) -> Vec<String> {
 async fn check_on_chain(
     config: &mut Config,
     endpoints: &crate::chain::rpc::Endpoints,
+    safe_owners: &BTreeMap<ChainId, Vec<PrivateKeySigner>>,
 ) -> Result<(), DaemonError> {
     for (chain, eps) in endpoints {
         check_chain(*chain, eps).await?;
@@ -534,10 +539,11 @@ async fn check_on_chain(
     }
     // A funding Safe the key cannot sign for is refused before anything is signed; one the
     // chain cannot be asked about now is checked by every round's nonce read.
-    let (wrong, unreachable): (Vec<_>, Vec<_>) = crate::chain::safe::check_safes(config, endpoints)
-        .await
-        .into_iter()
-        .partition(crate::chain::safe::SafeError::is_config);
+    let (wrong, unreachable): (Vec<_>, Vec<_>) =
+        crate::chain::safe::check_safes(config, endpoints, safe_owners)
+            .await
+            .into_iter()
+            .partition(crate::chain::safe::SafeError::is_config);
     if !wrong.is_empty() {
         let lines: Vec<String> = wrong.iter().map(ToString::to_string).collect();
         return Err(DaemonError::Config(lines.join("; ")));

@@ -291,3 +291,63 @@ async fn a_batch_the_safe_cannot_pay_fails_once_uses_its_nonce_and_is_not_sent_a
     assert_eq!(balance(&net, wallet(0)).await, U256::ZERO);
     drop(tend);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_of_two_safe_funds_with_both_local_owner_keys() {
+    use alloy::signers::local::PrivateKeySigner;
+    let owner = funder().address();
+    let second: PrivateKeySigner = tend::devnet::DEV_KEYS[2].parse().unwrap();
+    let (dir, net, stack, safe) = safe_devnet("safe-2of2", &[owner, second.address()], 2).await;
+    let config = crate::support::funding_config(
+        &dir,
+        &net,
+        &format!(
+            "confirmations = 1\npoll_ms = 300\nsafe = \"{safe}\"\nmultisend = \"{}\"\n\
+             safe_owner_keys_env = [\"TEND_OWNER2_KEY\"]",
+            stack.multisend
+        ),
+        3,
+        LOW,
+        TARGET,
+    );
+    // Without the second key's variable: refused, naming it.
+    let out = tend_cmd(
+        &["run", "--config", config.to_str().unwrap()],
+        &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("TEND_OWNER2_KEY"), "{err}");
+    // A key that is not an owner: refused, naming its address.
+    let stranger: PrivateKeySigner = tend::devnet::DEV_KEYS[3].parse().unwrap();
+    let out = tend_cmd(
+        &["config", "check", "--config", config.to_str().unwrap()],
+        &[
+            ("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0]),
+            ("TEND_OWNER2_KEY", tend::devnet::DEV_KEYS[3]),
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&stranger.address().to_string()), "{err}");
+    // Both owners' keys: the batch carries two signatures and runs.
+    let tend = Tend::start_env(
+        &config,
+        "tend.log",
+        &[],
+        &[("TEND_OWNER2_KEY", tend::devnet::DEV_KEYS[2])],
+    );
+    eventually(Duration::from_mins(1), "all wallets at target", || async {
+        crate::support::all_at(&net, 3, TARGET).await
+    })
+    .await;
+    assert_eq!(all_ran_on_the_safe(&net, safe).await, 1, "{}", tend.log());
+    assert_eq!(safe_nonce(&net, safe).await, 1);
+    assert!(
+        !tend
+            .log()
+            .contains(tend::devnet::DEV_KEYS[2].trim_start_matches("0x")),
+        "a key in the log"
+    );
+    drop(tend);
+}

@@ -153,6 +153,11 @@ impl Tend {
 
     /// `start` with extra `tend run` arguments.
     pub fn start_with(config: &Path, log_name: &str, extra: &[&str]) -> Self {
+        Self::start_env(config, log_name, extra, &[])
+    }
+
+    /// `start_with` and more environment variables.
+    pub fn start_env(config: &Path, log_name: &str, extra: &[&str], envs: &[(&str, &str)]) -> Self {
         let log = config.with_file_name(log_name);
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -175,6 +180,7 @@ impl Tend {
                 vec!["--record".into(), recording.clone().into_os_string()]
             })
             .env("TEND_TEST_KEY", DEV_KEYS[0])
+            .envs(envs.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(f.try_clone().unwrap())
