@@ -284,6 +284,11 @@ fn a_funding_safe_is_a_chain_key_with_its_multisend() {
         ),
         ("safe = \"0x1705\"".to_owned(), "line 8"),
         ("safe = 7".to_owned(), "line 8"),
+        ("safe_owner_keys_env = [\"K2\"]".to_owned(), "give safe = "),
+        (
+            format!("safe = \"{safe}\"\nsafe_owner_keys_env = [\"K2=0xabc\"]"),
+            "environment variable names",
+        ),
     ] {
         let e = err(&with(&keys));
         assert!(e.contains(says), "{keys}: {e}");
