@@ -200,6 +200,26 @@ impl Engine {
             more,
         };
         let top_ups: Vec<TopUp> = intent.top_ups().collect();
+        self.start_payload(chain, tx, nonce, intent, top_ups, fees);
+    }
+
+    /// A reserved record's payload: kept in flight, each top-up an event, journaled, then
+    /// signed (a Safe transaction signs with its top-ups).
+    #[allow(clippy::too_many_arguments)]
+    fn start_payload(
+        &mut self,
+        chain: ChainId,
+        tx: crate::nonce::TxId,
+        nonce: u64,
+        intent: TransferIntent,
+        sign_top_ups: Vec<TopUp>,
+        fees: Fees,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let (body, gas_limit) = (intent.body, intent.gas_limit);
+        let planned: Vec<TopUp> = intent.top_ups().collect();
         c.payloads.insert(
             tx,
             Payload {
@@ -209,7 +229,7 @@ impl Engine {
                 reverted: false,
             },
         );
-        for t in &top_ups {
+        for t in planned {
             self.event(Event::TransferPlanned {
                 chain,
                 tx,
@@ -220,7 +240,7 @@ impl Engine {
             });
         }
         self.journal(chain, tx);
-        self.sign(chain, tx, nonce, body, gas_limit, top_ups, fees, false);
+        self.sign(chain, tx, nonce, body, gas_limit, sign_top_ups, fees, false);
     }
 
     pub(super) fn hold(&mut self, chain: ChainId, reason: HoldReason) {
@@ -381,33 +401,16 @@ impl Engine {
         let policy = c.cfg.nonce;
         match c.book.reserve(Purpose::Payload, now, &policy) {
             Ok((tx, nonce)) => {
-                c.payloads.insert(
-                    tx,
-                    Payload {
-                        intent: TransferIntent {
-                            to: t.to,
-                            asset: t.asset,
-                            amount: t.amount,
-                            gas_reserved: t.gas_reserved,
-                            body,
-                            gas_limit,
-                            more: Vec::new(),
-                        },
-                        mined_block: None,
-                        confirmed: false,
-                        reverted: false,
-                    },
-                );
-                self.event(Event::TransferPlanned {
-                    chain,
-                    tx,
-                    nonce,
+                let intent = TransferIntent {
                     to: t.to,
                     asset: t.asset,
                     amount: t.amount,
-                });
-                self.journal(chain, tx);
-                self.sign(chain, tx, nonce, body, gas_limit, Vec::new(), fees, false);
+                    gas_reserved: t.gas_reserved,
+                    body,
+                    gas_limit,
+                    more: Vec::new(),
+                };
+                self.start_payload(chain, tx, nonce, intent, Vec::new(), fees);
                 true
             }
             Err(error) => {
