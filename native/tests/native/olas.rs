@@ -101,22 +101,9 @@ async fn the_facts_read_in_one_call_follow_a_service_through_its_life() {
     // The funding report tend serves, at each state: its body is the core's report of the
     // snapshot tend read, and the snapshot carries the registry's facts.
     let text = format!(
-        "{}[[chains]]\nchain = 100\nrpc = [\"{}\"]\n\
-         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
-         [[services]]\nname = \"olas\"\n\
-         [services.olas.registry]\nchain = 100\nservice_id = 1\nstaking = \"{}\"\n\
-         [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
-         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
-         [services.olas.service.chains.gnosis]\n\
-         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
-         agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
+        "{}{}",
         crate::support::config_head(&dir.join("home")),
-        net.url,
-        stack.service_registry,
-        stack.token_utility,
-        stack.staking,
-        who.owner,
-        who.operator
+        olas_toml(&net.url, &stack, 1, &who, "")
     );
     let config = tend::config::Config::parse(&dir.join("tend.toml"), &text).unwrap();
     let reader = tend::chain::olas::OlasReader {
@@ -292,23 +279,7 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
     let write = |extra: &str| {
         let head = crate::support::config_head(&dir.join("home"));
         let listen = crate::support::listen_of(&head);
-        let body = format!(
-            "[[chains]]\nchain = 100\nrpc = [\"{}\"]\nconfirmations = 1\npoll_ms = 500\n\
-             olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
-             [[services]]\nname = \"olas\"\n\
-             [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
-             [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
-             [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
-             [services.olas.service.chains.gnosis]\n{extra}\
-             [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
-             agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
-            net.url,
-            stack.service_registry,
-            stack.token_utility,
-            stack.staking,
-            who.owner,
-            who.operator
-        );
+        let body = olas_toml(&net.url, &stack, id, &who, extra);
         let path = dir.join("tend.toml");
         std::fs::write(&path, format!("{head}{body}")).unwrap();
         (path, listen)
@@ -639,18 +610,7 @@ async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
     let (url, counts) = crate::support::counting_proxy(&net.url).await;
     let head = crate::support::config_head(&dir.join("home"));
     let listen = crate::support::listen_of(&head);
-    let body = format!(
-        "[[chains]]\nchain = 100\nrpc = [\"{url}\"]\nconfirmations = 1\npoll_ms = 500\n\
-         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
-         [[services]]\nname = \"olas\"\n\
-         [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
-         [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
-         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
-         [services.olas.service.chains.gnosis]\n\
-         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
-         agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
-        stack.service_registry, stack.token_utility, stack.staking, who.owner, who.operator
-    );
+    let body = olas_toml(&url, &stack, id, &who, "");
     let config = dir.join("tend.toml");
     std::fs::write(&config, format!("{head}{body}")).unwrap();
     let tend = crate::support::Tend::start(&config, "tend.log");
@@ -711,4 +671,28 @@ async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
         "{last}"
     );
     drop(tend);
+}
+
+/// A `[[chains]]` table for chain 100 at `rpc` with the devnet's registries and an Olas service
+/// `olas` with registry id `id` (its chain entry's extra TOML lines `extra`), staked in the
+/// devnet's program, Master Safe `who.operator`.
+fn olas_toml(
+    rpc: &str,
+    stack: &olas::OlasStack,
+    id: u64,
+    who: &ServiceAccounts,
+    extra: &str,
+) -> String {
+    format!(
+        "[[chains]]\nchain = 100\nrpc = [\"{rpc}\"]\nconfirmations = 1\npoll_ms = 500\n\
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\" }}\n\n\
+         [[services]]\nname = \"olas\"\n\
+         [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+         [services.olas.wallet]\nmaster_eoa = \"{}\"\nmaster_safes = {{ gnosis = \"{}\" }}\n\
+         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = []\n\
+         [services.olas.service.chains.gnosis]\n{extra}\
+         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+         agent = \"200000000000000000\"\nsafe = \"1000000000000000000\"\n",
+        stack.service_registry, stack.token_utility, stack.staking, who.owner, who.operator
+    )
 }
