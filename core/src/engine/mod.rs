@@ -410,6 +410,11 @@ impl Engine {
         self.chains.get(&chain).map(|c| &c.book)
     }
 
+    /// A chain's funding Safe's `nonce()` as the latest balance read saw it.
+    pub fn safe_nonce(&self, chain: ChainId) -> Option<u64> {
+        self.chains.get(&chain).and_then(|c| c.safe_nonce)
+    }
+
     /// A chain's endpoints.
     pub fn endpoints(&self, chain: ChainId) -> Option<&EndpointSet> {
         self.chains.get(&chain).map(|c| &c.endpoints)

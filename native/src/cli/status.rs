@@ -88,6 +88,12 @@ pub fn render_status(snap: &Snapshot) -> String {
                 b.chain.to_string(),
                 if snap.chains.iter().any(|c| c.funder == b.holder) {
                     format!("{} (funder)", b.holder)
+                } else if snap
+                    .chains
+                    .iter()
+                    .any(|c| c.safe.as_ref().is_some_and(|s| s.address == b.holder))
+                {
+                    format!("{} (Safe)", b.holder)
                 } else {
                     b.holder.to_string()
                 },
@@ -112,10 +118,15 @@ pub fn render_status(snap: &Snapshot) -> String {
             .count();
         let _ = writeln!(
             s,
-            "\nchain {}: head {}, funder {}, {} transaction(s) unconfirmed, endpoints {}",
+            "\nchain {}: head {}, funder {}{}, {} transaction(s) unconfirmed, endpoints {}",
             c.chain,
             c.head.map_or("?".into(), |h| h.to_string()),
             c.funder,
+            c.safe.as_ref().map_or(String::new(), |s| format!(
+                ", paying from Safe {} (nonce {})",
+                s.address,
+                s.nonce.map_or("?".into(), |n| n.to_string())
+            )),
             open,
             c.endpoints
                 .iter()

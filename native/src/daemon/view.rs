@@ -82,12 +82,26 @@ pub struct ChainView {
     pub chain: ChainId,
     /// The funding key.
     pub funder: Address,
+    /// The Safe that pays this chain's top-ups (the funding key sends and pays the gas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe: Option<SafeView>,
     /// The endpoints (redacted URLs) and their standing.
     pub endpoints: Vec<EndpointView>,
     /// The last head seen.
     pub head: Option<u64>,
     /// The nonce book's records.
     pub records: Vec<TxRecord>,
+}
+
+/// A chain's funding Safe as the API shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct SafeView {
+    /// The Safe.
+    pub address: Address,
+    /// The MultiSend it batches with.
+    pub multisend: Address,
+    /// Its `nonce()` at the latest balance read (`None` before the first).
+    pub nonce: Option<u64>,
 }
 
 /// What the daemon publishes for the API after each batch of work.
@@ -208,6 +222,18 @@ impl Daemon {
             .map(|c| ChainView {
                 chain: c.chain,
                 funder: self.config.funder,
+                safe: self
+                    .config
+                    .engine
+                    .chains
+                    .iter()
+                    .find(|e| e.chain == c.chain)
+                    .and_then(|e| e.safe)
+                    .map(|s| SafeView {
+                        address: s.address,
+                        multisend: s.multisend,
+                        nonce: self.engine.safe_nonce(c.chain),
+                    }),
                 endpoints: {
                     let status = self
                         .engine

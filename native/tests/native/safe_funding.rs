@@ -147,6 +147,26 @@ async fn the_daemon_tops_up_from_a_master_safe_in_one_multisend_and_survives_kil
         tend.log()
     );
     assert_eq!(safe_nonce(&net, safe).await, 1);
+    // The status shows where the top-ups come from, and the Safe's nonce tend read.
+    eventually(
+        Duration::from_secs(10),
+        "the status shows the Safe at nonce 1",
+        || {
+            let shown = crate::support::status(&config);
+            let s = &shown["chains"][0]["safe"];
+            let ok = s["address"].as_str().map(str::to_lowercase)
+                == Some(safe.to_string().to_lowercase())
+                && s["nonce"] == 1;
+            async move { ok }
+        },
+    )
+    .await;
+    let text = tend_cmd(&["status", "--config", config.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains(&format!("paying from Safe {safe} (nonce 1)")),
+        "{text}"
+    );
     assert_eq!(
         balance(&net, safe).await,
         U256::from(100 * ETH - 6 * TARGET),
