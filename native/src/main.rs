@@ -84,6 +84,7 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
             cli::funding::olas_from_chain(args).await
         }
         Command::Funding(_) => Ok(String::new()),
+        Command::Olas(cli::OlasCommand::Status(args)) => cli::olas::status(args).await,
     }
 }
 

@@ -49,6 +49,7 @@ alloy::sol! {
     function stakingToken() external view returns (address);
     function availableRewards() external view returns (uint256);
     function calculateStakingReward(uint256 serviceId) external view returns (uint256 reward);
+    function minStakingDuration() external view returns (uint256);
     /// A staked service as the program records it (returned as one struct).
     struct StakedServiceInfo {
         address multisig;
@@ -93,6 +94,21 @@ pub struct StakingFacts {
     pub reward: U256,
     /// When the service was staked (0 when not), seconds.
     pub ts_start: U256,
+    /// How long a service stays staked before it may unstake while rewards remain, seconds.
+    pub min_staking_duration: U256,
+}
+
+impl StakingFacts {
+    /// When the service may unstake while the program has rewards (`now − tsStart >
+    /// minStakingDuration`: the first second after `tsStart + minStakingDuration`); `None`
+    /// when not staked.
+    pub fn unlock_at(&self) -> Option<U256> {
+        (!self.ts_start.is_zero()).then(|| {
+            self.ts_start
+                .saturating_add(self.min_staking_duration)
+                .saturating_add(U256::from(1))
+        })
+    }
 }
 
 /// A service's facts at one block.
@@ -253,6 +269,7 @@ pub fn facts_calls(contracts: &OlasContracts, q: &FactsQuery) -> Vec<FactCall> {
             call(p, availableRewardsCall {}.abi_encode()),
             call(p, calculateStakingRewardCall { serviceId: id }.abi_encode()),
             call(p, getServiceInfoCall { serviceId: id }.abi_encode()),
+            call(p, minStakingDurationCall {}.abi_encode()),
         ]);
     }
     calls
@@ -282,7 +299,7 @@ pub fn decode_fact_results(
     let reg = contracts.service_registry;
     let util = contracts.token_utility;
     let base = 6 + if q.operator.is_some() { 2 } else { 0 };
-    let n = base + if q.staking.is_some() { 6 } else { 0 };
+    let n = base + if q.staking.is_some() { 7 } else { 0 };
     if results.len() != n {
         return Err(FactsError::Unexpected {
             what: "aggregate3",
@@ -319,6 +336,7 @@ pub fn decode_fact_results(
             let rewards = read::<availableRewardsCall>(results, base + 3, p)?;
             let reward = read::<calculateStakingRewardCall>(results, base + 4, p)?;
             let info = read::<getServiceInfoCall>(results, base + 5, p)?;
+            let duration = read::<minStakingDurationCall>(results, base + 6, p)?;
             match (st, min, token, rewards) {
                 (Some(state), Some(min), Some(token), Some(rewards)) => Some(StakingFacts {
                     program: p,
@@ -329,6 +347,7 @@ pub fn decode_fact_results(
                     available_rewards: rewards,
                     reward: reward.unwrap_or_default(),
                     ts_start: info.map(|i| i.tsStart).unwrap_or_default(),
+                    min_staking_duration: duration.unwrap_or_default(),
                 }),
                 _ => return Err(unexpected("a StakingToken program", p)),
             }

@@ -220,6 +220,17 @@ pub async fn check_safe(
     })
 }
 
+/// A Safe's owners and threshold (the first endpoint that answers; `None` when it is no Safe or
+/// nobody answers).
+pub async fn read_owners(eps: &[Arc<Endpoint>], safe: Address) -> Option<(Vec<Address>, u64)> {
+    for ep in eps {
+        if let Ok(Ok(f)) = read(ep, safe).await {
+            return Some((f.owners, f.threshold));
+        }
+    }
+    None
+}
+
 fn list(a: &[Address]) -> String {
     a.iter()
         .map(ToString::to_string)

@@ -13,6 +13,7 @@ mod demo_olas;
 mod failure;
 pub mod funding;
 pub mod init;
+pub mod olas;
 pub mod replay;
 pub mod run;
 pub mod status;
@@ -102,6 +103,35 @@ differences are exact and later ones an estimate."
     /// Funding computations (pure: no chain is read, no transaction is sent).
     #[command(subcommand)]
     Funding(FundingCommand),
+    /// Olas services on chain.
+    #[command(subcommand)]
+    Olas(OlasCommand),
+}
+
+/// `tend olas …`.
+#[derive(Debug, Subcommand)]
+pub enum OlasCommand {
+    /// Show a service as its chain has it: registry state, NFT holder, the service Safe with its
+    /// owners and threshold, agent instances, and the staking program's view (state, reward,
+    /// when it may unstake). Read now from the registries of `[services.olas.registry]`.
+    #[command(
+        after_help = "Example:\n  tend olas status trader --config tend.toml\n  \
+tend olas status trader --json"
+    )]
+    Status(OlasStatusArgs),
+}
+
+/// `tend olas status`.
+#[derive(Debug, Args)]
+pub struct OlasStatusArgs {
+    /// The service's name in tend.toml.
+    pub service: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The configuration file argument.

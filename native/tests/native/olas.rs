@@ -696,3 +696,102 @@ fn olas_toml(
         stack.service_registry, stack.token_utility, stack.staking, who.owner, who.operator
     )
 }
+
+/// Issue 18 item 4, first slice: `tend olas status` reads a staked service from the chain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tend_olas_status_shows_a_staked_service_and_when_it_may_unstake() {
+    let (dir, net, stack) = olas_devnet("olas-status").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let (id, safe) = stack.mint_and_stake(&net, who).await.unwrap();
+    let write = |id: u64, file: &str| {
+        let path = dir.join(file);
+        let text = format!(
+            "{}{}",
+            crate::support::config_head(&dir.join("home")),
+            olas_toml(&net.url, &stack, id, &who, "")
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let config = write(id, "tend.toml");
+    let ask = |config: &std::path::Path| {
+        crate::support::tend_cmd(
+            &[
+                "olas",
+                "status",
+                "olas",
+                "--json",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+            &[],
+        )
+    };
+    let out = ask(&config);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lower = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_lowercase();
+    assert_eq!(v["state"], "DEPLOYED", "{v}");
+    assert_eq!(
+        lower(&v["owner"]),
+        stack.staking.to_string().to_lowercase(),
+        "the program holds the NFT"
+    );
+    assert_eq!(
+        lower(&v["safe"]["address"]),
+        safe.to_string().to_lowercase()
+    );
+    assert_eq!(v["safe"]["threshold"], 1);
+    assert_eq!(
+        lower(&v["safe"]["owners"][0]),
+        who.agent.to_string().to_lowercase(),
+        "{v}"
+    );
+    let st = &v["staking"];
+    assert_eq!(st["state"], "STAKED", "{v}");
+    let staked_at = st["staked_at"].as_u64().unwrap();
+    let duration = st["min_staking_duration_secs"].as_u64().unwrap();
+    assert!(duration > 0, "{v}");
+    assert_eq!(st["unlock_at"].as_u64(), Some(staked_at + duration + 1));
+    assert_eq!(st["may_unstake"], false, "{v}");
+    // Past the unlock time: it may unstake.
+    stack.advance_time(&net, duration + 10).await.unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&ask(&config).stdout).unwrap();
+    assert_eq!(v["staking"]["may_unstake"], true, "{v}");
+    // The text form names the same things.
+    let out = crate::support::tend_cmd(
+        &[
+            "olas",
+            "status",
+            "olas",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("Safe {safe}: 1 of [")), "{text}");
+    assert!(text.contains("may unstake: yes"), "{text}");
+    // A service id the registry does not have, a service that is not in tend.toml.
+    let missing = write(99, "missing.toml");
+    let out = ask(&missing);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("service_id = 99 does not exist"));
+    let out = crate::support::tend_cmd(
+        &[
+            "olas",
+            "status",
+            "nobody",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no service \"nobody\""));
+}
