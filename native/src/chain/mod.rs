@@ -7,6 +7,7 @@
 pub mod keys;
 pub mod olas;
 pub mod olas_facts;
+pub mod olas_status;
 pub mod round;
 pub mod rpc;
 pub mod safe;

@@ -95,6 +95,7 @@ pub fn router(
         .route("/v1/services", get(services))
         .route("/v1/services/{name}/health", get(health_history))
         .route("/v1/services/{name}/funding", get(olas_funding))
+        .route("/v1/services/{name}/olas", get(olas_status))
         .route("/v1/services/{name}/start", post(start))
         .route("/v1/services/{name}/stop", post(stop))
         .route("/v1/balances", get(balances))
@@ -202,6 +203,20 @@ async fn olas_funding(
             error(StatusCode::CONFLICT, "olas_registry_conflict", &m)
         }
         Err(m) => error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m),
+    }
+}
+
+/// `GET /v1/services/{name}/olas`: the service as its chain has it (`tend olas status`).
+async fn olas_status(State(st): State<AppState>, UrlPath(name): UrlPath<String>) -> Response {
+    use crate::chain::olas_status::{StatusError, read_status};
+    match read_status(&st.olas.config, &st.olas.endpoints, &name).await {
+        Ok(v) => axum::Json(v).into_response(),
+        Err(StatusError::Config(m)) if m.starts_with("no service") => {
+            error(StatusCode::NOT_FOUND, "unknown_service", &m)
+        }
+        Err(StatusError::Config(m)) => error(StatusCode::NOT_FOUND, "no_olas_registry", &m),
+        Err(StatusError::Registry(m)) => error(StatusCode::CONFLICT, "olas_registry_conflict", &m),
+        Err(StatusError::Chain(m)) => error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m),
     }
 }
 

@@ -794,4 +794,59 @@ async fn tend_olas_status_shows_a_staked_service_and_when_it_may_unstake() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no service \"nobody\""));
+    // With a daemon running, the command asks it (`GET /v1/services/olas/olas`): the same view.
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let listen = crate::support::listen_of(&std::fs::read_to_string(&config).unwrap());
+    let url = format!("http://{listen}/v1/services/olas/olas");
+    let get = || async {
+        match reqwest::Client::new()
+            .get(url.clone())
+            .bearer_auth(token.clone())
+            .send()
+            .await
+        {
+            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+            Err(e) => (0, e.to_string()),
+        }
+    };
+    let api: serde_json::Value = serde_json::from_str(&poll(get, 200).await).unwrap();
+    let out = ask(&config);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for v in [&api, &cli] {
+        assert_eq!(v["state"], "DEPLOYED", "{v}");
+        assert_eq!(v["staking"]["may_unstake"], true, "{v}");
+        assert_eq!(
+            lower(&v["safe"]["address"]),
+            safe.to_string().to_lowercase()
+        );
+    }
+    let out = crate::support::tend_cmd(
+        &[
+            "olas",
+            "status",
+            "nobody",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("404"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(tend);
 }
