@@ -31,18 +31,17 @@ pub async fn status(args: &OlasStatusArgs) -> Result<String, Failure> {
         },
         Err(_) => None,
     };
-    let v = match from_daemon {
-        Some(v) => v,
-        None => {
-            let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(Failure::io)?;
-            read_status(&config, &endpoints, name)
-                .await
-                .map_err(|e| match e {
-                    StatusError::Config(m) => Failure::invalid(format!("{}: {m}", path.display())),
-                    StatusError::Registry(m) => Failure::invalid(m),
-                    StatusError::Chain(m) => Failure::io(m),
-                })?
-        }
+    let v = if let Some(v) = from_daemon {
+        v
+    } else {
+        let endpoints = crate::chain::rpc::endpoints_of(&config).map_err(Failure::io)?;
+        read_status(&config, &endpoints, name)
+            .await
+            .map_err(|e| match e {
+                StatusError::Config(m) => Failure::invalid(format!("{}: {m}", path.display())),
+                StatusError::Registry(m) => Failure::invalid(m),
+                StatusError::Chain(m) => Failure::io(m),
+            })?
     };
     if args.json {
         return Ok(format!("{v:#}\n"));
