@@ -373,24 +373,62 @@ fn a_stuck_safe_transaction_is_bumped_with_the_same_safe_transaction() {
 }
 
 #[test]
-fn a_failed_batch_is_an_event_with_its_reason_and_never_sent_again() {
+fn a_failed_batch_goes_out_again_one_top_up_at_a_time_and_the_failing_one_is_held() {
     let mut w = funded_world();
+    // The batch of two fails as a whole (a wallet contract refused its top-up, say).
     w.mine_last(false);
-    for _ in 0..12 {
-        w.advance(15_000);
-    }
-    let events = w.events();
-    assert!(events.iter().any(|e| matches!(
+    let rounds = |w: &mut World, n: usize| {
+        for _ in 0..n {
+            w.advance(15_000);
+        }
+    };
+    rounds(&mut w, 3);
+    assert!(w.events().iter().any(|e| matches!(
         e,
         Event::SafeTxReverted { safe: s, safe_nonce: 0, message, .. }
-            if *s == safe() && message.contains("Safe nonce 0")
+            if *s == safe() && message.contains("one per Safe transaction")
     )));
-    let reverted = events
-        .iter()
-        .filter(|e| matches!(e, Event::TransferReverted { .. }))
-        .count();
-    assert_eq!(reverted, 2, "one per top-up of the batch");
-    assert_eq!(w.safe_signs().len(), 1, "no silent retry: {:?}", w.signs);
+    let signs = w.safe_signs();
+    assert_eq!(signs.len(), 2, "{signs:?}");
+    assert_eq!(
+        to_of(&signs[1].1),
+        vec![(wallet(0), U256::from(9 * ETH / 10))],
+        "the first top-up alone"
+    );
+    assert!(matches!(signs[1].1.body, TxBody::Safe { nonce: 1, .. }));
+    // It fails alone: that wallet is held; the other goes out alone and is paid.
+    w.mine_last(false);
+    rounds(&mut w, 3);
+    let signs = w.safe_signs();
+    assert_eq!(signs.len(), 3, "{signs:?}");
+    assert_eq!(
+        to_of(&signs[2].1),
+        vec![(wallet(1), U256::from(4 * ETH / 5))]
+    );
+    w.mine_last(true);
+    rounds(&mut w, 6);
+    assert_eq!(w.safe_signs().len(), 3, "no silent retry: {:?}", w.signs);
+    let failed = |who: Address| {
+        w.events()
+            .iter()
+            .filter(|e| matches!(e, Event::TransferReverted { to, .. } if *to == who))
+            .count()
+    };
+    assert_eq!(
+        (failed(wallet(0)), failed(wallet(1))),
+        (2, 1),
+        "wallet 0 failed in the batch and alone; wallet 1 only in the batch"
+    );
+    assert_eq!(
+        w.events()
+            .iter()
+            .filter(|e| matches!(e, Event::SafeTxReverted { message, .. } if message.contains("waits for an operator")))
+            .count(),
+        1,
+        "the top-up that failed alone is held"
+    );
+    assert_eq!(w.balances[&wallet(1)], U256::from(ETH));
+    assert_eq!(w.balances[&wallet(0)], U256::from(ETH / 10));
 }
 
 #[test]

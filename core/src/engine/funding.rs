@@ -132,6 +132,16 @@ impl Engine {
         let Some(c) = self.chains.get_mut(&chain) else {
             return;
         };
+        // Top-ups of a batch that failed as a whole go alone, after the others.
+        let (clear, suspect): (Vec<&Transfer>, Vec<&Transfer>) = transfers
+            .iter()
+            .partition(|t| !c.suspect.contains(&(t.to, t.asset)));
+        let chosen: Vec<Transfer> = if clear.is_empty() {
+            suspect.into_iter().take(1).cloned().collect()
+        } else {
+            clear.into_iter().cloned().collect()
+        };
+        let transfers = chosen.as_slice();
         let [first, rest @ ..] = transfers else {
             return;
         };
@@ -190,6 +200,8 @@ impl Engine {
                 return;
             }
         };
+        // A suspect going out alone is judged by its own receipt.
+        c.suspect.remove(&(first.to, first.asset));
         let intent = TransferIntent {
             to: first.to,
             asset: first.asset,

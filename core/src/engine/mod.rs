@@ -184,6 +184,9 @@ struct ChainState {
     last_shortfalls: Set<(Address, Asset, U256)>,
     /// Wallets whose top-up reverted: not topped up again by this engine.
     reverted: Set<(Address, Asset)>,
+    /// Top-ups of a Safe batch that failed as a whole: each goes out again alone, in a Safe
+    /// transaction of its own, so the one that fails is found and held, the others paid.
+    suspect: Set<(Address, Asset)>,
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
     entries: Vec<(Address, Asset)>,
@@ -673,6 +676,7 @@ impl ChainState {
             busy: Set::new(),
             last_shortfalls: Set::new(),
             reverted: Set::new(),
+            suspect: Set::new(),
             last_hold: None,
             entries: balance_entries(config, c),
         }

@@ -144,8 +144,15 @@ impl Engine {
         let Some(c) = self.chains.get_mut(&chain) else {
             return;
         };
+        // A batch of several failed as a whole: which top-up failed is unknown, so each goes
+        // out again alone. A top-up that fails alone is held for an operator.
+        let batch = !intent.more.is_empty();
         for t in intent.top_ups() {
-            c.reverted.insert((t.to, t.asset));
+            if batch {
+                c.suspect.insert((t.to, t.asset));
+            } else {
+                c.reverted.insert((t.to, t.asset));
+            }
         }
         if let TxBody::Safe {
             safe,
@@ -153,6 +160,15 @@ impl Engine {
             ..
         } = intent.body
         {
+            let then = if batch {
+                format!(
+                    "its {} top-ups go out again one per Safe transaction, so the one that fails \
+                     is found and held",
+                    intent.more.len() + 1
+                )
+            } else {
+                "its wallet waits for an operator".to_owned()
+            };
             self.event(Event::SafeTxReverted {
                 chain,
                 tx,
@@ -161,10 +177,10 @@ impl Engine {
                 hash,
                 message: format!(
                     "execTransaction of Safe {safe} at Safe nonce {safe_nonce} failed: a top-up \
-                     failed (the Safe lacks the coin or token; the Safe nonce is used, the batch \
-                     never runs again), or the Safe's nonce had moved on (another transaction \
-                     used it) or an owner signature does not meet its owners and threshold (the \
-                     transaction reverted); its wallets wait for an operator"
+                     failed (the Safe lacks the coin or token, or a wallet contract refused it; \
+                     the Safe nonce is used, the transaction never runs again), or the Safe's \
+                     nonce had moved on (another transaction used it) or an owner signature does \
+                     not meet its owners and threshold (the transaction reverted); {then}"
                 ),
             });
         }

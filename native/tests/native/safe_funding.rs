@@ -371,3 +371,38 @@ async fn a_two_of_two_safe_funds_with_both_local_owner_keys() {
     );
     drop(tend);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wallet_that_refuses_its_top_up_is_found_and_held_and_the_others_are_paid() {
+    let owner = funder().address();
+    let (dir, net, stack, safe) = safe_devnet("safe-refuser", &[owner], 1).await;
+    // Wallet 0 is a contract that reverts on every call: its top-up fails the whole batch.
+    let revert = alloy::primitives::Bytes::from(vec![0x60, 0x00, 0x60, 0x00, 0xfd]);
+    let _: serde_json::Value = ep(&net)
+        .request("anvil_setCode", (wallet(0), revert))
+        .await
+        .unwrap();
+    let config = config(&dir, &net, safe, stack.multisend, 3);
+    rpc(&net, "evm_setIntervalMining", serde_json::json!([1])).await;
+    let tend = Tend::start(&config, "tend.log");
+    eventually(
+        Duration::from_mins(1),
+        "wallets 1 and 2 at target",
+        || async {
+            balance(&net, wallet(1)).await == U256::from(TARGET)
+                && balance(&net, wallet(2)).await == U256::from(TARGET)
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The batch of three, then wallet 0 alone (fails), then 1 and 2 alone: four Safe
+    // transactions, each at the next Safe nonce, and no more.
+    let txs = transactions_from(&net, owner).await;
+    assert_eq!(txs.len(), 4, "{txs:?}\n{}", tend.log());
+    assert_eq!(safe_nonce(&net, safe).await, 4);
+    assert_eq!(balance(&net, wallet(0)).await, U256::ZERO);
+    let log = tend.log();
+    assert!(log.contains("one per Safe transaction"), "{log}");
+    assert!(log.contains("its wallet waits for an operator"), "{log}");
+    drop(tend);
+}
