@@ -5,12 +5,13 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 
-// Raised to 312,000 B for one stop on 2026-12-07 (issue 17): Safe funding in the core (the Safe
-// batch planner, the gas payer, the Safe nonce read, the sim's Safe model) costs 15.4 KB gzipped
-// (294,979 → 311,428 B; per-function figures in BENCHMARKS.md "Issue 17: the wasm's size").
+// Raised to 313,000 B for one stop on 2026-12-07 (issue 17): Safe funding in the core (the Safe
+// batch planner, the gas payer, the Safe nonce read, a failed batch's top-ups one by one, the
+// sim's Safe model) costs 17.5 KB gzipped (294,979 → 312,475 B; per-function figures in
+// BENCHMARKS.md "Issue 17: the wasm's size").
 // Owed: bring it back under 300,000 (issue 5's budget). Before: back at 300,000 B after issue
 // 21's one-stop raise to 303,000 (tend's own console logger instead of tracing-wasm).
-const BUDGET = 312_000;
+const BUDGET = 313_000;
 const path = new URL("../dist/web/tend_web_bg.wasm", import.meta.url);
 
 function gzipped(file) {
