@@ -142,6 +142,26 @@ impl SafeSource {
     }
 }
 
+impl ChainConfig {
+    /// Where this chain's top-ups come from: its Safe, else the funding key.
+    pub fn source(&self) -> Address {
+        self.safe.map_or(self.funder, |s| s.address)
+    }
+
+    /// The gas the planner reserves per native and per ERC-20 top-up: the transfer's own limit,
+    /// or from a Safe a whole one-top-up `execTransaction` (its own part counted with every
+    /// top-up, so the reserve never falls short), paid by the funding key.
+    pub fn planned_gas(&self) -> (u64, u64) {
+        match self.safe {
+            Some(s) => (
+                s.gas_limit([Asset::NATIVE]),
+                s.gas_limit([Asset(Address::repeat_byte(1))]),
+            ),
+            None => (self.native_transfer_gas, self.erc20_transfer_gas),
+        }
+    }
+}
+
 fn default_poll_ms() -> u64 {
     15_000
 }

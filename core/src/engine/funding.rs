@@ -318,17 +318,9 @@ impl Engine {
         if wallets.is_empty() {
             return None;
         }
-        // From a Safe, the funding key pays the gas: each top-up reserves its share of the
-        // Safe transaction's gas (the transaction's own part counted with every top-up, so the
-        // reserve never falls short) from the key's native coin.
-        let source = c.cfg.safe.map_or(c.cfg.funder, |s| s.address);
-        let (native_gas, erc20_gas) = match c.cfg.safe {
-            Some(s) => (
-                s.gas_limit([Asset::NATIVE]),
-                s.gas_limit([Asset(alloy_primitives::Address::repeat_byte(1))]),
-            ),
-            None => (c.cfg.native_transfer_gas, c.cfg.erc20_transfer_gas),
-        };
+        // From a Safe, the funding key pays the gas (reserved from its native coin).
+        let source = c.cfg.source();
+        let (native_gas, erc20_gas) = c.cfg.planned_gas();
         let in_flight = c
             .payloads
             .values()

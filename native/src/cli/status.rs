@@ -264,7 +264,7 @@ pub async fn dry_run_plan(config: &Config) -> Result<Plan, Failure> {
         let RpcAnswer::Head { number, .. } = first_answer(&eps, &RpcCall::Head).await? else {
             return Err(Failure::io("unexpected answer to a head request"));
         };
-        let source = crate::daemon::plan::source_of(chain_cfg);
+        let source = chain_cfg.source();
         let mut entries: Vec<(Address, Asset)> = vec![(config.funder, Asset::NATIVE)];
         if source != config.funder {
             entries.push((source, Asset::NATIVE));

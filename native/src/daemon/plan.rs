@@ -38,18 +38,11 @@ where
             continue;
         };
         let mut gas = GasParams::with_max_fee(U256::from(*fee));
-        // From a Safe, each top-up reserves the whole Safe transaction's gas from the funding
-        // key (as the engine plans it).
-        let (native_gas, erc20_gas) = match chain_cfg.safe {
-            Some(s) => (
-                s.gas_limit([Asset::NATIVE]),
-                s.gas_limit([Asset(Address::repeat_byte(1))]),
-            ),
-            None => (chain_cfg.native_transfer_gas, chain_cfg.erc20_transfer_gas),
-        };
+        // The engine's reserve per top-up (from a Safe, paid by the funding key).
+        let (native_gas, erc20_gas) = chain_cfg.planned_gas();
         gas.native_transfer_gas = U256::from(native_gas);
         gas.erc20_transfer_gas = U256::from(erc20_gas);
-        let source = source_of(chain_cfg);
+        let source = chain_cfg.source();
         input.chains.insert(chain, gas);
         let mut funder = AssetAmounts::new();
         let mut wallets: BTreeMap<
@@ -116,11 +109,6 @@ where
     }
     input
 }
-/// Where a chain's top-ups come from: its Safe, else the funding key.
-pub fn source_of(chain: &ChainConfig) -> Address {
-    chain.safe.map_or(chain.funder, |s| s.address)
-}
-
 impl Daemon {
     /// The plan the latest reads give, with what is in flight counted as done.
     /// Computed again only after balances, fees or the transfers in flight changed.
@@ -142,7 +130,7 @@ impl Daemon {
                 .chains
                 .iter()
                 .find(|c| c.chain == chain)
-                .map_or(self.config.funder, source_of)
+                .map_or(self.config.funder, ChainConfig::source)
         };
         let in_flight = self
             .intents
