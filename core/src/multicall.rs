@@ -68,30 +68,6 @@ pub fn encode_balances(entries: &[(Address, Asset)]) -> Vec<u8> {
     encode_calls(&calls)
 }
 
-/// The `aggregate3` call data reading every balance of `entries`, then a Safe's `nonce()`: one
-/// call, one block.
-pub fn encode_balances_and_safe_nonce(entries: &[(Address, Asset)], safe: Address) -> Vec<u8> {
-    let mut calls: Vec<(Address, Vec<u8>)> =
-        entries.iter().map(|(h, a)| balance_call(*h, *a)).collect();
-    calls.push((safe, crate::safe::NONCE.to_vec()));
-    encode_calls(&calls)
-}
-
-/// The balances and the Safe's nonce in an answer to [`encode_balances_and_safe_nonce`].
-pub fn decode_balances_and_safe_nonce(
-    entries: &[(Address, Asset)],
-    safe: Address,
-    answer: &[u8],
-) -> Result<(Vec<U256>, u64), MulticallError> {
-    let mut words = decode_words(entries.len() + 1, answer)?;
-    let nonce = words.pop().flatten();
-    let values = balances_of(entries, words)?;
-    let nonce = nonce
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or(MulticallError::NotASafe { safe })?;
-    Ok((values, nonce))
-}
-
 /// A Safe's nonce from a plain `eth_call` of `nonce()` (the batch fallback).
 pub fn decode_safe_nonce(safe: Address, answer: &[u8]) -> Result<u64, MulticallError> {
     answer

@@ -161,16 +161,18 @@ impl Endpoint {
                 let multicall = self.use_multicall && self.has_multicall(*block).await?;
                 let (values, safe_nonce) = match (multicall, safe) {
                     (true, None) => (self.balances_multicall(*block, entries).await?, None),
+                    // The Safe's nonce rides in the balances' aggregate3 (the round reader's).
                     (true, Some(safe)) => {
-                        let tx = CallRequest {
-                            to: MULTICALL3,
-                            data: multicall::encode_balances_and_safe_nonce(entries, *safe).into(),
-                        };
-                        let out: Bytes = self.request("eth_call", (tx, U64::from(*block))).await?;
-                        let (values, nonce) =
-                            multicall::decode_balances_and_safe_nonce(entries, *safe, &out)
-                                .map_err(|e| multicall_failure(&e))?;
-                        (values, Some(nonce))
+                        let (answer, _) = crate::chain::round::balances_and_facts(
+                            self,
+                            *block,
+                            entries,
+                            Some(*safe),
+                            &[],
+                            &[],
+                        )
+                        .await?;
+                        return Ok(answer);
                     }
                     (false, safe) => {
                         let values = self.balances_batch(*block, entries).await?;

@@ -70,25 +70,28 @@ impl SafeError {
     }
 }
 
-async fn call(ep: &Endpoint, to: Address, data: Vec<u8>) -> Result<Bytes, String> {
-    let req = serde_json::json!({ "to": to, "input": Bytes::from(data) });
+/// One request, given up after 10 s.
+async fn timed<P: alloy::rpc::json_rpc::RpcSend>(
+    ep: &Endpoint,
+    method: &'static str,
+    params: P,
+) -> Result<Bytes, String> {
     tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        ep.request::<_, Bytes>("eth_call", (req, "latest")),
+        ep.request::<_, Bytes>(method, params),
     )
     .await
     .map_err(|_| "timed out".to_owned())?
     .map_err(|e| e.to_string())
 }
 
+async fn call(ep: &Endpoint, to: Address, data: Vec<u8>) -> Result<Bytes, String> {
+    let req = serde_json::json!({ "to": to, "input": Bytes::from(data) });
+    timed(ep, "eth_call", (req, "latest")).await
+}
+
 async fn code(ep: &Endpoint, at: Address) -> Result<Bytes, String> {
-    tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        ep.request::<_, Bytes>("eth_getCode", (at, "latest")),
-    )
-    .await
-    .map_err(|_| "timed out".to_owned())?
-    .map_err(|e| e.to_string())
+    timed(ep, "eth_getCode", (at, "latest")).await
 }
 
 /// Reads the Safe's facts from one endpoint. `Ok(Err(message))`: the address answers, but not
@@ -238,32 +241,33 @@ fn list(a: &[Address]) -> String {
         .join(", ")
 }
 
-/// Checks every chain's funding Safe of `config` with the extra owner keys `owners` (per
-/// chain); the problems (empty: all good).
+/// Every chain's funding Safe of `config`, checked with the extra owner keys `owners` (per
+/// chain): the chain, the Safe and what the check found. Without `owners` (their variables are
+/// not at hand), a chain that names more owner keys is left out.
 pub async fn check_safes(
     config: &Config,
     endpoints: &Endpoints,
-    owners: &std::collections::BTreeMap<ChainId, Vec<PrivateKeySigner>>,
-) -> Vec<SafeError> {
-    let mut problems = Vec::new();
-    for c in &config.engine.chains {
-        let Some(source) = c.safe else {
+    owners: Option<&std::collections::BTreeMap<ChainId, Vec<PrivateKeySigner>>>,
+) -> Vec<(ChainId, SafeSource, Result<SafeFacts, SafeError>)> {
+    let mut out = Vec::new();
+    for (c, spec) in config.engine.chains.iter().zip(&config.chains) {
+        let (Some(source), Some(eps)) = (c.safe, endpoints.get(&c.chain)) else {
             continue;
         };
-        let Some(eps) = endpoints.get(&c.chain) else {
-            continue;
+        let more: Vec<Address> = match owners {
+            Some(o) => o
+                .get(&c.chain)
+                .into_iter()
+                .flatten()
+                .map(PrivateKeySigner::address)
+                .collect(),
+            None if !spec.safe_owner_keys_env.is_empty() => continue,
+            None => Vec::new(),
         };
-        let more: Vec<Address> = owners
-            .get(&c.chain)
-            .into_iter()
-            .flatten()
-            .map(PrivateKeySigner::address)
-            .collect();
-        if let Err(e) = check_safe(c.chain, eps, &source, c.funder, &more).await {
-            problems.push(e);
-        }
+        let checked = check_safe(c.chain, eps, &source, c.funder, &more).await;
+        out.push((c.chain, source, checked));
     }
-    problems
+    out
 }
 
 /// Loads the extra Safe owner keys of every chain (`safe_owner_keys_env`).

@@ -44,26 +44,14 @@ pub async fn check(path: &Path) -> Result<String, Failure> {
             }
         };
         let mut wrong = Vec::new();
-        for (ch, spec) in c.engine.chains.iter().zip(&c.chains) {
-            let (Some(source), Some(eps)) = (ch.safe, endpoints.get(&ch.chain)) else {
-                continue;
-            };
-            let more: Vec<alloy::primitives::Address> = match &owners {
-                Some(o) => o
-                    .get(&ch.chain)
-                    .into_iter()
-                    .flatten()
-                    .map(alloy::signers::local::PrivateKeySigner::address)
-                    .collect(),
-                None if !spec.safe_owner_keys_env.is_empty() => continue,
-                None => Vec::new(),
-            };
-            match crate::chain::safe::check_safe(ch.chain, eps, &source, ch.funder, &more).await {
+        for (chain, source, checked) in
+            crate::chain::safe::check_safes(&c, &endpoints, owners.as_ref()).await
+        {
+            match checked {
                 Ok(f) => {
                     let _ = writeln!(
                         s,
-                        "  funding Safe on chain {}: {} (Safe {}, {} of {} owners, nonce {}); the funding key pays its gas",
-                        ch.chain,
+                        "  funding Safe on chain {chain}: {} (Safe {}, {} of {} owners, nonce {}); the funding key pays its gas",
                         source.address,
                         f.version,
                         f.threshold,

@@ -540,9 +540,10 @@ async fn check_on_chain(
     // A funding Safe the key cannot sign for is refused before anything is signed; one the
     // chain cannot be asked about now is checked by every round's nonce read.
     let (wrong, unreachable): (Vec<_>, Vec<_>) =
-        crate::chain::safe::check_safes(config, endpoints, safe_owners)
+        crate::chain::safe::check_safes(config, endpoints, Some(safe_owners))
             .await
             .into_iter()
+            .filter_map(|(_, _, checked)| checked.err())
             .partition(crate::chain::safe::SafeError::is_config);
     if !wrong.is_empty() {
         let lines: Vec<String> = wrong.iter().map(ToString::to_string).collect();
