@@ -15,20 +15,12 @@ pub async fn status(args: &OlasStatusArgs) -> Result<String, Failure> {
     let path = &args.config.config;
     let config = Config::load(path)?;
     let name = &args.service;
+    // A running daemon answers (it refuses what the chain refuses); else read directly.
     let from_daemon = match crate::cli::client::Client::new(&config) {
-        Ok(c) => match c
-            .call(reqwest::Method::GET, &format!("/v1/services/{name}/olas"))
-            .await
-        {
-            Ok(v) => Some(v),
-            // No daemon answers: read directly.
-            Err(e) if e.message.contains("cannot reach tend") => None,
-            // The daemon refused the request (no such service, not in the registry).
-            Err(e) if e.message.starts_with("tend answered 4") => {
-                return Err(Failure::invalid(e.message));
-            }
-            Err(e) => return Err(e),
-        },
+        Ok(c) => {
+            c.get_if_running(&format!("/v1/services/{name}/olas"))
+                .await?
+        }
         Err(_) => None,
     };
     let v = if let Some(v) = from_daemon {
