@@ -284,18 +284,6 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
         std::fs::write(&path, format!("{head}{body}")).unwrap();
         (path, listen)
     };
-    let get = |url: String, token: String| async move {
-        // Refused while the daemon starts: asked again.
-        match reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-            Err(e) => (0, e.to_string()),
-        }
-    };
 
     let (config, listen) = write("");
     let out = crate::support::tend_cmd(
@@ -333,7 +321,7 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
     let tend = crate::support::Tend::start(&config, "tend.log");
     let token = crate::support::api_token(&dir.join("home")).await;
     let url = format!("http://{listen}/v1/services/olas/funding?snapshot=true");
-    let body = poll(|| get(url.clone(), token.clone()), 200).await;
+    let body = crate::support::api_poll(&url, &token, 200).await;
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     let chain = &v["snapshot"]["service"]["chains"]["gnosis"];
     assert_eq!(chain["token"], id, "{v}");
@@ -415,7 +403,7 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
     let _tend = crate::support::Tend::start(&config, "tend-2.log");
     let token = crate::support::api_token(&dir.join("home")).await;
     let url = format!("http://{listen}/v1/services/olas/funding");
-    let answer = (409, poll(|| get(url.clone(), token.clone()), 409).await);
+    let answer = (409, crate::support::api_poll(&url, &token, 409).await);
     // The CLI refuses it too, with the usage exit code.
     let out = crate::support::tend_cmd(
         &[
@@ -442,23 +430,6 @@ async fn the_funding_report_takes_the_service_facts_from_the_registries() {
             && text.contains(&safe.to_string().to_lowercase()),
         "{text}"
     );
-}
-
-/// The body of the first answer with `status`, asked every 200 ms for up to 20 s.
-async fn poll<F, Fut>(mut ask: F, status: u16) -> String
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = (u16, String)>,
-{
-    let mut last = (0, String::new());
-    for _ in 0..100 {
-        last = ask().await;
-        if last.0 == status {
-            return last.1;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("no {status} within 20 s; last: {last:?}");
 }
 
 /// The core's Safe 1.3.0 encoding against the real GnosisSafeL2 and MultiSend on anvil: the
@@ -616,18 +587,7 @@ async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
     let tend = crate::support::Tend::start(&config, "tend.log");
     let token = crate::support::api_token(&dir.join("home")).await;
     let report_url = format!("http://{listen}/v1/services/olas/funding?snapshot=true");
-    let get = || async {
-        match reqwest::Client::new()
-            .get(report_url.clone())
-            .bearer_auth(token.clone())
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-            Err(e) => (0, e.to_string()),
-        }
-    };
-    let first = poll(get, 200).await;
+    let first = crate::support::api_poll(&report_url, &token, 200).await;
     let v: serde_json::Value = serde_json::from_str(&first).unwrap();
     assert_eq!(
         v["snapshot"]["service"]["chains"]["gnosis"]["token"], id,
@@ -638,7 +598,7 @@ async fn a_round_reads_the_olas_facts_in_its_one_balance_call() {
     let before = counts.lock().unwrap().clone();
     let mut last = serde_json::Value::Null;
     for _ in 0..5 {
-        let (status, body) = get().await;
+        let (status, body) = crate::support::api_get(&report_url, &token).await;
         assert_eq!(status, 200, "{body}");
         last = serde_json::from_str(&body).unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(600)).await;
@@ -799,18 +759,8 @@ async fn tend_olas_status_shows_a_staked_service_and_when_it_may_unstake() {
     let token = crate::support::api_token(&dir.join("home")).await;
     let listen = crate::support::listen_of(&std::fs::read_to_string(&config).unwrap());
     let url = format!("http://{listen}/v1/services/olas/olas");
-    let get = || async {
-        match reqwest::Client::new()
-            .get(url.clone())
-            .bearer_auth(token.clone())
-            .send()
-            .await
-        {
-            Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
-            Err(e) => (0, e.to_string()),
-        }
-    };
-    let api: serde_json::Value = serde_json::from_str(&poll(get, 200).await).unwrap();
+    let api: serde_json::Value =
+        serde_json::from_str(&crate::support::api_poll(&url, &token, 200).await).unwrap();
     let out = ask(&config);
     assert_eq!(
         out.status.code(),

@@ -489,3 +489,30 @@ pub async fn counting_proxy(
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, counts)
 }
+
+/// `GET url` with the bearer `token`: the status and body (status 0 when nothing answers, e.g.
+/// while the daemon starts).
+pub async fn api_get(url: &str, token: &str) -> (u16, String) {
+    match reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+    {
+        Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+/// [`api_get`] every 200 ms until it answers `status` (20 s at most); the body.
+pub async fn api_poll(url: &str, token: &str, status: u16) -> String {
+    let mut last = (0, String::new());
+    for _ in 0..100 {
+        last = api_get(url, token).await;
+        if last.0 == status {
+            return last.1;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("no {status} from {url} within 20 s; last: {last:?}");
+}
