@@ -200,8 +200,8 @@ struct World {
     report: SimReport,
     // Invariant bookkeeping.
     nonce_owner: Map<u64, TxId>,
-    /// Each Safe nonce signed: the record and the top-ups it was signed for.
-    safe_signed: Map<u64, (TxId, Vec<crate::engine::TopUp>)>,
+    /// Each Safe nonce signed: the record, the top-ups and the sender nonce it was signed for.
+    safe_signed: Map<u64, (TxId, Vec<crate::engine::TopUp>, u64)>,
     hash_record: Map<B256, TxId>,
     funded: Vec<(u64, U256)>,
     last_status: Vec<Status>,

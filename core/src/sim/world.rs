@@ -27,27 +27,34 @@ impl World {
         let TxBody::Safe { nonce, .. } = request.body else {
             return;
         };
-        let this = (tx, request.top_ups.clone());
-        let out = |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>)| {
-            w.chain.accepted.values().any(|h| {
-                w.chain.known(*h).is_some_and(|t| {
+        // The first signing went out when a pool accepted a transaction at its sender nonce
+        // carrying this Safe nonce and its top-ups (a record keeps its sender nonce).
+        let sent = |w: &Self, first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>, u64)| {
+            w.chain
+                .accepted
+                .get(&(request.from, first.2))
+                .and_then(|h| w.chain.known(*h))
+                .is_some_and(|t| {
                     matches!(t.req.body, TxBody::Safe { nonce: n, .. } if n == nonce)
                         && t.req.top_ups == first.1
                 })
-            })
         };
-        match self.safe_signed.get(&nonce).cloned() {
-            Some(first) if first != this && out(self, &first) => {
+        let same = |first: &(crate::nonce::TxId, Vec<crate::engine::TopUp>, u64)| {
+            first.0 == tx && first.1 == request.top_ups
+        };
+        match self.safe_signed.get(&nonce) {
+            Some(first) if same(first) => {}
+            Some(first) if sent(self, first) => {
+                let record = first.0;
                 self.violation(&format!(
-                        "Safe nonce {nonce} signed for record {tx} after record {} sent it with other top-ups",
-                        first.0
-                    ));
+                    "Safe nonce {nonce} signed for record {tx} after record {record} sent it with other top-ups"
+                ));
             }
-            Some(first) if first == this => {}
             Some(_) | None => {
                 self.report.summary.safe_transactions += 1;
-                self.report.summary.safe_top_ups += this.1.len() as u64;
-                self.safe_signed.insert(nonce, this);
+                self.report.summary.safe_top_ups += request.top_ups.len() as u64;
+                self.safe_signed
+                    .insert(nonce, (tx, request.top_ups.clone(), request.nonce));
             }
         }
     }
