@@ -190,6 +190,34 @@ pub fn remember(
     entries: &[(Address, Asset)],
     extras: RoundExtras,
 ) {
+    let mut c = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The holders follow from the facts: worked out again only when a service's facts changed.
+    let unchanged = c.chains.get(&chain).is_some_and(|last| {
+        last.facts.len() == extras.facts.len()
+            && last
+                .facts
+                .iter()
+                .zip(&extras.facts)
+                .all(|((a, fa), (b, fb))| {
+                    a == b
+                        && match (fa, fb) {
+                            (Ok(x), Ok(y)) => {
+                                ServiceFacts {
+                                    block: y.block,
+                                    ..x.clone()
+                                } == *y
+                            }
+                            (Err(x), Err(y)) => x == y,
+                            _ => false,
+                        }
+                })
+    });
+    if unchanged && c.extra.contains_key(&chain) {
+        c.chains.insert(chain, extras);
+        return;
+    }
     let mut next: Vec<(Address, Asset)> = Vec::new();
     for (s, (spec, r)) in round.services.iter().zip(&round.specs) {
         let Some(Ok(f)) = extras.facts.get(&s.name) else {
@@ -207,9 +235,6 @@ pub fn remember(
             }
         }
     }
-    let mut c = cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     c.extra.insert(chain, next);
     c.chains.insert(chain, extras);
 }
