@@ -31,6 +31,38 @@ pub fn amount_to_json(a: &U256, w: &mut Writer) {
     dec::to_json(a, w);
 }
 
+/// Bytes as `0x` hex both ways (`#[serde(with = "ser::hex_bytes")]`): calldata.
+pub mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes `0x…`.
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&alloy_primitives::hex::encode_prefixed(b))
+    }
+
+    /// Writes `0x…` ([`tend_json::write`]).
+    pub fn to_json(b: &[u8], w: &mut tend_json::write::Writer) {
+        w.string(&alloy_primitives::hex::encode_prefixed(b));
+    }
+
+    /// Reads `0x…` (the prefix may be left out).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        parse(&s).map_err(serde::de::Error::custom)
+    }
+
+    /// Reads `0x…` ([`tend_json::read`]).
+    pub fn from_json(
+        r: &mut tend_json::read::Reader<'_>,
+    ) -> Result<Vec<u8>, tend_json::read::Error> {
+        r.parsed(parse)
+    }
+
+    fn parse(s: &str) -> Result<Vec<u8>, String> {
+        alloy_primitives::hex::decode(s).map_err(|e| format!("{s:?} is not hex bytes: {e}"))
+    }
+}
+
 macro_rules! display_to_json {
     ($($t:ty),*) => {$(
         impl ToJson for $t {

@@ -3,6 +3,7 @@
 //! the operator wants it ([`plan`]), and start-up recovery of services found mid-transition
 //! ([`recovery`]). The local process life cycle of an agent is [`crate::health::ProcessState`].
 
+pub mod calls;
 pub mod plan;
 pub mod recovery;
 pub mod transitions;
