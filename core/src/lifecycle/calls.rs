@@ -279,7 +279,6 @@ fn id_of(ctx: &StepContext<'_>, step: &'static str) -> Result<U256, CallsError> 
 pub fn step_calls(step: &Step, ctx: &StepContext<'_>) -> Result<Option<StepCalls>, CallsError> {
     let name = step_name(step);
     let c = ctx.contracts;
-    let s = ctx.service;
     let owner = |calls| {
         Ok(Some(StepCalls {
             role: Role::Owner,
@@ -292,129 +291,7 @@ pub fn step_calls(step: &Step, ctx: &StepContext<'_>) -> Result<Option<StepCalls
             step: name,
             what: "move what the service Safe and agent wallets hold with their own keys",
         }),
-        Step::Registry {
-            action: RegistryAction::UpdateMint,
-        } => Err(CallsError::Unsupported {
-            step: name,
-            what: "the service's on-chain definition differs from tend.toml: change tend.toml to \
-                   match, or terminate the service and mint a new one",
-        }),
-        Step::Registry {
-            action: RegistryAction::Mint,
-        } => {
-            s.check()?;
-            let bond = alloy_primitives::Uint::<96, 2>::saturating_from(s.bond);
-            let data = IServiceManager::createCall {
-                serviceOwner: ctx.owner,
-                token: s.token,
-                configHash: s.config_hash,
-                agentIds: vec![s.agent_id],
-                agentParams: vec![IServiceManager::AgentParams {
-                    slots: s.instances(),
-                    bond,
-                }],
-                threshold: s.threshold,
-            }
-            .abi_encode();
-            owner(vec![call(c.service_manager, U256::ZERO, data, gas::CREATE)])
-        }
-        Step::Registry {
-            action: RegistryAction::ActivateRegistration,
-        } => {
-            let id = id_of(ctx, name)?;
-            let data = IServiceManager::activateRegistrationCall { serviceId: id }.abi_encode();
-            if s.token_secured() {
-                owner(vec![
-                    call(
-                        s.token,
-                        U256::ZERO,
-                        approve_data(c.token_utility, s.bond),
-                        gas::APPROVE,
-                    ),
-                    call(c.service_manager, U256::from(1), data, gas::ACTIVATE),
-                ])
-            } else {
-                owner(vec![call(c.service_manager, s.bond, data, gas::ACTIVATE)])
-            }
-        }
-        Step::Registry {
-            action: RegistryAction::RegisterAgents,
-        } => {
-            let id = id_of(ctx, name)?;
-            let n = s.instances();
-            let total = s.bond.saturating_mul(U256::from(n));
-            let data = IServiceManager::registerAgentsCall {
-                serviceId: id,
-                agentInstances: s.instances.clone(),
-                agentIds: vec![s.agent_id; s.instances.len()],
-            }
-            .abi_encode();
-            let gas = gas::REGISTER_BASE + gas::REGISTER_PER_INSTANCE * u64::from(n);
-            let calls = if s.token_secured() {
-                vec![
-                    call(
-                        s.token,
-                        U256::ZERO,
-                        approve_data(c.token_utility, total),
-                        gas::APPROVE,
-                    ),
-                    call(c.service_manager, U256::from(n), data, gas),
-                ]
-            } else {
-                vec![call(c.service_manager, total, data, gas)]
-            };
-            Ok(Some(StepCalls {
-                role: Role::Operator,
-                calls,
-            }))
-        }
-        Step::Registry {
-            action: RegistryAction::Deploy,
-        } => {
-            let id = id_of(ctx, name)?;
-            let (implementation, payload, gas) = if ctx.reuse_multisig {
-                (c.recovery_module, id.abi_encode(), gas::DEPLOY_REUSE)
-            } else {
-                (
-                    c.multisig_implementation,
-                    (c.fallback_handler, U256::from(ctx.salt)).abi_encode_params(),
-                    gas::DEPLOY_NEW,
-                )
-            };
-            let data = IServiceManager::deployCall {
-                serviceId: id,
-                multisigImplementation: implementation,
-                data: payload.into(),
-            }
-            .abi_encode();
-            owner(vec![call(c.service_manager, U256::ZERO, data, gas)])
-        }
-        Step::Registry {
-            action: RegistryAction::Terminate,
-        } => {
-            let data = IServiceManager::terminateCall {
-                serviceId: id_of(ctx, name)?,
-            }
-            .abi_encode();
-            owner(vec![call(
-                c.service_manager,
-                U256::ZERO,
-                data,
-                gas::TERMINATE,
-            )])
-        }
-        Step::Registry {
-            action: RegistryAction::Unbond,
-        } => {
-            let data = IServiceManager::unbondCall {
-                serviceId: id_of(ctx, name)?,
-            }
-            .abi_encode();
-            Ok(Some(StepCalls {
-                role: Role::Operator,
-                calls: vec![call(c.service_manager, U256::ZERO, data, gas::UNBOND)],
-            }))
-        }
+        Step::Registry { action } => registry_calls(*action, ctx).map(Some),
         Step::RecoverAccess => {
             let data = recoverAccessCall {
                 serviceId: id_of(ctx, name)?,
@@ -457,6 +334,142 @@ pub fn step_calls(step: &Step, ctx: &StepContext<'_>) -> Result<Option<StepCalls
             owner(vec![call(program, U256::ZERO, data, gas::CLAIM)])
         }
     }
+}
+
+/// The calls of a registry action.
+fn registry_calls(action: RegistryAction, ctx: &StepContext<'_>) -> Result<StepCalls, CallsError> {
+    let name = step_name(&Step::Registry { action });
+    let c = ctx.contracts;
+    let s = ctx.service;
+    let owner = |calls| {
+        Ok(StepCalls {
+            role: Role::Owner,
+            calls,
+        })
+    };
+    let operator = |calls| {
+        Ok(StepCalls {
+            role: Role::Operator,
+            calls,
+        })
+    };
+    match action {
+        RegistryAction::UpdateMint => Err(CallsError::Unsupported {
+            step: name,
+            what: "the service's on-chain definition differs from tend.toml: change tend.toml to \
+                   match, or terminate the service and mint a new one",
+        }),
+        RegistryAction::Mint => owner(vec![create_call(ctx)?]),
+        RegistryAction::ActivateRegistration => {
+            let id = id_of(ctx, name)?;
+            let data = IServiceManager::activateRegistrationCall { serviceId: id }.abi_encode();
+            if s.token_secured() {
+                owner(vec![
+                    call(
+                        s.token,
+                        U256::ZERO,
+                        approve_data(c.token_utility, s.bond),
+                        gas::APPROVE,
+                    ),
+                    call(c.service_manager, U256::from(1), data, gas::ACTIVATE),
+                ])
+            } else {
+                owner(vec![call(c.service_manager, s.bond, data, gas::ACTIVATE)])
+            }
+        }
+        RegistryAction::RegisterAgents => {
+            let id = id_of(ctx, name)?;
+            let n = s.instances();
+            let total = s.bond.saturating_mul(U256::from(n));
+            let data = IServiceManager::registerAgentsCall {
+                serviceId: id,
+                agentInstances: s.instances.clone(),
+                agentIds: vec![s.agent_id; s.instances.len()],
+            }
+            .abi_encode();
+            let gas = gas::REGISTER_BASE + gas::REGISTER_PER_INSTANCE * u64::from(n);
+            if s.token_secured() {
+                operator(vec![
+                    call(
+                        s.token,
+                        U256::ZERO,
+                        approve_data(c.token_utility, total),
+                        gas::APPROVE,
+                    ),
+                    call(c.service_manager, U256::from(n), data, gas),
+                ])
+            } else {
+                operator(vec![call(c.service_manager, total, data, gas)])
+            }
+        }
+        RegistryAction::Deploy => owner(vec![deploy_call(ctx, id_of(ctx, name)?)]),
+        RegistryAction::Terminate => {
+            let data = IServiceManager::terminateCall {
+                serviceId: id_of(ctx, name)?,
+            }
+            .abi_encode();
+            owner(vec![call(
+                c.service_manager,
+                U256::ZERO,
+                data,
+                gas::TERMINATE,
+            )])
+        }
+        RegistryAction::Unbond => {
+            let data = IServiceManager::unbondCall {
+                serviceId: id_of(ctx, name)?,
+            }
+            .abi_encode();
+            operator(vec![call(c.service_manager, U256::ZERO, data, gas::UNBOND)])
+        }
+    }
+}
+
+/// `create` of the service as tend.toml defines it, after the registry's checks.
+fn create_call(ctx: &StepContext<'_>) -> Result<Call, CallsError> {
+    let s = ctx.service;
+    s.check()?;
+    let bond = alloy_primitives::Uint::<96, 2>::saturating_from(s.bond);
+    let data = IServiceManager::createCall {
+        serviceOwner: ctx.owner,
+        token: s.token,
+        configHash: s.config_hash,
+        agentIds: vec![s.agent_id],
+        agentParams: vec![IServiceManager::AgentParams {
+            slots: s.instances(),
+            bond,
+        }],
+        threshold: s.threshold,
+    }
+    .abi_encode();
+    Ok(call(
+        ctx.contracts.service_manager,
+        U256::ZERO,
+        data,
+        gas::CREATE,
+    ))
+}
+
+/// `deploy`: a new Safe (`abi.encode(fallbackHandler, saltNonce)` for the multisig
+/// implementation) or the recorded one again (`abi.encode(serviceId)` for the RecoveryModule).
+fn deploy_call(ctx: &StepContext<'_>, id: U256) -> Call {
+    let c = ctx.contracts;
+    let (implementation, payload, gas) = if ctx.reuse_multisig {
+        (c.recovery_module, id.abi_encode(), gas::DEPLOY_REUSE)
+    } else {
+        (
+            c.multisig_implementation,
+            (c.fallback_handler, U256::from(ctx.salt)).abi_encode_params(),
+            gas::DEPLOY_NEW,
+        )
+    };
+    let data = IServiceManager::deployCall {
+        serviceId: id,
+        multisigImplementation: implementation,
+        data: payload.into(),
+    }
+    .abi_encode();
+    call(c.service_manager, U256::ZERO, data, gas)
 }
 
 /// `approve(spender, amount)`: the same selector for an ERC-20 amount and an ERC-721 token id.
