@@ -10,7 +10,9 @@
 //! - `rpc`: RPC policy: failure classes, decisions, breakers, ranking, head lag, rate limits.
 //! - `recording`: recordings replayed, and what-if on recorded history;
 //! - `safe_funding`: top-ups from a Safe: batching, the Safe nonce, bumps, failures, restarts;
-//! - `sim`: the simulation world over many seeds, determinism, and named scenarios.
+//! - `sim`: the simulation world over many seeds, determinism, and named scenarios;
+//! - `steps`: life-cycle steps sent by the engine: nonces, journal, events, bumps, restarts;
+//! - `world`: a chain that answers the engine at once, for the tests above.
 
 #![allow(
     missing_docs,
@@ -36,3 +38,5 @@ mod rpc;
 mod safe_funding;
 mod sim;
 mod snapshot_errors;
+mod steps;
+mod world;

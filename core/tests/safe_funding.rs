@@ -2,22 +2,22 @@
 //! nonce from the balance read, one Safe transaction at a time, the same Safe transaction in a
 //! bump and after a restart, a failed batch held with its reason, gas reserved from the owner.
 
-use std::collections::BTreeMap;
-
 use tend_core::Address;
 use tend_core::address::Asset;
 use tend_core::chain::ChainId;
 use tend_core::engine::Engine;
 use tend_core::engine::{
-    ChainConfig, EngineConfig, Event, HoldReason, Input, JournalEntry, Output, Receipt, RpcAnswer,
-    RpcCall, SafeSource, ServiceConfig, TopUp, TxBody, TxRequest, WalletConfig,
+    ChainConfig, EngineConfig, Event, HoldReason, JournalEntry, Output, RpcCall, SafeSource,
+    ServiceConfig, TopUp, TxBody, TxRequest, WalletConfig,
 };
-use tend_core::fees::{FeeHistory, FeePolicy};
+use tend_core::fees::FeePolicy;
 use tend_core::health::HealthPolicy;
 use tend_core::nonce::{NoncePolicy, TxId};
 use tend_core::rpc::RpcPolicy;
 use tend_core::time::Timestamp;
 use tend_core::{B256, U256};
+
+use crate::world::World;
 
 const CHAIN: ChainId = ChainId(100);
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -70,181 +70,14 @@ fn config() -> EngineConfig {
     }
 }
 
-/// A chain that answers at once: balances per address, the Safe's nonce, the funder's counts,
-/// and receipts for the hashes marked mined.
-struct World {
-    engine: Engine,
-    now: Timestamp,
-    log: Vec<Output>,
-    head: u64,
-    balances: BTreeMap<Address, U256>,
-    safe_nonce: u64,
-    latest: u64,
-    pending: u64,
-    mined: BTreeMap<B256, bool>,
-    signed: u64,
-    /// Every signature asked for: record, request.
-    signs: Vec<(TxId, TxRequest)>,
-}
-
-impl World {
-    fn new(engine: Engine, balances: &[(Address, u128)]) -> Self {
-        let mut w = World {
-            engine,
-            now: start(),
-            log: Vec::new(),
-            head: 100,
-            balances: balances.iter().map(|(a, v)| (*a, U256::from(*v))).collect(),
-            safe_nonce: 0,
-            latest: 0,
-            pending: 0,
-            mined: BTreeMap::new(),
-            signed: 0,
-            signs: Vec::new(),
-        };
-        w.drain();
-        w
-    }
-
-    fn drain(&mut self) {
-        while let Some(o) = self.engine.poll_output() {
-            self.log.push(o.clone());
-            match o {
-                Output::Rpc { id, call, .. } => {
-                    let result = Ok(self.answer(&call));
-                    let now = self.now;
-                    self.engine.handle_input(Input::RpcResponse {
-                        now,
-                        id,
-                        latency_ms: 5,
-                        result,
-                    });
-                }
-                Output::Sign { chain, tx, request } => {
-                    self.signed += 1;
-                    self.signs.push((tx, *request));
-                    let now = self.now;
-                    let hash = B256::left_padding_from(&self.signed.to_be_bytes());
-                    self.engine.handle_input(Input::Signed {
-                        now,
-                        chain,
-                        tx,
-                        hash,
-                    });
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn answer(&mut self, call: &RpcCall) -> RpcAnswer {
-        match call {
-            RpcCall::Head => RpcAnswer::Head {
-                number: self.head,
-                hash: B256::repeat_byte(1),
-                timestamp: self.now.as_secs(),
-            },
-            RpcCall::BlockHash { number } => RpcAnswer::BlockHash {
-                number: *number,
-                hash: Some(B256::repeat_byte(1)),
-            },
-            RpcCall::TransactionCounts { .. } => RpcAnswer::TransactionCounts {
-                latest: self.latest,
-                pending: self.pending,
-            },
-            RpcCall::Balances {
-                block,
-                entries,
-                safe,
-            } => RpcAnswer::Balances {
-                block: *block,
-                values: entries
-                    .iter()
-                    .map(|(h, _)| self.balances.get(h).copied().unwrap_or_default())
-                    .collect(),
-                safe_nonce: safe.map(|_| self.safe_nonce),
-            },
-            RpcCall::FeeHistory { .. } => RpcAnswer::FeeHistory(FeeHistory {
-                base_fee_per_gas: vec![1_000_000_000; 11],
-                reward: vec![1_000_000; 10],
-            }),
-            RpcCall::SendRaw { hash } => {
-                self.pending = self.pending.max(self.latest + 1);
-                RpcAnswer::Sent { hash: *hash }
-            }
-            RpcCall::Receipt { hash } => RpcAnswer::Receipt {
-                hash: *hash,
-                receipt: self.mined.get(hash).map(|&success| Receipt {
-                    block_number: self.head,
-                    block_hash: B256::repeat_byte(1),
-                    success,
-                }),
-            },
-        }
-    }
-
-    fn advance(&mut self, ms: u64) {
-        self.now = self.now.plus_ms(ms);
-        self.head += 1;
-        let now = self.now;
-        self.engine.handle_input(Input::Tick { now });
-        self.drain();
-    }
-
-    /// Mines the last signature's transaction: the Safe pays (or not), nonces move, blocks go by.
-    fn mine_last(&mut self, success: bool) {
-        let (_, req) = self.signs.last().cloned().unwrap();
-        let hash = B256::left_padding_from(&self.signed.to_be_bytes());
-        self.mined.insert(hash, success);
-        if success {
-            for t in &req.top_ups {
-                *self.balances.entry(safe()).or_default() -= t.amount;
-                *self.balances.entry(t.to).or_default() += t.amount;
-            }
-        }
-        // safeTxGas > 0: the Safe's nonce is used either way.
-        self.safe_nonce += 1;
-        self.latest += 1;
-        self.pending = self.latest;
-        self.head += 1;
-    }
-
-    fn safe_signs(&self) -> Vec<(TxId, TxRequest)> {
-        self.signs
-            .iter()
-            .filter(|(_, r)| matches!(r.body, TxBody::Safe { .. }))
-            .cloned()
-            .collect()
-    }
-
-    fn events(&self) -> Vec<&Event> {
-        self.log
-            .iter()
-            .filter_map(|o| match o {
-                Output::Event(e) => Some(e),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn journal(&self) -> Vec<JournalEntry> {
-        let mut latest = BTreeMap::new();
-        for o in &self.log {
-            if let Output::Journal(e) = o {
-                latest.insert((e.chain, e.record.id), (**e).clone());
-            }
-        }
-        latest.into_values().collect()
-    }
-}
-
-fn start() -> Timestamp {
+pub(crate) fn start() -> Timestamp {
     Timestamp::from_secs(1_767_225_600)
 }
 
 fn funded_world() -> World {
     World::new(
         Engine::new(config(), start()).unwrap(),
+        safe(),
         &[
             (funder(), ETH),
             (safe(), 100 * ETH),
@@ -436,6 +269,7 @@ fn gas_is_reserved_from_the_owner_not_the_safe() {
     // The Safe holds plenty; the owner holds too little for the execTransaction's gas.
     let w = World::new(
         Engine::new(config(), start()).unwrap(),
+        safe(),
         &[
             (funder(), 1_000),
             (safe(), 100 * ETH),
@@ -453,6 +287,7 @@ fn gas_is_reserved_from_the_owner_not_the_safe() {
     // With gas money on the owner, the Safe's whole balance may go out: the Safe pays no gas.
     let w = World::new(
         Engine::new(config(), start()).unwrap(),
+        safe(),
         &[
             (funder(), ETH),
             (safe(), 9 * ETH / 10),
@@ -476,6 +311,7 @@ fn after_a_restart_the_journaled_batch_goes_out_again_and_nothing_is_planned_twi
     let restored = Engine::restore(config(), w.now.plus_ms(1_000), journal, &[]).unwrap();
     let mut w2 = World::new(
         restored,
+        safe(),
         &[
             (funder(), ETH),
             (safe(), 100 * ETH),

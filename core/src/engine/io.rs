@@ -10,6 +10,7 @@ use crate::address::Asset;
 use crate::chain::ChainId;
 use crate::fees::{FeeError, FeeHistory, Fees};
 use crate::health::{ExitStatus, ProbeResult, Reason, Status, Wake};
+pub use crate::lifecycle::calls::Call;
 use crate::nonce::{SendErrorClass, TxId, TxRecord};
 use crate::rpc::{ChainVerdict, RpcFailure};
 use crate::ser;
@@ -164,6 +165,19 @@ pub enum Command {
         /// The record.
         tx: TxId,
     },
+    /// Send one life-cycle step of a service: its calls, from the chain's funding key (one
+    /// transaction per call, consecutive nonces), journaled with the service and the step.
+    /// Refused while a transaction of the service's is in flight on the chain.
+    Execute {
+        /// The chain.
+        chain: ChainId,
+        /// The service.
+        service: ServiceName,
+        /// The step's name ([`crate::lifecycle::calls::step_name`]).
+        step: String,
+        /// The calls, in order.
+        calls: Vec<Call>,
+    },
 }
 
 /// A JSON-RPC request, typed. The adapter maps it to wire calls.
@@ -315,6 +329,15 @@ pub enum TxBody {
     },
     /// A 0-value send to the sender itself (gap fill or cancel).
     Noop,
+    /// A contract call of a life-cycle step: `value` to `to`, with the calldata of the
+    /// request's only call ([`TxRequest::calls`]).
+    Call {
+        /// The contract.
+        to: Address,
+        /// `msg.value`, wei.
+        #[serde(with = "ser::dec")]
+        value: U256,
+    },
     /// `execTransaction` on a Safe 1.3.0, sent by an owner: the Safe pays the top-ups of the
     /// request (one CALL, or a MultiSend delegatecall for two or more; [`crate::safe::batch`]).
     /// The Safe transaction is fixed by these fields and the top-ups, so a bump of the sender's
@@ -348,6 +371,9 @@ pub struct TxRequest {
     /// The top-ups a [`TxBody::Safe`] pays, in order (empty for every other body).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top_ups: Vec<TopUp>,
+    /// The call a [`TxBody::Call`] makes (empty for every other body).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<Call>,
 }
 
 /// What the journal keeps of one transaction of ours: the nonce-book record and, for a funding
@@ -359,8 +385,11 @@ pub struct JournalEntry {
     pub chain: ChainId,
     /// The record.
     pub record: TxRecord,
-    /// The transfer it carries (absent for gap fills).
+    /// The transfer it carries (absent for gap fills and life-cycle steps).
     pub transfer: Option<TransferIntent>,
+    /// The life-cycle step it carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallIntent>,
 }
 
 impl JournalEntry {
@@ -409,9 +438,27 @@ impl TransferIntent {
     pub fn safe_nonce(&self) -> Option<u64> {
         match self.body {
             TxBody::Safe { nonce, .. } => Some(nonce),
-            TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop => None,
+            TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop | TxBody::Call { .. } => {
+                None
+            }
         }
     }
+}
+
+/// A life-cycle transaction as the journal keeps it: the service and step it belongs to, and
+/// what it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+pub struct CallIntent {
+    /// The service.
+    pub service: ServiceName,
+    /// The step ([`crate::lifecycle::calls::step_name`]).
+    pub step: String,
+    /// The transaction body.
+    pub body: TxBody,
+    /// Its gas limit.
+    pub gas_limit: u64,
+    /// What it calls.
+    pub calls: Vec<Call>,
 }
 
 /// One top-up: what one wallet receives.
@@ -565,6 +612,52 @@ pub enum Event {
         hash: B256,
         /// The likely reasons, for a person.
         message: String,
+    },
+    /// A life-cycle transaction got its nonce and goes out.
+    StepTxPlanned {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The nonce.
+        nonce: u64,
+        /// The service.
+        service: ServiceName,
+        /// The step.
+        step: String,
+        /// The contract it calls.
+        to: Address,
+    },
+    /// A life-cycle transaction reached its confirmation depth (`success`: receipt status 1).
+    StepTxConfirmed {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The service.
+        service: ServiceName,
+        /// The step.
+        step: String,
+        /// The mined hash.
+        hash: B256,
+        /// Its block.
+        block: u64,
+        /// Whether it succeeded.
+        success: bool,
+    },
+    /// A life-cycle transaction will not land: cancelled, its nonce used by another
+    /// transaction, or never signed.
+    StepTxDropped {
+        /// The chain.
+        chain: ChainId,
+        /// The record.
+        tx: TxId,
+        /// The service.
+        service: ServiceName,
+        /// The step.
+        step: String,
+        /// Why, for a person.
+        reason: String,
     },
     /// A transaction was replaced with higher fees (stuck, underpriced, or cancelled).
     TxReplaced {

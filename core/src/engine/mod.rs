@@ -37,6 +37,7 @@ mod requests;
 mod rounds;
 mod sending;
 mod services;
+mod steps;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -50,8 +51,8 @@ pub use config::{
     WalletConfig,
 };
 pub use io::{
-    Command, Event, HoldReason, Input, JournalEntry, Output, Receipt, RequestId, RpcAnswer,
-    RpcCall, ServiceName, TopUp, TransferIntent, TxBody, TxRequest, WakeReason,
+    Call, CallIntent, Command, Event, HoldReason, Input, JournalEntry, Output, Receipt, RequestId,
+    RpcAnswer, RpcCall, ServiceName, TopUp, TransferIntent, TxBody, TxRequest, WakeReason,
 };
 
 use crate::address::Asset;
@@ -79,6 +80,14 @@ struct Payload {
     mined_block: Option<u64>,
     /// Confirmed: the record is gone from the book, only the snapshot rule keeps it.
     confirmed: bool,
+    /// Its mined attempt reverted (receipt status 0).
+    reverted: bool,
+}
+
+/// A life-cycle step's transaction and the record that carries it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StepPayload {
+    intent: CallIntent,
     /// Its mined attempt reverted (receipt status 0).
     reverted: bool,
 }
@@ -169,6 +178,8 @@ struct ChainState {
     fee_hold: Option<FeeError>,
     verdict: ChainVerdict,
     payloads: Map<TxId, Payload>,
+    /// Life-cycle transactions in flight.
+    steps: Map<TxId, StepPayload>,
     /// The transfers of the last [`crate::nonce::KEPT_CONFIRMED`] confirmed records, oldest
     /// first: a reorg deeper than the confirmation depth puts them back in flight.
     settled: Vec<(TxId, TransferIntent)>,
@@ -549,6 +560,12 @@ impl Engine {
                     Err(e) => self.ignored(e.to_string()),
                 }
             }
+            Command::Execute {
+                chain,
+                service,
+                step,
+                calls,
+            } => self.execute(now, chain, &service, &step, calls),
         }
     }
 
@@ -658,6 +675,21 @@ impl ChainState {
                 })
             })
             .collect();
+        let steps = entries
+            .iter()
+            .filter(|e| !e.record.state.is_final())
+            .filter_map(|e| {
+                e.call.clone().map(|intent| {
+                    (
+                        e.record.id,
+                        StepPayload {
+                            intent,
+                            reverted: false,
+                        },
+                    )
+                })
+            })
+            .collect();
         Self {
             cfg: c.clone(),
             endpoints: EndpointSet::new(c.endpoints, c.rpc, now),
@@ -668,6 +700,7 @@ impl ChainState {
             fee_hold: None,
             verdict: ChainVerdict::Unknown,
             payloads,
+            steps,
             settled: Vec::new(),
             snapshot: None,
             safe_nonce: None,

@@ -334,11 +334,14 @@ impl Engine {
         *due = due.saturating_sub(1);
         if let Some(r) = receipt {
             *found = true;
-            if c.book.mined(hash, r.block_number, r.block_hash).is_ok()
-                && let Some(p) = c.payloads.get_mut(&tx)
-            {
-                p.mined_block = Some(r.block_number);
-                p.reverted = !r.success;
+            if c.book.mined(hash, r.block_number, r.block_hash).is_ok() {
+                if let Some(p) = c.payloads.get_mut(&tx) {
+                    p.mined_block = Some(r.block_number);
+                    p.reverted = !r.success;
+                }
+                if let Some(p) = c.steps.get_mut(&tx) {
+                    p.reverted = !r.success;
+                }
             }
         }
         let (due, found) = *c.receipt_checks.get(&tx).unwrap_or(&(0, true));

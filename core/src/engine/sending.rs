@@ -36,6 +36,10 @@ impl Engine {
         }
         c.signing.insert(tx, (fees, cancel));
         let from = c.cfg.funder;
+        let calls = match (body, c.steps.get(&tx)) {
+            (TxBody::Call { .. }, Some(p)) => p.intent.calls.clone(),
+            _ => Vec::new(),
+        };
         self.out.push_back(Output::Sign {
             chain,
             tx,
@@ -46,6 +50,7 @@ impl Engine {
                 gas_limit,
                 fees,
                 top_ups,
+                calls,
             }),
         });
     }
@@ -56,10 +61,12 @@ impl Engine {
         };
         if let Some(record) = c.book.record(tx).cloned() {
             let transfer = c.payloads.get(&tx).map(|p| p.intent.clone());
+            let call = c.steps.get(&tx).map(|p| p.intent.clone());
             self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
                 transfer,
+                call,
             })));
         }
     }
@@ -79,6 +86,7 @@ impl Engine {
                 return;
             };
             let transfer = c.payloads.get(&record.id).map(|p| p.intent.clone());
+            let call = c.steps.get(&record.id).map(|p| p.intent.clone());
             let event = match record.state {
                 RecordState::Confirmed {
                     hash,
@@ -128,12 +136,19 @@ impl Engine {
                     None
                 }
             };
+            let (id, state) = (record.id, record.state);
+            let is_step = call.is_some();
             self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
                 transfer,
+                call,
             })));
-            if let Some(e) = event {
+            if is_step {
+                // A step's record: its own event (TxConfirmed's, NonceLost's words are about
+                // transfers).
+                self.settle_step(chain, id, &state);
+            } else if let Some(e) = event {
                 self.event(e);
             }
         }
@@ -315,7 +330,11 @@ impl Engine {
         if c.busy.contains(&Busy::Sign(id)) {
             return;
         }
+        let step = c.steps.get(&id).filter(|_| !cancel);
         let (mut body, mut gas_limit, mut top_ups) = match c.payloads.get(&id) {
+            _ if step.is_some() => step.map_or((TxBody::Noop, 21_000, Vec::new()), |p| {
+                (p.intent.body, p.intent.gas_limit, Vec::new())
+            }),
             Some(p) if !cancel => (
                 p.intent.body,
                 p.intent.gas_limit,
@@ -380,7 +399,7 @@ impl Engine {
 /// The value a transaction body moves in native currency.
 fn body_value(body: TxBody) -> U256 {
     match body {
-        TxBody::Native { value, .. } => value,
+        TxBody::Native { value, .. } | TxBody::Call { value, .. } => value,
         TxBody::Erc20 { .. } | TxBody::Noop | TxBody::Safe { .. } => U256::ZERO,
     }
 }
@@ -393,9 +412,16 @@ fn worst_cost_below(c: &super::ChainState, nonce: u64) -> U256 {
         .records()
         .filter(|r| r.state == RecordState::InFlight && (floor..nonce).contains(&r.nonce))
         .map(|r| {
-            let (value, gas) = c.payloads.get(&r.id).map_or((U256::ZERO, 21_000), |p| {
-                (body_value(p.intent.body), p.intent.gas_limit)
-            });
+            let (value, gas) = c
+                .payloads
+                .get(&r.id)
+                .map(|p| (p.intent.body, p.intent.gas_limit))
+                .or_else(|| {
+                    c.steps
+                        .get(&r.id)
+                        .map(|p| (p.intent.body, p.intent.gas_limit))
+                })
+                .map_or((U256::ZERO, 21_000), |(body, gas)| (body_value(body), gas));
             let fee = r.highest_fees().map_or(0, |f| f.max_fee_per_gas);
             value.saturating_add(U256::from(gas).saturating_mul(U256::from(fee)))
         })

@@ -76,7 +76,7 @@ pub struct SimTx {
 impl SimTx {
     fn value_to(&self) -> (Address, U256) {
         match self.req.body {
-            TxBody::Native { to, value } => (to, value),
+            TxBody::Native { to, value } | TxBody::Call { to, value } => (to, value),
             TxBody::Erc20 { to, .. } => (to, U256::ZERO),
             TxBody::Noop => (self.req.from, U256::ZERO),
             TxBody::Safe { safe, .. } => (safe, U256::ZERO),
@@ -457,6 +457,7 @@ impl SimChain {
                         .gas_limit
                         .min(62_000 + 36_000 * tx.req.top_ups.len() as u64),
                     TxBody::Native { .. } | TxBody::Noop => 21_000,
+                    TxBody::Call { .. } => tx.req.gas_limit,
                 };
                 let fee = U256::from(gas_used).saturating_mul(U256::from(price));
                 let (to, value) = tx.value_to();

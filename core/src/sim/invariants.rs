@@ -84,6 +84,9 @@ impl World {
             | Event::NonceLost { .. }
             | Event::Chain { .. }
             | Event::RpcFailed { .. }
+            | Event::StepTxPlanned { .. }
+            | Event::StepTxConfirmed { .. }
+            | Event::StepTxDropped { .. }
             | Event::Ignored { .. } => {}
         }
     }
@@ -111,7 +114,10 @@ impl World {
                                 .filter(|u| u.to == to && u.asset.is_native())
                                 .fold(U256::ZERO, |s, u| s.saturating_add(u.amount)),
                         ),
-                        TxBody::Native { .. } | TxBody::Erc20 { .. } | TxBody::Noop => None,
+                        TxBody::Native { .. }
+                        | TxBody::Erc20 { .. }
+                        | TxBody::Noop
+                        | TxBody::Call { .. } => None,
                     })
             })
             .fold(U256::ZERO, U256::saturating_add)

@@ -62,6 +62,16 @@ pub fn sign_with_owners(
             Bytes::from(transferCall { to, amount }.abi_encode()),
         ),
         TxBody::Noop => (req.from, U256::ZERO, Bytes::new()),
+        TxBody::Call { to, value } => match req.calls.as_slice() {
+            [call] if call.to == to && call.value == value => {
+                (to, value, Bytes::from(call.data.clone()))
+            }
+            _ => {
+                return Err(format!(
+                    "the engine asked for a call of {to} without its one matching call"
+                ));
+            }
+        },
     };
     if signer.address() != req.from {
         return Err(format!(

@@ -327,6 +327,7 @@ async fn spend(ep: &Endpoint, signer: &PrivateKeySigner, wei: u128) -> Result<B2
         gas_limit: 21_000,
         fees: Fees::new(gas_price.to::<u128>() * 2 + tip, tip),
         top_ups: Vec::new(),
+        calls: Vec::new(),
     };
     let (raw, hash) = crate::chain::sign::sign_eip1559(signer, ChainId(chain.to()), &req)?;
     ep.request::<_, B256>("eth_sendRawTransaction", (raw,))

@@ -105,9 +105,61 @@ fn log_event(event: &Event) {
         } => {
             tracing::warn!(chain = %chain, method = %method, "RPC failed after retries: {failure:?}");
         }
+        Event::StepTxPlanned { .. }
+        | Event::StepTxConfirmed { .. }
+        | Event::StepTxDropped { .. } => log_step(event),
         Event::Ignored { reason } => tracing::debug!("input ignored: {reason}"),
     }
 }
+/// Logs a life-cycle step's event (only those reach here).
+#[allow(clippy::wildcard_enum_match_arm)]
+fn log_step(event: &Event) {
+    match event {
+        Event::StepTxPlanned {
+            chain,
+            tx,
+            nonce,
+            service,
+            step,
+            to,
+        } => {
+            tracing::info!(chain = %chain, tx, nonce, service = %service, step = %step, to = %to, "life-cycle transaction planned");
+        }
+        Event::StepTxConfirmed {
+            chain,
+            tx,
+            service,
+            step,
+            hash,
+            block,
+            success: true,
+        } => {
+            tracing::info!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction confirmed");
+        }
+        Event::StepTxConfirmed {
+            chain,
+            tx,
+            service,
+            step,
+            hash,
+            block,
+            success: false,
+        } => {
+            tracing::error!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction REVERTED on chain: the service's life cycle waits for an operator (see `tend olas status`)");
+        }
+        Event::StepTxDropped {
+            chain,
+            tx,
+            service,
+            step,
+            reason,
+        } => {
+            tracing::warn!(chain = %chain, tx, service = %service, step = %step, "life-cycle step not sent: {reason}");
+        }
+        _ => {}
+    }
+}
+
 impl Daemon {
     pub(super) fn event(&mut self, event: Event) {
         let now = clock::now().as_ms();
@@ -141,6 +193,9 @@ impl Daemon {
             | Event::DeepReorg { .. }
             | Event::Chain { .. }
             | Event::RpcFailed { .. }
+            | Event::StepTxPlanned { .. }
+            | Event::StepTxConfirmed { .. }
+            | Event::StepTxDropped { .. }
             | Event::Ignored { .. } => {}
         }
         let mut events = lock(&self.shared.events);

@@ -357,6 +357,7 @@ mod tests {
                 missing_receipts: 0,
             },
             transfer: None,
+            call: None,
         }
     }
 
