@@ -62,6 +62,9 @@ alloy::sol! {
     function getOperatorBalance(address operator, uint256 serviceId) external view returns (uint256 balance);
     function getInstancesForAgentId(uint256 serviceId, uint256 agentId) external view returns (uint256 numAgentInstances, address[] agentInstances);
     function getServiceInfo(uint256 serviceId) external view returns (StakedServiceInfo sInfo);
+    function manager() external view returns (address);
+    function maxNumServices() external view returns (uint256);
+    function getServiceIds() external view returns (uint256[]);
 }
 
 /// What to read about one service.
@@ -96,6 +99,10 @@ pub struct StakingFacts {
     pub ts_start: U256,
     /// How long a service stays staked before it may unstake while rewards remain, seconds.
     pub min_staking_duration: U256,
+    /// The program's slots (`maxNumServices`).
+    pub max_services: U256,
+    /// Services staked now (`getServiceIds().length`).
+    pub staked_services: u64,
 }
 
 impl StakingFacts {
@@ -146,6 +153,8 @@ pub struct ServiceFacts {
     pub operator_balance: Option<(U256, U256)>,
     /// The staking program's facts, when one was queried and answered.
     pub staking: Option<StakingFacts>,
+    /// The registry's service manager (`manager()`), the contract the owner and operator call.
+    pub manager: Option<Address>,
 }
 
 /// Why the facts could not be read.
@@ -243,6 +252,7 @@ pub fn facts_calls(contracts: &OlasContracts, q: &FactsQuery) -> Vec<FactCall> {
         }
         .abi_encode(),
     ));
+    calls.push(call(reg, managerCall {}.abi_encode()));
     if let Some(op) = q.operator {
         calls.push(call(
             reg,
@@ -270,6 +280,8 @@ pub fn facts_calls(contracts: &OlasContracts, q: &FactsQuery) -> Vec<FactCall> {
             call(p, calculateStakingRewardCall { serviceId: id }.abi_encode()),
             call(p, getServiceInfoCall { serviceId: id }.abi_encode()),
             call(p, minStakingDurationCall {}.abi_encode()),
+            call(p, maxNumServicesCall {}.abi_encode()),
+            call(p, getServiceIdsCall {}.abi_encode()),
         ]);
     }
     calls
@@ -298,8 +310,8 @@ pub fn decode_fact_results(
 ) -> Result<ServiceFacts, FactsError> {
     let reg = contracts.service_registry;
     let util = contracts.token_utility;
-    let base = 6 + if q.operator.is_some() { 2 } else { 0 };
-    let n = base + if q.staking.is_some() { 7 } else { 0 };
+    let base = 7 + if q.operator.is_some() { 2 } else { 0 };
+    let n = base + if q.staking.is_some() { 9 } else { 0 };
     if results.len() != n {
         return Err(FactsError::Unexpected {
             what: "aggregate3",
@@ -320,11 +332,12 @@ pub fn decode_fact_results(
     let of_agent = read::<getInstancesForAgentIdCall>(results, 5, reg)?.map_or(0, |r| {
         u64::try_from(r.numAgentInstances).unwrap_or(u64::MAX)
     });
+    let manager = read::<managerCall>(results, 6, reg)?;
     let operator_balance = match q.operator {
         None => None,
         Some(_) => Some((
-            read::<getOperatorBalanceCall>(results, 6, reg)?.unwrap_or_default(),
-            read::<getOperatorBalanceCall>(results, 7, util)?.unwrap_or_default(),
+            read::<getOperatorBalanceCall>(results, 7, reg)?.unwrap_or_default(),
+            read::<getOperatorBalanceCall>(results, 8, util)?.unwrap_or_default(),
         )),
     };
     let staking = match q.staking {
@@ -337,6 +350,8 @@ pub fn decode_fact_results(
             let reward = read::<calculateStakingRewardCall>(results, base + 4, p)?;
             let info = read::<getServiceInfoCall>(results, base + 5, p)?;
             let duration = read::<minStakingDurationCall>(results, base + 6, p)?;
+            let slots = read::<maxNumServicesCall>(results, base + 7, p)?;
+            let ids = read::<getServiceIdsCall>(results, base + 8, p)?;
             match (st, min, token, rewards) {
                 (Some(state), Some(min), Some(token), Some(rewards)) => Some(StakingFacts {
                     program: p,
@@ -348,6 +363,8 @@ pub fn decode_fact_results(
                     reward: reward.unwrap_or_default(),
                     ts_start: info.map(|i| i.tsStart).unwrap_or_default(),
                     min_staking_duration: duration.unwrap_or_default(),
+                    max_services: slots.unwrap_or_default(),
+                    staked_services: ids.map_or(0, |v| v.len() as u64),
                 }),
                 _ => return Err(unexpected("a StakingToken program", p)),
             }
@@ -369,6 +386,7 @@ pub fn decode_fact_results(
         instances_of_agent: of_agent,
         operator_balance,
         staking,
+        manager,
     })
 }
 

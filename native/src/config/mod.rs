@@ -20,7 +20,10 @@ use crate::secret::RpcUrl;
 
 mod olas;
 
-pub use olas::{OlasContracts, OlasRegistry, OlasSpec, reads, snapshot_json};
+pub use olas::{
+    FALLBACK_HANDLER, OlasContracts, OlasLifecycle, OlasRegistry, OlasSpec, OlasTarget, reads,
+    snapshot_json,
+};
 
 /// The default API address: loopback only.
 pub const DEFAULT_API_LISTEN: &str = "127.0.0.1:7878";

@@ -38,7 +38,54 @@ pub struct OlasRegistry {
     pub staking: Option<Address>,
     /// The chain's registry contracts.
     pub contracts: OlasContracts,
+    /// Where tend takes the service on chain (`target = …`), and the contracts it writes to.
+    pub lifecycle: Option<OlasLifecycle>,
 }
+
+/// Where the operator wants a service on chain (`[services.olas.registry] target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OlasTarget {
+    /// Deployed and staked in `staking`.
+    DeployedAndStaked,
+    /// Deployed, not staked (unstaked first when it is).
+    Deployed,
+    /// Out of its staking program; the registry left as it is.
+    Unstaked,
+    /// Terminated and unbonded (rewards claimed and unstaked first).
+    Terminated,
+}
+
+impl OlasTarget {
+    /// The name as `tend.toml` writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::DeployedAndStaked => "deployed_and_staked",
+            Self::Deployed => "deployed",
+            Self::Unstaked => "unstaked",
+            Self::Terminated => "terminated",
+        }
+    }
+}
+
+/// A service's target and the contracts its life cycle writes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlasLifecycle {
+    /// The target.
+    pub target: OlasTarget,
+    /// ServiceManager(Token), when configured (else read from the registry's `manager()`).
+    pub service_manager: Option<Address>,
+    /// The multisig implementation a new service Safe is made by (`None`: only reuse).
+    pub multisig_implementation: Option<Address>,
+    /// The RecoveryModule.
+    pub recovery_module: Address,
+    /// The fallback handler of a new service Safe.
+    pub fallback_handler: Address,
+}
+
+/// `CompatibilityFallbackHandler` 1.3.0, the fallback handler of the middleware's service Safes.
+pub const FALLBACK_HANDLER: Address =
+    alloy::primitives::address!("f48f2B2d2a534e402487b3ee7C18c33Aec0Fe5e4");
 
 /// Where a chain's Olas registry contracts are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +105,7 @@ pub(super) struct RawRegistry {
     #[serde(default = "one")]
     pub(super) agent_id: u32,
     pub(super) staking: Option<super::TomlAddress>,
+    pub(super) target: Option<OlasTarget>,
 }
 
 fn one() -> u32 {
@@ -70,6 +118,10 @@ fn one() -> u32 {
 pub(super) struct RawContracts {
     pub(super) service_registry: super::TomlAddress,
     pub(super) token_utility: super::TomlAddress,
+    pub(super) service_manager: Option<super::TomlAddress>,
+    pub(super) multisig_implementation: Option<super::TomlAddress>,
+    pub(super) recovery_module: Option<super::TomlAddress>,
+    pub(super) fallback_handler: Option<super::TomlAddress>,
 }
 
 /// The registry identity of a service, its chain's contracts resolved: the chain's override, else
@@ -103,12 +155,55 @@ pub(super) fn registry(
     if raw.service_id == 0 {
         return Err("registry.service_id must be 1 or more (the service's token id)".into());
     }
+    let lifecycle = raw
+        .target
+        .map(|target| lifecycle(target, chain, raw.staking.is_some(), overrides.get(&chain)))
+        .transpose()?;
     Ok(OlasRegistry {
         chain,
         service_id: raw.service_id,
         agent_id: raw.agent_id,
         staking: raw.staking.map(|a| a.0),
         contracts,
+        lifecycle,
+    })
+}
+
+/// A target's contracts: the chain's override, else the middleware's RecoveryModule and the
+/// Safe 1.3.0 fallback handler; a new Safe's multisig implementation only from the override.
+fn lifecycle(
+    target: OlasTarget,
+    chain: tend_core::chain::ChainId,
+    staking: bool,
+    o: Option<&RawContracts>,
+) -> Result<OlasLifecycle, String> {
+    if target == OlasTarget::DeployedAndStaked && !staking {
+        return Err(
+            "registry.target = \"deployed_and_staked\" needs registry.staking = \"0x…\" (the \
+             staking program)"
+                .into(),
+        );
+    }
+    let known =
+        tend_core::chain::Chain::from_id(chain.0).map(tend_core::chain::Chain::protocol_contracts);
+    let recovery_module = o
+        .and_then(|o| o.recovery_module)
+        .map(|a| a.0)
+        .or(known.map(|k| k.recovery_module))
+        .ok_or_else(|| {
+            format!(
+                "registry.target needs the RecoveryModule of chain {chain}: give its [[chains]] \
+                 entry olas = {{ …, recovery_module = \"0x…\" }}"
+            )
+        })?;
+    Ok(OlasLifecycle {
+        target,
+        service_manager: o.and_then(|o| o.service_manager).map(|a| a.0),
+        multisig_implementation: o.and_then(|o| o.multisig_implementation).map(|a| a.0),
+        recovery_module,
+        fallback_handler: o
+            .and_then(|o| o.fallback_handler)
+            .map_or(FALLBACK_HANDLER, |a| a.0),
     })
 }
 

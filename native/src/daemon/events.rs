@@ -164,6 +164,7 @@ impl Daemon {
     pub(super) fn event(&mut self, event: Event) {
         let now = clock::now().as_ms();
         log_event(&event);
+        self.lifecycle.event(&event);
         match &event {
             Event::Health {
                 service,

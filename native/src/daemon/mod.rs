@@ -13,6 +13,7 @@
 pub mod api;
 mod effects;
 mod events;
+pub mod lifecycle;
 pub mod plan;
 mod view;
 
@@ -136,6 +137,8 @@ pub struct Daemon {
     stats: Arc<Stats>,
     transfers_confirmed: u64,
     recorder: Option<crate::store::recording::Recorder>,
+    /// The Olas services driven to a target.
+    lifecycle: lifecycle::Lifecycle,
     _lock: DaemonLock,
 }
 
@@ -245,6 +248,7 @@ impl Daemon {
             stats: Arc::new(Stats::default()),
             transfers_confirmed: 0,
             recorder,
+            lifecycle: lifecycle::Lifecycle::default(),
             _lock: lock,
         })
     }

@@ -38,6 +38,9 @@ pub struct ServiceView {
     pub history: Vec<HealthChange>,
     /// The agent's funds-status document, when configured and read.
     pub funds_status: Option<serde_json::Value>,
+    /// Where the service is on its way to its on-chain target, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<super::lifecycle::LifecycleView>,
 }
 
 /// A status change.
@@ -163,6 +166,7 @@ impl Daemon {
                         self.balances.insert((chain, *holder, *asset), (*v, *block));
                         self.plan_stale = true;
                     }
+                    self.drive_lifecycle(chain);
                 }
                 (Some(Watched::Fees(chain)), Ok(RpcAnswer::FeeHistory(history))) => {
                     if let Some(c) = self.config.engine.chains.iter().find(|c| c.chain == chain)
@@ -172,9 +176,15 @@ impl Daemon {
                         self.plan_stale = true;
                     }
                 }
-                (Some(Watched::Head(chain)), Ok(RpcAnswer::Head { number, .. })) => {
+                (
+                    Some(Watched::Head(chain)),
+                    Ok(RpcAnswer::Head {
+                        number, timestamp, ..
+                    }),
+                ) => {
                     let h = self.heads.entry(chain).or_default();
                     *h = (*h).max(*number);
+                    self.lifecycle.saw_head(chain, *timestamp);
                 }
                 _ => {}
             }
@@ -212,6 +222,7 @@ impl Daemon {
                         .map(|h| h.iter().cloned().collect())
                         .unwrap_or_default(),
                     funds_status: lock(&self.funds_status).get(&s.name).cloned(),
+                    lifecycle: self.lifecycle.view(&s.name),
                 }
             })
             .collect();

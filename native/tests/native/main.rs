@@ -19,6 +19,7 @@ mod cli;
 mod corpus;
 mod daemon;
 mod demo;
+mod lifecycle;
 mod nonces;
 mod olas;
 mod record;

@@ -562,7 +562,9 @@ async fn a_master_safe_pays_two_top_ups_in_one_multisend() {
 }
 
 /// A fresh devnet (chain 100, automine) with the Olas stack deployed, in scratch folder `name`.
-async fn olas_devnet(name: &str) -> (std::path::PathBuf, tend::devnet::Devnet, olas::OlasStack) {
+pub(crate) async fn olas_devnet(
+    name: &str,
+) -> (std::path::PathBuf, tend::devnet::Devnet, olas::OlasStack) {
     let dir = scratch(name);
     let net = devnet(&dir, 100, 0).await;
     let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();

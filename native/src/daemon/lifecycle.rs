@@ -1,0 +1,425 @@
+//! Driving Olas services to their `target` (`[services.olas.registry] target`): after each round
+//! of a chain, for each of its services with a target, the facts the round read are turned into
+//! the core's plan ([`tend_core::lifecycle::plan`]); its first on-chain step becomes the calls of
+//! [`tend_core::lifecycle::calls`], sent by the engine ([`Command::Execute`]: journaled with the
+//! step before it is signed, one step in flight per service). The next step is planned only from
+//! facts read at or after the block the last one was confirmed in, so a step that landed is never
+//! sent again; one that never landed is re-planned from the chain as it is. A step that reverted
+//! holds the service for an operator.
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, U256};
+use serde::Serialize;
+use tend_core::chain::ChainId;
+use tend_core::engine::io::{Command, Event, Input, ServiceName};
+use tend_core::lifecycle::calls::{LifecycleContracts, ServiceDefinition, StepContext, step_calls};
+use tend_core::lifecycle::plan::{ServiceFacts, Step, Target, plan};
+use tend_core::lifecycle::transitions::{StakingAction, StakingFacts, staking_next};
+use tend_core::lifecycle::{DeploymentStatus, OnChainState, StakingState};
+
+use super::Daemon;
+use crate::chain::olas_facts::ServiceFacts as Read;
+use crate::clock;
+use crate::config::{OlasRegistry, OlasTarget};
+
+/// A service's life cycle as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LifecycleView {
+    /// The target (`deployed_and_staked`, …).
+    pub target: String,
+    /// `at_target`, `sending` (a step's transaction is in flight), `waiting` (for facts, fees or
+    /// a guard such as the unlock time), `held` (a step reverted: an operator must look).
+    pub state: String,
+    /// The next step, when one is due.
+    pub next_step: Option<String>,
+    /// Why, for a person.
+    pub message: String,
+}
+
+/// What the driver keeps per service.
+#[derive(Debug, Default)]
+pub(super) struct Drive {
+    /// The next step is planned only from facts read at or after this block.
+    after_block: u64,
+    /// A step reverted: why (the service waits for an operator until tend restarts).
+    held: Option<String>,
+    /// The latest view.
+    view: Option<LifecycleView>,
+}
+
+/// The driver's state: each service's drive and each chain's latest head time.
+#[derive(Debug, Default)]
+pub(super) struct Lifecycle {
+    drives: BTreeMap<String, Drive>,
+    chain_time: BTreeMap<ChainId, u64>,
+}
+
+impl Lifecycle {
+    /// A chain's head time, seconds (the guards' clock).
+    pub(super) fn saw_head(&mut self, chain: ChainId, timestamp: u64) {
+        let t = self.chain_time.entry(chain).or_default();
+        *t = (*t).max(timestamp);
+    }
+
+    /// A service's view, when it has a target.
+    pub(super) fn view(&self, service: &str) -> Option<LifecycleView> {
+        self.drives.get(service).and_then(|d| d.view.clone())
+    }
+
+    /// What a step's event means for its service.
+    pub(super) fn event(&mut self, event: &Event) {
+        match event {
+            Event::StepTxConfirmed {
+                service,
+                step,
+                hash,
+                block,
+                success,
+                ..
+            } => {
+                let d = self.drives.entry(service.to_string()).or_default();
+                d.after_block = d.after_block.max(*block);
+                if !success {
+                    d.held = Some(format!(
+                        "step {step} reverted on chain (transaction {hash}): the service waits \
+                         for an operator; `tend olas status` shows where it is, a restart of tend \
+                         tries again"
+                    ));
+                }
+            }
+            Event::StepTxDropped {
+                tx: 0,
+                service,
+                step,
+                reason,
+                ..
+            } => {
+                let d = self.drives.entry(service.to_string()).or_default();
+                d.view = Some(LifecycleView {
+                    state: "waiting".into(),
+                    next_step: Some(step.clone()),
+                    message: reason.clone(),
+                    ..d.view.clone().unwrap_or_else(|| LifecycleView {
+                        target: String::new(),
+                        state: String::new(),
+                        next_step: None,
+                        message: String::new(),
+                    })
+                });
+            }
+            // Only a step's confirmation and a refusal change what the driver knows.
+            Event::StepTxDropped { .. }
+            | Event::StepTxPlanned { .. }
+            | Event::Health { .. }
+            | Event::Alert { .. }
+            | Event::TransferPlanned { .. }
+            | Event::TxConfirmed { .. }
+            | Event::TransferReverted { .. }
+            | Event::SafeTxReverted { .. }
+            | Event::TxReplaced { .. }
+            | Event::SendRejected { .. }
+            | Event::FundingHeld { .. }
+            | Event::Shortfall { .. }
+            | Event::NonceLost { .. }
+            | Event::DeepReorg { .. }
+            | Event::Chain { .. }
+            | Event::RpcFailed { .. }
+            | Event::Ignored { .. } => {}
+        }
+    }
+}
+
+/// The core's facts of a service from what the round read, at chain time `now_secs`.
+pub(super) fn plan_facts(f: &Read, now_secs: u64, instances: u32) -> ServiceFacts {
+    let staking = f
+        .staking
+        .as_ref()
+        .map_or(StakingState::Unstaked, |s| s.state);
+    let program = f.staking.as_ref().map_or_else(StakingFacts::default, |s| {
+        let slots = u64::try_from(s.max_services).unwrap_or(u64::MAX);
+        StakingFacts {
+            now_secs,
+            stake_start_secs: u64::try_from(s.ts_start).unwrap_or(u64::MAX),
+            min_staking_duration_secs: u64::try_from(s.min_staking_duration).unwrap_or(u64::MAX),
+            has_available_rewards: !s.available_rewards.is_zero(),
+            free_slots: slots.saturating_sub(s.staked_services),
+        }
+    });
+    ServiceFacts {
+        on_chain: f.state,
+        staking,
+        staking_program: f
+            .staking
+            .as_ref()
+            .filter(|s| s.state.holds_stake())
+            .map(|s| s.program),
+        agent_instances: f.num_agent_instances,
+        max_instances: if f.state == OnChainState::NonExistent {
+            instances
+        } else {
+            f.max_agent_instances
+        },
+        current_program: program,
+        target_program: program,
+        has_multisig: f.multisig != Address::ZERO,
+        // Re-registering the same agents lets the RecoveryModule reuse the Safe they own.
+        master_safe_owns_multisig: true,
+        has_rewards_to_claim: f.staking.as_ref().is_some_and(|s| !s.reward.is_zero()),
+        update_needed: false,
+        // The agent process is the supervisor's: the plan's agent steps are not the driver's.
+        deployment: DeploymentStatus::Deployed,
+    }
+}
+
+/// The on-chain steps from `facts` to `target`, or why none can be taken now.
+pub(super) fn chain_steps(
+    facts: &ServiceFacts,
+    target: OlasTarget,
+    staking: Option<Address>,
+) -> Result<Vec<Step>, String> {
+    let steps = match target {
+        OlasTarget::DeployedAndStaked => plan(
+            facts,
+            Target::Running {
+                staking_program: staking,
+            },
+        ),
+        OlasTarget::Deployed => plan(
+            facts,
+            Target::Running {
+                staking_program: None,
+            },
+        ),
+        OlasTarget::Unstaked if facts.staking.holds_stake() => staking_next(
+            facts.staking,
+            StakingAction::Unstake,
+            facts.on_chain,
+            &facts.current_program,
+        )
+        .map(|_| tend_core::lifecycle::plan::TransitionPlan {
+            steps: vec![Step::Unstake],
+            warnings: Vec::new(),
+        }),
+        OlasTarget::Unstaked => Ok(tend_core::lifecycle::plan::TransitionPlan::default()),
+        OlasTarget::Terminated => plan(facts, Target::Withdrawn),
+    }
+    .map_err(|e| e.to_string())?;
+    Ok(steps
+        .steps
+        .into_iter()
+        .filter(|s| match s {
+            // The agent process is the supervisor's; moving funds out is not a step tend sends.
+            Step::StopAgent | Step::Build | Step::StartAgent | Step::Withdraw => false,
+            // Terminated is the end: the Safe's access moves back only for a reuse.
+            Step::RecoverAccess => target != OlasTarget::Terminated,
+            Step::ClaimRewards | Step::Unstake | Step::Registry { .. } | Step::Stake { .. } => true,
+        })
+        .collect())
+}
+
+impl Daemon {
+    /// After a round of `chain`: the next step of each of its services with a target.
+    pub(super) fn drive_lifecycle(&mut self, chain: ChainId) {
+        let services: Vec<(String, OlasRegistry, Vec<Address>)> = self
+            .config
+            .services
+            .iter()
+            .filter_map(|s| {
+                let spec = s.olas.as_ref()?;
+                let r = spec.registry?;
+                (r.chain == chain && r.lifecycle.is_some()).then(|| {
+                    let agents = spec.service["agent_addresses"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|a| a.as_str()?.parse::<Address>().ok())
+                        .collect();
+                    (s.name.clone(), r, agents)
+                })
+            })
+            .collect();
+        for (name, r, agents) in services {
+            let view = self.next_step(chain, &name, &r, &agents);
+            self.lifecycle.drives.entry(name).or_default().view = Some(view);
+        }
+    }
+
+    fn next_step(
+        &mut self,
+        chain: ChainId,
+        name: &str,
+        r: &OlasRegistry,
+        agents: &[Address],
+    ) -> LifecycleView {
+        let Some(lc) = r.lifecycle else {
+            return unreachable_view();
+        };
+        let view = |state: &str, next: Option<&Step>, message: String| LifecycleView {
+            target: lc.target.name().into(),
+            state: state.into(),
+            next_step: next.map(|s| tend_core::lifecycle::calls::step_name(s).into()),
+            message,
+        };
+        if let Some((tx, c)) = self
+            .engine
+            .steps_in_flight(chain)
+            .find(|(_, c)| &*c.service == name)
+        {
+            return LifecycleView {
+                next_step: Some(c.step.clone()),
+                ..view(
+                    "sending",
+                    None,
+                    format!("step {} is in flight (record {tx})", c.step),
+                )
+            };
+        }
+        let drive = self.lifecycle.drives.entry(name.to_owned()).or_default();
+        if let Some(why) = &drive.held {
+            return view("held", None, why.clone());
+        }
+        let after = drive.after_block;
+        let facts = {
+            let cache = super::lock(&self.rounds);
+            cache
+                .chains
+                .get(&chain)
+                .and_then(|c| c.facts.get(name).cloned())
+        };
+        let f = match facts {
+            Some(Ok(f)) if f.block >= after => f,
+            Some(Ok(_)) | None => {
+                return view(
+                    "waiting",
+                    None,
+                    format!("waiting for the registry's facts at block {after} or later"),
+                );
+            }
+            Some(Err(e)) => return view("waiting", None, format!("the facts: {e}")),
+        };
+        let now_secs = self.lifecycle.chain_time.get(&chain).copied().unwrap_or(0);
+        let n = u32::try_from(agents.len()).unwrap_or(u32::MAX);
+        let facts = plan_facts(&f, now_secs, n);
+        let steps = match chain_steps(&facts, lc.target, r.staking) {
+            Ok(s) => s,
+            Err(e) => return view("waiting", None, e),
+        };
+        let Some(step) = steps.first() else {
+            return view(
+                "at_target",
+                None,
+                format!("the service is {}", lc.target.name()),
+            );
+        };
+        let calls = match step_calls_of(step, r, &f, &facts, agents, self.config.funder, now_secs) {
+            Ok(Some(c)) => c,
+            Ok(None) => return view("at_target", None, "nothing to send".into()),
+            Err(e) => return view("waiting", Some(step), e),
+        };
+        let step_name = tend_core::lifecycle::calls::step_name(step);
+        tracing::info!(service = %name, step = step_name, calls = calls.len(), "life-cycle step: sending");
+        self.local.push_back(Input::Command {
+            now: clock::now(),
+            command: Command::Execute {
+                chain,
+                service: ServiceName::from(name),
+                step: step_name.into(),
+                calls,
+            },
+        });
+        view("sending", Some(step), format!("step {step_name} goes out"))
+    }
+}
+
+/// The calls of `step` for service `r` as the round found it (`f`, `facts`), sent by `funder`;
+/// why not, for a person.
+fn step_calls_of(
+    step: &Step,
+    r: &OlasRegistry,
+    f: &Read,
+    facts: &ServiceFacts,
+    agents: &[Address],
+    funder: Address,
+    now_secs: u64,
+) -> Result<Option<Vec<tend_core::engine::io::Call>>, String> {
+    let Some(lc) = r.lifecycle else {
+        return Ok(None);
+    };
+    if let Some(owner) = f.owner
+        && owner != funder
+        && Some(owner) != f.staking.as_ref().map(|s| s.program)
+    {
+        return Err(format!(
+            "service {} is owned by {owner}, not by tend's funding key {funder}: tend \
+                 cannot take it to its target",
+            r.service_id
+        ));
+    }
+    let Some(manager) = lc.service_manager.or(f.manager) else {
+        return Err(
+            "the registry did not name its service manager: set [[chains]] olas.service_manager"
+                .into(),
+        );
+    };
+    let reuse = f.multisig != Address::ZERO;
+    if matches!(step, Step::Registry { action } if *action == tend_core::lifecycle::transitions::RegistryAction::Deploy)
+        && !reuse
+        && lc.multisig_implementation.is_none()
+    {
+        return Err(
+            "a new service Safe needs the multisig implementation: set [[chains]] \
+             olas.multisig_implementation"
+                .into(),
+        );
+    }
+    if agents.is_empty() {
+        return Err(
+            "the agent instances are not configured: set [services.olas.service] \
+             agent_addresses"
+                .into(),
+        );
+    }
+    let contracts = LifecycleContracts {
+        service_registry: r.contracts.service_registry,
+        token_utility: r.contracts.token_utility,
+        service_manager: manager,
+        multisig_implementation: lc.multisig_implementation.unwrap_or(Address::ZERO),
+        recovery_module: lc.recovery_module,
+        fallback_handler: lc.fallback_handler,
+    };
+    let bond = if f.agent_bond.is_zero() {
+        f.deposit
+    } else {
+        f.agent_bond
+    };
+    let service = ServiceDefinition {
+        token: f.deposit_token,
+        config_hash: B256::ZERO,
+        agent_id: r.agent_id,
+        instances: agents.to_vec(),
+        threshold: u32::try_from(agents.len()).unwrap_or(u32::MAX),
+        bond: bond.max(U256::from(1)),
+    };
+    let ctx = StepContext {
+        contracts: &contracts,
+        service: &service,
+        owner: funder,
+        service_id: Some(r.service_id),
+        staked_in: facts.staking_program,
+        reuse_multisig: reuse,
+        salt: now_secs,
+    };
+    step_calls(step, &ctx)
+        .map(|c| c.map(|c| c.calls))
+        .map_err(|e| e.to_string())
+}
+
+fn unreachable_view() -> LifecycleView {
+    LifecycleView {
+        target: String::new(),
+        state: "waiting".into(),
+        next_step: None,
+        message: "no target".into(),
+    }
+}

@@ -1,0 +1,246 @@
+//! Issue 18: the daemon takes an Olas service to its `target` on the real contracts (anvil with
+//! the `open-autonomy` stack): approve + activate, approve + register, deploy the service Safe,
+//! approve + stake — and back: unstake once the minimum staking duration allows, terminate,
+//! unbond. Every transaction is counted from the chain.
+
+use alloy::primitives::{Address, U256};
+use serde_json::Value;
+use tend::devnet::olas::{self, OlasStack, ServiceAccounts};
+
+use alloy::sol_types::SolCall;
+use tend_core::lifecycle::calls::{IServiceManager, IStaking};
+
+use crate::olas::olas_devnet;
+
+/// `tend.toml` for one service `olas` of registry id `id` on chain 100 at `rpc`, owned and
+/// operated by tend's funding key, driven to `target`, its agent instance `agent`.
+fn lifecycle_toml(
+    dir: &std::path::Path,
+    rpc: &str,
+    stack: &OlasStack,
+    id: u64,
+    agent: Address,
+    target: &str,
+) -> std::path::PathBuf {
+    let text = format!(
+        "{}[[chains]]\nchain = 100\nrpc = [\"{rpc}\"]\nconfirmations = 1\npoll_ms = 500\n\
+         olas = {{ service_registry = \"{}\", token_utility = \"{}\", multisig_implementation = \
+         \"{}\", recovery_module = \"{}\", fallback_handler = \"{}\" }}\n\n\
+         [[services]]\nname = \"olas\"\n\
+         [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
+         target = \"{target}\"\n\
+         [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = [\"{agent}\"]\n\
+         [services.olas.service.chains.gnosis]\n\
+         [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
+         agent = \"100000000000000000\"\nsafe = \"0\"\n",
+        crate::support::config_head(&dir.join("home")),
+        stack.service_registry,
+        stack.token_utility,
+        stack.multisig_implementation,
+        stack.recovery_module,
+        Address::ZERO,
+        stack.staking,
+    );
+    let path = dir.join("tend.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The transactions `from` sent to the Olas contracts, in chain order: (to, selector, gas used).
+async fn olas_calls(
+    net: &tend::devnet::Devnet,
+    stack: &OlasStack,
+    from: Address,
+) -> Vec<(Address, [u8; 4], u64)> {
+    let ep = net.endpoint().unwrap();
+    let head: U256 = ep.request("eth_blockNumber", ()).await.unwrap();
+    let olas = [
+        stack.olas,
+        stack.service_registry,
+        stack.service_manager,
+        stack.staking,
+        stack.recovery_module,
+    ];
+    let mut out = Vec::new();
+    for n in 0..=head.to::<u64>() {
+        let b: Value = ep
+            .request("eth_getBlockByNumber", (format!("{n:#x}"), true))
+            .await
+            .unwrap();
+        for tx in b["transactions"].as_array().into_iter().flatten() {
+            let sender: Address = tx["from"].as_str().unwrap().parse().unwrap();
+            let Some(to) = tx["to"].as_str().and_then(|t| t.parse::<Address>().ok()) else {
+                continue;
+            };
+            if sender != from || !olas.contains(&to) {
+                continue;
+            }
+            let input = tx["input"].as_str().unwrap_or("0x");
+            let bytes = alloy::primitives::hex::decode(input).unwrap_or_default();
+            let mut sel = [0u8; 4];
+            if bytes.len() >= 4 {
+                sel.copy_from_slice(&bytes[..4]);
+            }
+            let receipt: Value = ep
+                .request("eth_getTransactionReceipt", (tx["hash"].clone(),))
+                .await
+                .unwrap();
+            let gas = receipt["gasUsed"]
+                .as_str()
+                .and_then(|g| u64::from_str_radix(g.trim_start_matches("0x"), 16).ok())
+                .unwrap_or_default();
+            out.push((to, sel, gas));
+        }
+    }
+    out
+}
+
+/// Polls the chain until the service is in registry state `state` and staking state `staking`.
+async fn wait_for(
+    net: &tend::devnet::Devnet,
+    stack: &OlasStack,
+    id: u64,
+    state: u8,
+    staking: u8,
+    tend: &crate::support::Tend,
+) {
+    for _ in 0..240 {
+        let s = stack.service(net, id).await.unwrap().state;
+        let st = stack.staking_state(net, id).await.unwrap();
+        if s == state && st == staking {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    let s = stack.service(net, id).await.unwrap().state;
+    panic!(
+        "service {id} never reached state {state}/{staking} (now {s}): {}",
+        tend.log()
+    );
+}
+
+/// A minted service (pre-registration, owned by tend's key, OLAS for its deposit and bond on the
+/// key) goes to deployed-and-staked through the daemon alone, one transaction per call, nothing
+/// sent twice; then, with the target changed to `terminated`, back out once the minimum staking
+/// duration has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
+    let (dir, net, stack) = olas_devnet("lifecycle-forward").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let id = stack.create_service(&net, funder).await.unwrap();
+    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    stack
+        .mint_olas(&net, funder, bond * U256::from(2))
+        .await
+        .unwrap();
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
+    let check = crate::support::tend_cmd(
+        &["config", "check", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    wait_for(&net, &stack, id, 4, 1, &tend).await;
+    let service = stack.service(&net, id).await.unwrap();
+    assert_ne!(service.multisig, Address::ZERO, "the service Safe exists");
+    // After the test's own `create`, seven calls: approve + activate, approve + register,
+    // deploy, approve + stake.
+    let calls = olas_calls(&net, &stack, funder).await;
+    let to: Vec<Address> = calls.iter().skip(1).map(|c| c.0).collect();
+    assert_eq!(
+        to,
+        vec![
+            stack.olas,
+            stack.service_manager,
+            stack.olas,
+            stack.service_manager,
+            stack.service_manager,
+            stack.service_registry,
+            stack.staking,
+        ],
+        "{}",
+        tend.log()
+    );
+    let gas: Vec<u64> = calls.iter().skip(1).map(|c| c.2).collect();
+    eprintln!(
+        "to deployed-and-staked: {} transactions, {} gas ({gas:?})",
+        gas.len(),
+        gas.iter().sum::<u64>()
+    );
+    // Rounds go on at the target: nothing more is sent.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), 8);
+    // The API shows where it is.
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let listen = crate::support::listen_of(&std::fs::read_to_string(&config).unwrap());
+    let (_, body) = crate::support::api_get(&format!("http://{listen}/v1/status"), &token).await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let lc = &v["services"][0]["lifecycle"];
+    assert_eq!(lc["target"], "deployed_and_staked", "{v}");
+    assert_eq!(lc["state"], "at_target", "{v}");
+    drop(tend);
+
+    // Back out: unstake is refused while the minimum staking duration holds (the unlock time is
+    // shown), then goes through once the devnet's clock passes it.
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "terminated");
+    let _ = std::fs::remove_file(dir.join("home").join("api-token"));
+    let tend = crate::support::Tend::start(&config, "tend-back.log");
+    let token = crate::support::api_token(&dir.join("home")).await;
+    let listen = crate::support::listen_of(&std::fs::read_to_string(&config).unwrap());
+    let status = format!("http://{listen}/v1/status");
+    let mut waiting = Value::Null;
+    for _ in 0..40 {
+        let (_, body) = crate::support::api_get(&status, &token).await;
+        let v: Value = serde_json::from_str(&body).unwrap_or_default();
+        if v["services"][0]["lifecycle"]["state"] == "waiting" {
+            waiting = v["services"][0]["lifecycle"].clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        waiting["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("minimum staking duration"),
+        "{waiting} {}",
+        tend.log()
+    );
+    assert_eq!(
+        olas_calls(&net, &stack, funder).await.len(),
+        8,
+        "nothing sent while locked"
+    );
+    let info = stack.service(&net, id).await.unwrap();
+    assert_eq!(info.state, 4);
+    stack
+        .advance_time(&net, 2 * olas::program::LIVENESS_PERIOD + 10)
+        .await
+        .unwrap();
+    // Unstaked, terminated, unbonded: pre-registration with the Safe kept on record.
+    wait_for(&net, &stack, id, 1, 0, &tend).await;
+    let calls = olas_calls(&net, &stack, funder).await;
+    let back: Vec<[u8; 4]> = calls[8..].iter().map(|c| c.1).collect();
+    eprintln!(
+        "back to terminated: gas {:?}",
+        calls[8..].iter().map(|c| c.2).collect::<Vec<_>>()
+    );
+    // A claim first only when a reward accrued (the devnet's agent made no Safe transactions).
+    let expected = [
+        IStaking::unstakeCall::SELECTOR,
+        IServiceManager::terminateCall::SELECTOR,
+        IServiceManager::unbondCall::SELECTOR,
+    ];
+    assert!(
+        back == expected || back[1..] == expected,
+        "(claim,) unstake, terminate, unbond: {back:?} {}",
+        tend.log()
+    );
+    drop(tend);
+}
