@@ -244,3 +244,53 @@ async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
     );
     drop(tend);
 }
+
+/// Issue 18 item 3: kill -9 after every life-cycle transaction on the way to staked; each new
+/// daemon reads the chain and its journal and goes on. The transactions sent equal the
+/// uninterrupted run's seven: no step twice, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_after_every_step_sends_no_step_twice() {
+    let (dir, net, stack) = olas_devnet("lifecycle-kill").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let id = stack.create_service(&net, funder).await.unwrap();
+    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    stack
+        .mint_olas(&net, funder, bond * U256::from(2))
+        .await
+        .unwrap();
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
+    let mut seen = olas_calls(&net, &stack, funder).await.len();
+    let mut kills = 0;
+    let mut logs = String::new();
+    'run: for round in 0..20 {
+        let mut tend = crate::support::Tend::start(&config, &format!("tend-{round}.log"));
+        for _ in 0..200 {
+            let now = olas_calls(&net, &stack, funder).await.len();
+            let staked = stack.staking_state(&net, id).await.unwrap() == 1;
+            if now > seen || staked {
+                seen = now;
+                tend.kill9();
+                kills += 1;
+                logs.push_str(&tend.log());
+                if staked {
+                    break 'run;
+                }
+                continue 'run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no progress after a restart: {}", tend.log());
+    }
+    assert_eq!(stack.staking_state(&net, id).await.unwrap(), 1, "{logs}");
+    // The test's own create, then the seven calls of the uninterrupted run.
+    let calls = olas_calls(&net, &stack, funder).await;
+    assert_eq!(calls.len(), 8, "{kills} kills: {logs}");
+    assert!(kills >= 4, "{kills} kills: the daemon was killed at most steps");
+    eprintln!("{kills} daemons killed with -9 on the way to staked; 7 transactions sent");
+    // A daemon after the last kill stays at the target and sends nothing.
+    let tend = crate::support::Tend::start(&config, "tend-last.log");
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), 8, "{}", tend.log());
+    drop(tend);
+}
