@@ -158,6 +158,9 @@ pub struct ChainRound {
     pub services: Vec<RoundService>,
     /// Each service's `[services.olas]` and registry identity (to find the report's holders).
     pub specs: Vec<(OlasSpec, OlasRegistry)>,
+    /// Who pays the deposits and bonds of the services driven to a target (tend's funding
+    /// key): its balance of each service's bond token is read too.
+    pub bonder: Option<Address>,
 }
 
 /// The Olas services of `config` with a registry identity, by their chain.
@@ -177,6 +180,9 @@ pub fn chain_rounds(config: &Config) -> BTreeMap<ChainId, Arc<ChainRound>> {
             query: crate::chain::olas::query_of(spec, r),
         });
         e.specs.push((spec.clone(), *r));
+        if r.lifecycle.is_some() {
+            e.bonder = Some(config.funder);
+        }
     }
     out.into_iter().map(|(c, r)| (c, Arc::new(r))).collect()
 }
@@ -223,6 +229,15 @@ pub fn remember(
         let Some(Ok(f)) = extras.facts.get(&s.name) else {
             continue;
         };
+        if let Some(b) = round.bonder
+            && r.lifecycle.is_some()
+            && f.deposit_token != Address::ZERO
+        {
+            let e = (b, Asset::from(f.deposit_token));
+            if !entries.contains(&e) && !next.contains(&e) {
+                next.push(e);
+            }
+        }
         let Ok(filled) = crate::chain::olas::apply_facts(spec, r, f) else {
             continue;
         };

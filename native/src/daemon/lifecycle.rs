@@ -35,6 +35,40 @@ pub struct LifecycleView {
     pub next_step: Option<String>,
     /// Why, for a person.
     pub message: String,
+    /// What stops the next step, typed (`waiting` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<Blocked>,
+}
+
+/// What stops a service's next step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "blocked", rename_all = "snake_case")]
+pub enum Blocked {
+    /// Unstaking waits for the program's minimum staking duration.
+    Locked {
+        /// When it may unstake, unix seconds (chain time).
+        unlock_at: u64,
+    },
+    /// The paying key holds too little of the bond token for the deposit or the bonds.
+    TokenShort {
+        /// The key.
+        holder: Address,
+        /// The token.
+        token: Address,
+        /// What it holds (smallest unit, decimal).
+        has: String,
+        /// What the step needs.
+        needs: String,
+    },
+    /// The service's NFT is held by someone else.
+    NotOwner {
+        /// The holder.
+        owner: Address,
+        /// tend's funding key.
+        funder: Address,
+    },
+    /// Anything else: the message says what to do.
+    Other,
 }
 
 /// What the driver keeps per service.
@@ -100,11 +134,13 @@ impl Lifecycle {
                     state: "waiting".into(),
                     next_step: Some(step.clone()),
                     message: reason.clone(),
+                    blocked: Some(Blocked::Other),
                     ..d.view.clone().unwrap_or_else(|| LifecycleView {
                         target: String::new(),
                         state: String::new(),
                         next_step: None,
                         message: String::new(),
+                        blocked: None,
                     })
                 });
             }
@@ -177,7 +213,7 @@ pub(super) fn chain_steps(
     facts: &ServiceFacts,
     target: OlasTarget,
     staking: Option<Address>,
-) -> Result<Vec<Step>, String> {
+) -> Result<Vec<Step>, tend_core::lifecycle::transitions::TransitionError> {
     let steps = match target {
         OlasTarget::DeployedAndStaked => plan(
             facts,
@@ -203,8 +239,7 @@ pub(super) fn chain_steps(
         }),
         OlasTarget::Unstaked => Ok(tend_core::lifecycle::plan::TransitionPlan::default()),
         OlasTarget::Terminated => plan(facts, Target::Withdrawn),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     Ok(steps
         .steps
         .into_iter()
@@ -259,34 +294,35 @@ impl Daemon {
             target: lc.target.name().into(),
             state: state.into(),
             next_step: next.map(|s| tend_core::lifecycle::calls::step_name(s).into()),
+            blocked: (state == "waiting").then_some(Blocked::Other),
             message,
+        };
+        let blocked = |next: Option<&Step>, message: String, why: Blocked| LifecycleView {
+            blocked: Some(why),
+            ..view("waiting", next, message)
         };
         if let Some((tx, c)) = self
             .engine
             .steps_in_flight(chain)
             .find(|(_, c)| &*c.service == name)
         {
-            return LifecycleView {
-                next_step: Some(c.step.clone()),
-                ..view(
-                    "sending",
-                    None,
-                    format!("step {} is in flight (record {tx})", c.step),
-                )
-            };
+            let mut v = view(
+                "sending",
+                None,
+                format!("step {} is in flight (record {tx})", c.step),
+            );
+            v.next_step = Some(c.step.clone());
+            return v;
         }
         let drive = self.lifecycle.drives.entry(name.to_owned()).or_default();
         if let Some(why) = &drive.held {
             return view("held", None, why.clone());
         }
         let after = drive.after_block;
-        let facts = {
-            let cache = super::lock(&self.rounds);
-            cache
-                .chains
-                .get(&chain)
-                .and_then(|c| c.facts.get(name).cloned())
-        };
+        let facts = super::lock(&self.rounds)
+            .chains
+            .get(&chain)
+            .and_then(|c| c.facts.get(name).cloned());
         let f = match facts {
             Some(Ok(f)) if f.block >= after => f,
             Some(Ok(_)) | None => {
@@ -303,7 +339,20 @@ impl Daemon {
         let facts = plan_facts(&f, now_secs, n);
         let steps = match chain_steps(&facts, lc.target, r.staking) {
             Ok(s) => s,
-            Err(e) => return view("waiting", None, e),
+            Err(
+                e @ tend_core::lifecycle::transitions::TransitionError::StakingLocked {
+                    unlock_at_secs,
+                },
+            ) => {
+                return blocked(
+                    Some(&Step::Unstake),
+                    e.to_string(),
+                    Blocked::Locked {
+                        unlock_at: unlock_at_secs,
+                    },
+                );
+            }
+            Err(e) => return view("waiting", None, e.to_string()),
         };
         let Some(step) = steps.first() else {
             return view(
@@ -312,7 +361,14 @@ impl Daemon {
                 format!("the service is {}", lc.target.name()),
             );
         };
-        let calls = match step_calls_of(step, r, &f, &facts, agents, self.config.funder, now_secs) {
+        let funder = self.config.funder;
+        if let Err((message, why)) = self.guards(chain, r, step, &f, agents.len()) {
+            return match why {
+                Some(why) => blocked(Some(step), message, why),
+                None => view("waiting", Some(step), message),
+            };
+        }
+        let calls = match step_calls_of(step, r, &f, &facts, agents, funder, now_secs) {
             Ok(Some(c)) => c,
             Ok(None) => return view("at_target", None, "nothing to send".into()),
             Err(e) => return view("waiting", Some(step), e),
@@ -330,6 +386,61 @@ impl Daemon {
         });
         view("sending", Some(step), format!("step {step_name} goes out"))
     }
+
+    /// What must hold before `step` is sent: the NFT is tend's, the bond token is there.
+    fn guards(
+        &self,
+        chain: ChainId,
+        r: &OlasRegistry,
+        step: &Step,
+        f: &Read,
+        instances: usize,
+    ) -> Result<(), (String, Option<Blocked>)> {
+        let funder = self.config.funder;
+        if let Some(owner) = f.owner
+            && owner != funder
+            && Some(owner) != f.staking.as_ref().map(|s| s.program)
+        {
+            return Err((
+                format!(
+                    "service {} is owned by {owner}, not by tend's funding key {funder}: tend \
+                     cannot take it to its target",
+                    r.service_id
+                ),
+                Some(Blocked::NotOwner { owner, funder }),
+            ));
+        }
+        if let Some(needs) = bond_needed(step, f, instances) {
+            let has = super::lock(&self.rounds)
+                .chains
+                .get(&chain)
+                .and_then(|c| c.balances.get(&(funder, f.deposit_token.into())).copied());
+            let Some(has) = has else {
+                return Err((
+                    "reading the funding key's balance of the bond token".into(),
+                    None,
+                ));
+            };
+            if has < needs {
+                return Err((
+                    format!(
+                        "{} needs {needs} of token {} on {funder}, which holds {has}: send it \
+                         {} more",
+                        tend_core::lifecycle::calls::step_name(step),
+                        f.deposit_token,
+                        needs - has
+                    ),
+                    Some(Blocked::TokenShort {
+                        holder: funder,
+                        token: f.deposit_token,
+                        has: has.to_string(),
+                        needs: needs.to_string(),
+                    }),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The calls of `step` for service `r` as the round found it (`f`, `facts`), sent by `funder`;
@@ -346,16 +457,6 @@ fn step_calls_of(
     let Some(lc) = r.lifecycle else {
         return Ok(None);
     };
-    if let Some(owner) = f.owner
-        && owner != funder
-        && Some(owner) != f.staking.as_ref().map(|s| s.program)
-    {
-        return Err(format!(
-            "service {} is owned by {owner}, not by tend's funding key {funder}: tend \
-                 cannot take it to its target",
-            r.service_id
-        ));
-    }
     let Some(manager) = lc.service_manager.or(f.manager) else {
         return Err(
             "the registry did not name its service manager: set [[chains]] olas.service_manager"
@@ -415,11 +516,45 @@ fn step_calls_of(
         .map_err(|e| e.to_string())
 }
 
+/// What a token-secured step takes from the funding key: the deposit (activate) or the bonds
+/// (register); `None` for the other steps and for a native-secured service.
+fn bond_needed(step: &Step, f: &Read, instances: usize) -> Option<U256> {
+    use tend_core::lifecycle::transitions::RegistryAction as A;
+    if f.deposit_token == Address::ZERO
+        || f.deposit_token == tend_core::lifecycle::calls::NATIVE_TOKEN
+    {
+        return None;
+    }
+    let bond = if f.agent_bond.is_zero() {
+        f.deposit
+    } else {
+        f.agent_bond
+    };
+    match step {
+        Step::Registry {
+            action: A::ActivateRegistration,
+        } => Some(f.deposit),
+        Step::Registry {
+            action: A::RegisterAgents,
+        } => Some(bond.saturating_mul(U256::from(instances))),
+        Step::Registry { .. }
+        | Step::StopAgent
+        | Step::ClaimRewards
+        | Step::Unstake
+        | Step::RecoverAccess
+        | Step::Stake { .. }
+        | Step::Withdraw
+        | Step::Build
+        | Step::StartAgent => None,
+    }
+}
+
 fn unreachable_view() -> LifecycleView {
     LifecycleView {
         target: String::new(),
         state: "waiting".into(),
         next_step: None,
         message: "no target".into(),
+        blocked: None,
     }
 }

@@ -286,11 +286,138 @@ async fn a_kill_9_after_every_step_sends_no_step_twice() {
     // The test's own create, then the seven calls of the uninterrupted run.
     let calls = olas_calls(&net, &stack, funder).await;
     assert_eq!(calls.len(), 8, "{kills} kills: {logs}");
-    assert!(kills >= 4, "{kills} kills: the daemon was killed at most steps");
+    assert!(
+        kills >= 4,
+        "{kills} kills: the daemon was killed at most steps"
+    );
     eprintln!("{kills} daemons killed with -9 on the way to staked; 7 transactions sent");
     // A daemon after the last kill stays at the target and sends nothing.
     let tend = crate::support::Tend::start(&config, "tend-last.log");
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    assert_eq!(olas_calls(&net, &stack, funder).await.len(), 8, "{}", tend.log());
+    assert_eq!(
+        olas_calls(&net, &stack, funder).await.len(),
+        8,
+        "{}",
+        tend.log()
+    );
     drop(tend);
+}
+
+/// The daemon's lifecycle view of service `olas` (`Null` until it shows one).
+async fn lifecycle_view(config: &std::path::Path, home: &std::path::Path) -> Value {
+    let token = crate::support::api_token(home).await;
+    let listen = crate::support::listen_of(&std::fs::read_to_string(config).unwrap());
+    let (_, body) = crate::support::api_get(&format!("http://{listen}/v1/status"), &token).await;
+    serde_json::from_str::<Value>(&body).unwrap_or_default()["services"][0]["lifecycle"].clone()
+}
+
+/// Polls the view until `pred` holds (10 s).
+async fn view_until(
+    config: &std::path::Path,
+    home: &std::path::Path,
+    pred: impl Fn(&Value) -> bool,
+    tend: &crate::support::Tend,
+) -> Value {
+    for _ in 0..40 {
+        let v = lifecycle_view(config, home).await;
+        if pred(&v) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    panic!("{} — {}", lifecycle_view(config, home).await, tend.log());
+}
+
+/// Bad input stops a step before anything is sent, with what to do: too little OLAS for the
+/// deposit (then, with the OLAS there, it goes on), a service someone else owns, an unknown
+/// target, a staking program that is not one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_errors_say_what_is_missing_and_send_nothing() {
+    let (dir, net, stack) = olas_devnet("lifecycle-guards").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let home = dir.join("home");
+    let id = stack.create_service(&net, funder).await.unwrap();
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    let v = view_until(
+        &config,
+        &home,
+        |v| v["blocked"]["blocked"] == "token_short",
+        &tend,
+    )
+    .await;
+    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    assert_eq!(v["next_step"], "activate_registration", "{v}");
+    assert_eq!(v["blocked"]["needs"], bond.to_string(), "{v}");
+    assert_eq!(v["blocked"]["has"], "0", "{v}");
+    assert!(v["message"].as_str().unwrap().contains("send it"), "{v}");
+    assert_eq!(
+        olas_calls(&net, &stack, funder).await.len(),
+        1,
+        "only the test's create"
+    );
+    // With the OLAS there, it goes on by itself.
+    stack
+        .mint_olas(&net, funder, bond * U256::from(2))
+        .await
+        .unwrap();
+    wait_for(&net, &stack, id, 4, 1, &tend).await;
+    drop(tend);
+
+    // A service whose NFT another address holds.
+    let theirs = stack.create_service(&net, who.owner).await.unwrap();
+    let _ = std::fs::remove_file(home.join("api-token"));
+    let config = lifecycle_toml(&dir, &net.url, &stack, theirs, who.agent, "deployed");
+    let before = olas_calls(&net, &stack, funder).await.len();
+    let tend = crate::support::Tend::start(&config, "tend-theirs.log");
+    let v = view_until(
+        &config,
+        &home,
+        |v| v["blocked"]["blocked"] == "not_owner",
+        &tend,
+    )
+    .await;
+    assert_eq!(
+        v["blocked"]["owner"].as_str().unwrap().to_lowercase(),
+        who.owner.to_string().to_lowercase(),
+        "{v}"
+    );
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), before);
+    drop(tend);
+
+    // An unknown target and a staking program that is not one: `tend config check` refuses.
+    let text = std::fs::read_to_string(&config).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replace("target = \"deployed\"", "target = \"parked\""),
+    )
+    .unwrap();
+    let out =
+        crate::support::tend_cmd(&["config", "check", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("parked") && err.contains("deployed_and_staked"),
+        "{err}"
+    );
+    std::fs::write(
+        &bad,
+        text.replace(
+            &format!("staking = \"{}\"", stack.staking),
+            &format!("staking = \"{}\"", stack.olas),
+        ),
+    )
+    .unwrap();
+    let out =
+        crate::support::tend_cmd(&["config", "check", "--config", bad.to_str().unwrap()], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("StakingToken"), "{err}");
 }
