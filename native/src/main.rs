@@ -85,6 +85,21 @@ async fn dispatch(command: &Command) -> Result<String, Failure> {
         }
         Command::Funding(_) => Ok(String::new()),
         Command::Olas(cli::OlasCommand::Status(args)) => cli::olas::status(args).await,
+        Command::Olas(cli::OlasCommand::Deploy(args)) => {
+            cli::olas_act::act(args, cli::olas_act::Action::Deploy).await
+        }
+        Command::Olas(cli::OlasCommand::Stake(args)) => {
+            cli::olas_act::act(args, cli::olas_act::Action::Stake).await
+        }
+        Command::Olas(cli::OlasCommand::Unstake(args)) => {
+            cli::olas_act::act(args, cli::olas_act::Action::Unstake).await
+        }
+        Command::Olas(cli::OlasCommand::Claim(args)) => {
+            cli::olas_act::act(args, cli::olas_act::Action::Claim).await
+        }
+        Command::Olas(cli::OlasCommand::Terminate(args)) => {
+            cli::olas_act::act(args, cli::olas_act::Action::Terminate).await
+        }
     }
 }
 

@@ -25,12 +25,23 @@ pub enum StatusError {
     Chain(String),
 }
 
-/// Reads the status of service `name` now.
-pub async fn read_status(
+/// A service's facts as read now: its registry identity, the facts at the head, the head's time.
+#[derive(Debug, Clone)]
+pub struct FactsNow {
+    /// The service's registry identity.
+    pub registry: crate::config::OlasRegistry,
+    /// Its facts at the head.
+    pub facts: ServiceFacts,
+    /// The head's timestamp, seconds.
+    pub timestamp: u64,
+}
+
+/// Reads the facts of service `name` at the head (the first endpoint that answers).
+pub async fn facts_now(
     config: &Config,
     endpoints: &Endpoints,
     name: &str,
-) -> Result<Value, StatusError> {
+) -> Result<FactsNow, StatusError> {
     let (olas, r) = config
         .service(name)
         .ok_or_else(|| StatusError::Config(format!("no service {name:?}")))?
@@ -58,12 +69,21 @@ pub async fn read_status(
     };
     let q = crate::chain::olas::query_of(olas, r);
     let mut last = String::from("no endpoint");
-    let mut facts = None;
     for ep in eps {
         match read_service_facts(ep, &r.contracts, &q, number).await {
-            Ok(f) => {
-                facts = Some(f);
-                break;
+            Ok(f) if f.state == OnChainState::NonExistent => {
+                return Err(StatusError::Registry(format!(
+                    "[services.olas.registry] service_id = {} does not exist in the registry {} \
+                     on chain {}",
+                    r.service_id, r.contracts.service_registry, r.chain
+                )));
+            }
+            Ok(facts) => {
+                return Ok(FactsNow {
+                    registry: *r,
+                    facts,
+                    timestamp,
+                });
             }
             Err(e @ FactsError::Unexpected { .. }) => {
                 return Err(StatusError::Registry(e.to_string()));
@@ -71,13 +91,21 @@ pub async fn read_status(
             Err(e) => last = e.to_string(),
         }
     }
-    let f = facts.ok_or_else(|| StatusError::Chain(format!("chain {}: {last}", r.chain)))?;
-    if f.state == OnChainState::NonExistent {
-        return Err(StatusError::Registry(format!(
-            "[services.olas.registry] service_id = {} does not exist in the registry {} on chain {}",
-            r.service_id, r.contracts.service_registry, r.chain
-        )));
-    }
+    Err(StatusError::Chain(format!("chain {}: {last}", r.chain)))
+}
+
+/// Reads the status of service `name` now.
+pub async fn read_status(
+    config: &Config,
+    endpoints: &Endpoints,
+    name: &str,
+) -> Result<Value, StatusError> {
+    let FactsNow {
+        registry: r,
+        facts: f,
+        timestamp,
+    } = facts_now(config, endpoints, name).await?;
+    let eps = endpoints.get(&r.chain).map_or(&[][..], Vec::as_slice);
     let safe = if f.multisig.is_zero() {
         None
     } else {

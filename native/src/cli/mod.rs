@@ -14,6 +14,7 @@ mod failure;
 pub mod funding;
 pub mod init;
 pub mod olas;
+pub mod olas_act;
 pub mod replay;
 pub mod run;
 pub mod status;
@@ -119,6 +120,50 @@ pub enum OlasCommand {
 tend olas status trader --json"
     )]
     Status(OlasStatusArgs),
+    /// Deploy the service on chain — create's next steps: approve + activate, approve + register
+    /// the agent instances, deploy the service Safe — and stake it when `[services.olas.registry]`
+    /// names a staking program.
+    #[command(after_help = ACTION_HELP)]
+    Deploy(OlasActionArgs),
+    /// Deploy (as needed) and stake the service in `[services.olas.registry] staking`.
+    #[command(after_help = ACTION_HELP)]
+    Stake(OlasActionArgs),
+    /// Unstake the service (refused with the unlock time while the program's minimum staking
+    /// duration holds).
+    #[command(after_help = ACTION_HELP)]
+    Unstake(OlasActionArgs),
+    /// Claim the service's staking rewards (paid to the service Safe).
+    #[command(after_help = ACTION_HELP)]
+    Claim(OlasActionArgs),
+    /// Take the service off chain: claim, unstake, terminate, unbond (the deposit and bonds come
+    /// back to tend's funding key).
+    #[command(after_help = ACTION_HELP)]
+    Terminate(OlasActionArgs),
+}
+
+const ACTION_HELP: &str = "The plan (every step with its calls) is printed before anything is \
+sent; --dry-run sends nothing. Through the running daemon when one answers (its journal, nonces \
+and rounds; the goal holds until it restarts, tend.toml's target then), else tend runs the steps \
+itself on this home and stops.\n\nExamples:\n  tend olas deploy trader --dry-run\n  tend olas \
+stake trader --config tend.toml\n  tend olas unstake trader --json";
+
+/// `tend olas deploy|stake|unstake|claim|terminate`.
+#[derive(Debug, Args)]
+pub struct OlasActionArgs {
+    /// The service's name in tend.toml.
+    pub service: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub config: ConfigArg,
+    /// Print the plan and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print JSON (the plan, then the outcome).
+    #[arg(long)]
+    pub json: bool,
+    /// Give up waiting for the goal after this many seconds (the steps already sent go on).
+    #[arg(long, value_name = "SECS", default_value_t = 900)]
+    pub wait: u64,
 }
 
 /// `tend olas status`.

@@ -71,8 +71,8 @@ impl OlasTarget {
 /// A service's target and the contracts its life cycle writes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OlasLifecycle {
-    /// The target.
-    pub target: OlasTarget,
+    /// The target in tend.toml (`None`: only `tend olas …` commands move the service).
+    pub target: Option<OlasTarget>,
     /// ServiceManager(Token), when configured (else read from the registry's `manager()`).
     pub service_manager: Option<Address>,
     /// The multisig implementation a new service Safe is made by (`None`: only reuse).
@@ -155,10 +155,18 @@ pub(super) fn registry(
     if raw.service_id == 0 {
         return Err("registry.service_id must be 1 or more (the service's token id)".into());
     }
-    let lifecycle = raw
-        .target
-        .map(|target| lifecycle(target, chain, raw.staking.is_some(), overrides.get(&chain)))
-        .transpose()?;
+    let lifecycle = match lifecycle(
+        raw.target,
+        chain,
+        raw.staking.is_some(),
+        overrides.get(&chain),
+    ) {
+        Ok(l) => Some(l),
+        // Without a target the contracts are only needed by `tend olas …` commands, which say
+        // what is missing.
+        Err(_) if raw.target.is_none() => None,
+        Err(e) => return Err(e),
+    };
     Ok(OlasRegistry {
         chain,
         service_id: raw.service_id,
@@ -172,12 +180,12 @@ pub(super) fn registry(
 /// A target's contracts: the chain's override, else the middleware's RecoveryModule and the
 /// Safe 1.3.0 fallback handler; a new Safe's multisig implementation only from the override.
 fn lifecycle(
-    target: OlasTarget,
+    target: Option<OlasTarget>,
     chain: tend_core::chain::ChainId,
     staking: bool,
     o: Option<&RawContracts>,
 ) -> Result<OlasLifecycle, String> {
-    if target == OlasTarget::DeployedAndStaked && !staking {
+    if target == Some(OlasTarget::DeployedAndStaked) && !staking {
         return Err(
             "registry.target = \"deployed_and_staked\" needs registry.staking = \"0x…\" (the \
              staking program)"

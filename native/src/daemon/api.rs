@@ -96,6 +96,8 @@ pub fn router(
         .route("/v1/services/{name}/health", get(health_history))
         .route("/v1/services/{name}/funding", get(olas_funding))
         .route("/v1/services/{name}/olas", get(olas_status))
+        .route("/v1/services/{name}/olas/plan", get(olas_plan))
+        .route("/v1/services/{name}/olas/goal", post(olas_goal))
         .route("/v1/services/{name}/start", post(start))
         .route("/v1/services/{name}/stop", post(stop))
         .route("/v1/balances", get(balances))
@@ -217,6 +219,114 @@ async fn olas_status(State(st): State<AppState>, UrlPath(name): UrlPath<String>)
         Err(StatusError::Config(m)) => error(StatusCode::NOT_FOUND, "no_olas_registry", &m),
         Err(StatusError::Registry(m)) => error(StatusCode::CONFLICT, "olas_registry_conflict", &m),
         Err(StatusError::Chain(m)) => error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m),
+    }
+}
+
+/// `?goal=` of the life-cycle routes, or the JSON error that says which goals there are.
+fn goal_of(
+    q: &std::collections::BTreeMap<String, String>,
+) -> Result<crate::daemon::lifecycle::Goal, Box<Response>> {
+    let text = q.get("goal").map_or("", String::as_str);
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "bad_goal",
+            &format!(
+                "goal {text:?} is not one of deployed_and_staked, deployed, unstaked, terminated, \
+                 claimed (?goal=…)"
+            ),
+        ))
+    })
+}
+
+/// `GET /v1/services/{name}/olas/plan?goal=…`: what taking the service to the goal would send
+/// from where the chain has it now (nothing is sent).
+async fn olas_plan(
+    State(st): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    use crate::chain::olas_status::{StatusError, facts_now};
+    let goal = match goal_of(&q) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    let config = &st.olas.config;
+    let now = match facts_now(config, &st.olas.endpoints, &name).await {
+        Ok(n) => n,
+        Err(StatusError::Config(m)) if m.starts_with("no service") => {
+            return error(StatusCode::NOT_FOUND, "unknown_service", &m);
+        }
+        Err(StatusError::Config(m)) => return error(StatusCode::NOT_FOUND, "no_olas_registry", &m),
+        Err(StatusError::Registry(m)) => {
+            return error(StatusCode::CONFLICT, "olas_registry_conflict", &m);
+        }
+        Err(StatusError::Chain(m)) => {
+            return error(StatusCode::BAD_GATEWAY, "chain_unreachable", &m);
+        }
+    };
+    let agents = config
+        .service(&name)
+        .and_then(|s| s.olas.as_ref())
+        .map(crate::daemon::lifecycle::agents_of)
+        .unwrap_or_default();
+    axum::Json(crate::daemon::lifecycle::preview(
+        &name,
+        &now,
+        goal,
+        &agents,
+        config.funder,
+    ))
+    .into_response()
+}
+
+/// `POST /v1/services/{name}/olas/goal?goal=…`: the daemon takes the service there (until it
+/// restarts; tend.toml's target then).
+async fn olas_goal(
+    State(st): State<AppState>,
+    UrlPath(name): UrlPath<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let goal = match goal_of(&q) {
+        Ok(g) => g,
+        Err(r) => return *r,
+    };
+    let known = st
+        .olas
+        .config
+        .service(&name)
+        .and_then(|s| s.olas.as_ref())
+        .and_then(|o| o.registry);
+    match known {
+        None => error(
+            StatusCode::NOT_FOUND,
+            "no_olas_registry",
+            &format!("service {name:?} is not an Olas service with [services.olas.registry]"),
+        ),
+        Some(r) if r.lifecycle.is_none() => error(
+            StatusCode::CONFLICT,
+            "no_lifecycle_contracts",
+            &format!(
+                "the life-cycle contracts of chain {} are unknown: give its [[chains]] entry \
+                 olas = {{ …, recovery_module = \"0x…\", multisig_implementation = \"0x…\" }}",
+                r.chain
+            ),
+        ),
+        Some(_) => match st.requests.send(Request::Goal {
+            service: name,
+            goal,
+        }) {
+            Ok(()) => (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({ "accepted": true, "goal": goal.name() })),
+            )
+                .into_response(),
+            Err(_) => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stopping",
+                "the daemon is stopping",
+            ),
+        },
     }
 }
 

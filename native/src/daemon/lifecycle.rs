@@ -82,10 +82,60 @@ pub(super) struct Drive {
     view: Option<LifecycleView>,
 }
 
-/// The driver's state: each service's drive and each chain's latest head time.
+/// Where a service should go: a target, or one claim of its rewards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Goal {
+    /// Deployed and staked.
+    DeployedAndStaked,
+    /// Deployed, not staked.
+    Deployed,
+    /// Out of its program.
+    Unstaked,
+    /// Terminated and unbonded.
+    Terminated,
+    /// Its staking rewards claimed once (then the tend.toml target again).
+    Claimed,
+}
+
+impl Goal {
+    /// The name (`deployed_and_staked`, …, `claimed`).
+    pub fn name(self) -> &'static str {
+        match self.target() {
+            Some(t) => t.name(),
+            None => "claimed",
+        }
+    }
+
+    /// The target it is, if it is one.
+    pub fn target(self) -> Option<OlasTarget> {
+        match self {
+            Self::DeployedAndStaked => Some(OlasTarget::DeployedAndStaked),
+            Self::Deployed => Some(OlasTarget::Deployed),
+            Self::Unstaked => Some(OlasTarget::Unstaked),
+            Self::Terminated => Some(OlasTarget::Terminated),
+            Self::Claimed => None,
+        }
+    }
+}
+
+impl From<OlasTarget> for Goal {
+    fn from(t: OlasTarget) -> Self {
+        match t {
+            OlasTarget::DeployedAndStaked => Self::DeployedAndStaked,
+            OlasTarget::Deployed => Self::Deployed,
+            OlasTarget::Unstaked => Self::Unstaked,
+            OlasTarget::Terminated => Self::Terminated,
+        }
+    }
+}
+
+/// The driver's state: each service's drive, the goals set by `tend olas …` (over tend.toml's
+/// targets, until tend restarts) and each chain's latest head time.
 #[derive(Debug, Default)]
 pub(super) struct Lifecycle {
     drives: BTreeMap<String, Drive>,
+    goals: BTreeMap<String, Goal>,
     chain_time: BTreeMap<ChainId, u64>,
 }
 
@@ -94,6 +144,22 @@ impl Lifecycle {
     pub(super) fn saw_head(&mut self, chain: ChainId, timestamp: u64) {
         let t = self.chain_time.entry(chain).or_default();
         *t = (*t).max(timestamp);
+    }
+
+    /// Sets a service's goal (a `tend olas …` command): a held service is tried again.
+    pub(super) fn set_goal(&mut self, service: &str, goal: Goal) {
+        self.goals.insert(service.to_owned(), goal);
+        let d = self.drives.entry(service.to_owned()).or_default();
+        d.held = None;
+        d.view = None;
+    }
+
+    /// A service's goal: the one set by a command, else tend.toml's target.
+    pub(super) fn goal(&self, service: &str, r: &OlasRegistry) -> Option<Goal> {
+        self.goals
+            .get(service)
+            .copied()
+            .or_else(|| r.lifecycle.and_then(|l| l.target).map(Goal::from))
     }
 
     /// A service's view, when it has a target.
@@ -114,6 +180,10 @@ impl Lifecycle {
             } => {
                 let d = self.drives.entry(service.to_string()).or_default();
                 d.after_block = d.after_block.max(*block);
+                if *success && step == "claim" && self.goals.get(&**service) == Some(&Goal::Claimed)
+                {
+                    self.goals.remove(&**service);
+                }
                 if !success {
                     d.held = Some(format!(
                         "step {step} reverted on chain (transaction {hash}): the service waits \
@@ -208,6 +278,21 @@ pub(super) fn plan_facts(f: &Read, now_secs: u64, instances: u32) -> ServiceFact
     }
 }
 
+/// The on-chain steps from `facts` to `goal`: a target's, or one claim when there is a reward.
+pub(super) fn goal_steps(
+    facts: &ServiceFacts,
+    goal: Goal,
+    staking: Option<Address>,
+) -> Result<Vec<Step>, tend_core::lifecycle::transitions::TransitionError> {
+    match goal.target() {
+        Some(t) => chain_steps(facts, t, staking),
+        None if facts.staking == StakingState::Staked && facts.has_rewards_to_claim => {
+            Ok(vec![Step::ClaimRewards])
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The on-chain steps from `facts` to `target`, or why none can be taken now.
 pub(super) fn chain_steps(
     facts: &ServiceFacts,
@@ -256,26 +341,19 @@ pub(super) fn chain_steps(
 impl Daemon {
     /// After a round of `chain`: the next step of each of its services with a target.
     pub(super) fn drive_lifecycle(&mut self, chain: ChainId) {
-        let services: Vec<(String, OlasRegistry, Vec<Address>)> = self
+        let services: Vec<(String, OlasRegistry, Goal, Vec<Address>)> = self
             .config
             .services
             .iter()
             .filter_map(|s| {
                 let spec = s.olas.as_ref()?;
                 let r = spec.registry?;
-                (r.chain == chain && r.lifecycle.is_some()).then(|| {
-                    let agents = spec.service["agent_addresses"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|a| a.as_str()?.parse::<Address>().ok())
-                        .collect();
-                    (s.name.clone(), r, agents)
-                })
+                let goal = self.lifecycle.goal(&s.name, &r)?;
+                (r.chain == chain).then(|| (s.name.clone(), r, goal, agents_of(spec)))
             })
             .collect();
-        for (name, r, agents) in services {
-            let view = self.next_step(chain, &name, &r, &agents);
+        for (name, r, goal, agents) in services {
+            let view = self.next_step(chain, &name, &r, goal, &agents);
             self.lifecycle.drives.entry(name).or_default().view = Some(view);
         }
     }
@@ -285,13 +363,11 @@ impl Daemon {
         chain: ChainId,
         name: &str,
         r: &OlasRegistry,
+        goal: Goal,
         agents: &[Address],
     ) -> LifecycleView {
-        let Some(lc) = r.lifecycle else {
-            return unreachable_view();
-        };
         let view = |state: &str, next: Option<&Step>, message: String| LifecycleView {
-            target: lc.target.name().into(),
+            target: goal.name().into(),
             state: state.into(),
             next_step: next.map(|s| tend_core::lifecycle::calls::step_name(s).into()),
             blocked: (state == "waiting").then_some(Blocked::Other),
@@ -337,7 +413,7 @@ impl Daemon {
         let now_secs = self.lifecycle.chain_time.get(&chain).copied().unwrap_or(0);
         let n = u32::try_from(agents.len()).unwrap_or(u32::MAX);
         let facts = plan_facts(&f, now_secs, n);
-        let steps = match chain_steps(&facts, lc.target, r.staking) {
+        let steps = match goal_steps(&facts, goal, r.staking) {
             Ok(s) => s,
             Err(
                 e @ tend_core::lifecycle::transitions::TransitionError::StakingLocked {
@@ -355,11 +431,7 @@ impl Daemon {
             Err(e) => return view("waiting", None, e.to_string()),
         };
         let Some(step) = steps.first() else {
-            return view(
-                "at_target",
-                None,
-                format!("the service is {}", lc.target.name()),
-            );
+            return view("at_target", None, format!("the service is {}", goal.name()));
         };
         let funder = self.config.funder;
         if let Err((message, why)) = self.guards(chain, r, step, &f, agents.len()) {
@@ -455,7 +527,11 @@ fn step_calls_of(
     now_secs: u64,
 ) -> Result<Option<Vec<tend_core::engine::io::Call>>, String> {
     let Some(lc) = r.lifecycle else {
-        return Ok(None);
+        return Err(format!(
+            "the life-cycle contracts of chain {} are unknown: give its [[chains]] entry olas = \
+             {{ …, recovery_module = \"0x…\", multisig_implementation = \"0x…\" }}",
+            r.chain
+        ));
     };
     let Some(manager) = lc.service_manager.or(f.manager) else {
         return Err(
@@ -549,12 +625,73 @@ fn bond_needed(step: &Step, f: &Read, instances: usize) -> Option<U256> {
     }
 }
 
-fn unreachable_view() -> LifecycleView {
-    LifecycleView {
-        target: String::new(),
-        state: "waiting".into(),
-        next_step: None,
-        message: "no target".into(),
-        blocked: None,
-    }
+/// The agent instances `[services.olas.service] agent_addresses` names.
+pub fn agents_of(spec: &crate::config::OlasSpec) -> Vec<Address> {
+    spec.service["agent_addresses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str()?.parse::<Address>().ok())
+        .collect()
+}
+
+/// What taking service `name` to `goal` would send from where the chain has it now, step by
+/// step (`tend olas … --dry-run`, `GET /v1/services/{name}/olas/plan`): each step's calls are
+/// those of the facts read now (a later step's may differ once the earlier ones landed).
+pub fn preview(
+    name: &str,
+    now: &crate::chain::olas_status::FactsNow,
+    goal: Goal,
+    agents: &[Address],
+    funder: Address,
+) -> serde_json::Value {
+    let f = &now.facts;
+    let n = u32::try_from(agents.len()).unwrap_or(u32::MAX);
+    let facts = plan_facts(f, now.timestamp, n);
+    let (steps, blocked) = match goal_steps(&facts, goal, now.registry.staking) {
+        Ok(s) => (s, None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let mut blocked = blocked;
+    let steps: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|step| {
+            let calls = match step_calls_of(
+                step,
+                &now.registry,
+                f,
+                &facts,
+                agents,
+                funder,
+                now.timestamp,
+            ) {
+                Ok(c) => c.unwrap_or_default(),
+                Err(e) => {
+                    blocked.get_or_insert(e);
+                    Vec::new()
+                }
+            };
+            serde_json::json!({
+                "step": tend_core::lifecycle::calls::step_name(step),
+                "calls": calls.iter().map(|c| serde_json::json!({
+                    "to": tend_core::address::checksum(&c.to),
+                    "value": c.value.to_string(),
+                    "gas": c.gas,
+                    "data": alloy::primitives::hex::encode_prefixed(&c.data),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "service": name,
+        "goal": goal.name(),
+        "chain": now.registry.chain,
+        "block": f.block,
+        "state": f.state,
+        "staking": f.staking.as_ref().map(|s| s.state),
+        "at_goal": steps.is_empty() && blocked.is_none(),
+        "blocked": blocked,
+        "transactions": steps.iter().map(|s| s["calls"].as_array().map_or(0, Vec::len)).sum::<usize>(),
+        "steps": steps,
+    })
 }

@@ -92,6 +92,13 @@ impl DaemonError {
 pub enum Request {
     /// An engine command.
     Command(Command),
+    /// Take an Olas service to a goal (`tend olas deploy|stake|unstake|claim|terminate`).
+    Goal {
+        /// The service.
+        service: String,
+        /// Where to.
+        goal: lifecycle::Goal,
+    },
     /// Stop the daemon (and every agent).
     Shutdown,
 }
@@ -318,6 +325,11 @@ impl Daemon {
                 }
                 Some(req) = self.requests_rx.recv() => match req {
                     Request::Command(command) => self.feed(Input::Command { now: clock::now(), command }),
+                    Request::Goal { service, goal } => {
+                        tracing::info!(service = %service, goal = goal.name(), "life-cycle goal set (until tend restarts; tend.toml's target then)");
+                        self.lifecycle.set_goal(&service, goal);
+                        self.feed(Input::Command { now: clock::now(), command: Command::FundNow });
+                    }
                     Request::Shutdown => break Ok(()),
                 },
                 () = tokio::time::sleep(sleep) => self.feed(Input::Tick { now: clock::now() }),

@@ -28,7 +28,7 @@ fn lifecycle_toml(
          \"{}\", recovery_module = \"{}\", fallback_handler = \"{}\" }}\n\n\
          [[services]]\nname = \"olas\"\n\
          [services.olas.registry]\nchain = 100\nservice_id = {id}\nstaking = \"{}\"\n\
-         target = \"{target}\"\n\
+         {target}\
          [services.olas.service]\nservice_config_id = \"sc-1\"\nagent_addresses = [\"{agent}\"]\n\
          [services.olas.service.chains.gnosis]\n\
          [services.olas.service.chains.gnosis.fund_requirements.\"0x0000000000000000000000000000000000000000\"]\n\
@@ -40,6 +40,11 @@ fn lifecycle_toml(
         stack.recovery_module,
         Address::ZERO,
         stack.staking,
+        target = if target.is_empty() {
+            String::new()
+        } else {
+            format!("target = \"{target}\"\n")
+        },
     );
     let path = dir.join("tend.toml");
     std::fs::write(&path, text).unwrap();
@@ -420,4 +425,103 @@ async fn guard_errors_say_what_is_missing_and_send_nothing() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("StakingToken"), "{err}");
+}
+
+/// Issue 18 item 4: `tend olas deploy|stake|unstake|claim|terminate` print the plan first;
+/// `--dry-run` sends nothing; with no daemon tend runs the steps itself, with one it asks it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tend_olas_commands_print_the_plan_and_take_the_service_there() {
+    let (dir, net, stack) = olas_devnet("lifecycle-cli").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let id = stack.create_service(&net, funder).await.unwrap();
+    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    stack
+        .mint_olas(&net, funder, bond * U256::from(2))
+        .await
+        .unwrap();
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "");
+    let c = config.to_str().unwrap();
+    let olas_cmd = |args: &[&str]| {
+        let mut all = vec!["olas"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--config", c]);
+        crate::support::tend_cmd(&all, &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])])
+    };
+    // The plan, nothing sent.
+    let out = olas_cmd(&["deploy", "olas", "--dry-run", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["goal"], "deployed_and_staked", "{plan}");
+    let steps: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "activate_registration",
+            "register_agents",
+            "deploy",
+            "stake"
+        ],
+        "{plan}"
+    );
+    assert_eq!(plan["transactions"], 7, "{plan}");
+    let text = olas_cmd(&["deploy", "olas", "--dry-run"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("1. activate_registration") && text.contains("--dry-run: nothing sent"),
+        "{text}"
+    );
+    assert_eq!(
+        olas_calls(&net, &stack, funder).await.len(),
+        1,
+        "only the test's create"
+    );
+    // No daemon: tend runs the steps itself and stops at the goal.
+    let out = olas_cmd(&["stake", "olas"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stack.staking_state(&net, id).await.unwrap(), 1);
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), 8);
+    // With a daemon: unstake is refused with the unlock time while locked, then terminate goes
+    // through the daemon once the time has passed.
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    let _ = crate::support::api_token(&dir.join("home")).await;
+    let out = olas_cmd(&["unstake", "olas"]);
+    assert_eq!(out.status.code(), Some(2), "{}", tend.log());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unstaking is possible from"), "{err}");
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), 8);
+    stack
+        .advance_time(&net, 2 * olas::program::LIVENESS_PERIOD + 10)
+        .await
+        .unwrap();
+    let out = olas_cmd(&["terminate", "olas", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{} {}",
+        String::from_utf8_lossy(&out.stderr),
+        tend.log()
+    );
+    assert_eq!(
+        stack.service(&net, id).await.unwrap().state,
+        1,
+        "unbonded: pre-registration"
+    );
+    assert!(tend.log().contains("life-cycle goal set"), "{}", tend.log());
+    drop(tend);
 }
