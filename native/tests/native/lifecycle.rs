@@ -525,3 +525,46 @@ async fn tend_olas_commands_print_the_plan_and_take_the_service_there() {
     assert!(tend.log().contains("life-cycle goal set"), "{}", tend.log());
     drop(tend);
 }
+
+/// Issue 18 item 2 (eviction): a staked service the program evicts (no activity through a
+/// liveness period, then a checkpoint) is unstaked and staked again by the daemon, once the
+/// minimum staking duration allows the unstake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evicted_service_is_staked_again() {
+    let (dir, net, stack) = olas_devnet("lifecycle-evict").await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let id = stack.create_service(&net, funder).await.unwrap();
+    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+    stack
+        .mint_olas(&net, funder, bond * U256::from(2))
+        .await
+        .unwrap();
+    let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
+    let tend = crate::support::Tend::start(&config, "tend.log");
+    wait_for(&net, &stack, id, 4, 1, &tend).await;
+    drop(tend);
+    // Idle past the liveness period and the minimum staking duration; anyone's checkpoint
+    // evicts it.
+    stack
+        .advance_time(&net, 2 * olas::program::LIVENESS_PERIOD + 10)
+        .await
+        .unwrap();
+    stack.checkpoint(&net).await.unwrap();
+    assert_eq!(stack.staking_state(&net, id).await.unwrap(), 2, "evicted");
+    let before = olas_calls(&net, &stack, funder).await.len();
+    let _ = std::fs::remove_file(dir.join("home").join("api-token"));
+    let tend = crate::support::Tend::start(&config, "tend-evicted.log");
+    wait_for(&net, &stack, id, 4, 1, &tend).await;
+    let again: Vec<Address> = olas_calls(&net, &stack, funder).await[before..]
+        .iter()
+        .map(|c| c.0)
+        .collect();
+    assert_eq!(
+        again,
+        vec![stack.staking, stack.service_registry, stack.staking],
+        "unstake, approve, stake: {}",
+        tend.log()
+    );
+    drop(tend);
+}
