@@ -9,9 +9,12 @@ import { readFileSync } from "node:fs";
 // batch planner, the gas payer, the Safe nonce read, a failed batch's top-ups one by one, the
 // sim's Safe model) costs 17.5 KB gzipped (294,979 → 312,475 B; per-function figures in
 // BENCHMARKS.md "Issue 17: the wasm's size").
+// Raised again to 319,000 B on 2026-12-07 (issue 18): the engine's life-cycle steps
+// (Command::Execute, CallIntent in the journal, TxBody::Call, the StepTx events; the wasm
+// replays recordings, so it runs the same engine) cost 5.6 KB more (318,117 B).
 // Owed: bring it back under 300,000 (issue 5's budget). Before: back at 300,000 B after issue
 // 21's one-stop raise to 303,000 (tend's own console logger instead of tracing-wasm).
-const BUDGET = 313_000;
+const BUDGET = 319_000;
 const path = new URL("../dist/web/tend_web_bg.wasm", import.meta.url);
 
 function gzipped(file) {
