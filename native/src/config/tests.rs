@@ -152,6 +152,63 @@ fn an_olas_registry_identity_needs_known_contracts_and_its_chain_table() {
 }
 
 #[test]
+fn a_target_needs_its_program_its_contracts_and_a_funding_key_that_sends() {
+    let with = base().replace(
+        "rpc = [",
+        "olas = { service_registry = \"0x00000000000000000000000000000000000000a1\", token_utility = \"0x00000000000000000000000000000000000000a2\", multisig_implementation = \"0x00000000000000000000000000000000000000a3\" }\nrpc = [",
+    );
+    let olas = |extra: &str| {
+        format!(
+            "[services.olas.registry]\nchain = 100\nservice_id = 4\n{extra}\n\
+             [services.olas.service]\nservice_config_id = \"sc\"\nagent_addresses = []\n\
+             [services.olas.service.chains.gnosis]\nfund_requirements = {{}}\n"
+        )
+    };
+    let c = Config::parse(
+        Path::new("/x/tend.toml"),
+        &format!("{with}{}", olas("target = \"deployed\"")),
+    )
+    .unwrap();
+    let l = c.services[0]
+        .olas
+        .as_ref()
+        .unwrap()
+        .registry
+        .unwrap()
+        .lifecycle
+        .unwrap();
+    assert_eq!(l.target, Some(OlasTarget::Deployed));
+    assert_eq!(
+        l.multisig_implementation,
+        Some(Address::with_last_byte(0xa3))
+    );
+    assert_eq!(l.fallback_handler, FALLBACK_HANDLER);
+    // Gnosis's RecoveryModule is the middleware's.
+    assert_eq!(
+        l.recovery_module,
+        tend_core::chain::Chain::Gnosis
+            .protocol_contracts()
+            .recovery_module
+    );
+    let e = err(&format!("{with}{}", olas("target = \"parked\"")));
+    assert!(
+        e.contains("parked") && e.contains("deployed_and_staked"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{with}{}",
+        olas("target = \"deployed_and_staked\"")
+    ));
+    assert!(e.contains("needs registry.staking"), "{e}");
+    let safe = with.replace(
+        "rpc = [",
+        "safe = \"0x00000000000000000000000000000000000000b1\"\nrpc = [",
+    );
+    let e = err(&format!("{safe}{}", olas("target = \"deployed\"")));
+    assert!(e.contains("pays from a Safe"), "{e}");
+}
+
+#[test]
 fn a_chain_caps_its_transactions_in_flight() {
     let text = base().replace("rpc = [", "max_in_flight = 3\nrpc = [");
     let c = Config::parse(Path::new("/x/tend.toml"), &text).unwrap();

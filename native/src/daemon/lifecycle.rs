@@ -695,3 +695,112 @@ pub fn preview(
         "steps": steps,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tend_core::lifecycle::transitions::{RegistryAction as A, TransitionError};
+
+    fn facts(on_chain: OnChainState, staking: StakingState, reward: bool) -> ServiceFacts {
+        let program = StakingFacts {
+            now_secs: 10_000,
+            stake_start_secs: 1_000,
+            min_staking_duration_secs: 5_000,
+            has_available_rewards: true,
+            free_slots: 3,
+        };
+        ServiceFacts {
+            on_chain,
+            staking,
+            staking_program: staking.holds_stake().then_some(Address::repeat_byte(7)),
+            agent_instances: u32::from(on_chain >= OnChainState::FinishedRegistration),
+            max_instances: 1,
+            current_program: program,
+            target_program: program,
+            has_multisig: on_chain == OnChainState::Deployed,
+            master_safe_owns_multisig: true,
+            has_rewards_to_claim: reward,
+            update_needed: false,
+            deployment: DeploymentStatus::Deployed,
+        }
+    }
+
+    fn names(steps: &[Step]) -> Vec<&'static str> {
+        steps
+            .iter()
+            .map(tend_core::lifecycle::calls::step_name)
+            .collect()
+    }
+
+    #[test]
+    fn each_goal_from_each_state_takes_the_olas_steps() {
+        use OnChainState as S;
+        use StakingState as K;
+        let p = Some(Address::repeat_byte(7));
+        let to_staked = |f| names(&goal_steps(&f, Goal::DeployedAndStaked, p).unwrap());
+        assert_eq!(
+            to_staked(facts(S::PreRegistration, K::Unstaked, false)),
+            [
+                "activate_registration",
+                "register_agents",
+                "deploy",
+                "stake"
+            ]
+        );
+        assert_eq!(
+            to_staked(facts(S::FinishedRegistration, K::Unstaked, false)),
+            ["deploy", "stake"]
+        );
+        assert!(to_staked(facts(S::Deployed, K::Staked, true)).is_empty());
+        // Evicted: out and in again.
+        assert_eq!(
+            to_staked(facts(S::Deployed, K::Evicted, false)),
+            ["unstake", "stake"]
+        );
+        let staked = facts(S::Deployed, K::Staked, true);
+        assert_eq!(
+            names(&goal_steps(&staked, Goal::Terminated, p).unwrap()),
+            ["claim", "unstake", "terminate", "unbond"]
+        );
+        assert_eq!(
+            names(&goal_steps(&staked, Goal::Deployed, p).unwrap()),
+            ["unstake"]
+        );
+        assert_eq!(
+            names(&goal_steps(&staked, Goal::Claimed, p).unwrap()),
+            ["claim"]
+        );
+        assert!(
+            goal_steps(&facts(S::Deployed, K::Staked, false), Goal::Claimed, p)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            goal_steps(
+                &facts(S::PreRegistration, K::Unstaked, false),
+                Goal::Unstaked,
+                p
+            )
+            .unwrap()
+            .is_empty()
+        );
+        // Locked: the unlock time, typed.
+        let mut locked = staked;
+        locked.current_program.now_secs = 2_000;
+        assert_eq!(
+            goal_steps(&locked, Goal::Unstaked, p),
+            Err(TransitionError::StakingLocked {
+                unlock_at_secs: locked.current_program.unlock_at_secs()
+            })
+        );
+        assert_eq!(
+            goal_steps(
+                &facts(S::TerminatedBonded, K::Unstaked, false),
+                Goal::Terminated,
+                p
+            )
+            .unwrap(),
+            [Step::Registry { action: A::Unbond }]
+        );
+    }
+}
