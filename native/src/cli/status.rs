@@ -69,6 +69,20 @@ pub fn render_status(snap: &Snapshot) -> String {
             svc.restarts,
             svc.reason
         );
+        if let Some(l) = &svc.lifecycle {
+            let _ = writeln!(
+                s,
+                "{:<16} on chain → {}: {}{} — {}",
+                "",
+                l.target,
+                l.state,
+                l.next_step
+                    .as_deref()
+                    .map(|n| format!(" (next: {n})"))
+                    .unwrap_or_default(),
+                l.message
+            );
+        }
     }
     if !snap.balances.is_empty() {
         let _ = writeln!(

@@ -189,6 +189,12 @@ async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
     let lc = &v["services"][0]["lifecycle"];
     assert_eq!(lc["target"], "deployed_and_staked", "{v}");
     assert_eq!(lc["state"], "at_target", "{v}");
+    let out = crate::support::tend_cmd(&["status", "--config", config.to_str().unwrap()], &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("on chain → deployed_and_staked: at_target"),
+        "{text}"
+    );
     drop(tend);
 
     // Back out: unstake is refused while the minimum staking duration holds (the unlock time is
