@@ -37,6 +37,47 @@ pub async fn status(config: &Config, args: &ClientArgs) -> Result<String, Failur
     Ok(render_status(&snap))
 }
 
+/// A service's life-cycle line under its row.
+fn lifecycle_line(l: &crate::daemon::lifecycle::LifecycleView) -> String {
+    format!(
+        "{:<16} on chain → {}: {}{} — {}\n",
+        "",
+        l.target,
+        l.state,
+        l.next_step
+            .as_deref()
+            .map(|n| format!(" (next: {n})"))
+            .unwrap_or_default(),
+        l.message
+    )
+}
+
+/// One row per service (and its life-cycle line).
+fn services_rows(snap: &Snapshot, s: &mut String) {
+    for svc in &snap.services {
+        let status = if svc.agent {
+            serde_json::to_value(svc.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            "funding-only".to_owned()
+        };
+        let _ = writeln!(
+            *s,
+            "{:<16} {:<12} {:>8} {:>8}  {}",
+            svc.name,
+            status,
+            svc.pid.map_or("-".into(), |p| p.to_string()),
+            svc.restarts,
+            svc.reason
+        );
+        if let Some(l) = &svc.lifecycle {
+            s.push_str(&lifecycle_line(l));
+        }
+    }
+}
+
 /// The status table.
 pub fn render_status(snap: &Snapshot) -> String {
     let mut s = String::new();
@@ -51,39 +92,7 @@ pub fn render_status(snap: &Snapshot) -> String {
         "\n{:<16} {:<12} {:>8} {:>8}  REASON",
         "SERVICE", "STATUS", "PID", "RESTARTS"
     );
-    for svc in &snap.services {
-        let status = if svc.agent {
-            serde_json::to_value(svc.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        } else {
-            "funding-only".to_owned()
-        };
-        let _ = writeln!(
-            s,
-            "{:<16} {:<12} {:>8} {:>8}  {}",
-            svc.name,
-            status,
-            svc.pid.map_or("-".into(), |p| p.to_string()),
-            svc.restarts,
-            svc.reason
-        );
-        if let Some(l) = &svc.lifecycle {
-            let _ = writeln!(
-                s,
-                "{:<16} on chain → {}: {}{} — {}",
-                "",
-                l.target,
-                l.state,
-                l.next_step
-                    .as_deref()
-                    .map(|n| format!(" (next: {n})"))
-                    .unwrap_or_default(),
-                l.message
-            );
-        }
-    }
+    services_rows(snap, &mut s);
     if !snap.balances.is_empty() {
         let _ = writeln!(
             s,
