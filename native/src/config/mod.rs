@@ -833,25 +833,7 @@ impl Config {
                 olas,
             });
         }
-        // Life-cycle steps go from the funding key; through a funding Safe they are not sent yet.
-        for s in &services {
-            if let Some(r) = s.olas.as_ref().and_then(|o| o.registry)
-                && r.lifecycle.is_some_and(|l| l.target.is_some())
-                && engine_chains
-                    .iter()
-                    .any(|c| c.chain == r.chain && c.safe.is_some())
-            {
-                return Err(invalid(
-                    None,
-                    format!(
-                        "service {:?}: [services.olas.registry] target on chain {}, which pays \
-                         from a Safe (safe = …): tend sends life-cycle steps from the funding key \
-                         only so far; remove target (or the chain's safe)",
-                        s.name, r.chain
-                    ),
-                ));
-            }
-        }
+        olas::check_targets(&services, &engine_chains).map_err(|m| invalid(None, m))?;
         let engine = EngineConfig {
             seed: raw.seed,
             chains: engine_chains,

@@ -215,6 +215,30 @@ fn lifecycle(
     })
 }
 
+/// Life-cycle steps go from the funding key; through a funding Safe they are not sent yet: a
+/// target on a chain that pays from a Safe is refused.
+pub(super) fn check_targets(
+    services: &[super::ServiceSpec],
+    chains: &[tend_core::engine::ChainConfig],
+) -> Result<(), String> {
+    for s in services {
+        if let Some(r) = s.olas.as_ref().and_then(|o| o.registry)
+            && r.lifecycle.is_some_and(|l| l.target.is_some())
+            && chains
+                .iter()
+                .any(|c| c.chain == r.chain && c.safe.is_some())
+        {
+            return Err(format!(
+                "service {:?}: [services.olas.registry] target on chain {}, which pays from a \
+                 Safe (safe = …): tend sends life-cycle steps from the funding key only so far; \
+                 remove target (or the chain's safe)",
+                s.name, r.chain
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The service document the snapshot parser checks at load time: the facts the registry will
 /// give stand in as placeholders (the service id as `token`, a zero cost of bond).
 pub(super) fn probe_service(spec: &OlasSpec) -> Value {

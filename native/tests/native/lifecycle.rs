@@ -51,6 +51,34 @@ fn lifecycle_toml(
     path
 }
 
+/// A devnet with the Olas stack and a service created by tend's funding key (pre-registration),
+/// with OLAS for its deposit and bond on the key when `olas`: (folder, devnet, stack, the
+/// devnet's roles, the key's address, the service id).
+async fn minted(
+    name: &str,
+    olas: bool,
+) -> (
+    std::path::PathBuf,
+    tend::devnet::Devnet,
+    OlasStack,
+    ServiceAccounts,
+    Address,
+    u64,
+) {
+    let (dir, net, stack) = olas_devnet(name).await;
+    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
+    let funder = crate::support::funder().address();
+    let id = stack.create_service(&net, funder).await.unwrap();
+    if olas {
+        let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
+        stack
+            .mint_olas(&net, funder, bond * U256::from(2))
+            .await
+            .unwrap();
+    }
+    (dir, net, stack, who, funder, id)
+}
+
 /// The transactions `from` sent to the Olas contracts, in chain order: (to, selector, gas used).
 async fn olas_calls(
     net: &tend::devnet::Devnet,
@@ -130,15 +158,7 @@ async fn wait_for(
 /// duration has passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
-    let (dir, net, stack) = olas_devnet("lifecycle-forward").await;
-    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
-    let funder = crate::support::funder().address();
-    let id = stack.create_service(&net, funder).await.unwrap();
-    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
-    stack
-        .mint_olas(&net, funder, bond * U256::from(2))
-        .await
-        .unwrap();
+    let (dir, net, stack, who, funder, id) = minted("lifecycle-forward", true).await;
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
     let check = crate::support::tend_cmd(
         &["config", "check", "--config", config.to_str().unwrap()],
@@ -261,15 +281,7 @@ async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
 /// uninterrupted run's seven: no step twice, none lost.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_after_every_step_sends_no_step_twice() {
-    let (dir, net, stack) = olas_devnet("lifecycle-kill").await;
-    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
-    let funder = crate::support::funder().address();
-    let id = stack.create_service(&net, funder).await.unwrap();
-    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
-    stack
-        .mint_olas(&net, funder, bond * U256::from(2))
-        .await
-        .unwrap();
+    let (dir, net, stack, who, funder, id) = minted("lifecycle-kill", true).await;
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
     let mut seen = olas_calls(&net, &stack, funder).await.len();
     let mut kills = 0;
@@ -344,11 +356,8 @@ async fn view_until(
 /// target, a staking program that is not one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guard_errors_say_what_is_missing_and_send_nothing() {
-    let (dir, net, stack) = olas_devnet("lifecycle-guards").await;
-    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
-    let funder = crate::support::funder().address();
+    let (dir, net, stack, who, funder, id) = minted("lifecycle-guards", false).await;
     let home = dir.join("home");
-    let id = stack.create_service(&net, funder).await.unwrap();
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
     let tend = crate::support::Tend::start(&config, "tend.log");
     let v = view_until(
@@ -437,15 +446,7 @@ async fn guard_errors_say_what_is_missing_and_send_nothing() {
 /// `--dry-run` sends nothing; with no daemon tend runs the steps itself, with one it asks it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tend_olas_commands_print_the_plan_and_take_the_service_there() {
-    let (dir, net, stack) = olas_devnet("lifecycle-cli").await;
-    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
-    let funder = crate::support::funder().address();
-    let id = stack.create_service(&net, funder).await.unwrap();
-    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
-    stack
-        .mint_olas(&net, funder, bond * U256::from(2))
-        .await
-        .unwrap();
+    let (dir, net, stack, who, funder, id) = minted("lifecycle-cli", true).await;
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "");
     let c = config.to_str().unwrap();
     let olas_cmd = |args: &[&str]| {
@@ -537,15 +538,7 @@ async fn tend_olas_commands_print_the_plan_and_take_the_service_there() {
 /// minimum staking duration allows the unstake.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_evicted_service_is_staked_again() {
-    let (dir, net, stack) = olas_devnet("lifecycle-evict").await;
-    let who = ServiceAccounts::of_devnet(&net).await.unwrap();
-    let funder = crate::support::funder().address();
-    let id = stack.create_service(&net, funder).await.unwrap();
-    let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
-    stack
-        .mint_olas(&net, funder, bond * U256::from(2))
-        .await
-        .unwrap();
+    let (dir, net, stack, who, funder, id) = minted("lifecycle-evict", true).await;
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
     let tend = crate::support::Tend::start(&config, "tend.log");
     wait_for(&net, &stack, id, 4, 1, &tend).await;
