@@ -85,8 +85,19 @@ impl Engine {
             let Some(c) = self.chains.get_mut(&chain) else {
                 return;
             };
+            if let Some(call) = c.steps.get(&record.id).map(|p| p.intent.clone()) {
+                // A step's record: its own event (the transfer events' words are not its).
+                let (id, state) = (record.id, record.state);
+                self.out.push_back(Output::Journal(Box::new(JournalEntry {
+                    chain,
+                    record,
+                    transfer: None,
+                    call: Some(call),
+                })));
+                self.settle_step(chain, id, &state);
+                continue;
+            }
             let transfer = c.payloads.get(&record.id).map(|p| p.intent.clone());
-            let call = c.steps.get(&record.id).map(|p| p.intent.clone());
             let event = match record.state {
                 RecordState::Confirmed {
                     hash,
@@ -136,19 +147,13 @@ impl Engine {
                     None
                 }
             };
-            let (id, state) = (record.id, record.state);
-            let is_step = call.is_some();
             self.out.push_back(Output::Journal(Box::new(JournalEntry {
                 chain,
                 record,
                 transfer,
-                call,
+                call: None,
             })));
-            if is_step {
-                // A step's record: its own event (TxConfirmed's, NonceLost's words are about
-                // transfers).
-                self.settle_step(chain, id, &state);
-            } else if let Some(e) = event {
+            if let Some(e) = event {
                 self.event(e);
             }
         }

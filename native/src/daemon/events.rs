@@ -132,20 +132,13 @@ fn log_step(event: &Event) {
             step,
             hash,
             block,
-            success: true,
+            success,
         } => {
-            tracing::info!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction confirmed");
-        }
-        Event::StepTxConfirmed {
-            chain,
-            tx,
-            service,
-            step,
-            hash,
-            block,
-            success: false,
-        } => {
-            tracing::error!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction REVERTED on chain: the service's life cycle waits for an operator (see `tend olas status`)");
+            if *success {
+                tracing::info!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction confirmed");
+            } else {
+                tracing::error!(chain = %chain, tx, service = %service, step = %step, hash = %hash, block, "life-cycle transaction REVERTED on chain: the service's life cycle waits for an operator (see `tend olas status`)");
+            }
         }
         Event::StepTxDropped {
             chain,
@@ -164,7 +157,6 @@ impl Daemon {
     pub(super) fn event(&mut self, event: Event) {
         let now = clock::now().as_ms();
         log_event(&event);
-        self.lifecycle.event(&event);
         match &event {
             Event::Health {
                 service,
@@ -182,6 +174,23 @@ impl Daemon {
                 }
             }
             Event::TxConfirmed { .. } => self.transfers_confirmed += 1,
+            Event::StepTxConfirmed {
+                service,
+                step,
+                hash,
+                block,
+                success,
+                ..
+            } => self
+                .lifecycle
+                .confirmed(service, step, *hash, *block, *success),
+            Event::StepTxDropped {
+                tx: 0,
+                service,
+                step,
+                reason,
+                ..
+            } => self.lifecycle.refused(service, step, reason),
             Event::Alert { .. }
             | Event::TransferPlanned { .. }
             | Event::TxReplaced { .. }
@@ -195,7 +204,6 @@ impl Daemon {
             | Event::Chain { .. }
             | Event::RpcFailed { .. }
             | Event::StepTxPlanned { .. }
-            | Event::StepTxConfirmed { .. }
             | Event::StepTxDropped { .. }
             | Event::Ignored { .. } => {}
         }

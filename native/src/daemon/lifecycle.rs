@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use alloy::primitives::{Address, B256, U256};
 use serde::Serialize;
 use tend_core::chain::ChainId;
-use tend_core::engine::io::{Command, Event, Input, ServiceName};
+use tend_core::engine::io::{Command, Input, ServiceName};
 use tend_core::lifecycle::calls::{LifecycleContracts, ServiceDefinition, StepContext, step_calls};
 use tend_core::lifecycle::plan::{ServiceFacts, Step, Target, plan};
 use tend_core::lifecycle::transitions::{StakingAction, StakingFacts, staking_next};
@@ -167,71 +167,35 @@ impl Lifecycle {
         self.drives.get(service).and_then(|d| d.view.clone())
     }
 
-    /// What a step's event means for its service.
-    pub(super) fn event(&mut self, event: &Event) {
-        match event {
-            Event::StepTxConfirmed {
-                service,
-                step,
-                hash,
-                block,
-                success,
-                ..
-            } => {
-                let d = self.drives.entry(service.to_string()).or_default();
-                d.after_block = d.after_block.max(*block);
-                if *success && step == "claim" && self.goals.get(&**service) == Some(&Goal::Claimed)
-                {
-                    self.goals.remove(&**service);
-                }
-                if !success {
-                    d.held = Some(format!(
-                        "step {step} reverted on chain (transaction {hash}): the service waits \
-                         for an operator; `tend olas status` shows where it is, a restart of tend \
-                         tries again"
-                    ));
-                }
-            }
-            Event::StepTxDropped {
-                tx: 0,
-                service,
-                step,
-                reason,
-                ..
-            } => {
-                let d = self.drives.entry(service.to_string()).or_default();
-                d.view = Some(LifecycleView {
-                    state: "waiting".into(),
-                    next_step: Some(step.clone()),
-                    message: reason.clone(),
-                    blocked: Some(Blocked::Other),
-                    ..d.view.clone().unwrap_or_else(|| LifecycleView {
-                        target: String::new(),
-                        state: String::new(),
-                        next_step: None,
-                        message: String::new(),
-                        blocked: None,
-                    })
-                });
-            }
-            // Only a step's confirmation and a refusal change what the driver knows.
-            Event::StepTxDropped { .. }
-            | Event::StepTxPlanned { .. }
-            | Event::Health { .. }
-            | Event::Alert { .. }
-            | Event::TransferPlanned { .. }
-            | Event::TxConfirmed { .. }
-            | Event::TransferReverted { .. }
-            | Event::SafeTxReverted { .. }
-            | Event::TxReplaced { .. }
-            | Event::SendRejected { .. }
-            | Event::FundingHeld { .. }
-            | Event::Shortfall { .. }
-            | Event::NonceLost { .. }
-            | Event::DeepReorg { .. }
-            | Event::Chain { .. }
-            | Event::RpcFailed { .. }
-            | Event::Ignored { .. } => {}
+    /// A step's transaction confirmed at `block`: the next step waits for facts from there on;
+    /// a reverted one holds the service; a claim ends a `claimed` goal.
+    pub(super) fn confirmed(
+        &mut self,
+        service: &str,
+        step: &str,
+        hash: alloy::primitives::B256,
+        block: u64,
+        success: bool,
+    ) {
+        let d = self.drives.entry(service.to_owned()).or_default();
+        d.after_block = d.after_block.max(block);
+        if !success {
+            d.held = Some(format!(
+                "step {step} reverted on chain (transaction {hash}): the service waits for an \
+                 operator; `tend olas status` shows where it is, a restart of tend tries again"
+            ));
+        } else if step == "claim" && self.goals.get(service) == Some(&Goal::Claimed) {
+            self.goals.remove(service);
+        }
+    }
+
+    /// The engine refused to send a step (`StepTxDropped` with record 0): the view says why.
+    pub(super) fn refused(&mut self, service: &str, step: &str, reason: &str) {
+        if let Some(v) = self.drives.get_mut(service).and_then(|d| d.view.as_mut()) {
+            v.state = "waiting".into();
+            v.next_step = Some(step.to_owned());
+            reason.clone_into(&mut v.message);
+            v.blocked = Some(Blocked::Other);
         }
     }
 }
