@@ -109,7 +109,7 @@ fn each_call_goes_out_at_the_next_nonce_journaled_before_it_is_signed() {
     let pos = |f: &dyn Fn(&Output) -> bool| out.iter().position(f).unwrap();
     for (i, call) in activation().iter().enumerate() {
         let journal = pos(
-            &|o| matches!(o, Output::Journal(e) if e.call.as_ref().is_some_and(|c| c.calls[0] == *call)),
+            &|o| matches!(o, Output::Journal(e) if e.call.as_ref().is_some_and(|c| c.call == *call)),
         );
         let sign = pos(
             &|o| matches!(o, Output::Sign { request, .. } if request.calls.first() == Some(call)),

@@ -446,19 +446,25 @@ impl TransferIntent {
 }
 
 /// A life-cycle transaction as the journal keeps it: the service and step it belongs to, and
-/// what it sends.
+/// the call it makes (its body is [`CallIntent::body`], its gas limit the call's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
 pub struct CallIntent {
     /// The service.
     pub service: ServiceName,
     /// The step ([`crate::lifecycle::calls::step_name`]).
     pub step: String,
-    /// The transaction body.
-    pub body: TxBody,
-    /// Its gas limit.
-    pub gas_limit: u64,
-    /// What it calls.
-    pub calls: Vec<Call>,
+    /// The call.
+    pub call: Call,
+}
+
+impl CallIntent {
+    /// The transaction body: the call's value to its contract.
+    pub fn body(&self) -> TxBody {
+        TxBody::Call {
+            to: self.call.to,
+            value: self.call.value,
+        }
+    }
 }
 
 /// One top-up: what one wallet receives.

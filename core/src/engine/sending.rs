@@ -37,7 +37,7 @@ impl Engine {
         c.signing.insert(tx, (fees, cancel));
         let from = c.cfg.funder;
         let calls = match (body, c.steps.get(&tx)) {
-            (TxBody::Call { .. }, Some(p)) => p.intent.calls.clone(),
+            (TxBody::Call { .. }, Some(p)) => vec![p.intent.call.clone()],
             _ => Vec::new(),
         };
         self.out.push_back(Output::Sign {
@@ -336,11 +336,9 @@ impl Engine {
             return;
         }
         let step = c.steps.get(&id).filter(|_| !cancel);
-        let (mut body, mut gas_limit, mut top_ups) = match c.payloads.get(&id) {
-            _ if step.is_some() => step.map_or((TxBody::Noop, 21_000, Vec::new()), |p| {
-                (p.intent.body, p.intent.gas_limit, Vec::new())
-            }),
-            Some(p) if !cancel => (
+        let (mut body, mut gas_limit, mut top_ups) = match (step, c.payloads.get(&id)) {
+            (Some(s), _) => (s.intent.body(), s.intent.call.gas, Vec::new()),
+            (None, Some(p)) if !cancel => (
                 p.intent.body,
                 p.intent.gas_limit,
                 if p.intent.safe_nonce().is_some() {
@@ -349,7 +347,7 @@ impl Engine {
                     Vec::new()
                 },
             ),
-            Some(_) | None => (TxBody::Noop, 21_000, Vec::new()),
+            (None, _) => (TxBody::Noop, 21_000, Vec::new()),
         };
         let safe = !top_ups.is_empty();
         // A node refuses a transaction whose worst cost exceeds the sender's balance:
@@ -424,7 +422,7 @@ fn worst_cost_below(c: &super::ChainState, nonce: u64) -> U256 {
                 .or_else(|| {
                     c.steps
                         .get(&r.id)
-                        .map(|p| (p.intent.body, p.intent.gas_limit))
+                        .map(|p| (p.intent.body(), p.intent.call.gas))
                 })
                 .map_or((U256::ZERO, 21_000), |(body, gas)| (body_value(body), gas));
             let fee = r.highest_fees().map_or(0, |f| f.max_fee_per_gas);

@@ -7,7 +7,7 @@ use crate::chain::ChainId;
 use crate::nonce::{Purpose, RecordState, TxId};
 use crate::time::Timestamp;
 
-use super::{Call, CallIntent, Engine, Event, HoldReason, ServiceName, StepPayload, TxBody};
+use super::{Call, CallIntent, Engine, Event, HoldReason, ServiceName, StepPayload};
 
 impl Engine {
     /// Sends a step's calls, one transaction each at consecutive nonces.
@@ -81,24 +81,20 @@ impl Engine {
             }
         }
         for ((tx, nonce), call) in reserved.into_iter().zip(calls) {
-            let body = TxBody::Call {
-                to: call.to,
-                value: call.value,
+            let (to, gas_limit) = (call.to, call.gas);
+            let intent = CallIntent {
+                service: service.clone(),
+                step: step.to_owned(),
+                call,
             };
-            let gas_limit = call.gas;
+            let body = intent.body();
             let Some(c) = self.chains.get_mut(&chain) else {
                 return;
             };
             c.steps.insert(
                 tx,
                 StepPayload {
-                    intent: CallIntent {
-                        service: service.clone(),
-                        step: step.to_owned(),
-                        body,
-                        gas_limit,
-                        calls: vec![call.clone()],
-                    },
+                    intent,
                     reverted: false,
                 },
             );
@@ -108,7 +104,7 @@ impl Engine {
                 nonce,
                 service: service.clone(),
                 step: step.to_owned(),
-                to: call.to,
+                to,
             });
             self.journal(chain, tx);
             self.sign(chain, tx, nonce, body, gas_limit, Vec::new(), fees, false);
