@@ -96,9 +96,15 @@ pub async fn act(args: &OlasActionArgs, action: Action) -> Result<String, Failur
                 &format!("/v1/services/{name}/olas/goal?goal={}", goal.name()),
             )
             .await?;
-            watch(deadline, || async {
-                c.call(reqwest::Method::GET, &path).await
-            })
+            let view = || async {
+                let status = c.call(reqwest::Method::GET, "/v1/status").await?;
+                Ok(lifecycle_of(&status, name))
+            };
+            watch(
+                deadline,
+                || async { c.call(reqwest::Method::GET, &path).await },
+                view,
+            )
             .await?
         }
         None => run_here(config, name, goal, deadline).await?,
@@ -127,12 +133,29 @@ async fn plan_now(config: &Config, name: &str, goal: Goal) -> Result<Value, Fail
     Ok(preview(name, &now, goal, &agents, config.funder))
 }
 
-/// Polls the plan until it is empty; a plan that stays blocked for 5 polls, or the deadline, is
-/// a failure with its reason.
-async fn watch<F, Fut>(deadline: Instant, mut plan: F) -> Result<Value, Failure>
+/// The `lifecycle` of service `name` in a status snapshot (`Null` when it has none).
+fn lifecycle_of(status: &Value, name: &str) -> Value {
+    status["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == name)
+        .map_or(Value::Null, |s| s["lifecycle"].clone())
+}
+
+/// Polls the plan until it is empty. A held step, a plan or a driver's view that stays blocked
+/// (locked, token short, not the owner) for 5 polls, or the deadline, is a failure with its
+/// reason.
+async fn watch<F, Fut, V, VFut>(
+    deadline: Instant,
+    mut plan: F,
+    mut view: V,
+) -> Result<Value, Failure>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Value, Failure>>,
+    V: FnMut() -> VFut,
+    VFut: std::future::Future<Output = Result<Value, Failure>>,
 {
     let mut said = String::new();
     let mut blocked = 0;
@@ -150,7 +173,18 @@ where
             let _ = writeln!(std::io::stderr(), "  … {now}");
             said = now;
         }
-        if let Some(why) = p["blocked"].as_str() {
+        let v = view().await?;
+        if v["state"] == "held" {
+            return Err(Failure::io(format!(
+                "stopped: {}",
+                v["message"].as_str().unwrap_or("a step reverted")
+            )));
+        }
+        let typed = v["blocked"]["blocked"]
+            .as_str()
+            .filter(|b| *b != "other")
+            .and(v["message"].as_str());
+        if let Some(why) = p["blocked"].as_str().or(typed) {
             blocked += 1;
             if blocked >= 5 {
                 return Err(Failure::io(format!("stopped: {why}")));
@@ -188,8 +222,14 @@ async fn run_here(
         service: name.to_owned(),
         goal,
     });
+    let shared = daemon.shared();
     let running = tokio::spawn(daemon.run());
-    let result = watch(deadline, || plan_now(&config, name, goal)).await;
+    let view = || {
+        let snapshot =
+            serde_json::to_value(&*crate::daemon::lock(&shared.snapshot)).unwrap_or_default();
+        async move { Ok(lifecycle_of(&snapshot, name)) }
+    };
+    let result = watch(deadline, || plan_now(&config, name, goal), view).await;
     let _ = requests.send(crate::daemon::Request::Shutdown);
     let _ = running.await;
     result

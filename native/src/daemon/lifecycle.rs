@@ -433,18 +433,8 @@ impl Daemon {
         instances: usize,
     ) -> Result<(), (String, Option<Blocked>)> {
         let funder = self.config.funder;
-        if let Some(owner) = f.owner
-            && owner != funder
-            && Some(owner) != f.staking.as_ref().map(|s| s.program)
-        {
-            return Err((
-                format!(
-                    "service {} is owned by {owner}, not by tend's funding key {funder}: tend \
-                     cannot take it to its target",
-                    r.service_id
-                ),
-                Some(Blocked::NotOwner { owner, funder }),
-            ));
+        if let Some((message, why)) = not_owner(r, f, funder) {
+            return Err((message, Some(why)));
         }
         if let Some(needs) = bond_needed(step, f, instances) {
             let has = super::lock(&self.rounds)
@@ -556,6 +546,21 @@ fn step_calls_of(
         .map_err(|e| e.to_string())
 }
 
+/// The service's NFT is held by neither tend's funding key nor its staking program: what to say.
+fn not_owner(r: &OlasRegistry, f: &Read, funder: Address) -> Option<(String, Blocked)> {
+    let owner = f.owner?;
+    (owner != funder && Some(owner) != f.staking.as_ref().map(|s| s.program)).then(|| {
+        (
+            format!(
+                "service {} is owned by {owner}, not by tend's funding key {funder}: tend cannot \
+                 take it to its target",
+                r.service_id
+            ),
+            Blocked::NotOwner { owner, funder },
+        )
+    })
+}
+
 /// What a token-secured step takes from the funding key: the deposit (activate) or the bonds
 /// (register); `None` for the other steps and for a native-secured service.
 fn bond_needed(step: &Step, f: &Read, instances: usize) -> Option<U256> {
@@ -616,7 +621,11 @@ pub fn preview(
         Ok(s) => (s, None),
         Err(e) => (Vec::new(), Some(e.to_string())),
     };
-    let mut blocked = blocked;
+    let mut blocked = blocked.or_else(|| {
+        (!steps.is_empty())
+            .then(|| not_owner(&now.registry, f, funder).map(|(m, _)| m))
+            .flatten()
+    });
     let steps: Vec<serde_json::Value> = steps
         .iter()
         .map(|step| {

@@ -405,6 +405,24 @@ async fn guard_errors_say_what_is_missing_and_send_nothing() {
     );
     assert_eq!(olas_calls(&net, &stack, funder).await.len(), before);
     drop(tend);
+    // `tend olas deploy` without a daemon says so before it sends anything.
+    let out = crate::support::tend_cmd(
+        &[
+            "olas",
+            "deploy",
+            "olas",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[("TEND_TEST_KEY", tend::devnet::DEV_KEYS[0])],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing sent") && err.contains("is owned by"),
+        "{err}"
+    );
+    assert_eq!(olas_calls(&net, &stack, funder).await.len(), before);
 
     // An unknown target and a staking program that is not one: `tend config check` refuses.
     let text = std::fs::read_to_string(&config).unwrap();
