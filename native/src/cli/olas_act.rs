@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::chain::olas_status::{StatusError, facts_now};
 use crate::cli::client::Client;
 use crate::cli::{Failure, OlasActionArgs};
-use crate::config::Config;
+use crate::config::{Config, OlasTarget};
 use crate::daemon::lifecycle::{Goal, agents_of, preview};
 
 /// A `tend olas` action.
@@ -48,18 +48,18 @@ pub async fn act(args: &OlasActionArgs, action: Action) -> Result<String, Failur
             ))
         })?;
     let goal = match action {
-        Action::Deploy if registry.staking.is_some() => Goal::DeployedAndStaked,
-        Action::Deploy => Goal::Deployed,
+        Action::Deploy if registry.staking.is_some() => Goal::Target(OlasTarget::DeployedAndStaked),
+        Action::Deploy => Goal::Target(OlasTarget::Deployed),
         Action::Stake if registry.staking.is_none() => {
             return Err(Failure::invalid(format!(
                 "service {name:?} names no staking program: set [services.olas.registry] \
                  staking = \"0x…\""
             )));
         }
-        Action::Stake => Goal::DeployedAndStaked,
-        Action::Unstake => Goal::Unstaked,
+        Action::Stake => Goal::Target(OlasTarget::DeployedAndStaked),
+        Action::Unstake => Goal::Target(OlasTarget::Unstaked),
         Action::Claim => Goal::Claimed,
-        Action::Terminate => Goal::Terminated,
+        Action::Terminate => Goal::Target(OlasTarget::Terminated),
     };
     let client = Client::new(&config).ok();
     let path = format!("/v1/services/{name}/olas/plan?goal={}", goal.name());

@@ -227,7 +227,7 @@ fn goal_of(
     q: &std::collections::BTreeMap<String, String>,
 ) -> Result<crate::daemon::lifecycle::Goal, Box<Response>> {
     let text = q.get("goal").map_or("", String::as_str);
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+    crate::daemon::lifecycle::Goal::parse(text).ok_or_else(|| {
         Box::new(error(
             StatusCode::BAD_REQUEST,
             "bad_goal",

@@ -83,50 +83,31 @@ pub(super) struct Drive {
 }
 
 /// Where a service should go: a target, or one claim of its rewards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Goal {
-    /// Deployed and staked.
-    DeployedAndStaked,
-    /// Deployed, not staked.
-    Deployed,
-    /// Out of its program.
-    Unstaked,
-    /// Terminated and unbonded.
-    Terminated,
+    /// A target of `tend.toml`'s kind.
+    Target(OlasTarget),
     /// Its staking rewards claimed once (then the tend.toml target again).
     Claimed,
 }
 
 impl Goal {
-    /// The name (`deployed_and_staked`, …, `claimed`).
+    /// The name (a target's, or `claimed`).
     pub fn name(self) -> &'static str {
-        match self.target() {
-            Some(t) => t.name(),
-            None => "claimed",
-        }
-    }
-
-    /// The target it is, if it is one.
-    pub fn target(self) -> Option<OlasTarget> {
         match self {
-            Self::DeployedAndStaked => Some(OlasTarget::DeployedAndStaked),
-            Self::Deployed => Some(OlasTarget::Deployed),
-            Self::Unstaked => Some(OlasTarget::Unstaked),
-            Self::Terminated => Some(OlasTarget::Terminated),
-            Self::Claimed => None,
+            Self::Target(t) => t.name(),
+            Self::Claimed => "claimed",
         }
     }
-}
 
-impl From<OlasTarget> for Goal {
-    fn from(t: OlasTarget) -> Self {
-        match t {
-            OlasTarget::DeployedAndStaked => Self::DeployedAndStaked,
-            OlasTarget::Deployed => Self::Deployed,
-            OlasTarget::Unstaked => Self::Unstaked,
-            OlasTarget::Terminated => Self::Terminated,
+    /// The goal with this name.
+    pub fn parse(name: &str) -> Option<Self> {
+        if name == "claimed" {
+            return Some(Self::Claimed);
         }
+        serde_json::from_value(serde_json::Value::String(name.to_owned()))
+            .ok()
+            .map(Self::Target)
     }
 }
 
@@ -159,7 +140,7 @@ impl Lifecycle {
         self.goals
             .get(service)
             .copied()
-            .or_else(|| r.lifecycle.and_then(|l| l.target).map(Goal::from))
+            .or_else(|| r.lifecycle.and_then(|l| l.target).map(Goal::Target))
     }
 
     /// A service's view, when it has a target.
@@ -248,12 +229,12 @@ pub(super) fn goal_steps(
     goal: Goal,
     staking: Option<Address>,
 ) -> Result<Vec<Step>, tend_core::lifecycle::transitions::TransitionError> {
-    match goal.target() {
-        Some(t) => chain_steps(facts, t, staking),
-        None if facts.staking == StakingState::Staked && facts.has_rewards_to_claim => {
+    match goal {
+        Goal::Target(t) => chain_steps(facts, t, staking),
+        Goal::Claimed if facts.staking == StakingState::Staked && facts.has_rewards_to_claim => {
             Ok(vec![Step::ClaimRewards])
         }
-        None => Ok(Vec::new()),
+        Goal::Claimed => Ok(Vec::new()),
     }
 }
 
@@ -710,7 +691,8 @@ mod tests {
         use OnChainState as S;
         use StakingState as K;
         let p = Some(Address::repeat_byte(7));
-        let to_staked = |f| names(&goal_steps(&f, Goal::DeployedAndStaked, p).unwrap());
+        let to_staked =
+            |f| names(&goal_steps(&f, Goal::Target(OlasTarget::DeployedAndStaked), p).unwrap());
         assert_eq!(
             to_staked(facts(S::PreRegistration, K::Unstaked, false)),
             [
@@ -732,11 +714,11 @@ mod tests {
         );
         let staked = facts(S::Deployed, K::Staked, true);
         assert_eq!(
-            names(&goal_steps(&staked, Goal::Terminated, p).unwrap()),
+            names(&goal_steps(&staked, Goal::Target(OlasTarget::Terminated), p).unwrap()),
             ["claim", "unstake", "terminate", "unbond"]
         );
         assert_eq!(
-            names(&goal_steps(&staked, Goal::Deployed, p).unwrap()),
+            names(&goal_steps(&staked, Goal::Target(OlasTarget::Deployed), p).unwrap()),
             ["unstake"]
         );
         assert_eq!(
@@ -751,7 +733,7 @@ mod tests {
         assert!(
             goal_steps(
                 &facts(S::PreRegistration, K::Unstaked, false),
-                Goal::Unstaked,
+                Goal::Target(OlasTarget::Unstaked),
                 p
             )
             .unwrap()
@@ -761,7 +743,7 @@ mod tests {
         let mut locked = staked;
         locked.current_program.now_secs = 2_000;
         assert_eq!(
-            goal_steps(&locked, Goal::Unstaked, p),
+            goal_steps(&locked, Goal::Target(OlasTarget::Unstaked), p),
             Err(TransitionError::StakingLocked {
                 unlock_at_secs: locked.current_program.unlock_at_secs()
             })
@@ -769,7 +751,7 @@ mod tests {
         assert_eq!(
             goal_steps(
                 &facts(S::TerminatedBonded, K::Unstaked, false),
-                Goal::Terminated,
+                Goal::Target(OlasTarget::Terminated),
                 p
             )
             .unwrap(),
