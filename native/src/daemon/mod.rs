@@ -7,7 +7,8 @@
 //!
 //! Its rooms: this file (start-up checks, the loop, the outputs dispatched), [`effects`] (RPC
 //! calls, signing, probes), [`events`] (events logged and kept), [`view`] (the snapshot the API
-//! reads), [`plan`] (the funding plan from the latest reads) and [`api`] (the HTTP API). May
+//! reads), [`plan`] (the funding plan from the latest reads), [`lifecycle`] (Olas services driven
+//! to their target, step by step) and [`api`] (the HTTP API). May
 //! call [`crate::chain`], [`crate::agents`], [`crate::store`], [`crate::config`]; never the CLI.
 
 pub mod api;

@@ -49,6 +49,7 @@ mod paths {
 pub use super::olas_abi::*;
 use crate::chain::olas_facts as facts;
 pub use crate::chain::olas_facts::RegistryService;
+pub use tend_core::lifecycle::calls::{IServiceManager, IStaking};
 
 /// Finds the unpacked wheel: `$TEND_OLAS_WHEEL`, or `<tools>/olas/open-autonomy-0.21.30`; else
 /// downloads it with pip (the hash is checked) and unpacks it there. The error says what to
@@ -432,7 +433,7 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
         serviceRegistry: service_registry,
         activityChecker: activity_checker,
     };
-    let init = IStaking::initializeCall {
+    let init = IStakingSetup::initializeCall {
         _stakingParams: params,
         _serviceRegistryTokenUtility: token_utility,
         _stakingToken: olas,
@@ -458,7 +459,7 @@ pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
     stack
         .approve_olas(net, deployer, staking, U256::from(program::REWARDS))
         .await?;
-    let deposit = IStaking::depositCall {
+    let deposit = IStakingSetup::depositCall {
         amount: U256::from(program::REWARDS),
     };
     call(net, deployer, staking, &deposit).await?;
@@ -513,7 +514,7 @@ impl OlasStack {
             token: self.olas,
             configHash: keccak256("olas-devnet-service"),
             agentIds: vec![program::AGENT_ID],
-            agentParams: vec![AgentParams {
+            agentParams: vec![IServiceManager::AgentParams {
                 slots: 1,
                 bond: alloy::primitives::Uint::from(program::MIN_STAKING_DEPOSIT),
             }],

@@ -1,7 +1,7 @@
-//! The Solidity interfaces of the Olas devnet stack ([`super::olas`]): the calls the deployment,
-//! the life-cycle steps and the tests make, for alloy's `sol!` encoder and decoder. The views the
-//! facts reader makes (`getService`, `ownerOf`, the token utility's and the staking program's
-//! reads) are [`crate::chain::olas_facts`]'s, not repeated here.
+//! The Solidity interfaces of the Olas devnet stack ([`super::olas`]): the calls the deployment
+//! and the tests make, for alloy's `sol!` encoder and decoder. The life-cycle calls (the
+//! service manager's and the staker's) are the core's [`tend_core::lifecycle::calls`]; the views
+//! the facts reader makes are [`crate::chain::olas_facts`]'s; neither is repeated here.
 
 #![allow(missing_docs)] // the generated call structs mirror the contracts' own names
 
@@ -26,22 +26,6 @@ alloy::sol! {
         function changeManager(address newManager) external;
     }
 
-    /// A slot count and bond per agent id.
-    struct AgentParams {
-        uint32 slots;
-        uint96 bond;
-    }
-
-    /// ServiceManagerToken.
-    interface IServiceManager {
-        function create(address serviceOwner, address token, bytes32 configHash, uint32[] agentIds, AgentParams[] agentParams, uint32 threshold) external returns (uint256 serviceId);
-        function activateRegistration(uint256 serviceId) external payable returns (bool success);
-        function registerAgents(uint256 serviceId, address[] agentInstances, uint32[] agentIds) external payable returns (bool success);
-        function deploy(uint256 serviceId, address multisigImplementation, bytes data) external returns (address multisig);
-        function terminate(uint256 serviceId) external returns (bool success, uint256 refund);
-        function unbond(uint256 serviceId) external returns (bool success, uint256 refund);
-    }
-
     /// StakingToken's parameters (tuple order of `initialize`).
     struct StakingParams {
         bytes32 metadataHash;
@@ -61,14 +45,11 @@ alloy::sol! {
         address activityChecker;
     }
 
-    /// StakingToken 0.2.0 (the calls used here).
-    interface IStaking {
+    /// StakingToken 0.2.0's set-up (its staker calls are the core's
+    /// [`tend_core::lifecycle::calls::IStaking`]).
+    interface IStakingSetup {
         function initialize(StakingParams _stakingParams, address _serviceRegistryTokenUtility, address _stakingToken) external;
         function deposit(uint256 amount) external;
-        function stake(uint256 serviceId) external;
-        function unstake(uint256 serviceId) external returns (uint256 reward);
-        function claim(uint256 serviceId) external returns (uint256 reward);
-        function checkpoint() external returns (uint256[], uint256[], uint256[], uint256[]);
     }
 
     /// The Safe proxy factory 1.3.0.
