@@ -47,6 +47,9 @@ pub async fn act(args: &OlasActionArgs, action: Action) -> Result<String, Failur
                 "service {name:?} has no [services.olas.registry] (chain, service_id)"
             ))
         })?;
+    if let Some(why) = config.lifecycle_refused(registry.chain) {
+        return Err(Failure::invalid(format!("service {name:?}: {why}")));
+    }
     let goal = match action {
         Action::Deploy if registry.staking.is_some() => Goal::Target(OlasTarget::DeployedAndStaked),
         Action::Deploy => Goal::Target(OlasTarget::Deployed),

@@ -862,6 +862,12 @@ impl Config {
         self.services.iter().find(|s| s.name == name)
     }
 
+    /// Why tend does not send life-cycle steps on `chain`, when it does not: the chain pays from
+    /// a Safe (steps go from the funding key only so far).
+    pub fn lifecycle_refused(&self, chain: ChainId) -> Option<String> {
+        olas::steps_refused(&self.engine.chains, chain)
+    }
+
     /// A chain by id.
     pub fn chain(&self, chain: ChainId) -> Option<&ChainSpec> {
         self.chains.iter().find(|c| c.chain == chain)

@@ -224,19 +224,32 @@ pub(super) fn check_targets(
     for s in services {
         if let Some(r) = s.olas.as_ref().and_then(|o| o.registry)
             && r.lifecycle.is_some_and(|l| l.target.is_some())
-            && chains
-                .iter()
-                .any(|c| c.chain == r.chain && c.safe.is_some())
+            && let Some(why) = steps_refused(chains, r.chain)
         {
             return Err(format!(
-                "service {:?}: [services.olas.registry] target on chain {}, which pays from a \
-                 Safe (safe = …): tend sends life-cycle steps from the funding key only so far; \
-                 remove target (or the chain's safe)",
-                s.name, r.chain
+                "service {:?}: [services.olas.registry] target: {why}; remove target (or the \
+                 chain's safe)",
+                s.name
             ));
         }
     }
     Ok(())
+}
+
+/// Why life-cycle steps are not sent on `chain`, when they are not.
+pub(super) fn steps_refused(
+    chains: &[tend_core::engine::ChainConfig],
+    chain: tend_core::chain::ChainId,
+) -> Option<String> {
+    chains
+        .iter()
+        .any(|c| c.chain == chain && c.safe.is_some())
+        .then(|| {
+            format!(
+                "chain {chain} pays from a Safe (safe = …): tend sends life-cycle steps from the \
+                 funding key only so far"
+            )
+        })
 }
 
 /// The service document the snapshot parser checks at load time: the facts the registry will

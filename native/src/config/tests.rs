@@ -206,6 +206,14 @@ fn a_target_needs_its_program_its_contracts_and_a_funding_key_that_sends() {
     );
     let e = err(&format!("{safe}{}", olas("target = \"deployed\"")));
     assert!(e.contains("pays from a Safe"), "{e}");
+    // Without a target it loads; `tend olas …` and the API refuse the steps with the reason.
+    let c = Config::parse(Path::new("/x/tend.toml"), &format!("{safe}{}", olas(""))).unwrap();
+    assert!(
+        c.lifecycle_refused(ChainId(100))
+            .is_some_and(|m| m.contains("pays from a Safe"))
+    );
+    let c = Config::parse(Path::new("/x/tend.toml"), &format!("{with}{}", olas(""))).unwrap();
+    assert_eq!(c.lifecycle_refused(ChainId(100)), None);
 }
 
 #[test]

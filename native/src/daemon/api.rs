@@ -312,6 +312,14 @@ async fn olas_goal(
                 r.chain
             ),
         ),
+        Some(r) if st.olas.config.lifecycle_refused(r.chain).is_some() => error(
+            StatusCode::CONFLICT,
+            "lifecycle_refused",
+            &st.olas
+                .config
+                .lifecycle_refused(r.chain)
+                .unwrap_or_default(),
+        ),
         Some(_) => match st.requests.send(Request::Goal {
             service: name,
             goal,
