@@ -862,8 +862,7 @@ impl Config {
         self.services.iter().find(|s| s.name == name)
     }
 
-    /// Why tend does not send life-cycle steps on `chain`, when it does not: the chain pays from
-    /// a Safe (steps go from the funding key only so far).
+    /// Why tend does not send life-cycle steps on `chain` (it pays from a Safe), if it does not.
     pub fn lifecycle_refused(&self, chain: ChainId) -> Option<String> {
         olas::steps_refused(&self.engine.chains, chain)
     }
