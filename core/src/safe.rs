@@ -11,6 +11,7 @@
 use alloy_primitives::{Address, B256, U256, b256, keccak256};
 
 use crate::engine::TopUp;
+use crate::lifecycle::calls::Call;
 
 /// `keccak256("EIP712Domain(uint256 chainId,address verifyingContract)")`.
 pub const DOMAIN_TYPEHASH: B256 =
@@ -213,32 +214,58 @@ pub fn batch(
     nonce: u64,
     safe_tx_gas: u64,
 ) -> Option<SafeTx> {
-    let tx = match top_ups {
-        [] => return None,
-        [one] => {
-            let c = top_up_call(one);
-            SafeTx {
-                to: c.to,
-                value: c.value,
-                data: c.data,
-                operation: Operation::Call,
-                safe_tx_gas: U256::from(safe_tx_gas),
-                nonce: U256::from(nonce),
-            }
+    let calls = top_ups.iter().map(top_up_call).collect();
+    safe_tx(calls, multisend, nonce, safe_tx_gas)
+}
+
+/// The Safe transaction that makes a life-cycle step's `calls` as the Safe at Safe nonce
+/// `nonce`: the call itself for one, a MultiSend delegatecall for two or more (an approval and
+/// the call that spends it, in one transaction). `None` for no call.
+pub fn call_batch(
+    calls: &[Call],
+    multisend: Address,
+    nonce: u64,
+    safe_tx_gas: u64,
+) -> Option<SafeTx> {
+    let calls = calls
+        .iter()
+        .map(|c| MultiSendCall {
+            operation: Operation::Call,
+            to: c.to,
+            value: c.value,
+            data: c.data.clone(),
+        })
+        .collect();
+    safe_tx(calls, multisend, nonce, safe_tx_gas)
+}
+
+fn safe_tx(
+    mut calls: Vec<MultiSendCall>,
+    multisend: Address,
+    nonce: u64,
+    safe_tx_gas: u64,
+) -> Option<SafeTx> {
+    let (to, value, data, operation) = match calls.len() {
+        0 => return None,
+        1 => {
+            let c = calls.pop()?;
+            (c.to, c.value, c.data, Operation::Call)
         }
-        many => {
-            let calls: Vec<MultiSendCall> = many.iter().map(top_up_call).collect();
-            SafeTx {
-                to: multisend,
-                value: U256::ZERO,
-                data: multisend_data(&calls),
-                operation: Operation::DelegateCall,
-                safe_tx_gas: U256::from(safe_tx_gas),
-                nonce: U256::from(nonce),
-            }
-        }
+        _ => (
+            multisend,
+            U256::ZERO,
+            multisend_data(&calls),
+            Operation::DelegateCall,
+        ),
     };
-    Some(tx)
+    Some(SafeTx {
+        to,
+        value,
+        data,
+        operation,
+        safe_tx_gas: U256::from(safe_tx_gas),
+        nonce: U256::from(nonce),
+    })
 }
 
 #[cfg(test)]

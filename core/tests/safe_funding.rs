@@ -181,6 +181,58 @@ fn the_next_batch_waits_until_the_chain_shows_the_safe_nonce_used() {
 }
 
 #[test]
+fn top_ups_wait_for_a_life_cycle_step_the_safe_signed_first() {
+    let mut w = World::new(
+        Engine::new(config(), start()).unwrap(),
+        safe(),
+        &[
+            (funder(), ETH),
+            (safe(), 100 * ETH),
+            (wallet(0), ETH),
+            (wallet(1), ETH),
+            (wallet(2), ETH),
+        ],
+    );
+    assert!(w.safe_signs().is_empty(), "every wallet at target");
+    let now = w.now;
+    w.engine.handle_input(tend_core::engine::Input::Command {
+        now,
+        command: tend_core::engine::Command::Execute {
+            chain: CHAIN,
+            service: "agent-0".into(),
+            step: "claim".into(),
+            calls: vec![tend_core::engine::Call {
+                to: Address::repeat_byte(0x77),
+                value: U256::ZERO,
+                data: vec![0xb1, 0x5b, 0xe5, 0x4f],
+                gas: 100_000,
+            }],
+        },
+    });
+    w.drain();
+    assert_eq!(w.safe_signs().len(), 1);
+    assert!(w.safe_signs()[0].1.top_ups.is_empty(), "the step's Safe transaction");
+    w.balances.insert(wallet(2), U256::from(ETH / 10));
+    for _ in 0..3 {
+        w.advance(15_000);
+    }
+    assert_eq!(w.safe_signs().len(), 1, "Safe nonce 0 is the step's");
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::FundingHeld { reason: HoldReason::Safe { message }, .. }
+            if message.contains("Safe nonce 0")
+    )));
+    w.mine_last(true);
+    for _ in 0..4 {
+        w.advance(15_000);
+    }
+    let signs = w.safe_signs();
+    assert_eq!(signs.len(), 2, "{signs:?}");
+    assert!(matches!(signs[1].1.body, TxBody::Safe { nonce: 1, .. }));
+    assert_eq!(to_of(&signs[1].1), vec![(wallet(2), U256::from(9 * ETH / 10))]);
+}
+
+#[test]
 fn a_stuck_safe_transaction_is_bumped_with_the_same_safe_transaction() {
     let mut w = funded_world();
     let (id, first) = w.safe_signs()[0].clone();

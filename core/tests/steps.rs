@@ -212,20 +212,97 @@ fn a_journaled_step_comes_back_after_a_restart_and_is_not_signed_again() {
     assert!(w2.signs.is_empty(), "the step is not sent twice");
 }
 
+fn dropped(w: &World, words: &str) -> bool {
+    w.events()
+        .iter()
+        .any(|e| matches!(e, Event::StepTxDropped { reason, .. } if reason.contains(words)))
+}
+
+#[test]
+fn a_safe_owner_sends_a_step_as_one_safe_transaction_at_its_next_nonce() {
+    let mut w = world(true);
+    w.safe = Address::repeat_byte(0x5A);
+    execute(&mut w, "svc", "activate_registration", activation());
+    let [(_, req)] = w.signs.as_slice() else {
+        panic!("one transaction for both calls: {:?}", w.signs);
+    };
+    assert_eq!(
+        req.body,
+        TxBody::Safe {
+            safe: Address::repeat_byte(0x5A),
+            nonce: 0,
+            multisend: Address::repeat_byte(3),
+            safe_tx_gas: 62_000 + 126_000,
+        }
+    );
+    assert_eq!(req.calls, activation(), "both calls, in order");
+    assert!(req.top_ups.is_empty());
+    // exec gas + the calls' gas + per call 4,000 and 16 per calldata byte.
+    assert_eq!(req.gas_limit, 100_000 + 188_000 + 2 * 4_000 + 16 * 9);
+    let journal = w.journal();
+    let step = journal.iter().find_map(|e| e.call.as_ref()).unwrap();
+    assert_eq!(step.safe_nonce(), Some(0));
+    assert_eq!(step.calls().count(), 2);
+    // The journal keeps the Safe transaction: it reads back whole.
+    let text = tend_json::write::to_string(&journal);
+    assert_eq!(JournalEntry::list_from_json(&text).unwrap(), journal);
+
+    // Another service's step waits: the Safe nonce 0 is signed for the first.
+    execute(&mut w, "other", "claim", vec![activation()[1].clone()]);
+    assert_eq!(w.signs.len(), 1);
+    assert!(dropped(&w, "Safe nonce 0 is not yet seen"));
+
+    // A restart keeps the rule: the journaled Safe step holds the Safe's nonce.
+    let restored = Engine::restore(config(true), w.now.plus_ms(1_000), journal, &[]).unwrap();
+    let mut w2 = World::new(restored, Address::repeat_byte(0x5A), &[(funder(), ETH)]);
+    execute(&mut w2, "other", "claim", vec![activation()[1].clone()]);
+    assert!(w2.signs.is_empty());
+    assert!(dropped(&w2, "Safe nonce 0 is not yet seen"));
+
+    // Mined and confirmed: the next Safe transaction signs Safe nonce 1, once a read shows it.
+    w.mine_last(true);
+    for _ in 0..4 {
+        w.advance(15_000);
+    }
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::StepTxConfirmed { step, success: true, .. } if step == "activate_registration"
+    )));
+    execute(&mut w, "other", "claim", vec![activation()[1].clone()]);
+    assert_eq!(w.signs.len(), 2);
+    let last = &w.signs[1].1;
+    assert!(matches!(last.body, TxBody::Safe { nonce: 1, .. }), "{last:?}");
+    assert_eq!(last.calls, vec![activation()[1].clone()], "one call: no MultiSend");
+    assert_eq!(last.nonce, 1, "the funding key's next nonce");
+}
+
+#[test]
+fn a_failed_safe_step_uses_its_safe_nonce_and_the_retry_signs_the_next() {
+    let mut w = world(true);
+    w.safe = Address::repeat_byte(0x5A);
+    execute(&mut w, "svc", "stake", vec![activation()[1].clone()]);
+    w.mine_last(false);
+    for _ in 0..4 {
+        w.advance(15_000);
+    }
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::StepTxConfirmed { step, success: false, .. } if step == "stake"
+    )), "ExecutionFailure: the step failed, its Safe nonce used");
+    execute(&mut w, "svc", "stake", vec![activation()[1].clone()]);
+    assert!(
+        matches!(w.signs.last().unwrap().1.body, TxBody::Safe { nonce: 1, .. }),
+        "a new Safe nonce for the retry: the failed one is never signed again"
+    );
+}
+
 #[test]
 fn bad_requests_are_refused_with_the_reason() {
-    let mut w = world(true);
-    execute(&mut w, "svc", "create", vec![activation()[1].clone()]);
     let mut w2 = world(false);
     execute(&mut w2, "svc", "create", Vec::new());
-    for (w, words) in [(&w, "Safe"), (&w2, "no calls")] {
+    for (w, words) in [(&w2, "no calls")] {
         assert!(w.signs.is_empty());
-        assert!(
-            w.events().iter().any(
-                |e| matches!(e, Event::StepTxDropped { reason, .. } if reason.contains(words))
-            ),
-            "{words}"
-        );
+        assert!(dropped(w, words), "{words}");
     }
     // An unknown chain is ignored.
     let now = w2.now;

@@ -154,13 +154,7 @@ impl Engine {
             );
             return;
         };
-        if let Some(ahead) = c
-            .payloads
-            .values()
-            .filter_map(|p| p.intent.safe_nonce())
-            .filter(|&n| n >= safe_nonce)
-            .max()
-        {
+        if let Some(ahead) = c.safe_ahead(safe_nonce) {
             self.hold(
                 chain,
                 HoldReason::Safe {

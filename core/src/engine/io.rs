@@ -339,8 +339,9 @@ pub enum TxBody {
         value: U256,
     },
     /// `execTransaction` on a Safe 1.3.0, sent by an owner: the Safe pays the top-ups of the
-    /// request (one CALL, or a MultiSend delegatecall for two or more; [`crate::safe::batch`]).
-    /// The Safe transaction is fixed by these fields and the top-ups, so a bump of the sender's
+    /// request (one CALL, or a MultiSend delegatecall for two or more; [`crate::safe::batch`]),
+    /// or makes the calls of a life-cycle step ([`crate::safe::call_batch`]). The Safe
+    /// transaction is fixed by these fields and the top-ups or calls, so a bump of the sender's
     /// transaction carries the same Safe transaction.
     Safe {
         /// The Safe.
@@ -368,10 +369,12 @@ pub struct TxRequest {
     pub gas_limit: u64,
     /// The fees.
     pub fees: Fees,
-    /// The top-ups a [`TxBody::Safe`] pays, in order (empty for every other body).
+    /// The top-ups a [`TxBody::Safe`] pays, in order (empty for every other body, and for a
+    /// Safe transaction of a life-cycle step).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub top_ups: Vec<TopUp>,
-    /// The call a [`TxBody::Call`] makes (empty for every other body).
+    /// The call a [`TxBody::Call`] makes, or the calls a [`TxBody::Safe`] of a life-cycle step
+    /// makes (one CALL, or a MultiSend of two or more); empty for every other body.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<Call>,
 }
@@ -453,17 +456,62 @@ pub struct CallIntent {
     pub service: ServiceName,
     /// The step ([`crate::lifecycle::calls::step_name`]).
     pub step: String,
-    /// The call.
+    /// The call (the first, when a Safe transaction carries several).
     pub call: Call,
+    /// The further calls of the same Safe transaction (a MultiSend batch), after `call`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub more: Vec<Call>,
+    /// The Safe transaction that carries the calls, when the service's owner is the chain's
+    /// Safe; absent, the funding key makes the one call itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safe: Option<SafeStep>,
+}
+
+/// The Safe transaction of a life-cycle step: which Safe, at which of its nonces, and its gas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToJson, Deserialize, FromJson)]
+pub struct SafeStep {
+    /// The Safe (the service's owner).
+    pub safe: Address,
+    /// The Safe's nonce the owners sign.
+    pub nonce: u64,
+    /// The MultiSend contract a batch of two or more calls delegatecalls.
+    pub multisend: Address,
+    /// `safeTxGas`: the calls' gas (above 0, a failing call consumes the Safe's nonce).
+    pub safe_tx_gas: u64,
+    /// The gas limit of the owner's `execTransaction`.
+    pub gas_limit: u64,
 }
 
 impl CallIntent {
-    /// The transaction body: the call's value to its contract.
+    /// The transaction body: the call's value to its contract, or the Safe transaction.
     pub fn body(&self) -> TxBody {
-        TxBody::Call {
-            to: self.call.to,
-            value: self.call.value,
+        match self.safe {
+            Some(s) => TxBody::Safe {
+                safe: s.safe,
+                nonce: s.nonce,
+                multisend: s.multisend,
+                safe_tx_gas: s.safe_tx_gas,
+            },
+            None => TxBody::Call {
+                to: self.call.to,
+                value: self.call.value,
+            },
         }
+    }
+
+    /// The transaction's gas limit.
+    pub fn gas_limit(&self) -> u64 {
+        self.safe.map_or(self.call.gas, |s| s.gas_limit)
+    }
+
+    /// Every call the transaction makes, in order.
+    pub fn calls(&self) -> impl Iterator<Item = &Call> {
+        std::iter::once(&self.call).chain(&self.more)
+    }
+
+    /// The Safe's nonce this transaction consumes, when a Safe carries it.
+    pub fn safe_nonce(&self) -> Option<u64> {
+        self.safe.map(|s| s.nonce)
     }
 }
 

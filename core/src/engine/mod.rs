@@ -52,7 +52,8 @@ pub use config::{
 };
 pub use io::{
     Call, CallIntent, Command, Event, HoldReason, Input, JournalEntry, Output, Receipt, RequestId,
-    RpcAnswer, RpcCall, ServiceName, TopUp, TransferIntent, TxBody, TxRequest, WakeReason,
+    RpcAnswer, RpcCall, SafeStep, ServiceName, TopUp, TransferIntent, TxBody, TxRequest,
+    WakeReason,
 };
 
 use crate::address::Asset;
@@ -187,6 +188,9 @@ struct ChainState {
     snapshot: Option<Snapshot>,
     /// The funding Safe's `nonce()` at the snapshot's block.
     safe_nonce: Option<u64>,
+    /// The Safe nonce and block of the last life-cycle step of ours confirmed, until a
+    /// snapshot at or after that block (a step leaves the steps in flight when it confirms).
+    safe_step_done: Option<(u64, u64)>,
     /// Fees and kind of each signature asked for.
     signing: Map<TxId, (Fees, bool)>,
     /// Receipt checks in progress: (answers still due, found one).
@@ -201,6 +205,21 @@ struct ChainState {
     last_hold: Option<HoldReason>,
     /// Every (holder, asset) read on the chain: the funder's assets, then each wallet's.
     entries: Vec<(Address, Asset)>,
+}
+
+impl ChainState {
+    /// The highest Safe nonce at or above `read` (the Safe's `nonce()`) that a Safe transaction
+    /// of ours (top-ups or a step, in flight or confirmed but not yet seen) consumes: while
+    /// there is one, no other Safe transaction is signed (a Safe nonce is signed once).
+    fn safe_ahead(&self, read: u64) -> Option<u64> {
+        self.payloads
+            .values()
+            .filter_map(|p| p.intent.safe_nonce())
+            .chain(self.steps.values().filter_map(|p| p.intent.safe_nonce()))
+            .chain(self.safe_step_done.map(|(n, _)| n))
+            .filter(|&n| n >= read)
+            .max()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -704,6 +723,7 @@ impl ChainState {
             settled: Vec::new(),
             snapshot: None,
             safe_nonce: None,
+            safe_step_done: None,
             signing: Map::new(),
             receipt_checks: Map::new(),
             busy: Set::new(),

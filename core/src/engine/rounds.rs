@@ -204,6 +204,9 @@ impl Engine {
                     // Confirmed transfers the snapshot shows are no longer in flight.
                     c.payloads
                         .retain(|_, p| !(p.confirmed && p.mined_block.is_some_and(|m| m <= block)));
+                    if c.safe_step_done.is_some_and(|(_, mined)| mined <= block) {
+                        c.safe_step_done = None;
+                    }
                 }
                 if current_round {
                     c.round.balances = true;

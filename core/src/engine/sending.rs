@@ -37,7 +37,9 @@ impl Engine {
         c.signing.insert(tx, (fees, cancel));
         let from = c.cfg.funder;
         let calls = match (body, c.steps.get(&tx)) {
-            (TxBody::Call { .. }, Some(p)) => vec![p.intent.call.clone()],
+            (TxBody::Call { .. } | TxBody::Safe { .. }, Some(p)) => {
+                p.intent.calls().cloned().collect()
+            }
             _ => Vec::new(),
         };
         self.out.push_back(Output::Sign {
@@ -337,7 +339,7 @@ impl Engine {
         }
         let step = c.steps.get(&id).filter(|_| !cancel);
         let (mut body, mut gas_limit, mut top_ups) = match (step, c.payloads.get(&id)) {
-            (Some(s), _) => (s.intent.body(), s.intent.call.gas, Vec::new()),
+            (Some(s), _) => (s.intent.body(), s.intent.gas_limit(), Vec::new()),
             (None, Some(p)) if !cancel => (
                 p.intent.body,
                 p.intent.gas_limit,
@@ -349,7 +351,7 @@ impl Engine {
             ),
             (None, _) => (TxBody::Noop, 21_000, Vec::new()),
         };
-        let safe = !top_ups.is_empty();
+        let safe = !top_ups.is_empty() || step.is_some_and(|s| s.intent.safe.is_some());
         // A node refuses a transaction whose worst cost exceeds the sender's balance:
         // hold rather than send one that cannot be paid. Our transactions below this
         // nonce are paid first (a bump that fits alone is refused once they are
@@ -422,7 +424,7 @@ fn worst_cost_below(c: &super::ChainState, nonce: u64) -> U256 {
                 .or_else(|| {
                     c.steps
                         .get(&r.id)
-                        .map(|p| (p.intent.body(), p.intent.call.gas))
+                        .map(|p| (p.intent.body(), p.intent.gas_limit()))
                 })
                 .map_or((U256::ZERO, 21_000), |(body, gas)| (body_value(body), gas));
             let fee = r.highest_fees().map_or(0, |f| f.max_fee_per_gas);

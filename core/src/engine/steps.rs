@@ -7,7 +7,12 @@ use crate::chain::ChainId;
 use crate::nonce::{Purpose, RecordState, TxId};
 use crate::time::Timestamp;
 
-use super::{Call, CallIntent, Engine, Event, HoldReason, ServiceName, StepPayload};
+use crate::fees::Fees;
+
+use super::config::SAFE_PER_TOP_UP_OVERHEAD;
+use super::{
+    Call, CallIntent, Engine, Event, HoldReason, SafeSource, SafeStep, ServiceName, StepPayload,
+};
 
 impl Engine {
     /// Sends a step's calls, one transaction each at consecutive nonces.
@@ -37,10 +42,6 @@ impl Engine {
                 "a transaction of service {service} is in flight on chain {chain}: the next step \
                  waits for it"
             ))
-        } else if c.cfg.safe.is_some() {
-            Some(format!(
-                "chain {chain} pays from a Safe: life-cycle steps through a Safe are not sent yet"
-            ))
         } else if let Some(error) = c.fee_hold.clone() {
             Some(format!("fees on chain {chain} are above the cap: {error}"))
         } else if c.market.is_none() {
@@ -56,6 +57,10 @@ impl Engine {
         let Some(fees) = c.market.map(|m| m.fees) else {
             return;
         };
+        if let Some(safe) = c.cfg.safe {
+            self.execute_safe(now, chain, service, step, calls, safe, fees);
+            return;
+        }
         let policy = c.cfg.nonce;
         let mut reserved: Vec<(TxId, u64)> = Vec::with_capacity(calls.len());
         for _ in &calls {
@@ -86,29 +91,137 @@ impl Engine {
                 service: service.clone(),
                 step: step.to_owned(),
                 call,
+                more: Vec::new(),
+                safe: None,
             };
-            let body = intent.body();
-            let Some(c) = self.chains.get_mut(&chain) else {
-                return;
-            };
-            c.steps.insert(
-                tx,
-                StepPayload {
-                    intent,
-                    reverted: false,
-                },
-            );
-            self.event(Event::StepTxPlanned {
+            self.start_step(chain, tx, nonce, intent, to, gas_limit, fees);
+        }
+    }
+
+    /// A step whose owner is the chain's Safe: every call in ONE Safe transaction at the Safe's
+    /// next nonce (MultiSend for two or more), sent by the funding key as the Safe's owner.
+    /// Refused (the adapter tries again after the next read) while the Safe's nonce is unknown
+    /// or another Safe transaction of ours has not been seen consumed.
+    #[allow(clippy::too_many_arguments)]
+    fn execute_safe(
+        &mut self,
+        now: Timestamp,
+        chain: ChainId,
+        service: &ServiceName,
+        step: &str,
+        calls: Vec<Call>,
+        safe: SafeSource,
+        fees: Fees,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let refusal = match c.safe_nonce {
+            None => Some(format!("the Safe {}'s nonce is not read yet", safe.address)),
+            Some(read) => c.safe_ahead(read).map(|ahead| {
+                format!(
+                    "the Safe transaction at Safe nonce {ahead} is not yet seen on chain (the \
+                     Safe reads nonce {read}); the step follows it"
+                )
+            }),
+        };
+        let (Some(safe_nonce), None) = (c.safe_nonce, refusal.as_ref()) else {
+            let reason = refusal.unwrap_or_default();
+            self.event(Event::StepTxDropped {
                 chain,
-                tx,
-                nonce,
+                tx: 0,
                 service: service.clone(),
                 step: step.to_owned(),
-                to,
+                reason,
             });
-            self.journal(chain, tx);
-            self.sign(chain, tx, nonce, body, gas_limit, Vec::new(), fees, false);
-        }
+            return;
+        };
+        let policy = c.cfg.nonce;
+        let (tx, nonce) = match c.book.reserve(Purpose::Payload, now, &policy) {
+            Ok(r) => r,
+            Err(error) => {
+                let message = error.to_string();
+                self.hold(
+                    chain,
+                    HoldReason::Nonce {
+                        message: message.clone(),
+                    },
+                );
+                self.event(Event::StepTxDropped {
+                    chain,
+                    tx: 0,
+                    service: service.clone(),
+                    step: step.to_owned(),
+                    reason: message,
+                });
+                return;
+            }
+        };
+        let safe_tx_gas = calls
+            .iter()
+            .fold(0u64, |g, call| g.saturating_add(call.gas));
+        let data_gas = calls.iter().fold(0u64, |g, call| {
+            let bytes = u64::try_from(call.data.len()).unwrap_or(u64::MAX);
+            g.saturating_add(SAFE_PER_TOP_UP_OVERHEAD)
+                .saturating_add(bytes.saturating_mul(16))
+        });
+        let gas_limit = safe
+            .exec_gas
+            .saturating_add(safe_tx_gas)
+            .saturating_add(data_gas);
+        let mut calls = calls.into_iter();
+        let Some(call) = calls.next() else {
+            return;
+        };
+        let intent = CallIntent {
+            service: service.clone(),
+            step: step.to_owned(),
+            call,
+            more: calls.collect(),
+            safe: Some(SafeStep {
+                safe: safe.address,
+                nonce: safe_nonce,
+                multisend: safe.multisend,
+                safe_tx_gas,
+                gas_limit,
+            }),
+        };
+        self.start_step(chain, tx, nonce, intent, safe.address, gas_limit, fees);
+    }
+
+    /// A reserved record's step: kept in flight, an event, journaled, then signed.
+    #[allow(clippy::too_many_arguments)]
+    fn start_step(
+        &mut self,
+        chain: ChainId,
+        tx: TxId,
+        nonce: u64,
+        intent: CallIntent,
+        to: alloy_primitives::Address,
+        gas_limit: u64,
+        fees: Fees,
+    ) {
+        let Some(c) = self.chains.get_mut(&chain) else {
+            return;
+        };
+        let (service, step, body) = (intent.service.clone(), intent.step.clone(), intent.body());
+        c.steps.insert(
+            tx,
+            StepPayload {
+                intent,
+                reverted: false,
+            },
+        );
+        self.event(Event::StepTxPlanned {
+            chain,
+            tx,
+            nonce,
+            service,
+            step,
+            to,
+        });
+        self.journal(chain, tx);
+        self.sign(chain, tx, nonce, body, gas_limit, Vec::new(), fees, false);
     }
 
     /// The life-cycle transactions in flight on `chain`: record, service and step.
@@ -127,6 +240,11 @@ impl Engine {
         let Some(p) = c.steps.remove(&id) else {
             return;
         };
+        if let (Some(n), RecordState::Confirmed { block_number, .. }) =
+            (p.intent.safe_nonce(), state)
+        {
+            c.safe_step_done = Some((n, *block_number));
+        }
         let (service, step) = (p.intent.service, p.intent.step);
         let dropped = |reason: &str| Event::StepTxDropped {
             chain,

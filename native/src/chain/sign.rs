@@ -37,10 +37,20 @@ pub fn sign_with_owners(
             multisend,
             safe_tx_gas,
         } => {
-            let tx = tend_core::safe::batch(&req.top_ups, multisend, nonce, safe_tx_gas)
-                .ok_or_else(|| {
-                    format!("the engine asked for a Safe transaction of {safe} without top-ups")
-                })?;
+            // A life-cycle step's calls, or the round's top-ups.
+            let tx = if req.calls.is_empty() {
+                tend_core::safe::batch(&req.top_ups, multisend, nonce, safe_tx_gas)
+            } else if req.top_ups.is_empty() {
+                tend_core::safe::call_batch(&req.calls, multisend, nonce, safe_tx_gas)
+            } else {
+                None
+            }
+            .ok_or_else(|| {
+                format!(
+                    "the engine asked for a Safe transaction of {safe} without top-ups or calls, \
+                     or with both"
+                )
+            })?;
             let hash = tend_core::safe::safe_tx_hash(chain.0, safe, &tx);
             let mut sigs = Vec::with_capacity(1 + owners.len());
             for key in std::iter::once(signer).chain(owners) {
