@@ -211,7 +211,10 @@ fn top_ups_wait_for_a_life_cycle_step_the_safe_signed_first() {
     });
     w.drain();
     assert_eq!(w.safe_signs().len(), 1);
-    assert!(w.safe_signs()[0].1.top_ups.is_empty(), "the step's Safe transaction");
+    assert!(
+        w.safe_signs()[0].1.top_ups.is_empty(),
+        "the step's Safe transaction"
+    );
     w.balances.insert(wallet(2), U256::from(ETH / 10));
     for _ in 0..3 {
         w.advance(15_000);
@@ -229,7 +232,10 @@ fn top_ups_wait_for_a_life_cycle_step_the_safe_signed_first() {
     let signs = w.safe_signs();
     assert_eq!(signs.len(), 2, "{signs:?}");
     assert!(matches!(signs[1].1.body, TxBody::Safe { nonce: 1, .. }));
-    assert_eq!(to_of(&signs[1].1), vec![(wallet(2), U256::from(9 * ETH / 10))]);
+    assert_eq!(
+        to_of(&signs[1].1),
+        vec![(wallet(2), U256::from(9 * ETH / 10))]
+    );
 }
 
 #[test]

@@ -271,8 +271,15 @@ fn a_safe_owner_sends_a_step_as_one_safe_transaction_at_its_next_nonce() {
     execute(&mut w, "other", "claim", vec![activation()[1].clone()]);
     assert_eq!(w.signs.len(), 2);
     let last = &w.signs[1].1;
-    assert!(matches!(last.body, TxBody::Safe { nonce: 1, .. }), "{last:?}");
-    assert_eq!(last.calls, vec![activation()[1].clone()], "one call: no MultiSend");
+    assert!(
+        matches!(last.body, TxBody::Safe { nonce: 1, .. }),
+        "{last:?}"
+    );
+    assert_eq!(
+        last.calls,
+        vec![activation()[1].clone()],
+        "one call: no MultiSend"
+    );
     assert_eq!(last.nonce, 1, "the funding key's next nonce");
 }
 
@@ -285,13 +292,19 @@ fn a_failed_safe_step_uses_its_safe_nonce_and_the_retry_signs_the_next() {
     for _ in 0..4 {
         w.advance(15_000);
     }
-    assert!(w.events().iter().any(|e| matches!(
-        e,
-        Event::StepTxConfirmed { step, success: false, .. } if step == "stake"
-    )), "ExecutionFailure: the step failed, its Safe nonce used");
+    assert!(
+        w.events().iter().any(|e| matches!(
+            e,
+            Event::StepTxConfirmed { step, success: false, .. } if step == "stake"
+        )),
+        "ExecutionFailure: the step failed, its Safe nonce used"
+    );
     execute(&mut w, "svc", "stake", vec![activation()[1].clone()]);
     assert!(
-        matches!(w.signs.last().unwrap().1.body, TxBody::Safe { nonce: 1, .. }),
+        matches!(
+            w.signs.last().unwrap().1.body,
+            TxBody::Safe { nonce: 1, .. }
+        ),
         "a new Safe nonce for the retry: the failed one is never signed again"
     );
 }

@@ -547,7 +547,10 @@ async fn safe_gas() {
         .unwrap();
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
     let wheel = tend::devnet::olas::find_or_fetch_wheel(&tools).unwrap();
-    let stack = tend::devnet::olas::deploy(&net, &wheel).await.unwrap();
+    let handler = tend::devnet::fallback::find_or_fetch(&tools).unwrap();
+    let stack = tend::devnet::olas::deploy(&net, &wheel, &handler)
+        .await
+        .unwrap();
     let owner: alloy::signers::local::PrivateKeySigner = DEV_KEYS[0].parse().unwrap();
     let safe = stack
         .create_safe(&net, owner.address(), vec![owner.address()], 1, 1)

@@ -158,8 +158,8 @@ pub struct ChainRound {
     pub services: Vec<RoundService>,
     /// Each service's `[services.olas]` and registry identity (to find the report's holders).
     pub specs: Vec<(OlasSpec, OlasRegistry)>,
-    /// Who pays the deposits and bonds of the services driven to a target (tend's funding
-    /// key): its balance of each service's bond token is read too.
+    /// Who pays the deposits and bonds of the services driven to a target (the chain's Safe,
+    /// or tend's funding key): its balance of each service's bond token is read too.
     pub bonder: Option<Address>,
 }
 
@@ -181,7 +181,7 @@ pub fn chain_rounds(config: &Config) -> BTreeMap<ChainId, Arc<ChainRound>> {
         });
         e.specs.push((spec.clone(), *r));
         if r.lifecycle.is_some() {
-            e.bonder = Some(config.funder);
+            e.bonder = Some(config.lifecycle_owner(r.chain));
         }
     }
     out.into_iter().map(|(c, r)| (c, Arc::new(r))).collect()

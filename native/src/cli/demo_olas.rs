@@ -23,12 +23,15 @@ pub(super) async fn setup(dir: &Path, api_port: u16) -> Result<Setup, Failure> {
     let tools = dir.join("tools");
     let anvil = find_or_install_anvil(&tools).map_err(Failure::io)?;
     let wheel = olas::find_or_fetch_wheel(&tools).map_err(Failure::io)?;
+    let handler = crate::devnet::fallback::find_or_fetch(&tools).map_err(Failure::io)?;
     eprintln!("starting an anvil devnet (chain 100) and deploying the Olas contracts …");
     // Automine while deploying (about 40 transactions), then 1-second blocks.
     let net = Devnet::start(&anvil, 100, 0, &dir.join("anvil-100.log"))
         .await
         .map_err(Failure::io)?;
-    let stack = olas::deploy(&net, &wheel).await.map_err(Failure::io)?;
+    let stack = olas::deploy(&net, &wheel, &handler)
+        .await
+        .map_err(Failure::io)?;
     let agent: PrivateKeySigner = DEV_KEYS[1]
         .parse()
         .map_err(|_| Failure::io("bad dev key"))?;

@@ -47,9 +47,6 @@ pub async fn act(args: &OlasActionArgs, action: Action) -> Result<String, Failur
                 "service {name:?} has no [services.olas.registry] (chain, service_id)"
             ))
         })?;
-    if let Some(why) = config.lifecycle_refused(registry.chain) {
-        return Err(Failure::invalid(format!("service {name:?}: {why}")));
-    }
     let goal = match action {
         Action::Deploy if registry.staking.is_some() => Goal::Target(OlasTarget::DeployedAndStaked),
         Action::Deploy => Goal::Target(OlasTarget::Deployed),
@@ -133,7 +130,13 @@ async fn plan_now(config: &Config, name: &str, goal: Goal) -> Result<Value, Fail
         .and_then(|s| s.olas.as_ref())
         .map(agents_of)
         .unwrap_or_default();
-    Ok(preview(name, &now, goal, &agents, config.funder))
+    Ok(preview(
+        name,
+        &now,
+        goal,
+        &agents,
+        config.lifecycle_owner(now.registry.chain),
+    ))
 }
 
 /// The `lifecycle` of service `name` in a status snapshot (`Null` when it has none).

@@ -833,7 +833,6 @@ impl Config {
                 olas,
             });
         }
-        olas::check_targets(&services, &engine_chains).map_err(|m| invalid(None, m))?;
         let engine = EngineConfig {
             seed: raw.seed,
             chains: engine_chains,
@@ -862,9 +861,9 @@ impl Config {
         self.services.iter().find(|s| s.name == name)
     }
 
-    /// Why tend does not send life-cycle steps on `chain` (it pays from a Safe), if it does not.
-    pub fn lifecycle_refused(&self, chain: ChainId) -> Option<String> {
-        olas::steps_refused(&self.engine.chains, chain)
+    /// Who owns and operates the services tend drives on `chain`: its Safe, or the funding key.
+    pub fn lifecycle_owner(&self, chain: ChainId) -> Address {
+        olas::lifecycle_owner(&self.engine.chains, chain, self.funder)
     }
 
     /// A chain by id.

@@ -215,41 +215,19 @@ fn lifecycle(
     })
 }
 
-/// Life-cycle steps go from the funding key; through a funding Safe they are not sent yet: a
-/// target on a chain that pays from a Safe is refused.
-pub(super) fn check_targets(
-    services: &[super::ServiceSpec],
-    chains: &[tend_core::engine::ChainConfig],
-) -> Result<(), String> {
-    for s in services {
-        if let Some(r) = s.olas.as_ref().and_then(|o| o.registry)
-            && r.lifecycle.is_some_and(|l| l.target.is_some())
-            && let Some(why) = steps_refused(chains, r.chain)
-        {
-            return Err(format!(
-                "service {:?}: [services.olas.registry] target: {why}; remove target (or the \
-                 chain's safe)",
-                s.name
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Why life-cycle steps are not sent on `chain`, when they are not.
-pub(super) fn steps_refused(
+/// Who owns and operates the services tend drives on `chain`: the chain's Safe when it pays
+/// from one (its steps go out as Safe transactions the funding key signs as an owner), else the
+/// funding key itself.
+pub(super) fn lifecycle_owner(
     chains: &[tend_core::engine::ChainConfig],
     chain: tend_core::chain::ChainId,
-) -> Option<String> {
+    funder: Address,
+) -> Address {
     chains
         .iter()
-        .any(|c| c.chain == chain && c.safe.is_some())
-        .then(|| {
-            format!(
-                "chain {chain} pays from a Safe (safe = …): tend sends life-cycle steps from the \
-                 funding key only so far"
-            )
-        })
+        .find(|c| c.chain == chain)
+        .and_then(|c| c.safe)
+        .map_or(funder, |s| s.address)
 }
 
 /// The service document the snapshot parser checks at load time: the facts the registry will

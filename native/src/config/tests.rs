@@ -204,16 +204,20 @@ fn a_target_needs_its_program_its_contracts_and_a_funding_key_that_sends() {
         "rpc = [",
         "safe = \"0x00000000000000000000000000000000000000b1\"\nrpc = [",
     );
-    let e = err(&format!("{safe}{}", olas("target = \"deployed\"")));
-    assert!(e.contains("pays from a Safe"), "{e}");
-    // Without a target it loads; `tend olas …` and the API refuse the steps with the reason.
-    let c = Config::parse(Path::new("/x/tend.toml"), &format!("{safe}{}", olas(""))).unwrap();
-    assert!(
-        c.lifecycle_refused(ChainId(100))
-            .is_some_and(|m| m.contains("pays from a Safe"))
+    // A chain that pays from a Safe: the Safe owns the services tend drives there.
+    let c = Config::parse(
+        Path::new("/x/tend.toml"),
+        &format!("{safe}{}", olas("target = \"deployed\"")),
+    )
+    .unwrap();
+    assert_eq!(
+        c.lifecycle_owner(ChainId(100)),
+        "0x00000000000000000000000000000000000000b1"
+            .parse::<Address>()
+            .unwrap()
     );
     let c = Config::parse(Path::new("/x/tend.toml"), &format!("{with}{}", olas(""))).unwrap();
-    assert_eq!(c.lifecycle_refused(ChainId(100)), None);
+    assert_eq!(c.lifecycle_owner(ChainId(100)), c.funder);
 }
 
 #[test]

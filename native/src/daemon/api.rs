@@ -275,7 +275,7 @@ async fn olas_plan(
         &now,
         goal,
         &agents,
-        config.funder,
+        config.lifecycle_owner(now.registry.chain),
     ))
     .into_response()
 }
@@ -311,14 +311,6 @@ async fn olas_goal(
                  olas = {{ …, recovery_module = \"0x…\", multisig_implementation = \"0x…\" }}",
                 r.chain
             ),
-        ),
-        Some(r) if st.olas.config.lifecycle_refused(r.chain).is_some() => error(
-            StatusCode::CONFLICT,
-            "lifecycle_refused",
-            &st.olas
-                .config
-                .lifecycle_refused(r.chain)
-                .unwrap_or_default(),
         ),
         Some(_) => match st.requests.send(Request::Goal {
             service: name,

@@ -64,8 +64,8 @@ pub enum Blocked {
     NotOwner {
         /// The holder.
         owner: Address,
-        /// tend's funding key.
-        funder: Address,
+        /// Who tend drives it as: the chain's Safe, or tend's funding key.
+        expected: Address,
     },
     /// Anything else: the message says what to do.
     Other,
@@ -378,14 +378,14 @@ impl Daemon {
         let Some(step) = steps.first() else {
             return view("at_target", None, format!("the service is {}", goal.name()));
         };
-        let funder = self.config.funder;
+        let owner = self.config.lifecycle_owner(chain);
         if let Err((message, why)) = self.guards(chain, r, step, &f, agents.len()) {
             return match why {
                 Some(why) => blocked(Some(step), message, why),
                 None => view("waiting", Some(step), message),
             };
         }
-        let calls = match step_calls_of(step, r, &f, &facts, agents, funder, now_secs) {
+        let calls = match step_calls_of(step, r, &f, &facts, agents, owner, now_secs) {
             Ok(Some(c)) => c,
             Ok(None) => return view("at_target", None, "nothing to send".into()),
             Err(e) => return view("waiting", Some(step), e),
@@ -404,7 +404,8 @@ impl Daemon {
         view("sending", Some(step), format!("step {step_name} goes out"))
     }
 
-    /// What must hold before `step` is sent: the NFT is tend's, the bond token is there.
+    /// What must hold before `step` is sent: the NFT is tend's (the funding key's, or the
+    /// chain's Safe's), the bond token is there.
     fn guards(
         &self,
         chain: ChainId,
@@ -413,32 +414,34 @@ impl Daemon {
         f: &Read,
         instances: usize,
     ) -> Result<(), (String, Option<Blocked>)> {
-        let funder = self.config.funder;
-        if let Some((message, why)) = not_owner(r, f, funder) {
+        let owner = self.config.lifecycle_owner(chain);
+        let who = if owner == self.config.funder {
+            "the funding key"
+        } else {
+            "the Safe"
+        };
+        if let Some((message, why)) = not_owner(r, f, owner) {
             return Err((message, Some(why)));
         }
         if let Some(needs) = bond_needed(step, f, instances) {
             let has = super::lock(&self.rounds)
                 .chains
                 .get(&chain)
-                .and_then(|c| c.balances.get(&(funder, f.deposit_token.into())).copied());
+                .and_then(|c| c.balances.get(&(owner, f.deposit_token.into())).copied());
             let Some(has) = has else {
-                return Err((
-                    "reading the funding key's balance of the bond token".into(),
-                    None,
-                ));
+                return Err((format!("reading {who}'s balance of the bond token"), None));
             };
             if has < needs {
                 return Err((
                     format!(
-                        "{} needs {needs} of token {} on {funder}, which holds {has}: send it \
-                         {} more",
+                        "{} needs {needs} of token {} on {who} {owner}, which holds {has}: send \
+                         it {} more",
                         tend_core::lifecycle::calls::step_name(step),
                         f.deposit_token,
                         needs - has
                     ),
                     Some(Blocked::TokenShort {
-                        holder: funder,
+                        holder: owner,
                         token: f.deposit_token,
                         has: has.to_string(),
                         needs: needs.to_string(),
@@ -450,15 +453,15 @@ impl Daemon {
     }
 }
 
-/// The calls of `step` for service `r` as the round found it (`f`, `facts`), sent by `funder`;
-/// why not, for a person.
+/// The calls of `step` for service `r` as the round found it (`f`, `facts`), made by `owner`
+/// (the funding key, or the Safe whose transaction carries them); why not, for a person.
 fn step_calls_of(
     step: &Step,
     r: &OlasRegistry,
     f: &Read,
     facts: &ServiceFacts,
     agents: &[Address],
-    funder: Address,
+    owner: Address,
     now_secs: u64,
 ) -> Result<Option<Vec<tend_core::engine::io::Call>>, String> {
     let Some(lc) = r.lifecycle else {
@@ -516,7 +519,7 @@ fn step_calls_of(
     let ctx = StepContext {
         contracts: &contracts,
         service: &service,
-        owner: funder,
+        owner,
         service_id: Some(r.service_id),
         staked_in: facts.staking_program,
         reuse_multisig: reuse,
@@ -527,22 +530,23 @@ fn step_calls_of(
         .map_err(|e| e.to_string())
 }
 
-/// The service's NFT is held by neither tend's funding key nor its staking program: what to say.
-fn not_owner(r: &OlasRegistry, f: &Read, funder: Address) -> Option<(String, Blocked)> {
+/// The service's NFT is held by neither `expected` (tend's funding key or the chain's Safe) nor
+/// its staking program: what to say.
+fn not_owner(r: &OlasRegistry, f: &Read, expected: Address) -> Option<(String, Blocked)> {
     let owner = f.owner?;
-    (owner != funder && Some(owner) != f.staking.as_ref().map(|s| s.program)).then(|| {
+    (owner != expected && Some(owner) != f.staking.as_ref().map(|s| s.program)).then(|| {
         (
             format!(
-                "service {} is owned by {owner}, not by tend's funding key {funder}: tend cannot \
-                 take it to its target",
+                "service {} is owned by {owner}, not by {expected} (tend's funding key, or the \
+                 chain's safe when it pays from one): tend cannot take it to its target",
                 r.service_id
             ),
-            Blocked::NotOwner { owner, funder },
+            Blocked::NotOwner { owner, expected },
         )
     })
 }
 
-/// What a token-secured step takes from the funding key: the deposit (activate) or the bonds
+/// What a token-secured step takes from its owner: the deposit (activate) or the bonds
 /// (register); `None` for the other steps and for a native-secured service.
 fn bond_needed(step: &Step, f: &Read, instances: usize) -> Option<U256> {
     use tend_core::lifecycle::transitions::RegistryAction as A;
@@ -593,7 +597,7 @@ pub fn preview(
     now: &crate::chain::olas_status::FactsNow,
     goal: Goal,
     agents: &[Address],
-    funder: Address,
+    owner: Address,
 ) -> serde_json::Value {
     let f = &now.facts;
     let n = u32::try_from(agents.len()).unwrap_or(u32::MAX);
@@ -604,27 +608,20 @@ pub fn preview(
     };
     let mut blocked = blocked.or_else(|| {
         (!steps.is_empty())
-            .then(|| not_owner(&now.registry, f, funder).map(|(m, _)| m))
+            .then(|| not_owner(&now.registry, f, owner).map(|(m, _)| m))
             .flatten()
     });
     let steps: Vec<serde_json::Value> = steps
         .iter()
         .map(|step| {
-            let calls = match step_calls_of(
-                step,
-                &now.registry,
-                f,
-                &facts,
-                agents,
-                funder,
-                now.timestamp,
-            ) {
-                Ok(c) => c.unwrap_or_default(),
-                Err(e) => {
-                    blocked.get_or_insert(e);
-                    Vec::new()
-                }
-            };
+            let calls =
+                match step_calls_of(step, &now.registry, f, &facts, agents, owner, now.timestamp) {
+                    Ok(c) => c.unwrap_or_default(),
+                    Err(e) => {
+                        blocked.get_or_insert(e);
+                        Vec::new()
+                    }
+                };
             serde_json::json!({
                 "step": tend_core::lifecycle::calls::step_name(step),
                 "calls": calls.iter().map(|c| serde_json::json!({

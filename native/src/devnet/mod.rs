@@ -2,6 +2,7 @@
 //! started on a free loopback port with Multicall3 installed, killed when dropped; [`olas`]: the
 //! real Olas contracts deployed on one.
 
+pub mod fallback;
 pub mod olas;
 mod olas_abi;
 

@@ -245,7 +245,12 @@ async fn send(
 }
 
 /// Deploys `code` (creation code + ABI-encoded constructor arguments); its address.
-async fn create(net: &Devnet, from: Address, code: Vec<u8>, what: &str) -> Result<Address, String> {
+pub(super) async fn create(
+    net: &Devnet,
+    from: Address,
+    code: Vec<u8>,
+    what: &str,
+) -> Result<Address, String> {
     let receipt = send(net, from, None, code, U256::ZERO, what).await?;
     receipt["contractAddress"]
         .as_str()
@@ -307,10 +312,13 @@ pub async fn account(net: &Devnet, i: usize) -> Result<Address, String> {
 /// the service registry, token utility and manager (wired with `changeManager`), the Safe
 /// singleton, proxy factory and MultiSend, the RecoveryModule and DevnetSafeMultisig (both
 /// whitelisted), the activity checker and the staking program (initialised, 1,000 OLAS of
-/// rewards deposited). About 30 transactions.
+/// rewards deposited), and Safe 1.3.0's CompatibilityFallbackHandler from `handler` (its build,
+/// [`super::fallback::find_or_fetch`]) at the middleware's address, which the Master Safes made
+/// by [`OlasStack::create_safe`] name. About 30 transactions.
 #[allow(clippy::too_many_lines)] // the facts' deployment order, one step after another
-pub async fn deploy(net: &Devnet, wheel: &Path) -> Result<OlasStack, String> {
+pub async fn deploy(net: &Devnet, wheel: &Path, handler: &Path) -> Result<OlasStack, String> {
     let deployer = account(net, 9).await?;
+    super::fallback::install(net, deployer, handler, crate::config::FALLBACK_HANDLER).await?;
     let code = |rel: &str| creation_code(wheel, rel);
     let with_args = |mut code: Vec<u8>, args: Vec<u8>| {
         code.extend_from_slice(&args);
@@ -633,7 +641,8 @@ impl OlasStack {
     }
 
     /// A Safe 1.3.0 (a proxy of the singleton, made by the factory) owned by `owners` with
-    /// `threshold`, created from `from`: a Master Safe. Its address.
+    /// `threshold` and the CompatibilityFallbackHandler, created from `from`: a Master Safe.
+    /// Its address.
     pub async fn create_safe(
         &self,
         net: &Devnet,
@@ -647,7 +656,8 @@ impl OlasStack {
             _threshold: U256::from(threshold),
             to: Address::ZERO,
             data: Bytes::new(),
-            fallbackHandler: Address::ZERO,
+            // As the middleware makes a Master Safe: it can then own a service's NFT.
+            fallbackHandler: crate::config::FALLBACK_HANDLER,
             paymentToken: Address::ZERO,
             payment: U256::ZERO,
             paymentReceiver: Address::ZERO,

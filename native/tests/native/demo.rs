@@ -78,6 +78,7 @@ fn the_olas_demo_stakes_a_service_and_funds_its_safe() {
     let out = Command::new(env!("CARGO_BIN_EXE_tend"))
         .current_dir(&dir)
         .env("TEND_OLAS_WHEEL", &wheel)
+        .env("TEND_SAFE_HANDLER", crate::support::safe_handler())
         .args(["demo", "--olas", "--dir", "d", "--duration", "15"])
         .output()
         .unwrap();

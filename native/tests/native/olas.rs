@@ -5,7 +5,7 @@ use alloy::primitives::{U256, keccak256};
 use tend::chain::olas_facts as facts;
 use tend::devnet::olas::{self, ServiceAccounts};
 
-use crate::support::{devnet, olas_wheel, scratch};
+use crate::support::{devnet, olas_wheel, safe_handler, scratch};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_olas_stack_deploys_and_a_service_is_minted_deployed_and_staked() {
@@ -567,7 +567,9 @@ pub(crate) async fn olas_devnet(
 ) -> (std::path::PathBuf, tend::devnet::Devnet, olas::OlasStack) {
     let dir = scratch(name);
     let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let stack = olas::deploy(&net, &olas_wheel(), &safe_handler())
+        .await
+        .unwrap();
     (dir, net, stack)
 }
 

@@ -31,7 +31,9 @@ async fn safe_devnet(
 ) -> (std::path::PathBuf, Devnet, olas::OlasStack, Address) {
     let dir = scratch(name);
     let net = devnet(&dir, 100, 0).await;
-    let stack = olas::deploy(&net, &olas_wheel()).await.unwrap();
+    let stack = olas::deploy(&net, &olas_wheel(), &crate::support::safe_handler())
+        .await
+        .unwrap();
     let safe = stack
         .create_safe(&net, stack.deployer, owners.to_vec(), threshold, 7)
         .await
