@@ -517,6 +517,17 @@ impl OlasStack {
     /// `create` through the manager (§5 step 1): one agent instance of agent id 1, bonded with the
     /// program's minimum in OLAS; the new service id.
     pub async fn create_service(&self, net: &Devnet, owner: Address) -> Result<u64, String> {
+        self.create_service_for(net, owner, owner).await
+    }
+
+    /// [`Self::create_service`] sent by `from` for the service owner `owner` (a Safe, say:
+    /// anyone may create a service for an owner).
+    pub async fn create_service_for(
+        &self,
+        net: &Devnet,
+        from: Address,
+        owner: Address,
+    ) -> Result<u64, String> {
         let data = IServiceManager::createCall {
             serviceOwner: owner,
             token: self.olas,
@@ -528,7 +539,7 @@ impl OlasStack {
             }],
             threshold: 1,
         };
-        call(net, owner, self.service_manager, &data).await?;
+        call(net, from, self.service_manager, &data).await?;
         let id = read(
             net,
             self.service_registry,

@@ -22,8 +22,21 @@ fn lifecycle_toml(
     agent: Address,
     target: &str,
 ) -> std::path::PathBuf {
+    lifecycle_toml_with(dir, rpc, stack, id, agent, target, "")
+}
+
+/// [`lifecycle_toml`] with `chain_extra` lines in the chain's table (`safe = …`).
+pub(crate) fn lifecycle_toml_with(
+    dir: &std::path::Path,
+    rpc: &str,
+    stack: &OlasStack,
+    id: u64,
+    agent: Address,
+    target: &str,
+    chain_extra: &str,
+) -> std::path::PathBuf {
     let text = format!(
-        "{}[[chains]]\nchain = 100\nrpc = [\"{rpc}\"]\nconfirmations = 1\npoll_ms = 500\n\
+        "{}[[chains]]\nchain = 100\nrpc = [\"{rpc}\"]\nconfirmations = 1\npoll_ms = 500\n{chain_extra}\
          olas = {{ service_registry = \"{}\", token_utility = \"{}\", multisig_implementation = \
          \"{}\", recovery_module = \"{}\", fallback_handler = \"{}\" }}\n\n\
          [[services]]\nname = \"olas\"\n\
@@ -80,7 +93,7 @@ async fn minted(
 }
 
 /// The transactions `from` sent to the Olas contracts, in chain order: (to, selector, gas used).
-async fn olas_calls(
+pub(crate) async fn olas_calls(
     net: &tend::devnet::Devnet,
     stack: &OlasStack,
     from: Address,
@@ -129,7 +142,7 @@ async fn olas_calls(
 }
 
 /// Polls the chain until the service is in registry state `state` and staking state `staking`.
-async fn wait_for(
+pub(crate) async fn wait_for(
     net: &tend::devnet::Devnet,
     stack: &OlasStack,
     id: u64,

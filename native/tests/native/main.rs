@@ -20,6 +20,7 @@ mod corpus;
 mod daemon;
 mod demo;
 mod lifecycle;
+mod lifecycle_safe;
 mod nonces;
 mod olas;
 mod record;
