@@ -1,4 +1,4 @@
-//! The Safe 1.3.0 CompatibilityFallbackHandler on a devnet, at the address the middleware gives
+//! The Safe 1.3.0 `CompatibilityFallbackHandler` on a devnet, at the address the middleware gives
 //! every Master Safe (`0xf48f…e5e4`): a Safe that owns a service needs it, because the
 //! registry's `_safeMint` and the staking program's NFT return call `onERC721Received` on the
 //! owner (`shared/domain/olas-onchain.md` §11, gotcha 12). Its build comes from npm
@@ -26,6 +26,7 @@ const CREATION_CODE_HASH: &str =
 /// with `npm pack` and keeps that one file there. The error says what to install or set.
 #[allow(clippy::print_stderr)] // a person waits for the download: say why it takes a while
 pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     if let Some(p) = std::env::var_os("TEND_SAFE_HANDLER") {
         return Ok(PathBuf::from(p));
     }
@@ -40,7 +41,6 @@ pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
     );
     // A private folder per call (tests fetch at once, from threads of one process too): none
     // shares a half-written file; the first file moved into place wins.
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let download = tools.join(format!(
         "safe-contracts-download-{}-{n}",
@@ -133,11 +133,11 @@ pub async fn install(
     at: Address,
 ) -> Result<(), String> {
     let code = creation_code(artifact)?;
-    let deployed =
+    let contract =
         super::olas::create(net, deployer, code, "deploy CompatibilityFallbackHandler").await?;
     let ep = net.endpoint()?;
     let runtime: Bytes = ep
-        .request("eth_getCode", (deployed, "latest"))
+        .request("eth_getCode", (contract, "latest"))
         .await
         .map_err(|e| format!("eth_getCode: {e}"))?;
     ep.request::<_, Value>("anvil_setCode", (at, runtime))

@@ -312,7 +312,7 @@ pub async fn account(net: &Devnet, i: usize) -> Result<Address, String> {
 /// the service registry, token utility and manager (wired with `changeManager`), the Safe
 /// singleton, proxy factory and MultiSend, the RecoveryModule and DevnetSafeMultisig (both
 /// whitelisted), the activity checker and the staking program (initialised, 1,000 OLAS of
-/// rewards deposited), and Safe 1.3.0's CompatibilityFallbackHandler from `handler` (its build,
+/// rewards deposited), and Safe 1.3.0's `CompatibilityFallbackHandler` from `handler` (its build,
 /// [`super::fallback::find_or_fetch`]) at the middleware's address, which the Master Safes made
 /// by [`OlasStack::create_safe`] name. About 30 transactions.
 #[allow(clippy::too_many_lines)] // the facts' deployment order, one step after another
@@ -652,7 +652,7 @@ impl OlasStack {
     }
 
     /// A Safe 1.3.0 (a proxy of the singleton, made by the factory) owned by `owners` with
-    /// `threshold` and the CompatibilityFallbackHandler, created from `from`: a Master Safe.
+    /// `threshold` and the `CompatibilityFallbackHandler`, created from `from`: a Master Safe.
     /// Its address.
     pub async fn create_safe(
         &self,

@@ -1,7 +1,7 @@
 //! Issue 18 item 1 with the Master Safe as the service's owner and operator (the middleware's
 //! way): each life-cycle step is ONE Safe transaction the funding key signs and sends as the
 //! Safe's owner, an approval and the call that spends it batched with MultiSend. Real contracts
-//! on anvil (the `open-autonomy` stack, Safe 1.3.0 with its CompatibilityFallbackHandler);
+//! on anvil (the `open-autonomy` stack, Safe 1.3.0 with its `CompatibilityFallbackHandler`);
 //! every transaction counted from the chain.
 
 use alloy::primitives::{Address, B256, U256};

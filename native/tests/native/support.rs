@@ -26,7 +26,7 @@ pub fn olas_wheel() -> PathBuf {
         .unwrap_or_else(|f| panic!("these tests need the Olas contracts: {f}"))
 }
 
-/// Safe 1.3.0's CompatibilityFallbackHandler build: `$TEND_SAFE_HANDLER`, or fetched once into
+/// Safe 1.3.0's `CompatibilityFallbackHandler` build: `$TEND_SAFE_HANDLER`, or fetched once into
 /// `target/tools` (tests fetching at once each use a private folder; the first kept wins).
 pub fn safe_handler() -> PathBuf {
     let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools");
