@@ -12,9 +12,11 @@ import { readFileSync } from "node:fs";
 // Raised again to 319,000 B on 2026-12-07 (issue 18): the engine's life-cycle steps
 // (Command::Execute, CallIntent in the journal, TxBody::Call, the StepTx events; the wasm
 // replays recordings, so it runs the same engine) cost 5.6 KB more (318,117 B).
+// Raised again to 322,000 B on 2026-12-07 (issue 18, second slice): a step sent as one Safe
+// transaction (CallIntent.more/.safe, SafeStep, call_batch, safe_ahead) costs 3.0 KB (321,146 B).
 // Owed: bring it back under 300,000 (issue 5's budget). Before: back at 300,000 B after issue
 // 21's one-stop raise to 303,000 (tend's own console logger instead of tracing-wasm).
-const BUDGET = 319_000;
+const BUDGET = 322_000;
 const path = new URL("../dist/web/tend_web_bg.wasm", import.meta.url);
 
 function gzipped(file) {
