@@ -861,11 +861,6 @@ impl Config {
         self.services.iter().find(|s| s.name == name)
     }
 
-    /// Who owns and operates the services tend drives on `chain`: its Safe, or the funding key.
-    pub fn lifecycle_owner(&self, chain: ChainId) -> Address {
-        olas::lifecycle_owner(&self.engine.chains, chain, self.funder)
-    }
-
     /// A chain by id.
     pub fn chain(&self, chain: ChainId) -> Option<&ChainSpec> {
         self.chains.iter().find(|c| c.chain == chain)

@@ -215,19 +215,16 @@ fn lifecycle(
     })
 }
 
-/// Who owns and operates the services tend drives on `chain`: the chain's Safe when it pays
-/// from one (its steps go out as Safe transactions the funding key signs as an owner), else the
-/// funding key itself.
-pub(super) fn lifecycle_owner(
-    chains: &[tend_core::engine::ChainConfig],
-    chain: tend_core::chain::ChainId,
-    funder: Address,
-) -> Address {
-    chains
-        .iter()
-        .find(|c| c.chain == chain)
-        .and_then(|c| c.safe)
-        .map_or(funder, |s| s.address)
+impl super::Config {
+    /// Who owns and operates the services tend drives on `chain`: where its top-ups come from
+    /// ([`tend_core::engine::ChainConfig::source`]: its Safe, or the funding key).
+    pub fn lifecycle_owner(&self, chain: tend_core::chain::ChainId) -> Address {
+        self.engine
+            .chains
+            .iter()
+            .find(|c| c.chain == chain)
+            .map_or(self.funder, tend_core::engine::ChainConfig::source)
+    }
 }
 
 /// The service document the snapshot parser checks at load time: the facts the registry will
