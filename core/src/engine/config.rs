@@ -140,6 +140,24 @@ impl SafeSource {
             .saturating_add(inner.saturating_mul(64).div_ceil(63))
             .saturating_add(n.saturating_mul(SAFE_PER_TOP_UP_OVERHEAD))
     }
+
+    /// `safeTxGas` and the gas limit of a Safe transaction making a life-cycle step's `calls`:
+    /// the calls' own gas (each measured as a whole transaction, so above what it uses inside
+    /// the Safe), plus `execTransaction`'s own, per call the MultiSend packing and 16 gas per
+    /// calldata byte. The Safe's `safeTxGas × 64 / 63` check (`GS010`) fits in `exec_gas`'s
+    /// margin up to about 2.8 M gas of calls (a whole pre-registration → staked batch is 1.3 M).
+    pub fn step_gas(&self, calls: &[crate::lifecycle::calls::Call]) -> (u64, u64) {
+        let inner = calls.iter().fold(0u64, |g, c| g.saturating_add(c.gas));
+        let data = calls.iter().fold(0u64, |g, c| {
+            let bytes = u64::try_from(c.data.len()).unwrap_or(u64::MAX);
+            g.saturating_add(SAFE_PER_TOP_UP_OVERHEAD)
+                .saturating_add(bytes.saturating_mul(16))
+        });
+        (
+            inner,
+            self.exec_gas.saturating_add(inner).saturating_add(data),
+        )
+    }
 }
 
 impl ChainConfig {

@@ -9,13 +9,28 @@ use crate::time::Timestamp;
 
 use crate::fees::Fees;
 
-use super::config::SAFE_PER_TOP_UP_OVERHEAD;
 use super::{
     Call, CallIntent, Engine, Event, HoldReason, SafeSource, SafeStep, ServiceName, StepPayload,
 };
 
+/// `StepTxDropped`: the step (record `tx`, 0 when refused before one) does not go out.
+fn dropped(chain: ChainId, tx: TxId, service: &ServiceName, step: &str, reason: String) -> Event {
+    Event::StepTxDropped {
+        chain,
+        tx,
+        service: service.clone(),
+        step: step.to_owned(),
+        reason,
+    }
+}
+
 impl Engine {
-    /// Sends a step's calls, one transaction each at consecutive nonces.
+    /// Sends a step's calls: from the funding key, one transaction each at consecutive nonces;
+    /// when the chain pays from a Safe (the services' owner), all of them in ONE Safe transaction
+    /// at the Safe's next nonce (MultiSend for two or more), sent by the funding key as an owner.
+    /// Refused (the adapter tries again after its next read) while a step of the service is in
+    /// flight, fees are held or unknown, or the Safe's nonce is unknown or taken by a Safe
+    /// transaction of ours not yet seen consumed.
     pub(super) fn execute(
         &mut self,
         now: Timestamp,
@@ -28,12 +43,14 @@ impl Engine {
             self.ignored(format!("no chain {chain}"));
             return;
         };
-        let refuse = |why: String| Event::StepTxDropped {
-            chain,
-            tx: 0,
-            service: service.clone(),
-            step: step.to_owned(),
-            reason: why,
+        let safe_refusal = |safe: SafeSource| match c.safe_nonce {
+            None => Some(format!("the Safe {}'s nonce is not read yet", safe.address)),
+            Some(read) => c.safe_ahead(read).map(|ahead| {
+                format!(
+                    "the Safe transaction at Safe nonce {ahead} is not yet seen on chain (the \
+                     Safe reads nonce {read}); the step follows it"
+                )
+            }),
         };
         let refusal = if calls.is_empty() {
             Some("the step has no calls".to_owned())
@@ -47,23 +64,19 @@ impl Engine {
         } else if c.market.is_none() {
             Some(format!("the fees of chain {chain} are not read yet"))
         } else {
-            None
+            c.cfg.safe.and_then(safe_refusal)
         };
         if let Some(why) = refusal {
-            let e = refuse(why);
-            self.event(e);
+            self.event(dropped(chain, 0, service, step, why));
             return;
         }
-        let Some(fees) = c.market.map(|m| m.fees) else {
+        let (Some(fees), safe) = (c.market.map(|m| m.fees), c.cfg.safe) else {
             return;
         };
-        if let Some(safe) = c.cfg.safe {
-            self.execute_safe(now, chain, service, step, calls, safe, fees);
-            return;
-        }
+        let records = if safe.is_some() { 1 } else { calls.len() };
         let policy = c.cfg.nonce;
-        let mut reserved: Vec<(TxId, u64)> = Vec::with_capacity(calls.len());
-        for _ in &calls {
+        let mut reserved: Vec<(TxId, u64)> = Vec::with_capacity(records);
+        for _ in 0..records {
             match c.book.reserve(Purpose::Payload, now, &policy) {
                 Ok(r) => reserved.push(r),
                 Err(error) => {
@@ -79,132 +92,54 @@ impl Engine {
                             message: message.clone(),
                         },
                     );
-                    let e = refuse(message);
-                    self.event(e);
+                    self.event(dropped(chain, 0, service, step, message));
                     return;
                 }
             }
         }
-        for ((tx, nonce), call) in reserved.into_iter().zip(calls) {
-            let (to, gas_limit) = (call.to, call.gas);
-            let intent = CallIntent {
-                service: service.clone(),
-                step: step.to_owned(),
-                call,
-                more: Vec::new(),
-                safe: None,
-            };
-            self.start_step(chain, tx, nonce, intent, to, gas_limit, fees);
-        }
-    }
-
-    /// A step whose owner is the chain's Safe: every call in ONE Safe transaction at the Safe's
-    /// next nonce (MultiSend for two or more), sent by the funding key as the Safe's owner.
-    /// Refused (the adapter tries again after the next read) while the Safe's nonce is unknown
-    /// or another Safe transaction of ours has not been seen consumed.
-    #[allow(clippy::too_many_arguments)]
-    fn execute_safe(
-        &mut self,
-        now: Timestamp,
-        chain: ChainId,
-        service: &ServiceName,
-        step: &str,
-        calls: Vec<Call>,
-        safe: SafeSource,
-        fees: Fees,
-    ) {
-        let Some(c) = self.chains.get_mut(&chain) else {
-            return;
-        };
-        let refusal = match c.safe_nonce {
-            None => Some(format!("the Safe {}'s nonce is not read yet", safe.address)),
-            Some(read) => c.safe_ahead(read).map(|ahead| {
-                format!(
-                    "the Safe transaction at Safe nonce {ahead} is not yet seen on chain (the \
-                     Safe reads nonce {read}); the step follows it"
-                )
-            }),
-        };
-        let (Some(safe_nonce), None) = (c.safe_nonce, refusal.as_ref()) else {
-            let reason = refusal.unwrap_or_default();
-            self.event(Event::StepTxDropped {
-                chain,
-                tx: 0,
-                service: service.clone(),
-                step: step.to_owned(),
-                reason,
-            });
-            return;
-        };
-        let policy = c.cfg.nonce;
-        let (tx, nonce) = match c.book.reserve(Purpose::Payload, now, &policy) {
-            Ok(r) => r,
-            Err(error) => {
-                let message = error.to_string();
-                self.hold(
-                    chain,
-                    HoldReason::Nonce {
-                        message: message.clone(),
-                    },
-                );
-                self.event(Event::StepTxDropped {
-                    chain,
-                    tx: 0,
-                    service: service.clone(),
-                    step: step.to_owned(),
-                    reason: message,
-                });
-                return;
-            }
-        };
-        let safe_tx_gas = calls
-            .iter()
-            .fold(0u64, |g, call| g.saturating_add(call.gas));
-        let data_gas = calls.iter().fold(0u64, |g, call| {
-            let bytes = u64::try_from(call.data.len()).unwrap_or(u64::MAX);
-            g.saturating_add(SAFE_PER_TOP_UP_OVERHEAD)
-                .saturating_add(bytes.saturating_mul(16))
-        });
-        let gas_limit = safe
-            .exec_gas
-            .saturating_add(safe_tx_gas)
-            .saturating_add(data_gas);
-        let mut calls = calls.into_iter();
-        let Some(call) = calls.next() else {
-            return;
-        };
-        let intent = CallIntent {
+        let intent = |call: Call, more: Vec<Call>, safe: Option<SafeStep>| CallIntent {
             service: service.clone(),
             step: step.to_owned(),
             call,
-            more: calls.collect(),
-            safe: Some(SafeStep {
-                safe: safe.address,
-                nonce: safe_nonce,
-                multisend: safe.multisend,
-                safe_tx_gas,
-                gas_limit,
-            }),
+            more,
+            safe,
         };
-        self.start_step(chain, tx, nonce, intent, safe.address, gas_limit, fees);
+        match (safe, c.safe_nonce, reserved.as_slice()) {
+            (Some(safe), Some(safe_nonce), &[(tx, nonce)]) => {
+                let (safe_tx_gas, gas_limit) = safe.step_gas(&calls);
+                let mut calls = calls.into_iter();
+                let Some(call) = calls.next() else {
+                    return;
+                };
+                let step = SafeStep {
+                    safe: safe.address,
+                    nonce: safe_nonce,
+                    multisend: safe.multisend,
+                    safe_tx_gas,
+                    gas_limit,
+                };
+                let intent = intent(call, calls.collect(), Some(step));
+                self.start_step(chain, tx, nonce, intent, fees);
+            }
+            _ => {
+                for ((tx, nonce), call) in reserved.into_iter().zip(calls) {
+                    let intent = intent(call, Vec::new(), None);
+                    self.start_step(chain, tx, nonce, intent, fees);
+                }
+            }
+        }
     }
 
     /// A reserved record's step: kept in flight, an event, journaled, then signed.
-    #[allow(clippy::too_many_arguments)]
-    fn start_step(
-        &mut self,
-        chain: ChainId,
-        tx: TxId,
-        nonce: u64,
-        intent: CallIntent,
-        to: alloy_primitives::Address,
-        gas_limit: u64,
-        fees: Fees,
-    ) {
+    fn start_step(&mut self, chain: ChainId, tx: TxId, nonce: u64, intent: CallIntent, fees: Fees) {
         let Some(c) = self.chains.get_mut(&chain) else {
             return;
         };
         let (service, step, body) = (intent.service.clone(), intent.step.clone(), intent.body());
+        let (to, gas_limit) = (
+            intent.safe.map_or(intent.call.to, |s| s.safe),
+            intent.gas_limit(),
+        );
         c.steps.insert(
             tx,
             StepPayload {
@@ -246,13 +181,7 @@ impl Engine {
             c.safe_step_done = Some((n, *block_number));
         }
         let (service, step) = (p.intent.service, p.intent.step);
-        let dropped = |reason: &str| Event::StepTxDropped {
-            chain,
-            tx: id,
-            service: service.clone(),
-            step: step.clone(),
-            reason: reason.to_owned(),
-        };
+        let dropped = |reason: &str| dropped(chain, id, &service, &step, reason.to_owned());
         let event = match *state {
             RecordState::Confirmed {
                 cancelled: true, ..
