@@ -26,7 +26,6 @@ const CREATION_CODE_HASH: &str =
 /// with `npm pack` and keeps that one file there. The error says what to install or set.
 #[allow(clippy::print_stderr)] // a person waits for the download: say why it takes a while
 pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     if let Some(p) = std::env::var_os("TEND_SAFE_HANDLER") {
         return Ok(PathBuf::from(p));
     }
@@ -39,37 +38,12 @@ pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
         "fetching the Safe fallback handler ({SAFE_CONTRACTS} from npm) into {} …",
         dir.display()
     );
-    // A private folder per call (tests fetch at once, from threads of one process too): none
-    // shares a half-written file; the first file moved into place wins.
-    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let download = tools.join(format!(
-        "safe-contracts-download-{}-{n}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&download);
-    std::fs::create_dir_all(&download)
-        .map_err(|e| format!("cannot create {}: {e}", download.display()))?;
-    let run = |program: &str, args: &[&std::ffi::OsStr]| -> Result<(), String> {
-        let status = std::process::Command::new(program)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .status()
-            .map_err(|e| {
-                format!(
-                    "cannot run {program} ({e}): install Node.js (npm) and tar, or set \
-                     TEND_SAFE_HANDLER to CompatibilityFallbackHandler.json of {SAFE_CONTRACTS}"
-                )
-            })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{program} could not fetch {SAFE_CONTRACTS}; set TEND_SAFE_HANDLER to its \
-                 CompatibilityFallbackHandler.json"
-            ))
-        }
-    };
-    run(
+    let download = super::download_dir(tools, "safe-contracts-download")?;
+    let fix = format!(
+        "install Node.js (npm) and tar, or set TEND_SAFE_HANDLER to \
+         CompatibilityFallbackHandler.json of {SAFE_CONTRACTS}"
+    );
+    super::run_tool(
         "npm",
         &[
             "pack".as_ref(),
@@ -78,8 +52,10 @@ pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
             download.as_os_str(),
             SAFE_CONTRACTS.as_ref(),
         ],
+        &format!("fetch {SAFE_CONTRACTS}"),
+        &fix,
     )?;
-    run(
+    super::run_tool(
         "tar",
         &[
             "-xzf".as_ref(),
@@ -88,6 +64,8 @@ pub fn find_or_fetch(tools: &Path) -> Result<PathBuf, String> {
             download.as_os_str(),
             ARTIFACT.as_ref(),
         ],
+        "unpack the handler's build",
+        &fix,
     )?;
     creation_code(&download.join(ARTIFACT))?;
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;

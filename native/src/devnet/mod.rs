@@ -70,6 +70,38 @@ pub fn find_or_install_anvil(tools: &Path) -> Result<PathBuf, String> {
     Ok(local)
 }
 
+/// A fresh private folder `<parent>/<prefix>-<pid>-<n>` for one download: fetches at the same
+/// time (tests in threads of one process, or in several processes) never share a half-written
+/// file; whoever moves a finished result into place first wins.
+pub(crate) fn download_dir(parent: &Path, prefix: &str) -> Result<PathBuf, String> {
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = parent.join(format!("{prefix}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Runs a fetching tool (`program args`, no stdin) to `what`; when it cannot run or fails, the
+/// error ends with `fix` (what to install or set).
+pub(crate) fn run_tool(
+    program: &str,
+    args: &[&std::ffi::OsStr],
+    what: &str,
+    fix: &str,
+) -> Result<(), String> {
+    let status = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {program} to {what} ({e}): {fix}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} could not {what}; {fix}"))
+    }
+}
+
 /// A free loopback port.
 pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?

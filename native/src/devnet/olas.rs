@@ -76,13 +76,7 @@ pub fn find_or_fetch_wheel(tools: &Path) -> Result<PathBuf, String> {
         "fetching the Olas contracts ({OPEN_AUTONOMY} from PyPI) into {} …",
         root.display()
     );
-    // Private folders per process: tests that fetch at the same time never share a half-written
-    // file; the first unpacked tree to be moved into place wins.
-    let download = tools
-        .join("olas")
-        .join(format!("download-{}", std::process::id()));
-    std::fs::create_dir_all(&download)
-        .map_err(|e| format!("cannot create {}: {e}", download.display()))?;
+    let download = super::download_dir(&tools.join("olas"), "download")?;
     let req = download.join("requirements.txt");
     std::fs::write(
         &req,
@@ -90,23 +84,10 @@ pub fn find_or_fetch_wheel(tools: &Path) -> Result<PathBuf, String> {
     )
     .map_err(|e| format!("cannot write {}: {e}", req.display()))?;
     let python = std::env::var("TEND_PYTHON").unwrap_or_else(|_| "python3".into());
-    let run = |args: &[&std::ffi::OsStr], what: &str| -> Result<(), String> {
-        let status = std::process::Command::new(&python)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .status()
-            .map_err(|e| {
-                format!("cannot run {python} to {what} ({e}): install Python 3 with pip, or set TEND_OLAS_WHEEL to an unpacked {WHEEL_FILE}")
-            })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{python} could not {what}; set TEND_OLAS_WHEEL to an unpacked {WHEEL_FILE}"
-            ))
-        }
-    };
-    run(
+    let fix =
+        format!("install Python 3 with pip, or set TEND_OLAS_WHEEL to an unpacked {WHEEL_FILE}");
+    super::run_tool(
+        &python,
         &[
             "-m".as_ref(),
             "pip".as_ref(),
@@ -119,12 +100,11 @@ pub fn find_or_fetch_wheel(tools: &Path) -> Result<PathBuf, String> {
             download.as_os_str(),
         ],
         "download the wheel",
+        &fix,
     )?;
-    let tmp = tools
-        .join("olas")
-        .join(format!("unpacking-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&tmp);
-    run(
+    let tmp = download.join("unpacked");
+    super::run_tool(
+        &python,
         &[
             "-m".as_ref(),
             "zipfile".as_ref(),
@@ -133,13 +113,13 @@ pub fn find_or_fetch_wheel(tools: &Path) -> Result<PathBuf, String> {
             tmp.as_os_str(),
         ],
         "unpack the wheel",
+        &fix,
     )?;
     if let Err(e) = std::fs::rename(&tmp, &root)
         && !has(&root)
     {
         return Err(format!("cannot move {}: {e}", tmp.display()));
     }
-    let _ = std::fs::remove_dir_all(&tmp);
     let _ = std::fs::remove_dir_all(&download);
     if has(&root) {
         Ok(root)
