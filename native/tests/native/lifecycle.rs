@@ -98,8 +98,6 @@ pub(crate) async fn olas_calls(
     stack: &OlasStack,
     from: Address,
 ) -> Vec<(Address, [u8; 4], u64)> {
-    let ep = net.endpoint().unwrap();
-    let head: U256 = ep.request("eth_blockNumber", ()).await.unwrap();
     let olas = [
         stack.olas,
         stack.service_registry,
@@ -108,35 +106,21 @@ pub(crate) async fn olas_calls(
         stack.recovery_module,
     ];
     let mut out = Vec::new();
-    for n in 0..=head.to::<u64>() {
-        let b: Value = ep
-            .request("eth_getBlockByNumber", (format!("{n:#x}"), true))
-            .await
-            .unwrap();
-        for tx in b["transactions"].as_array().into_iter().flatten() {
-            let sender: Address = tx["from"].as_str().unwrap().parse().unwrap();
-            let Some(to) = tx["to"].as_str().and_then(|t| t.parse::<Address>().ok()) else {
-                continue;
-            };
-            if sender != from || !olas.contains(&to) {
-                continue;
-            }
-            let input = tx["input"].as_str().unwrap_or("0x");
-            let bytes = alloy::primitives::hex::decode(input).unwrap_or_default();
-            let mut sel = [0u8; 4];
-            if bytes.len() >= 4 {
-                sel.copy_from_slice(&bytes[..4]);
-            }
-            let receipt: Value = ep
-                .request("eth_getTransactionReceipt", (tx["hash"].clone(),))
-                .await
-                .unwrap();
-            let gas = receipt["gasUsed"]
-                .as_str()
-                .and_then(|g| u64::from_str_radix(g.trim_start_matches("0x"), 16).ok())
-                .unwrap_or_default();
-            out.push((to, sel, gas));
+    for tx in crate::support::mined_from(net, from).await {
+        let Some(to) = tx["to"].as_str().and_then(|t| t.parse::<Address>().ok()) else {
+            continue;
+        };
+        if !olas.contains(&to) {
+            continue;
         }
+        let input = tx["input"].as_str().unwrap_or("0x");
+        let bytes = alloy::primitives::hex::decode(input).unwrap_or_default();
+        let mut sel = [0u8; 4];
+        if bytes.len() >= 4 {
+            sel.copy_from_slice(&bytes[..4]);
+        }
+        let (_, gas) = crate::support::receipt_of(net, &tx).await;
+        out.push((to, sel, gas));
     }
     out
 }
@@ -296,28 +280,13 @@ async fn the_daemon_takes_a_minted_service_to_staked_and_back_to_terminated() {
 async fn a_kill_9_after_every_step_sends_no_step_twice() {
     let (dir, net, stack, who, funder, id) = minted("lifecycle-kill", true).await;
     let config = lifecycle_toml(&dir, &net.url, &stack, id, who.agent, "deployed_and_staked");
-    let mut seen = olas_calls(&net, &stack, funder).await.len();
-    let mut kills = 0;
-    let mut logs = String::new();
-    'run: for round in 0..20 {
-        let mut tend = crate::support::Tend::start(&config, &format!("tend-{round}.log"));
-        for _ in 0..200 {
-            let now = olas_calls(&net, &stack, funder).await.len();
-            let staked = stack.staking_state(&net, id).await.unwrap() == 1;
-            if now > seen || staked {
-                seen = now;
-                tend.kill9();
-                kills += 1;
-                logs.push_str(&tend.log());
-                if staked {
-                    break 'run;
-                }
-                continue 'run;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("no progress after a restart: {}", tend.log());
-    }
+    let (kills, logs) = kill_9_on_progress(&config, || async {
+        (
+            olas_calls(&net, &stack, funder).await.len(),
+            stack.staking_state(&net, id).await.unwrap() == 1,
+        )
+    })
+    .await;
     assert_eq!(stack.staking_state(&net, id).await.unwrap(), 1, "{logs}");
     // The test's own create, then the seven calls of the uninterrupted run.
     let calls = olas_calls(&net, &stack, funder).await;
@@ -337,6 +306,42 @@ async fn a_kill_9_after_every_step_sends_no_step_twice() {
         tend.log()
     );
     drop(tend);
+}
+
+/// Starts the daemon on `config` again and again (at most 20 times), killing it with -9 as soon
+/// as `progress()` — (transactions sent, goal reached) — shows one transaction more than before,
+/// until it shows the goal reached: (kills, the daemons' logs). A daemon that makes no progress
+/// within 6 s fails the test.
+pub(crate) async fn kill_9_on_progress<F, Fut>(
+    config: &std::path::Path,
+    progress: F,
+) -> (usize, String)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (usize, bool)>,
+{
+    let (mut seen, _) = progress().await;
+    let mut kills = 0;
+    let mut logs = String::new();
+    'run: for round in 0..20 {
+        let mut tend = crate::support::Tend::start(config, &format!("tend-{round}.log"));
+        for _ in 0..300 {
+            let (now, done) = progress().await;
+            if now > seen || done {
+                seen = now;
+                tend.kill9();
+                kills += 1;
+                logs.push_str(&tend.log());
+                if done {
+                    break 'run;
+                }
+                continue 'run;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("no progress after a restart: {}", tend.log());
+    }
+    (kills, logs)
 }
 
 /// The daemon's lifecycle view of service `olas` (`Null` until it shows one).

@@ -5,31 +5,12 @@
 //! every transaction counted from the chain.
 
 use alloy::primitives::{Address, B256, U256};
-use serde_json::Value;
 use tend::devnet::olas::{self, OlasStack, ServiceAccounts};
 
-use crate::lifecycle::{lifecycle_toml_with, olas_calls, wait_for};
+use crate::lifecycle::{kill_9_on_progress, lifecycle_toml_with, olas_calls, wait_for};
 use crate::olas::olas_devnet;
 
-alloy::sol! {
-    function nonce() external view returns (uint256);
-    function balanceOf(address holder) external view returns (uint256);
-}
-
-/// The Safe's `nonce()`.
-async fn safe_nonce(net: &tend::devnet::Devnet, safe: Address) -> u64 {
-    olas::read(net, safe, &nonceCall {})
-        .await
-        .unwrap()
-        .to::<u64>()
-}
-
-/// `holder`'s OLAS.
-async fn olas_of(net: &tend::devnet::Devnet, stack: &OlasStack, holder: Address) -> U256 {
-    olas::read(net, stack.olas, &balanceOfCall { holder })
-        .await
-        .unwrap()
-}
+use crate::safe_funding::safe_nonce;
 
 /// A devnet with the Olas stack, a Master Safe owned by tend's funding key (1 of 1, with the
 /// fallback handler), native and OLAS for the deposit and bond on the Safe, and a service
@@ -99,34 +80,17 @@ fn execution_success() -> B256 {
 
 /// The transactions `from` sent to `safe`, in chain order: (gas used, the Safe ran its call).
 async fn safe_txs(net: &tend::devnet::Devnet, from: Address, safe: Address) -> Vec<(u64, bool)> {
-    let ep = net.endpoint().unwrap();
-    let head: U256 = ep.request("eth_blockNumber", ()).await.unwrap();
     let mut out = Vec::new();
-    for n in 0..=head.to::<u64>() {
-        let b: Value = ep
-            .request("eth_getBlockByNumber", (format!("{n:#x}"), true))
-            .await
-            .unwrap();
-        for tx in b["transactions"].as_array().into_iter().flatten() {
-            let sender: Address = tx["from"].as_str().unwrap().parse().unwrap();
-            let to = tx["to"].as_str().and_then(|t| t.parse::<Address>().ok());
-            if sender != from || to != Some(safe) {
-                continue;
-            }
-            let receipt: Value = ep
-                .request("eth_getTransactionReceipt", (tx["hash"].clone(),))
-                .await
-                .unwrap();
-            let gas = receipt["gasUsed"]
-                .as_str()
-                .and_then(|g| u64::from_str_radix(g.trim_start_matches("0x"), 16).ok())
-                .unwrap_or_default();
-            let ran = receipt["logs"].as_array().into_iter().flatten().any(|l| {
-                l["topics"][0].as_str().and_then(|t| t.parse::<B256>().ok())
-                    == Some(execution_success())
-            });
-            out.push((gas, ran));
+    for tx in crate::support::mined_from(net, from).await {
+        if tx["to"].as_str().and_then(|t| t.parse::<Address>().ok()) != Some(safe) {
+            continue;
         }
+        let (receipt, gas) = crate::support::receipt_of(net, &tx).await;
+        let ran = receipt["logs"].as_array().into_iter().flatten().any(|l| {
+            l["topics"][0].as_str().and_then(|t| t.parse::<B256>().ok())
+                == Some(execution_success())
+        });
+        out.push((gas, ran));
     }
     out
 }
@@ -202,7 +166,7 @@ async fn the_master_safe_takes_its_service_to_staked_in_four_safe_transactions_a
     // The deposit and the bond came back to the Safe.
     let bond = U256::from(olas::program::MIN_STAKING_DEPOSIT);
     assert!(
-        olas_of(&net, &stack, master).await >= bond * U256::from(2),
+        crate::support::token_balance(&net, stack.olas, master).await >= bond * U256::from(2),
         "deposit and bond returned"
     );
     drop(tend);
@@ -222,28 +186,13 @@ async fn a_kill_9_after_every_safe_step_sends_no_step_twice() {
         master,
         "deployed_and_staked",
     );
-    let mut seen = 0;
-    let mut kills = 0;
-    let mut logs = String::new();
-    'run: for round in 0..12 {
-        let mut tend = crate::support::Tend::start(&config, &format!("tend-{round}.log"));
-        for _ in 0..300 {
-            let now = safe_txs(&net, funder, master).await.len();
-            let staked = stack.staking_state(&net, id).await.unwrap() == 1;
-            if now > seen || staked {
-                seen = now;
-                tend.kill9();
-                kills += 1;
-                logs.push_str(&tend.log());
-                if staked {
-                    break 'run;
-                }
-                continue 'run;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        panic!("no progress after a restart: {}", tend.log());
-    }
+    let (kills, logs) = kill_9_on_progress(&config, || async {
+        (
+            safe_txs(&net, funder, master).await.len(),
+            stack.staking_state(&net, id).await.unwrap() == 1,
+        )
+    })
+    .await;
     assert_eq!(stack.staking_state(&net, id).await.unwrap(), 1, "{logs}");
     let txs = safe_txs(&net, funder, master).await;
     assert_eq!(txs.len(), 4, "{kills} kills: {txs:?} {logs}");

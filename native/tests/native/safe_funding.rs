@@ -65,7 +65,8 @@ async fn rpc(net: &Devnet, method: &'static str, params: serde_json::Value) -> s
     ep(net).request(method, params).await.unwrap()
 }
 
-async fn safe_nonce(net: &Devnet, safe: Address) -> u64 {
+/// The Safe's `nonce()`.
+pub(crate) async fn safe_nonce(net: &Devnet, safe: Address) -> u64 {
     olas::read(net, safe, &ISafe::nonceCall {})
         .await
         .unwrap()

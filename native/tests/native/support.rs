@@ -332,6 +332,22 @@ pub fn tend_json(args: &[&str]) -> serde_json::Value {
 
 /// Every transaction on the chain from `from`, as (to, value), by scanning all blocks.
 pub async fn transactions_from(net: &Devnet, from: Address) -> Vec<(Address, U256, u64)> {
+    mined_from(net, from)
+        .await
+        .iter()
+        .map(|tx| {
+            let to: Address = tx["to"].as_str().unwrap().parse().unwrap();
+            let value: U256 = tx["value"].as_str().unwrap().parse().unwrap();
+            let nonce =
+                u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
+                    .unwrap();
+            (to, value, nonce)
+        })
+        .collect()
+}
+
+/// Every mined transaction `from` sent, in chain order, as the node returns it.
+pub async fn mined_from(net: &Devnet, from: Address) -> Vec<serde_json::Value> {
     let e = ep(net);
     let head: alloy::primitives::U64 = e.request("eth_blockNumber", ()).await.unwrap();
     let mut out = Vec::new();
@@ -345,18 +361,25 @@ pub async fn transactions_from(net: &Devnet, from: Address) -> Vec<(Address, U25
             .unwrap();
         for tx in b["transactions"].as_array().into_iter().flatten() {
             let f: Address = tx["from"].as_str().unwrap().parse().unwrap();
-            if f != from {
-                continue;
+            if f == from {
+                out.push(tx.clone());
             }
-            let to: Address = tx["to"].as_str().unwrap().parse().unwrap();
-            let value: U256 = tx["value"].as_str().unwrap().parse().unwrap();
-            let nonce =
-                u64::from_str_radix(tx["nonce"].as_str().unwrap().trim_start_matches("0x"), 16)
-                    .unwrap();
-            out.push((to, value, nonce));
         }
     }
     out
+}
+
+/// The receipt of a mined transaction (as [`mined_from`] gives it) and its gas used.
+pub async fn receipt_of(net: &Devnet, tx: &serde_json::Value) -> (serde_json::Value, u64) {
+    let r: serde_json::Value = ep(net)
+        .request("eth_getTransactionReceipt", (tx["hash"].clone(),))
+        .await
+        .unwrap();
+    let gas = r["gasUsed"]
+        .as_str()
+        .and_then(|g| u64::from_str_radix(g.trim_start_matches("0x"), 16).ok())
+        .unwrap_or_default();
+    (r, gas)
 }
 
 /// A minimal ERC-20 (hand-assembled; no compiler on this machine): `balanceOf(owner)` reads
